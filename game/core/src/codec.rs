@@ -1,0 +1,103 @@
+//! Framed, versioned, size-bounded binary encodings (postcard inside a
+//! 4-byte magic and a version byte). Decoding never panics: every failure is
+//! a [`DecodeError`].
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DecodeError {
+    #[error("{len} bytes is over the limit of {max}")]
+    TooLarge { len: usize, max: usize },
+    #[error("not a {expected} (bad magic bytes)")]
+    BadMagic { expected: &'static str },
+    #[error("unsupported {what} version {got} (this build reads {supported})")]
+    UnsupportedVersion { what: &'static str, got: u8, supported: u8 },
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: &'static str, reason: String },
+    #[error("{0} trailing bytes after the {1}")]
+    TrailingBytes(usize, &'static str),
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: &'static str, reason: &'static str },
+}
+
+/// The frame of one encoding: what it is called in errors, its magic, its
+/// version and its size limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Format {
+    pub name: &'static str,
+    pub magic: [u8; 4],
+    pub version: u8,
+    pub max_bytes: usize,
+}
+
+impl Format {
+    /// Appends the canonical encoding of `value` to `out`.
+    pub fn encode_into<T: Serialize>(&self, value: &T, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.magic);
+        out.push(self.version);
+        // Serializing plain structs into a Vec cannot fail.
+        let body = postcard::to_extend(value, std::mem::take(out)).expect("postcard encoding into a Vec");
+        *out = body;
+    }
+
+    pub fn encode<T: Serialize>(&self, value: &T) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(value, &mut out);
+        out
+    }
+
+    pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, DecodeError> {
+        if bytes.len() > self.max_bytes {
+            return Err(DecodeError::TooLarge { len: bytes.len(), max: self.max_bytes });
+        }
+        if bytes.len() < 5 || bytes[..4] != self.magic {
+            return Err(DecodeError::BadMagic { expected: self.name });
+        }
+        if bytes[4] != self.version {
+            return Err(DecodeError::UnsupportedVersion { what: self.name, got: bytes[4], supported: self.version });
+        }
+        let (value, rest) = postcard::take_from_bytes::<T>(&bytes[5..])
+            .map_err(|e| DecodeError::Malformed { what: self.name, reason: e.to_string() })?;
+        if !rest.is_empty() {
+            return Err(DecodeError::TrailingBytes(rest.len(), self.name));
+        }
+        Ok(value)
+    }
+
+    pub(crate) fn invalid(&self, reason: &'static str) -> DecodeError {
+        DecodeError::Invalid { what: self.name, reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F: Format = Format { name: "test record", magic: *b"TEST", version: 3, max_bytes: 64 };
+
+    #[test]
+    fn round_trips_and_rejects_every_kind_of_bad_frame() {
+        let bytes = F.encode(&(7u32, vec![1u8, 2, 3]));
+        assert_eq!(F.decode::<(u32, Vec<u8>)>(&bytes), Ok((7, vec![1, 2, 3])));
+        assert!(matches!(F.decode::<(u32, Vec<u8>)>(&bytes[..bytes.len() - 1]), Err(DecodeError::Malformed { .. })));
+        let mut extra = bytes.clone();
+        extra.push(0);
+        assert_eq!(F.decode::<(u32, Vec<u8>)>(&extra), Err(DecodeError::TrailingBytes(1, "test record")));
+        let mut v = bytes.clone();
+        v[4] = 9;
+        assert!(matches!(F.decode::<(u32, Vec<u8>)>(&v), Err(DecodeError::UnsupportedVersion { got: 9, .. })));
+        assert!(matches!(F.decode::<u32>(b"NOPE\x03\x01"), Err(DecodeError::BadMagic { .. })));
+        assert!(matches!(F.decode::<u32>(&[0; 65]), Err(DecodeError::TooLarge { len: 65, max: 64 })));
+        assert!(matches!(F.decode::<u32>(b""), Err(DecodeError::BadMagic { .. })));
+    }
+
+    #[test]
+    fn huge_length_prefixes_fail_without_allocating() {
+        // A Vec claiming u32::MAX elements in a 10-byte body.
+        let mut bytes = b"TEST\x03".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]);
+        assert!(matches!(F.decode::<Vec<u64>>(&bytes), Err(DecodeError::Malformed { .. })));
+    }
+}

@@ -1,0 +1,190 @@
+//! The record of a match: its header, every player's inputs, the players'
+//! signed checkpoints over their input hash chains, and the final checksum.
+//!
+//! The core defines the types and the input chain; the node signs the chain
+//! with the player's ed25519 key and fills in the checkpoints. Its wire form
+//! is [`TRANSCRIPT`]: framed, versioned, size-bounded, validated on decode.
+
+use serde::{Deserialize, Serialize};
+use serde_big_array::BigArray;
+
+use crate::codec::{DecodeError, Format};
+use crate::input::Input;
+use crate::inventory::Loadout;
+use crate::rules::{MAX_MATCH_FRAMES, MAX_PLAYERS, RULES_VERSION, Rules};
+use crate::state::Checksum;
+
+/// One seat of a match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerSlot {
+    /// The player's ed25519 public key (its libp2p identity).
+    pub public_key: [u8; 32],
+    /// What it brings into the match.
+    pub loadout: Loadout,
+}
+
+/// What the players agreed on before the first frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchHeader {
+    pub match_id: [u8; 32],
+    pub rules_version: u32,
+    pub rules: Rules,
+    pub seed: u64,
+    /// Seats in player-handle order.
+    pub players: Vec<PlayerSlot>,
+}
+
+impl MatchHeader {
+    /// A header for the rules of this build.
+    pub fn new(match_id: [u8; 32], seed: u64, rules: Rules, players: Vec<PlayerSlot>) -> Self {
+        Self { match_id, rules_version: RULES_VERSION, rules, seed, players }
+    }
+
+    /// Structural checks that do not depend on the rules version.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if self.players.is_empty() || self.players.len() > MAX_PLAYERS {
+            return Err("a match has 1 to 4 players");
+        }
+        self.rules.validate()?;
+        for p in &self.players {
+            if !p.loadout.is_consistent() {
+                return Err("an item in the wrong equipment slot");
+            }
+            let l = &p.loadout;
+            if ![l.weapon, l.armor, l.tool].iter().flatten().all(|i| i.traits.is_canonical()) {
+                return Err("an item with undefined trait bits");
+            }
+        }
+        for (i, p) in self.players.iter().enumerate() {
+            if self.players[..i].iter().any(|q| q.public_key == p.public_key) {
+                return Err("a key holds two seats");
+            }
+        }
+        Ok(())
+    }
+
+    /// blake3 of the header's canonical encoding: what signatures bind to.
+    pub fn digest(&self) -> [u8; 32] {
+        *blake3::hash(&HEADER.encode(self)).as_bytes()
+    }
+}
+
+const HEADER: Format = Format { name: "match header", magic: *b"CYMH", version: 1, max_bytes: 16 * 1024 };
+
+/// An ed25519 signature.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature(#[serde(with = "BigArray")] pub [u8; 64]);
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signature({})", blake3::Hash::from_bytes(self.0[..32].try_into().unwrap_or([0; 32])).to_hex())
+    }
+}
+
+/// A player's signature over its input chain up to `frame`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedCheckpoint {
+    /// Frames covered (the chain after `frame` inputs).
+    pub frame: u32,
+    pub chain: [u8; 32],
+    pub signature: Signature,
+}
+
+/// A whole match.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub header: MatchHeader,
+    /// `inputs[player][frame]`, every player the same length.
+    pub inputs: Vec<Vec<Input>>,
+    /// `checkpoints[player]`: empty for an unsigned transcript, else one list
+    /// per player, the last covering every frame.
+    pub checkpoints: Vec<Vec<SignedCheckpoint>>,
+    pub final_checksum: Checksum,
+}
+
+/// The transcript encoding: 30 minutes of 4 players fits easily in 4 MiB.
+pub const TRANSCRIPT: Format = Format { name: "transcript", magic: *b"CYTX", version: 1, max_bytes: 4 * 1024 * 1024 };
+
+impl Transcript {
+    pub fn encode(&self) -> Vec<u8> {
+        TRANSCRIPT.encode(self)
+    }
+
+    /// Decodes and structurally checks a transcript; never panics.
+    pub fn decode(bytes: &[u8]) -> Result<Transcript, DecodeError> {
+        let t: Transcript = TRANSCRIPT.decode(bytes)?;
+        t.validate().map_err(|r| TRANSCRIPT.invalid(r))?;
+        Ok(t)
+    }
+
+    /// Frames recorded.
+    pub fn frames(&self) -> u32 {
+        self.inputs.first().map_or(0, |v| v.len() as u32)
+    }
+
+    pub fn validate(&self) -> Result<(), &'static str> {
+        self.header.validate()?;
+        let n = self.header.players.len();
+        if self.inputs.len() != n {
+            return Err("one input stream per player");
+        }
+        let frames = self.inputs[0].len();
+        if self.inputs.iter().any(|v| v.len() != frames) {
+            return Err("input streams of different lengths");
+        }
+        if frames > MAX_MATCH_FRAMES as usize {
+            return Err("more frames than the longest match");
+        }
+        if self.inputs.iter().flatten().any(|i| !i.is_canonical()) {
+            return Err("an input with undefined bits");
+        }
+        if !self.checkpoints.is_empty() && self.checkpoints.len() != n {
+            return Err("checkpoints for some players but not all");
+        }
+        for cps in &self.checkpoints {
+            if cps.windows(2).any(|w| w[0].frame >= w[1].frame) || cps.iter().any(|c| c.frame as usize > frames) {
+                return Err("checkpoints out of order or past the last frame");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Domain tag of the input hash chain.
+const CHAIN_TAG: &str = "cyteria input chain v1";
+
+/// A player's input hash chain: `c0 = H(tag, match id, seat)`,
+/// `c(f+1) = H(c(f), f, input(f))`. Signing `c(n)` commits to every input of
+/// frames `0..n`, bound to one match and one seat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputChain {
+    pub frame: u32,
+    pub head: [u8; 32],
+}
+
+impl InputChain {
+    pub fn new(match_id: &[u8; 32], seat: u8) -> Self {
+        let mut h = blake3::Hasher::new_derive_key(CHAIN_TAG);
+        h.update(match_id);
+        h.update(&[seat]);
+        Self { frame: 0, head: *h.finalize().as_bytes() }
+    }
+
+    pub fn push(&mut self, input: Input) {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.head);
+        h.update(&self.frame.to_le_bytes());
+        h.update(&input.0.to_le_bytes());
+        self.head = *h.finalize().as_bytes();
+        self.frame += 1;
+    }
+
+    /// The chain over a whole input stream.
+    pub fn over(match_id: &[u8; 32], seat: u8, inputs: &[Input]) -> Self {
+        let mut c = Self::new(match_id, seat);
+        for i in inputs {
+            c.push(*i);
+        }
+        c
+    }
+}
