@@ -1,0 +1,26 @@
+# Cyteria: the project's entry points. `make` lists them.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+run: ## the main job: a headless match of bot players (becomes `cyteria devnet` later)
+	$(CARGO) run --release -p cyteria-game --example headless_match -- --map
+
+test: ## every test: the workspace in debug, goldens again in release, determinism lints
+	$(CARGO) test --workspace --locked
+	$(CARGO) test --release --locked -p cyteria-game --test it golden
+	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
+
+bench: ## criterion benchmarks (figures go to docs/performance.md)
+	$(CARGO) bench -p cyteria-game --bench sim
+
+fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo-fuzz)
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_transcript -- -max_total_time=60
+	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_snapshot -- -max_total_time=60
+
+.PHONY: help run test bench fuzz
