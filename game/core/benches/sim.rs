@@ -62,7 +62,7 @@ fn benches(c: &mut Criterion) {
 
     let header = scenario::header(8, 4, Rules { waves: 20, time_limit: 18_000 });
     let mut g = Game::from_header(&header);
-    let mut five_minutes = vec![Vec::with_capacity(18_000); 4];
+    let mut five_minutes: Vec<Vec<Input>> = (0..4).map(|_| Vec::with_capacity(18_000)).collect();
     let script = scenario::scripted_inputs(8, 4, 18_000);
     for f in 0..18_000 {
         // Bots keep the match alive and busy; every 4th frame is random.

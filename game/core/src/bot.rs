@@ -35,7 +35,7 @@ pub fn input(arena: &Arena, s: &State, i: usize) -> Input {
     if let Some(t) = threat
         && me.stamina >= 40
     {
-        let side = if phase % 2 == 0 { t.vel.perp() } else { t.vel.perp().neg() };
+        let side = if phase.is_multiple_of(2) { t.vel.perp() } else { t.vel.perp().neg() };
         if let Some(d) = octant(side) {
             return out.moving(d).with(Input::DODGE);
         }

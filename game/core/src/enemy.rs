@@ -120,7 +120,7 @@ fn tick(
             e.knock = Vec2::ZERO;
         }
     }
-    let side = if e.id % 2 == 0 { 1 } else { -1 };
+    let side = if e.id.is_multiple_of(2) { 1 } else { -1 };
     let Some(t) = nearest_player(players, e.pos) else {
         return;
     };

@@ -15,6 +15,9 @@ pub struct Vec2 {
     pub y: i32,
 }
 
+// Named methods rather than `ops` traits: the arithmetic saturates on
+// purpose, which `+` and `-` would hide.
+#[allow(clippy::should_implement_trait)]
 impl Vec2 {
     pub const ZERO: Vec2 = Vec2 { x: 0, y: 0 };
 

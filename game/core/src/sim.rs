@@ -71,7 +71,7 @@ fn player_tick(arena: &Arena, s: &mut State, i: usize, input: Input) {
     }
     if p.burn > 0 {
         p.burn -= 1;
-        if p.burn % combat::BURN_PERIOD == 0 {
+        if p.burn.is_multiple_of(combat::BURN_PERIOD) {
             p.hp = p.hp.saturating_sub(combat::BURN_DAMAGE as u16);
             if p.hp == 0 {
                 combat::down(p);
@@ -79,12 +79,12 @@ fn player_tick(arena: &Arena, s: &mut State, i: usize, input: Input) {
             }
         }
     }
-    if frame % 3 == 0 {
+    if frame.is_multiple_of(3) {
         p.stamina = (p.stamina + 1).min(MAX_STAMINA);
     }
     let armor = p.equipment.working(ItemType::Armor).copied();
     let tool = p.equipment.working(ItemType::Tool).copied();
-    if frame % 60 == 0 && armor.is_some_and(|a| a.has(Trait::Regeneration)) {
+    if frame.is_multiple_of(60) && armor.is_some_and(|a| a.has(Trait::Regeneration)) {
         p.hp = (p.hp + 1).min(p.max_hp);
     }
     let move_dir = input.move_dir();
