@@ -10,7 +10,8 @@ help: ## list the targets
 run: ## the main job: a headless match of bot players (becomes `cyteria devnet` later)
 	$(CARGO) run --release -p cyteria-game --example headless_match -- --map
 
-test: ## every test: the workspace in debug, goldens again in release, determinism lints
+test: ## every test: contracts (forge), the workspace in debug, goldens again in release, determinism lints
+	contracts/tools/test
 	$(CARGO) test --workspace --locked
 	$(CARGO) test --release --locked -p cyteria-game --test it golden
 	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
@@ -23,4 +24,7 @@ fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo
 	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_transcript -- -max_total_time=60
 	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_snapshot -- -max_total_time=60
 
-.PHONY: help run test bench fuzz
+contracts-test: ## the Foundry tests alone, with the gas report (installs the npm toolchain)
+	contracts/tools/test
+
+.PHONY: help run test bench fuzz contracts-test
