@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.27;
+
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Staking} from "./Staking.sol";
+import {CyteriaItems} from "./CyteriaItems.sol";
+
+/// @title Settlement
+/// @notice Records the validators' batches: each epoch's state root (a blake3 Merkle root of the
+/// off-chain ledger), the IPFS CID of the batch data, and the items to mint, accepted only with
+/// EIP-712 signatures of at least 2/3 of the registered validators, one epoch after another, each
+/// batch chaining from the previous root. Two signatures by one validator over different batches
+/// of one epoch prove equivocation and slash its stake.
+contract Settlement is EIP712, AccessControl, ReentrancyGuard {
+    /// @notice What validators sign for one epoch.
+    struct Batch {
+        uint64 epoch;
+        bytes32 prevRoot;
+        bytes32 newRoot;
+        string dataCid;
+        bytes32 mintsHash;
+    }
+
+    /// @notice Items one receiver gets in a batch.
+    struct Mint {
+        address to;
+        uint256[] ids;
+        uint256[] amounts;
+    }
+
+    bytes32 public constant BATCH_TYPEHASH =
+        keccak256("Batch(uint64 epoch,bytes32 prevRoot,bytes32 newRoot,string dataCid,bytes32 mintsHash)");
+
+    Staking public immutable staking;
+    CyteriaItems public immutable items;
+    /// @notice Where slashed stake goes (the DAO treasury).
+    address public treasury;
+    /// @notice Stake taken from an equivocating validator.
+    uint256 public slashAmount;
+
+    uint64 public epoch;
+    bytes32 public stateRoot;
+    mapping(uint64 epoch => bytes32 root) public rootOf;
+    mapping(uint64 epoch => string cid) public dataCidOf;
+    mapping(uint64 epoch => mapping(address validator => bool)) public slashedIn;
+
+    error SettlementWrongEpoch(uint64 expected, uint64 got);
+    error SettlementWrongPrevRoot(bytes32 expected, bytes32 got);
+    error SettlementMintsMismatch(bytes32 signed, bytes32 given);
+    error SettlementSignersNotSorted(uint256 index);
+    error SettlementNotValidator(address signer);
+    error SettlementInsufficientSignatures(uint256 signers, uint256 validators);
+    error SettlementNotEquivocation();
+    error SettlementAlreadySlashed(uint64 epoch, address validator);
+
+    event BatchSettled(uint64 indexed epoch, bytes32 prevRoot, bytes32 newRoot, string dataCid, uint256 signers, uint256 items);
+    event EquivocationProven(uint64 indexed epoch, address indexed validator, uint256 slashed, address reporter);
+    event ParametersSet(address treasury, uint256 slashAmount);
+
+    /// @param admin The admin (the DAO timelock in production).
+    constructor(Staking staking_, CyteriaItems items_, address admin, address treasury_, uint256 slashAmount_)
+        EIP712("CyteriaSettlement", "1")
+    {
+        staking = staking_;
+        items = items_;
+        treasury = treasury_;
+        slashAmount = slashAmount_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @notice The EIP-712 digest validators sign for `batch`.
+    function batchDigest(Batch calldata batch) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    BATCH_TYPEHASH, batch.epoch, batch.prevRoot, batch.newRoot, keccak256(bytes(batch.dataCid)), batch.mintsHash
+                )
+            )
+        );
+    }
+
+    /// @notice The hash of a batch's mints that its signatures commit to.
+    function hashMints(Mint[] calldata mints) public pure returns (bytes32) {
+        return keccak256(abi.encode(mints));
+    }
+
+    /// @notice Settles the next epoch's batch and mints its items, in one transaction.
+    /// @param signatures Signatures of registered validators over `batchDigest(batch)`, ordered by
+    /// strictly increasing signer address (which also rules out duplicates).
+    function submitBatch(Batch calldata batch, Mint[] calldata mints, bytes[] calldata signatures) external nonReentrant {
+        if (batch.epoch != epoch + 1) revert SettlementWrongEpoch(epoch + 1, batch.epoch);
+        if (batch.prevRoot != stateRoot) revert SettlementWrongPrevRoot(stateRoot, batch.prevRoot);
+        bytes32 given = hashMints(mints);
+        if (given != batch.mintsHash) revert SettlementMintsMismatch(batch.mintsHash, given);
+        bytes32 digest = batchDigest(batch);
+        address last;
+        for (uint256 i; i < signatures.length; ++i) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            if (signer <= last) revert SettlementSignersNotSorted(i);
+            if (!staking.isValidator(signer)) revert SettlementNotValidator(signer);
+            last = signer;
+        }
+        uint256 n = staking.validatorCount();
+        if (n == 0 || signatures.length * 3 < n * 2) revert SettlementInsufficientSignatures(signatures.length, n);
+
+        epoch = batch.epoch;
+        stateRoot = batch.newRoot;
+        rootOf[batch.epoch] = batch.newRoot;
+        dataCidOf[batch.epoch] = batch.dataCid;
+        uint256 minted;
+        for (uint256 i; i < mints.length; ++i) {
+            minted += mints[i].ids.length;
+        }
+        emit BatchSettled(batch.epoch, batch.prevRoot, batch.newRoot, batch.dataCid, signatures.length, minted);
+        for (uint256 i; i < mints.length; ++i) {
+            items.mintBatch(mints[i].to, mints[i].ids, mints[i].amounts);
+        }
+    }
+
+    /// @notice Proves that one validator signed two different batches of one epoch and slashes it.
+    function proveEquivocation(Batch calldata a, bytes calldata sigA, Batch calldata b, bytes calldata sigB)
+        external
+        nonReentrant
+    {
+        bytes32 da = batchDigest(a);
+        bytes32 db = batchDigest(b);
+        if (a.epoch != b.epoch || da == db) revert SettlementNotEquivocation();
+        address signer = ECDSA.recover(da, sigA);
+        if (signer != ECDSA.recover(db, sigB)) revert SettlementNotEquivocation();
+        if (slashedIn[a.epoch][signer]) revert SettlementAlreadySlashed(a.epoch, signer);
+        slashedIn[a.epoch][signer] = true;
+        uint256 taken = staking.slash(signer, slashAmount, treasury);
+        emit EquivocationProven(a.epoch, signer, taken, msg.sender);
+    }
+
+    /// @notice Sets the treasury and the equivocation penalty (admin: the timelock).
+    function setParameters(address treasury_, uint256 slashAmount_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        treasury = treasury_;
+        slashAmount = slashAmount_;
+        emit ParametersSet(treasury_, slashAmount_);
+    }
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.27;
+
+import {Test} from "./Vm.sol";
+import {CYTR} from "../src/CYTR.sol";
+import {Staking} from "../src/Staking.sol";
+import {CyteriaItems} from "../src/CyteriaItems.sol";
+import {Settlement} from "../src/Settlement.sol";
+
+contract SettlementTest is Test {
+    CYTR token;
+    Staking staking;
+    CyteriaItems items;
+    Settlement settlement;
+    address admin = address(0xA11CE);
+    address treasury = address(0xDA0);
+    address player = address(0xCAFE);
+    uint256[3] keys;
+    address[3] vals; // sorted by address
+
+    function setUp() public {
+        token = new CYTR(admin, 1e30);
+        staking = new Staking(token, admin, 100 ether, 1 days);
+        items = new CyteriaItems(admin, admin, 500);
+        settlement = new Settlement(staking, items, admin, treasury, 50 ether);
+        vm.startPrank(admin);
+        token.grantRole(token.MINTER_ROLE(), admin);
+        staking.grantRole(staking.SLASHER_ROLE(), address(settlement));
+        items.grantRole(items.MINTER_ROLE(), address(settlement));
+        vm.stopPrank();
+        uint256[3] memory ks = [uint256(0x1111), 0x2222, 0x3333];
+        address[3] memory as_ = [vm.addr(ks[0]), vm.addr(ks[1]), vm.addr(ks[2])];
+        // Sort validators by address (signatures must be in signer order).
+        for (uint256 i; i < 3; ++i) {
+            for (uint256 j = i + 1; j < 3; ++j) {
+                if (as_[j] < as_[i]) {
+                    (as_[i], as_[j]) = (as_[j], as_[i]);
+                    (ks[i], ks[j]) = (ks[j], ks[i]);
+                }
+            }
+        }
+        for (uint256 i; i < 3; ++i) {
+            keys[i] = ks[i];
+            vals[i] = as_[i];
+            vm.prank(admin);
+            token.mint(as_[i], 200 ether);
+            vm.startPrank(as_[i]);
+            token.approve(address(staking), type(uint256).max);
+            staking.stake(200 ether);
+            staking.registerValidator();
+            vm.stopPrank();
+        }
+    }
+
+    function mints() internal view returns (Settlement.Mint[] memory m) {
+        m = new Settlement.Mint[](1);
+        m[0].to = player;
+        m[0].ids = new uint256[](2);
+        m[0].amounts = new uint256[](2);
+        m[0].ids[0] = items.encodeId(CyteriaItems.ItemStats(0, 1, 17, 0, 150, bytes32(uint256(1))), 1, 0);
+        m[0].ids[1] = items.encodeId(CyteriaItems.ItemStats(1, 0, 0, 6, 120, 0), 1, 1);
+        m[0].amounts[0] = 1;
+        m[0].amounts[1] = 1;
+    }
+
+    function batch(uint64 e, bytes32 prev, bytes32 root, Settlement.Mint[] memory m)
+        internal
+        view
+        returns (Settlement.Batch memory)
+    {
+        return Settlement.Batch(e, prev, root, "bafybatchdata", settlement.hashMints(m));
+    }
+
+    function sig(uint256 key, Settlement.Batch memory b) internal returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, settlement.batchDigest(b));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function sigs(Settlement.Batch memory b, uint256 count) internal returns (bytes[] memory out) {
+        out = new bytes[](count);
+        for (uint256 i; i < count; ++i) {
+            out[i] = sig(keys[i], b);
+        }
+    }
+
+    function test_two_thirds_settle_the_root_and_mint_the_items() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        settlement.submitBatch(b, m, sigs(b, 2));
+        assertEq(settlement.epoch(), 1, "epoch");
+        assertEq(settlement.stateRoot(), keccak256("root1"), "root");
+        assertEq(settlement.dataCidOf(1), "bafybatchdata", "cid");
+        assertEq(items.balanceOf(player, m[0].ids[0]), 1, "weapon minted");
+        assertEq(items.itemStats(m[0].ids[0]).damage, 17, "with its stats");
+    }
+
+    function test_a_batch_signed_by_too_few_is_refused() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        bytes[] memory one = sigs(b, 1);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientSignatures.selector, 1, 3));
+        settlement.submitBatch(b, m, one);
+    }
+
+    function test_a_replayed_batch_is_refused() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        bytes[] memory s = sigs(b, 3);
+        settlement.submitBatch(b, m, s);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementWrongEpoch.selector, 2, 1));
+        settlement.submitBatch(b, m, s);
+        assertEq(items.balanceOf(player, m[0].ids[0]), 1, "not minted twice");
+    }
+
+    function test_roots_must_chain() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory b1 = batch(1, 0, keccak256("root1"), m);
+        settlement.submitBatch(b1, m, sigs(b1, 2));
+        Settlement.Mint[] memory none = new Settlement.Mint[](0);
+        Settlement.Batch memory b2 = batch(2, keccak256("other"), keccak256("root2"), none);
+        bytes[] memory s = sigs(b2, 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(Settlement.SettlementWrongPrevRoot.selector, keccak256("root1"), keccak256("other"))
+        );
+        settlement.submitBatch(b2, none, s);
+    }
+
+    function test_forged_signatures_and_swapped_mints_are_refused() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        bytes[] memory s = new bytes[](2);
+        s[0] = sig(keys[0], b);
+        s[1] = sig(0x9999, b); // not a validator
+        address forger = vm.addr(0x9999);
+        if (forger > vals[0]) {
+            vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotValidator.selector, forger));
+        } else {
+            vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementSignersNotSorted.selector, 1));
+        }
+        settlement.submitBatch(b, m, s);
+        // The same signatures over other mints.
+        Settlement.Mint[] memory other = mints();
+        other[0].to = address(0xBAD);
+        bytes[] memory good = sigs(b, 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(Settlement.SettlementMintsMismatch.selector, b.mintsHash, settlement.hashMints(other))
+        );
+        settlement.submitBatch(b, other, good);
+        // One validator's signature twice.
+        bytes[] memory dup = new bytes[](2);
+        dup[0] = sig(keys[0], b);
+        dup[1] = sig(keys[0], b);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementSignersNotSorted.selector, 1));
+        settlement.submitBatch(b, m, dup);
+    }
+
+    function test_equivocation_slashes_the_right_validator_once() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory a = batch(1, 0, keccak256("root A"), m);
+        Settlement.Batch memory b = batch(1, 0, keccak256("root B"), m);
+        bytes memory sa = sig(keys[1], a);
+        bytes memory sb = sig(keys[1], b);
+        settlement.proveEquivocation(a, sa, b, sb);
+        assertEq(staking.stakeOf(vals[1]), 150 ether, "slashed 50");
+        assertEq(staking.stakeOf(vals[0]), 200 ether, "others untouched");
+        assertEq(token.balanceOf(treasury), 50 ether, "to the treasury");
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementAlreadySlashed.selector, uint64(1), vals[1]));
+        settlement.proveEquivocation(a, sa, b, sb);
+        // Two different validators' signatures prove nothing.
+        bytes memory mine = sig(keys[0], a);
+        bytes memory other = sig(keys[2], b);
+        vm.expectRevert(Settlement.SettlementNotEquivocation.selector);
+        settlement.proveEquivocation(a, mine, b, other);
+    }
+}
