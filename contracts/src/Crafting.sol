@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.27;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
+import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {CyteriaItems} from "./CyteriaItems.sol";
+
+/// @title Crafting
+/// @notice On-chain upgrade recipes: burn three items of one type and rarity plus a CYTR fee, mint
+/// one of the next rarity. Stats follow the game's upgrade rule without a roll: the best damage
+/// and defense of the three scaled by the rarity step, durability at 3/4 of the new rarity's
+/// maximum, and the union of the traits. Recipes (fee, enabled) are set by the DAO's timelock.
+contract Crafting is ERC2771Context, AccessControl, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    struct Recipe {
+        bool enabled;
+        uint128 fee;
+    }
+
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+    /// @notice Metadata batch of items crafted on chain.
+    uint16 public constant CRAFTED_BATCH = type(uint16).max;
+
+    CyteriaItems public immutable items;
+    IERC20 public immutable cytr;
+    address public treasury;
+    uint16 public crafted;
+    /// @notice Upgrade recipe per item type and source rarity.
+    mapping(uint8 itemType => mapping(uint8 rarity => Recipe)) public recipes;
+
+    error CraftingRecipeDisabled(uint8 itemType, uint8 rarity);
+    error CraftingMismatchedItems();
+
+    event RecipeSet(uint8 indexed itemType, uint8 indexed rarity, bool enabled, uint128 fee);
+    event Upgraded(address indexed player, uint256[3] burned, uint256 minted, uint256 fee);
+
+    constructor(CyteriaItems items_, IERC20 cytr_, address admin, address treasury_, address forwarder)
+        ERC2771Context(forwarder)
+    {
+        items = items_;
+        cytr = cytr_;
+        treasury = treasury_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @notice Sets the upgrade recipe from `rarity` for `itemType` (admin: the timelock).
+    function setRecipe(uint8 itemType, uint8 rarity, bool enabled, uint128 fee) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (itemType > 2 || rarity > 3) revert CraftingRecipeDisabled(itemType, rarity);
+        recipes[itemType][rarity] = Recipe(enabled, fee);
+        emit RecipeSet(itemType, rarity, enabled, fee);
+    }
+
+    /// @notice The item three inputs upgrade into (reverts if they do not match).
+    function upgradeResult(uint256[3] calldata ids) public view returns (uint256) {
+        CyteriaItems.ItemStats memory a = items.itemStats(ids[0]);
+        CyteriaItems.ItemStats memory out = items.itemStats(ids[0]); // a copy, not an alias of `a`
+        bytes32 traits = a.traits;
+        for (uint256 i = 1; i < 3; ++i) {
+            CyteriaItems.ItemStats memory s = items.itemStats(ids[i]);
+            if (s.itemType != a.itemType || s.rarity != a.rarity) revert CraftingMismatchedItems();
+            if (s.damage > out.damage) out.damage = s.damage;
+            if (s.defense > out.defense) out.defense = s.defense;
+            traits |= s.traits;
+        }
+        if (a.rarity >= 4) revert CraftingRecipeDisabled(a.itemType, a.rarity);
+        uint16[5] memory pct = [uint16(100), 125, 155, 190, 240];
+        uint16[5] memory maxDur = [uint16(150), 200, 260, 330, 420];
+        out.rarity = a.rarity + 1;
+        out.damage = uint16((uint256(out.damage) * pct[out.rarity]) / pct[a.rarity]);
+        out.defense = uint16((uint256(out.defense) * pct[out.rarity]) / pct[a.rarity]);
+        out.durability = (maxDur[out.rarity] * 3) / 4;
+        out.traits = traits;
+        return items.encodeId(out, CRAFTED_BATCH, crafted);
+    }
+
+    /// @notice Burns three matching items of the caller and the recipe's CYTR fee; mints the upgrade.
+    function upgrade(uint256[3] calldata ids) external whenNotPaused nonReentrant returns (uint256 minted) {
+        CyteriaItems.ItemStats memory a = items.itemStats(ids[0]);
+        Recipe memory r = recipes[a.itemType][a.rarity];
+        if (!r.enabled) revert CraftingRecipeDisabled(a.itemType, a.rarity);
+        minted = upgradeResult(ids);
+        address player = _msgSender();
+        unchecked {
+            crafted++;
+        }
+        emit Upgraded(player, ids, minted, r.fee);
+        if (r.fee > 0) cytr.safeTransferFrom(player, treasury, r.fee);
+        for (uint256 i; i < 3; ++i) {
+            items.burn(player, ids[i], 1);
+        }
+        items.mint(player, minted, 1);
+    }
+
+    /// @notice Stops crafting.
+    function pause() external onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @notice Resumes crafting.
+    function unpause() external onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
+        return ERC2771Context._msgSender();
+    }
+
+    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
+        return ERC2771Context._msgData();
+    }
+
+    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
+        return ERC2771Context._contextSuffixLength();
+    }
+}
