@@ -10,8 +10,10 @@ help: ## list the targets
 run: ## the main job: a headless match of bot players (becomes `cyteria devnet` later)
 	$(CARGO) run --release -p cyteria-game --example headless_match -- --map
 
-test: ## every test: contracts (forge), the workspace in debug, goldens again in release, determinism lints
+test: ## every test: contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints
 	contracts/tools/test
+	contracts/tools/artifacts --check
+	contracts/tools/deploy-check
 	$(CARGO) test --workspace --locked
 	$(CARGO) test --release --locked -p cyteria-game --test it golden
 	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
@@ -27,4 +29,11 @@ fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo
 contracts-test: ## the Foundry tests alone, with the gas report (installs the npm toolchain)
 	contracts/tools/test
 
-.PHONY: help run test bench fuzz contracts-test
+contracts-artifacts: ## rebuild and rewrite the ABI + bytecode JSON the Rust crates read
+	contracts/tools/test
+	contracts/tools/artifacts
+
+contracts-deploy: ## deploy everything to a throwaway anvil (chain id 80002) and print the addresses
+	contracts/tools/deploy-check
+
+.PHONY: help run test bench fuzz contracts-test contracts-artifacts contracts-deploy

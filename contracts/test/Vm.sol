@@ -40,3 +40,11 @@ abstract contract Test {
         if (!c) revert AssertionFailed(what);
     }
 }
+
+/// @notice The broadcasting cheat codes deploy scripts use.
+interface VmScript {
+    function startBroadcast(uint256 privateKey) external;
+    function stopBroadcast() external;
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256);
+    function addr(uint256 privateKey) external returns (address);
+}
