@@ -161,3 +161,105 @@ contract MarketplaceTest is Test {
         return lo + (x % (hi - lo + 1));
     }
 }
+
+/// Drives the marketplace with random listings, buys and cancels by a few actors.
+contract MarketplaceHandler is Test {
+    Marketplace market;
+    CyteriaItems items;
+    CYTR cytr;
+    uint256 id;
+    address[3] actors = [address(0x1001), address(0x1002), address(0x1003)];
+    uint256[] public open;
+
+    constructor(Marketplace m, CyteriaItems i, CYTR c, uint256 id_) {
+        market = m;
+        items = i;
+        cytr = c;
+        id = id_;
+    }
+
+    function list(uint256 who, uint128 amount, uint128 price) external {
+        address a = actors[who % 3];
+        // Assumption: sellers list what they hold; clamp the amount into their balance.
+        uint256 held = items.balanceOf(a, id);
+        if (held == 0) return;
+        amount = uint128(1 + amount % held);
+        price = price % 1e21;
+        vm.prank(a);
+        open.push(market.list(id, amount, price));
+    }
+
+    function buy(uint256 who, uint256 pick, uint128 amount) external {
+        if (open.length == 0) return;
+        uint256 l = open[pick % open.length];
+        (address seller,, uint128 left, uint128 price) = market.listings(l);
+        if (left == 0) return;
+        address a = actors[who % 3];
+        if (a == seller) return; // buying one's own listing is allowed but says nothing new
+        amount = uint128(1 + amount % left);
+        vm.prank(a);
+        market.buy(l, amount, price);
+    }
+
+    function cancel(uint256 pick) external {
+        if (open.length == 0) return;
+        uint256 l = open[pick % open.length];
+        (address seller,, uint128 left,) = market.listings(l);
+        if (left == 0) return;
+        vm.prank(seller);
+        market.cancel(l);
+    }
+
+    function escrowed() external view returns (uint256 sum) {
+        for (uint256 i; i < open.length; ++i) {
+            (,, uint128 left,) = market.listings(open[i]);
+            sum += left;
+        }
+    }
+}
+
+contract MarketplaceInvariants is Test {
+    MarketplaceHandler handler;
+    Marketplace market;
+    CyteriaItems items;
+    CYTR cytr;
+    uint256 id;
+
+    function setUp() public {
+        cytr = new CYTR(address(this), 1e30);
+        items = new CyteriaItems(address(this), address(0x0A0A), 500);
+        market = new Marketplace(cytr, items, address(this), address(0xDA0), 250, address(0));
+        id = items.encodeId(CyteriaItems.ItemStats(0, 0, 10, 0, 100, 0), 1, 0);
+        handler = new MarketplaceHandler(market, items, cytr, id);
+        cytr.grantRole(cytr.MINTER_ROLE(), address(this));
+        items.grantRole(items.MINTER_ROLE(), address(this));
+        address[3] memory actors = [address(0x1001), address(0x1002), address(0x1003)];
+        for (uint256 i; i < 3; ++i) {
+            items.mint(actors[i], id, 50);
+            cytr.mint(actors[i], 1e30 / 4);
+            vm.startPrank(actors[i]);
+            items.setApprovalForAll(address(market), true);
+            cytr.approve(address(market), type(uint256).max);
+            vm.stopPrank();
+        }
+    }
+
+    function targetContracts() public view returns (address[] memory t) {
+        t = new address[](1);
+        t[0] = address(handler);
+    }
+
+    function invariant_escrow_matches_open_listings() public view {
+        assertEq(items.balanceOf(address(market), id), handler.escrowed(), "escrow");
+    }
+
+    function invariant_market_never_holds_cytr() public view {
+        assertEq(cytr.balanceOf(address(market)), 0, "cytr");
+    }
+
+    function invariant_items_are_conserved() public view {
+        uint256 total = items.balanceOf(address(market), id) + items.balanceOf(address(0x1001), id)
+            + items.balanceOf(address(0x1002), id) + items.balanceOf(address(0x1003), id);
+        assertEq(total, 150, "no item created or lost");
+    }
+}

@@ -110,3 +110,90 @@ contract StakingTest is Test {
         assertEq(token.balanceOf(address(staking)), sa + sb, "held");
     }
 }
+
+/// Drives staking with random stakes, unstake requests, withdrawals and slashes.
+contract StakingHandler is Test {
+    Staking staking;
+    StakingInvariants owner;
+    address[3] public actors = [address(0x2001), address(0x2002), address(0x2003)];
+
+    constructor(Staking s) {
+        staking = s;
+        owner = StakingInvariants(msg.sender);
+    }
+
+    function stake(uint256 who, uint256 amount) external {
+        amount = 1 + amount % 500 ether;
+        vm.prank(actors[who % 3]);
+        staking.stake(amount);
+    }
+
+    function requestUnstake(uint256 who, uint256 amount) external {
+        address a = actors[who % 3];
+        uint256 s = staking.stakeOf(a);
+        if (s == 0) return;
+        vm.prank(a);
+        staking.requestUnstake(1 + amount % s);
+    }
+
+    function withdraw(uint256 who) external {
+        address a = actors[who % 3];
+        (uint256 p, uint64 unlockAt) = staking.pendingOf(a);
+        if (p == 0) return;
+        vm.warp(unlockAt);
+        vm.prank(a);
+        staking.withdraw();
+    }
+
+    function slash(uint256 who, uint256 amount) external {
+        // The test contract holds the slasher role; the handler calls through it.
+        owner.slashVia(actors[who % 3], amount % 300 ether);
+    }
+}
+
+contract StakingInvariants is Test {
+    CYTR token;
+    Staking staking;
+    StakingHandler handler;
+
+    function setUp() public {
+        token = new CYTR(address(this), 1e30);
+        staking = new Staking(token, address(this), 100 ether, 1 days);
+        handler = new StakingHandler(staking);
+        token.grantRole(token.MINTER_ROLE(), address(this));
+        staking.grantRole(staking.SLASHER_ROLE(), address(this));
+        for (uint256 i; i < 3; ++i) {
+            address a = handler.actors(i);
+            token.mint(a, 1e27);
+            vm.prank(a);
+            token.approve(address(staking), type(uint256).max);
+        }
+    }
+
+    function slashVia(address who, uint256 amount) external {
+        if (msg.sender != address(handler)) revert AssertionFailed("only the handler");
+        staking.slash(who, amount, address(0xDA0));
+    }
+
+    function targetContracts() public view returns (address[] memory t) {
+        t = new address[](1);
+        t[0] = address(handler);
+    }
+
+    function invariant_total_equals_sum_of_stakes() public view {
+        uint256 sum;
+        for (uint256 i; i < 3; ++i) {
+            sum += staking.stakeOf(handler.actors(i));
+        }
+        assertEq(staking.totalStaked(), sum, "total");
+    }
+
+    function invariant_tokens_cover_stakes_and_pending() public view {
+        uint256 owed = staking.totalStaked();
+        for (uint256 i; i < 3; ++i) {
+            (uint256 p,) = staking.pendingOf(handler.actors(i));
+            owed += p;
+        }
+        assertEq(token.balanceOf(address(staking)), owed, "held == owed");
+    }
+}
