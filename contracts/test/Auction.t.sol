@@ -5,6 +5,8 @@ import {Test} from "./Vm.sol";
 import {CYTR} from "../src/CYTR.sol";
 import {CyteriaItems} from "../src/CyteriaItems.sol";
 import {Auction} from "../src/Auction.sol";
+import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 contract AuctionTest is Test {
     CYTR cytr;
@@ -121,5 +123,167 @@ contract AuctionTest is Test {
         vm.prank(bob);
         auction.bid(lot, uint128(second));
         assertEq(cytr.balanceOf(address(auction)), second + auction.refunds(alice), "escrow accounted");
+    }
+}
+
+/// Drives auctions with random lots, bids, refunds, time and settlements.
+contract AuctionHandler is Test {
+    Auction auction;
+    CyteriaItems items;
+    uint256 id;
+    address[3] public actors = [address(0x3001), address(0x3002), address(0x3003)];
+    uint256[] public lotIds;
+
+    constructor(Auction a, CyteriaItems i, uint256 id_) {
+        auction = a;
+        items = i;
+        id = id_;
+    }
+
+    function create(uint256 who, uint128 reserve) external {
+        address a = actors[who % 3];
+        if (items.balanceOf(a, id) == 0) return;
+        vm.prank(a);
+        lotIds.push(auction.create(id, 1, reserve % 1000 ether, 1 hours));
+    }
+
+    function bid(uint256 who, uint256 pick, uint96 extra) external {
+        if (lotIds.length == 0) return;
+        uint256 lot = lotIds[pick % lotIds.length];
+        (address seller, uint64 endsAt, bool settled,,,,,) = auction.lots(lot);
+        address a = actors[who % 3];
+        if (settled || block.timestamp >= endsAt || a == seller) return;
+        uint256 amount = auction.minimumBid(lot) + uint256(extra) % 100 ether;
+        vm.prank(a);
+        auction.bid(lot, uint128(amount));
+    }
+
+    function refund(uint256 who) external {
+        address a = actors[who % 3];
+        if (auction.refunds(a) == 0) return;
+        vm.prank(a);
+        auction.withdrawRefund();
+    }
+
+    function wait(uint16 secs) external {
+        vm.warp(block.timestamp + secs);
+    }
+
+    function settle(uint256 pick) external {
+        if (lotIds.length == 0) return;
+        uint256 lot = lotIds[pick % lotIds.length];
+        (, uint64 endsAt, bool settled,,,,,) = auction.lots(lot);
+        if (settled || block.timestamp < endsAt) return;
+        auction.settle(lot);
+    }
+
+    /// CYTR the auction owes: open lots' highest bids plus refunds.
+    function owed() external view returns (uint256 sum) {
+        for (uint256 i; i < lotIds.length; ++i) {
+            (,, bool settled,,,, uint128 highest,) = auction.lots(lotIds[i]);
+            if (!settled) sum += highest;
+        }
+        for (uint256 i; i < 3; ++i) {
+            sum += auction.refunds(actors[i]);
+        }
+    }
+
+    function openLots() external view returns (uint256 n) {
+        for (uint256 i; i < lotIds.length; ++i) {
+            (,, bool settled,,,,,) = auction.lots(lotIds[i]);
+            if (!settled) n++;
+        }
+    }
+}
+
+contract AuctionInvariants is Test {
+    AuctionHandler handler;
+    Auction auction;
+    CyteriaItems items;
+    CYTR cytr;
+    uint256 id;
+
+    function setUp() public {
+        cytr = new CYTR(address(this), 1e30);
+        items = new CyteriaItems(address(this), address(0x0A0A), 500);
+        auction = new Auction(cytr, items, address(this), address(0xDA0), address(0));
+        id = items.encodeId(CyteriaItems.ItemStats(2, 0, 8, 0, 100, 0), 1, 0);
+        handler = new AuctionHandler(auction, items, id);
+        cytr.grantRole(cytr.MINTER_ROLE(), address(this));
+        items.grantRole(items.MINTER_ROLE(), address(this));
+        for (uint256 i; i < 3; ++i) {
+            address a = handler.actors(i);
+            items.mint(a, id, 5);
+            cytr.mint(a, 1e27);
+            vm.startPrank(a);
+            items.setApprovalForAll(address(auction), true);
+            cytr.approve(address(auction), type(uint256).max);
+            vm.stopPrank();
+        }
+    }
+
+    function targetContracts() public view returns (address[] memory t) {
+        t = new address[](1);
+        t[0] = address(handler);
+    }
+
+    function invariant_cytr_held_equals_what_is_owed() public view {
+        assertEq(cytr.balanceOf(address(auction)), handler.owed(), "escrowed bids + refunds");
+    }
+
+    function invariant_items_held_equal_open_lots() public view {
+        assertEq(items.balanceOf(address(auction), id), handler.openLots(), "one item per open lot");
+    }
+}
+
+/// A winner whose ERC-1155 receive hook tries to settle again and to pull refunds.
+contract ReentrantWinner is ERC1155Holder {
+    Auction auction;
+    uint256 lot;
+    bytes public reason;
+
+    constructor(Auction a) {
+        auction = a;
+    }
+
+    function bidOn(uint256 lot_, uint128 amount, CYTR cytr) external {
+        lot = lot_;
+        cytr.approve(address(auction), type(uint256).max);
+        auction.bid(lot_, amount);
+    }
+
+    function onERC1155Received(address, address, uint256, uint256, bytes memory) public override returns (bytes4) {
+        try auction.settle(lot) {} catch (bytes memory r) { reason = r; }
+        return this.onERC1155Received.selector;
+    }
+}
+
+contract AuctionReentrancyTest is Test {
+    function test_a_reentrant_winner_cannot_settle_twice() public {
+        CYTR cytr = new CYTR(address(this), 1e30);
+        CyteriaItems items = new CyteriaItems(address(this), address(this), 0);
+        Auction auction = new Auction(cytr, items, address(this), address(0xDA0), address(0));
+        uint256 id = items.encodeId(CyteriaItems.ItemStats(0, 0, 5, 0, 50, 0), 1, 0);
+        cytr.grantRole(cytr.MINTER_ROLE(), address(this));
+        items.grantRole(items.MINTER_ROLE(), address(this));
+        items.mint(address(this), id, 1);
+        items.setApprovalForAll(address(auction), true);
+        uint256 lot = auction.create(id, 1, 10 ether, 1 hours);
+        ReentrantWinner w = new ReentrantWinner(auction);
+        cytr.mint(address(w), 10 ether);
+        w.bidOn(lot, 10 ether, cytr);
+        vm.warp(block.timestamp + 1 hours);
+        auction.settle(lot);
+        assertEq(items.balanceOf(address(w), id), 1, "won once");
+        assertEq(
+            keccak256(w.reason()),
+            keccak256(abi.encodeWithSelector(ReentrancyGuard.ReentrancyGuardReentrantCall.selector)),
+            "re-entry blocked"
+        );
+        assertEq(cytr.balanceOf(address(auction)), 0, "paid out exactly once");
+    }
+
+    function onERC1155Received(address, address, uint256, uint256, bytes memory) public pure returns (bytes4) {
+        return this.onERC1155Received.selector;
     }
 }
