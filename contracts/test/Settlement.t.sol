@@ -18,7 +18,7 @@ contract SettlementTest is Test {
     uint256[3] keys;
     address[3] vals; // sorted by address
 
-    function setUp() public {
+    function setUp() public virtual {
         token = new CYTR(admin, 1e30);
         staking = new Staking(token, admin, 100 ether, 1 days);
         items = new CyteriaItems(admin, admin, 500);
@@ -171,5 +171,66 @@ contract SettlementTest is Test {
         bytes memory other = sig(keys[2], b);
         vm.expectRevert(Settlement.SettlementNotEquivocation.selector);
         settlement.proveEquivocation(a, mine, b, other);
+    }
+}
+
+/// Submits batches with random signer sets and random (sometimes wrong) previous roots.
+contract SettlementHandler is Test {
+    Settlement settlement;
+    uint256[3] keys;
+    bytes32[] public acceptedPrev; // prevRoot of each accepted epoch, in order
+    bytes32[] public acceptedRoot;
+
+    constructor(Settlement s, uint256[3] memory k) {
+        settlement = s;
+        keys = k;
+    }
+
+    function submit(uint8 signers, bool wrongPrev, bytes32 newRoot, bool skipEpoch) external {
+        uint64 e = settlement.epoch() + (skipEpoch ? 2 : 1);
+        bytes32 prev = wrongPrev ? keccak256(abi.encode(newRoot)) : settlement.stateRoot();
+        Settlement.Mint[] memory none = new Settlement.Mint[](0);
+        Settlement.Batch memory b = Settlement.Batch(e, prev, newRoot, "cid", settlement.hashMints(none));
+        uint256 n = signers % 4;
+        bytes[] memory s = new bytes[](n);
+        bytes32 digest = settlement.batchDigest(b);
+        for (uint256 i; i < n; ++i) {
+            (uint8 v, bytes32 r, bytes32 ss) = vm.sign(keys[i], digest);
+            s[i] = abi.encodePacked(r, ss, v);
+        }
+        try settlement.submitBatch(b, none, s) {
+            acceptedPrev.push(prev);
+            acceptedRoot.push(newRoot);
+        } catch {}
+    }
+
+    function accepted() external view returns (uint256) {
+        return acceptedRoot.length;
+    }
+}
+
+contract SettlementInvariants is SettlementTest {
+    SettlementHandler handler;
+
+    function setUp() public override {
+        super.setUp();
+        handler = new SettlementHandler(settlement, keys);
+    }
+
+    function targetContracts() public view returns (address[] memory t) {
+        t = new address[](1);
+        t[0] = address(handler);
+    }
+
+    function invariant_epochs_count_accepted_batches_and_roots_chain() public view {
+        uint256 n = handler.accepted();
+        assertEq(settlement.epoch(), n, "one epoch per accepted batch, none skipped");
+        bytes32 prev;
+        for (uint256 i; i < n; ++i) {
+            assertEq(handler.acceptedPrev(i), prev, "each batch builds on the last root");
+            prev = handler.acceptedRoot(i);
+            assertEq(settlement.rootOf(uint64(i + 1)), prev, "recorded root");
+        }
+        assertEq(settlement.stateRoot(), prev, "current root is the last one");
     }
 }
