@@ -5,6 +5,7 @@ import {Test} from "./Vm.sol";
 import {CYTR} from "../src/CYTR.sol";
 import {CyteriaItems} from "../src/CyteriaItems.sol";
 import {Marketplace} from "../src/Marketplace.sol";
+import {ERC2771Forwarder} from "@openzeppelin/contracts/metatx/ERC2771Forwarder.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
@@ -261,5 +262,72 @@ contract MarketplaceInvariants is Test {
         uint256 total = items.balanceOf(address(market), id) + items.balanceOf(address(0x1001), id)
             + items.balanceOf(address(0x1002), id) + items.balanceOf(address(0x1003), id);
         assertEq(total, 150, "no item created or lost");
+    }
+}
+
+contract MarketplaceMetaTxTest is Test {
+    ERC2771Forwarder forwarder;
+    Marketplace market;
+
+    function signRequest(uint256 key, address from, bytes memory data, uint48 deadline) internal returns (bytes memory) {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256(
+                    "ForwardRequest(address from,address to,uint256 value,uint256 gas,uint256 nonce,uint48 deadline,bytes data)"
+                ),
+                from,
+                address(market),
+                0,
+                300_000,
+                forwarder.nonces(from),
+                deadline,
+                keccak256(data)
+            )
+        );
+        (, string memory name, string memory version, uint256 chainId, address verifying,,) = forwarder.eip712Domain();
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256(bytes(name)),
+                keccak256(bytes(version)),
+                chainId,
+                verifying
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function test_a_gasless_seller_lists_through_the_forwarder() public {
+        forwarder = new ERC2771Forwarder("CyteriaForwarder");
+        CYTR cytr = new CYTR(address(this), 1e30);
+        CyteriaItems items = new CyteriaItems(address(this), address(this), 0);
+        market = new Marketplace(cytr, items, address(this), address(0xDA0), 250, address(forwarder));
+        uint256 key = 0x5E11E;
+        address seller = vm.addr(key);
+        uint256 id = items.encodeId(CyteriaItems.ItemStats(0, 0, 9, 0, 90, 0), 1, 0);
+        items.grantRole(items.MINTER_ROLE(), address(this));
+        items.mint(seller, id, 2);
+        vm.prank(seller);
+        items.setApprovalForAll(address(market), true);
+
+        bytes memory data = abi.encodeCall(Marketplace.list, (id, 2, 5 ether));
+        uint48 deadline = uint48(block.timestamp + 1 hours);
+        ERC2771Forwarder.ForwardRequestData memory req = ERC2771Forwarder.ForwardRequestData({
+            from: seller,
+            to: address(market),
+            value: 0,
+            gas: 300_000,
+            deadline: deadline,
+            data: data,
+            signature: signRequest(key, seller, data, deadline)
+        });
+        vm.prank(address(0x4E1A7)); // a relayer pays the gas
+        forwarder.execute(req);
+        (address listedBy,, uint128 amount,) = market.listings(1);
+        assertEq(uint160(listedBy), uint160(seller), "listed for the signer, not the relayer");
+        assertEq(amount, 2, "amount");
+        vm.expectRevert();
+        forwarder.execute(req); // the nonce is spent: no replay
     }
 }
