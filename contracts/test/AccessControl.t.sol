@@ -117,3 +117,46 @@ contract AccessControlTest is Test {
         staking.deregisterValidator();
     }
 }
+
+/// The remaining input-validation reverts, one assertion each.
+contract InputValidationTest is Test {
+    function test_zero_amounts_and_missing_records_are_refused() public {
+        CYTR cytr = new CYTR(address(this), 1e30);
+        CyteriaItems items = new CyteriaItems(address(this), address(this), 0);
+        Staking staking = new Staking(cytr, address(this), 1, 1);
+        Marketplace market = new Marketplace(cytr, items, address(this), address(this), 0, address(0));
+        Auction auction = new Auction(cytr, items, address(this), address(this), address(0));
+
+        vm.expectRevert(Staking.StakingZeroAmount.selector);
+        staking.stake(0);
+        vm.expectRevert(Staking.StakingZeroAmount.selector);
+        staking.requestUnstake(0);
+        vm.expectRevert(abi.encodeWithSelector(Staking.StakingInsufficientStake.selector, 0, 1));
+        staking.requestUnstake(1);
+        vm.expectRevert(Staking.StakingZeroAmount.selector);
+        staking.withdraw();
+
+        vm.expectRevert(Marketplace.MarketplaceZeroAmount.selector);
+        market.list(1, 0, 1);
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplaceNoListing.selector, 9));
+        market.buy(9, 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplaceNoListing.selector, 9));
+        market.cancel(9);
+
+        vm.expectRevert(Auction.AuctionZeroAmount.selector);
+        auction.create(1, 0, 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(Auction.AuctionNoLot.selector, 9));
+        auction.bid(9, 1);
+        vm.expectRevert(abi.encodeWithSelector(Auction.AuctionNoLot.selector, 9));
+        auction.settle(9);
+        vm.expectRevert(abi.encodeWithSelector(Auction.AuctionNoLot.selector, 9));
+        auction.cancel(9);
+        vm.expectRevert(Auction.AuctionZeroAmount.selector);
+        auction.withdrawRefund();
+
+        uint256 badType = uint256(3) << 248;
+        items.grantRole(items.MINTER_ROLE(), address(this));
+        vm.expectRevert(abi.encodeWithSelector(CyteriaItems.CyteriaItemsInvalidStats.selector, badType));
+        items.mint(address(1), badType, 1);
+    }
+}
