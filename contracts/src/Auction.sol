@@ -3,21 +3,17 @@ pragma solidity ^0.8.27;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {GaslessPausable} from "./GaslessPausable.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
-import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 
 /// @title Auction
 /// @notice English auctions of Cyteria items for CYTR: a reserve price, a minimum increment, an
 /// anti-sniping extension, bids escrowed here with pull-based refunds for the outbid, settlement
 /// after the end (fee to the treasury, ERC-2981 royalty, the rest to the seller), and cancelling
 /// only before the first bid.
-contract Auction is ERC2771Context, AccessControl, Pausable, ReentrancyGuard, ERC1155Holder {
+contract Auction is GaslessPausable, ERC1155Holder {
     using SafeERC20 for IERC20;
 
     struct Lot {
@@ -31,7 +27,6 @@ contract Auction is ERC2771Context, AccessControl, Pausable, ReentrancyGuard, ER
         address highestBidder;
     }
 
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     IERC20 public immutable cytr;
     IERC1155 public immutable items;
@@ -61,7 +56,7 @@ contract Auction is ERC2771Context, AccessControl, Pausable, ReentrancyGuard, ER
     event ParametersSet(address treasury, uint16 feeBps, uint16 minIncrementBps, uint64 extension);
 
     constructor(IERC20 cytr_, IERC1155 items_, address admin, address treasury_, address forwarder)
-        ERC2771Context(forwarder)
+        GaslessPausable(admin, forwarder)
     {
         cytr = cytr_;
         items = items_;
@@ -69,7 +64,6 @@ contract Auction is ERC2771Context, AccessControl, Pausable, ReentrancyGuard, ER
         feeBps = 250;
         minIncrementBps = 500;
         extension = 5 minutes;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /// @notice Auctions `amount` of item `id` for `duration` seconds with a `reserve` price; the
@@ -140,8 +134,7 @@ contract Auction is ERC2771Context, AccessControl, Pausable, ReentrancyGuard, ER
         }
         uint256 price = m.highestBid;
         uint256 fee = (price * feeBps) / 10_000;
-        (address royaltyTo, uint256 royalty) = _royalty(m.id, price);
-        if (royalty > price - fee) royalty = price - fee;
+        (address royaltyTo, uint256 royalty) = _royalty(address(items), m.id, price, price - fee);
         emit LotSettled(lotId, m.highestBidder, price, fee, royalty);
         if (fee > 0) cytr.safeTransfer(treasury, fee);
         if (royalty > 0) cytr.safeTransfer(royaltyTo, royalty);
@@ -172,38 +165,9 @@ contract Auction is ERC2771Context, AccessControl, Pausable, ReentrancyGuard, ER
         emit ParametersSet(treasury_, feeBps, minIncrementBps_, extension_);
     }
 
-    /// @notice Stops new lots and bids (settling, cancelling and refunds stay open).
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @notice Resumes auctions.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
-    }
-
     /// @inheritdoc ERC1155Holder
     function supportsInterface(bytes4 interfaceId) public view override(AccessControl, ERC1155Holder) returns (bool) {
         return super.supportsInterface(interfaceId);
     }
 
-    function _royalty(uint256 id, uint256 price) private view returns (address, uint256) {
-        try IERC2981(address(items)).royaltyInfo(id, price) returns (address to, uint256 amount) {
-            return (to, to == address(0) ? 0 : amount);
-        } catch {
-            return (address(0), 0);
-        }
-    }
-
-    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
-        return ERC2771Context._msgSender();
-    }
-
-    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
-        return ERC2771Context._msgData();
-    }
-
-    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
-        return ERC2771Context._contextSuffixLength();
-    }
 }

@@ -3,11 +3,7 @@ pragma solidity ^0.8.27;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
-import {Context} from "@openzeppelin/contracts/utils/Context.sol";
+import {GaslessPausable} from "./GaslessPausable.sol";
 import {CyteriaItems} from "./CyteriaItems.sol";
 
 /// @title Crafting
@@ -15,7 +11,7 @@ import {CyteriaItems} from "./CyteriaItems.sol";
 /// one of the next rarity. Stats follow the game's upgrade rule without a roll: the best damage
 /// and defense of the three scaled by the rarity step, durability at 3/4 of the new rarity's
 /// maximum, and the union of the traits. Recipes (fee, enabled) are set by the DAO's timelock.
-contract Crafting is ERC2771Context, AccessControl, Pausable, ReentrancyGuard {
+contract Crafting is GaslessPausable {
     using SafeERC20 for IERC20;
 
     struct Recipe {
@@ -23,7 +19,6 @@ contract Crafting is ERC2771Context, AccessControl, Pausable, ReentrancyGuard {
         uint128 fee;
     }
 
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice Metadata batch of items crafted on chain.
     uint16 public constant CRAFTED_BATCH = type(uint16).max;
 
@@ -41,12 +36,11 @@ contract Crafting is ERC2771Context, AccessControl, Pausable, ReentrancyGuard {
     event Upgraded(address indexed player, uint256[3] burned, uint256 minted, uint256 fee);
 
     constructor(CyteriaItems items_, IERC20 cytr_, address admin, address treasury_, address forwarder)
-        ERC2771Context(forwarder)
+        GaslessPausable(admin, forwarder)
     {
         items = items_;
         cytr = cytr_;
         treasury = treasury_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /// @notice Sets the upgrade recipe from `rarity` for `itemType` (admin: the timelock).
@@ -97,25 +91,4 @@ contract Crafting is ERC2771Context, AccessControl, Pausable, ReentrancyGuard {
         items.mint(player, minted, 1);
     }
 
-    /// @notice Stops crafting.
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @notice Resumes crafting.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
-    }
-
-    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
-        return ERC2771Context._msgSender();
-    }
-
-    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
-        return ERC2771Context._msgData();
-    }
-
-    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
-        return ERC2771Context._contextSuffixLength();
-    }
 }

@@ -3,21 +3,17 @@ pragma solidity ^0.8.27;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {GaslessPausable} from "./GaslessPausable.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
-import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
-import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 
 /// @title Marketplace
 /// @notice Fixed-price listings of Cyteria items for CYTR. Listed items are held in escrow; a buyer
 /// takes all or part of a listing; the protocol fee goes to the DAO treasury and ERC-2981 royalties
 /// to the item contract's receiver. Trusts an ERC-2771 forwarder for gasless players. The events
 /// rebuild every listing: `Listed` opens one, `Purchased` reduces it, `Cancelled` closes it.
-contract Marketplace is ERC2771Context, AccessControl, Pausable, ReentrancyGuard, ERC1155Holder {
+contract Marketplace is GaslessPausable, ERC1155Holder {
     using SafeERC20 for IERC20;
 
     struct Listing {
@@ -27,7 +23,6 @@ contract Marketplace is ERC2771Context, AccessControl, Pausable, ReentrancyGuard
         uint128 unitPrice;
     }
 
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     uint16 public constant MAX_FEE_BPS = 1000;
 
     IERC20 public immutable cytr;
@@ -53,14 +48,13 @@ contract Marketplace is ERC2771Context, AccessControl, Pausable, ReentrancyGuard
 
     /// @param admin The admin (the DAO timelock in production).
     constructor(IERC20 cytr_, IERC1155 items_, address admin, address treasury_, uint16 feeBps_, address forwarder)
-        ERC2771Context(forwarder)
+        GaslessPausable(admin, forwarder)
     {
         if (feeBps_ > MAX_FEE_BPS) revert MarketplaceFeeTooHigh(feeBps_);
         cytr = cytr_;
         items = items_;
         treasury = treasury_;
         feeBps = feeBps_;
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
     /// @notice Lists `amount` of item `id` at `unitPrice` CYTR each; the items move into escrow
@@ -84,8 +78,7 @@ contract Marketplace is ERC2771Context, AccessControl, Pausable, ReentrancyGuard
         address buyer = _msgSender();
         uint256 total = uint256(amount) * l.unitPrice;
         uint256 fee = (total * feeBps) / 10_000;
-        (address royaltyTo, uint256 royalty) = _royalty(l.id, total);
-        if (royalty > total - fee) royalty = total - fee;
+        (address royaltyTo, uint256 royalty) = _royalty(address(items), l.id, total, total - fee);
 
         if (amount == l.amount) delete listings[listingId];
         else listings[listingId].amount = l.amount - amount;
@@ -115,38 +108,9 @@ contract Marketplace is ERC2771Context, AccessControl, Pausable, ReentrancyGuard
         emit FeeSet(treasury_, feeBps_);
     }
 
-    /// @notice Stops listing and buying (cancelling stays open, so sellers can always leave).
-    function pause() external onlyRole(PAUSER_ROLE) {
-        _pause();
-    }
-
-    /// @notice Resumes trading.
-    function unpause() external onlyRole(PAUSER_ROLE) {
-        _unpause();
-    }
-
     /// @inheritdoc ERC1155Holder
     function supportsInterface(bytes4 interfaceId) public view override(AccessControl, ERC1155Holder) returns (bool) {
         return super.supportsInterface(interfaceId);
     }
 
-    function _royalty(uint256 id, uint256 total) private view returns (address, uint256) {
-        try IERC2981(address(items)).royaltyInfo(id, total) returns (address to, uint256 amount) {
-            return (to, to == address(0) ? 0 : amount);
-        } catch {
-            return (address(0), 0);
-        }
-    }
-
-    function _msgSender() internal view override(Context, ERC2771Context) returns (address) {
-        return ERC2771Context._msgSender();
-    }
-
-    function _msgData() internal view override(Context, ERC2771Context) returns (bytes calldata) {
-        return ERC2771Context._msgData();
-    }
-
-    function _contextSuffixLength() internal view override(Context, ERC2771Context) returns (uint256) {
-        return ERC2771Context._contextSuffixLength();
-    }
 }

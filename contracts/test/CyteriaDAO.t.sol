@@ -45,7 +45,7 @@ contract CyteriaDAOTest is Test {
         targets[0] = address(market);
         calls[0] = abi.encodeCall(market.grantRole, (market.PAUSER_ROLE(), address(timelock)));
         targets[1] = address(market);
-        calls[1] = abi.encodeCall(Marketplace.pause, ());
+        calls[1] = abi.encodeWithSignature("pause()");
         string memory text = "Pause the marketplace";
         vm.prank(voter);
         uint256 id = dao.propose(targets, values, calls, text);
