@@ -8,7 +8,7 @@
 use crate::arena::Arena;
 use crate::combat::{self, effects_of, hit_enemy, hurt_player, in_swing, vulnerable, wear};
 use crate::crafting::roll_loot;
-use crate::enemy::{self, PLAYER_RADIUS, nearest_player};
+use crate::enemy::{self, PLAYER_RADIUS};
 use crate::geometry::{DIRS, TILE, Vec2, within};
 use crate::input::Input;
 use crate::inventory::Material;
@@ -354,7 +354,7 @@ fn drops_tick(s: &mut State) {
 }
 
 fn check_end(s: &mut State) {
-    s.end = if nearest_player(&s.players, Vec2::ZERO).is_none() {
+    s.end = if s.players.iter().all(|p| p.downed) {
         Some(MatchEnd::Defeat)
     } else if s.waves.cleared >= s.rules.waves {
         Some(MatchEnd::Victory)
