@@ -41,8 +41,6 @@ fn main() {
     println!("Cyteria headless match: seed {seed}, {players} bot players, {} waves, rules v{}", rules.waves, header.rules_version);
     let mut inputs = vec![Vec::new(); players];
     let mut last_wave = 0;
-    let mut items_dropped = 0;
-    let mut seen_drops = std::collections::BTreeSet::new();
     let started = std::time::Instant::now();
     while !game.is_over() {
         let tick = bot::inputs(&game.arena, &game.state);
@@ -51,11 +49,6 @@ fn main() {
         }
         game.step(&tick);
         let s = &game.state;
-        for d in &s.drops {
-            if matches!(d.loot, Loot::Item(_)) && seen_drops.insert((d.pos.x, d.pos.y, d.ttl as u32 + s.frame)) {
-                items_dropped += 1;
-            }
-        }
         if s.waves.number != last_wave {
             last_wave = s.waves.number;
             println!("  frame {:>6} ({:>5.1} s): wave {} begins", s.frame, f64::from(s.frame) / 60.0, last_wave);
@@ -72,7 +65,9 @@ fn main() {
         rules.waves,
         elapsed.as_secs_f64() * 1000.0
     );
-    println!("items dropped: {items_dropped}");
+    let picked: usize = s.players.iter().map(|p| p.rewards.items.len()).sum();
+    let lying = s.drops.iter().filter(|d| matches!(d.loot, Loot::Item(_))).count();
+    println!("items: {picked} picked up, {lying} left on the ground");
     for (i, p) in s.players.iter().enumerate() {
         let mats: Vec<String> = Material::ALL
             .iter()
