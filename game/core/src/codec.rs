@@ -66,7 +66,7 @@ impl Format {
         Ok(value)
     }
 
-    pub(crate) fn invalid(&self, reason: &'static str) -> DecodeError {
+    pub fn invalid(&self, reason: &'static str) -> DecodeError {
         DecodeError::Invalid { what: self.name, reason }
     }
 }

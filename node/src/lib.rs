@@ -1,0 +1,16 @@
+//! The Cyteria node: identity, the libp2p stack (on rust-ipfs's swarm),
+//! matchmaking over gossipsub, rollback matches over libp2p streams with
+//! signed inputs, the local store, metrics, and the `cyteria` command.
+
+pub mod conditioner;
+pub mod config;
+pub mod identity;
+pub mod lobby;
+pub mod metrics;
+pub mod net;
+pub mod node;
+pub mod rollback;
+pub mod session;
+pub mod signing;
+pub mod store;
+pub mod wire;

@@ -1,0 +1,321 @@
+//! Matchmaking: the pure agreement logic behind the lobby topic.
+//!
+//! Nodes that search post an [`Offer`] and re-post it while they wait. Every
+//! node orders the live offers compatible with its own by peer id and takes
+//! the first `size` of them: the same offers give every node the same group,
+//! the same match id and the same seed (blake3 of the offers). A member then
+//! posts `Accept(match id)`; the match starts when every member has accepted
+//! the same id. A group that does not complete within [`ACCEPT_TIMEOUT`]
+//! falls apart, and the members that stayed silent are left out for a while.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use cyteria_game::transcript::{MatchHeader, PlayerSlot};
+use libp2p::PeerId;
+
+use crate::identity::public_key_of;
+use crate::wire::{LOBBY, LobbyMessage, MatchKind, Offer};
+
+/// An offer not re-posted for this long is gone.
+pub const OFFER_TTL: Duration = Duration::from_secs(4);
+/// How long a proposed group may take to accept.
+pub const ACCEPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long peers that did not accept are left out of new groups.
+pub const EXCLUDE_FOR: Duration = Duration::from_secs(30);
+/// How long a new search listens before it proposes.
+pub const SETTLE: Duration = Duration::from_millis(600);
+
+/// The players of an agreed match, in seat order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub match_id: [u8; 32],
+    pub seed: u64,
+    pub kind: MatchKind,
+    pub members: Vec<(PeerId, Offer)>,
+}
+
+impl Group {
+    fn of(kind: MatchKind, members: Vec<(PeerId, Offer)>) -> Self {
+        let mut h = blake3::Hasher::new_derive_key("cyteria match v1");
+        for (peer, offer) in &members {
+            let id = peer.to_bytes();
+            h.update(&(id.len() as u32).to_le_bytes());
+            h.update(&id);
+            let o = LOBBY.encode(offer);
+            h.update(&(o.len() as u32).to_le_bytes());
+            h.update(&o);
+        }
+        let match_id = *h.finalize().as_bytes();
+        let seed = u64::from_le_bytes(blake3::derive_key("cyteria seed v1", &match_id)[..8].try_into().expect("8 bytes"));
+        Self { match_id, seed, kind, members }
+    }
+
+    pub fn seat_of(&self, peer: &PeerId) -> Option<usize> {
+        self.members.iter().position(|(p, _)| p == peer)
+    }
+
+    pub fn peers(&self) -> impl Iterator<Item = &PeerId> {
+        self.members.iter().map(|(p, _)| p)
+    }
+
+    /// The match header every member builds identically.
+    pub fn header(&self) -> Result<MatchHeader, &'static str> {
+        let players = self
+            .members
+            .iter()
+            .map(|(p, o)| Ok(PlayerSlot { public_key: public_key_of(p).ok_or("a peer id that is not an ed25519 key")?, loadout: o.loadout }))
+            .collect::<Result<Vec<_>, &'static str>>()?;
+        let h = MatchHeader::new(self.match_id, self.seed, self.kind.rules(), players);
+        h.validate()?;
+        Ok(h)
+    }
+}
+
+/// What the shell should do after a tick.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Post this on the lobby topic.
+    Publish(LobbyMessage),
+    /// Every member accepted: start the match.
+    Agreed(Group),
+}
+
+#[derive(Debug)]
+pub struct Lobby {
+    me: PeerId,
+    mine: Option<(Offer, Instant)>,
+    offers: BTreeMap<PeerId, (Offer, Instant)>,
+    accepts: BTreeMap<[u8; 32], BTreeSet<PeerId>>,
+    excluded: BTreeMap<PeerId, Instant>,
+    proposal: Option<(Group, Instant)>,
+}
+
+impl Lobby {
+    pub fn new(me: PeerId) -> Self {
+        Self {
+            me,
+            mine: None,
+            offers: BTreeMap::new(),
+            accepts: BTreeMap::new(),
+            excluded: BTreeMap::new(),
+            proposal: None,
+        }
+    }
+
+    /// Starts a search; returns the offer to post.
+    pub fn search(&mut self, offer: Offer, now: Instant) -> LobbyMessage {
+        self.mine = Some((offer.clone(), now));
+        self.proposal = None;
+        LobbyMessage::Offer(offer)
+    }
+
+    pub fn is_searching(&self) -> bool {
+        self.mine.is_some()
+    }
+
+    /// Stops searching; returns the withdrawal to post.
+    pub fn stop(&mut self) -> Option<LobbyMessage> {
+        self.proposal = None;
+        self.mine.take().map(|(o, _)| LobbyMessage::Withdraw { offer_id: o.offer_id })
+    }
+
+    /// The own offer to re-post, if searching.
+    pub fn repost(&self) -> Option<LobbyMessage> {
+        self.mine.as_ref().map(|(o, _)| LobbyMessage::Offer(o.clone()))
+    }
+
+    /// A message from `peer` (the gossip author, already authenticated).
+    pub fn on_message(&mut self, peer: PeerId, msg: LobbyMessage, now: Instant) {
+        if peer == self.me {
+            return;
+        }
+        match msg {
+            LobbyMessage::Offer(o) => {
+                self.offers.insert(peer, (o, now));
+            }
+            LobbyMessage::Accept(a) => {
+                let set = self.accepts.entry(a.match_id).or_default();
+                if set.len() < 8 {
+                    set.insert(peer);
+                }
+            }
+            LobbyMessage::Withdraw { offer_id } => {
+                if self.offers.get(&peer).is_some_and(|(o, _)| o.offer_id == offer_id) {
+                    self.offers.remove(&peer);
+                }
+            }
+        }
+    }
+
+    /// Leaves a peer out of groups for [`EXCLUDE_FOR`] (it vanished or failed to join).
+    pub fn exclude(&mut self, peer: PeerId, now: Instant) {
+        self.excluded.insert(peer, now + EXCLUDE_FOR);
+        self.offers.remove(&peer);
+    }
+
+    fn candidate(&self, now: Instant) -> Option<Group> {
+        let (mine, since) = self.mine.as_ref()?;
+        if now.duration_since(*since) < SETTLE {
+            return None;
+        }
+        let mut members: Vec<(PeerId, Offer)> = self
+            .offers
+            .iter()
+            .filter(|(p, (o, seen))| {
+                o.kind == mine.kind && now.duration_since(*seen) < OFFER_TTL && !self.excluded.contains_key(p)
+            })
+            .map(|(p, (o, _))| (*p, o.clone()))
+            .collect();
+        members.push((self.me, mine.clone()));
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        let size = mine.kind.size as usize;
+        if members.len() < size {
+            return None;
+        }
+        members.truncate(size);
+        members.iter().any(|(p, _)| *p == self.me).then(|| Group::of(mine.kind, members))
+    }
+
+    /// Advances the lobby; call it often (every 100 ms or on each message).
+    pub fn tick(&mut self, now: Instant) -> Vec<Step> {
+        let mut steps = vec![];
+        self.excluded.retain(|_, until| *until > now);
+        self.offers.retain(|_, (_, seen)| now.duration_since(*seen) < OFFER_TTL * 4);
+        if self.mine.is_none() {
+            return steps;
+        }
+        let candidate = self.candidate(now);
+        let changed = match (&self.proposal, &candidate) {
+            (Some((p, _)), Some(c)) => p.match_id != c.match_id,
+            (None, None) => false,
+            _ => true,
+        };
+        if changed {
+            self.proposal = candidate.map(|g| (g, now));
+            if let Some((g, _)) = &self.proposal {
+                self.accepts.entry(g.match_id).or_default().insert(self.me);
+                steps.push(Step::Publish(LobbyMessage::Accept(crate::wire::Accept { match_id: g.match_id })));
+            }
+        }
+        if let Some((g, since)) = self.proposal.clone() {
+            let accepted = self.accepts.get(&g.match_id).cloned().unwrap_or_default();
+            if g.peers().all(|p| accepted.contains(p)) {
+                self.mine = None;
+                self.proposal = None;
+                self.accepts.remove(&g.match_id);
+                steps.push(Step::Agreed(g));
+            } else if now.duration_since(since) >= ACCEPT_TIMEOUT {
+                for p in g.peers().filter(|p| !accepted.contains(p)).copied().collect::<Vec<_>>() {
+                    self.exclude(p, now);
+                }
+                self.proposal = None;
+            }
+        }
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::Identity;
+    use crate::wire::Mode;
+    use cyteria_game::RULES_VERSION;
+
+    fn kind(size: u8) -> MatchKind {
+        MatchKind { mode: Mode::Coop, size, rules_version: RULES_VERSION, waves: 1, time_limit: 600 }
+    }
+
+    fn offer(i: u8, size: u8) -> Offer {
+        Offer { offer_id: [i; 16], kind: kind(size), loadout: cyteria_game::crafting::starter_loadout() }
+    }
+
+    fn peers(n: u8) -> Vec<PeerId> {
+        (0..n).map(|i| Identity::from_secret([i + 10; 32]).peer_id()).collect()
+    }
+
+    /// Runs `n` lobbies that deliver every message to each other.
+    fn run(lobbies: &mut [Lobby], ids: &[PeerId], offers: &[Offer], drop_from: Option<PeerId>) -> Vec<Option<Group>> {
+        let t0 = Instant::now();
+        let mut queue: Vec<(PeerId, LobbyMessage)> = vec![];
+        for (i, l) in lobbies.iter_mut().enumerate() {
+            queue.push((ids[i], l.search(offers[i].clone(), t0)));
+        }
+        let mut agreed = vec![None; lobbies.len()];
+        for step in 0..200u64 {
+            let now = t0 + Duration::from_millis(100 * step);
+            for (from, m) in std::mem::take(&mut queue) {
+                if Some(from) == drop_from && !matches!(m, LobbyMessage::Offer(_)) {
+                    continue;
+                }
+                for l in lobbies.iter_mut() {
+                    l.on_message(from, m.clone(), now);
+                }
+            }
+            for (i, l) in lobbies.iter_mut().enumerate() {
+                if step % 10 == 0 {
+                    if let Some(m) = l.repost() {
+                        queue.push((ids[i], m));
+                    }
+                }
+                for s in l.tick(now) {
+                    match s {
+                        Step::Publish(m) => queue.push((ids[i], m)),
+                        Step::Agreed(g) => agreed[i] = Some(g),
+                    }
+                }
+            }
+        }
+        agreed
+    }
+
+    #[test]
+    fn four_nodes_agree_on_one_group_one_seed_and_seat_order_by_peer_id() {
+        let ids = peers(4);
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let offers: Vec<Offer> = (0..4).map(|i| offer(i, 4)).collect();
+        let agreed = run(&mut lobbies, &ids, &offers, None);
+        let g = agreed[0].clone().expect("agreed");
+        assert!(agreed.iter().all(|a| a.as_ref() == Some(&g)));
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(g.peers().copied().collect::<Vec<_>>(), sorted);
+        g.header().expect("a valid header");
+    }
+
+    #[test]
+    fn five_seekers_for_pairs_make_two_matches_and_one_waits() {
+        let ids = peers(5);
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let offers: Vec<Offer> = (0..5).map(|i| offer(i, 2)).collect();
+        let agreed = run(&mut lobbies, &ids, &offers, None);
+        let groups: BTreeSet<[u8; 32]> = agreed.iter().flatten().map(|g| g.match_id).collect();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(agreed.iter().filter(|a| a.is_none()).count(), 1);
+        for g in agreed.iter().flatten() {
+            assert_eq!(agreed.iter().flatten().filter(|h| h.match_id == g.match_id).count(), 2);
+        }
+    }
+
+    #[test]
+    fn different_rules_never_match_and_a_silent_peer_is_left_out() {
+        let ids = peers(3);
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let mut offers: Vec<Offer> = (0..3).map(|i| offer(i, 2)).collect();
+        offers[2].kind.waves = 3;
+        let agreed = run(&mut lobbies, &ids, &offers, None);
+        assert!(agreed[0].is_some() && agreed[1].is_some() && agreed[2].is_none());
+
+        // The lowest peer keeps offering but never accepts: after the accept
+        // timeout the others leave it out and pair up.
+        let mut sorted = peers(3);
+        sorted.sort();
+        let mut lobbies: Vec<Lobby> = sorted.iter().map(|p| Lobby::new(*p)).collect();
+        let offers: Vec<Offer> = (0..3).map(|i| offer(i, 2)).collect();
+        let agreed = run(&mut lobbies, &sorted, &offers, Some(sorted[0]));
+        assert!(agreed[1].is_some());
+        assert_eq!(agreed[1], agreed[2]);
+        assert!(agreed[1].as_ref().unwrap().seat_of(&sorted[0]).is_none());
+    }
+}

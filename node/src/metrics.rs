@@ -1,0 +1,164 @@
+//! Prometheus metrics of a node, served over HTTP at `/metrics`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// Every figure a node exports. Cheap to clone (all handles are shared).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    pub peers: Gauge,
+    pub matches_started: Counter,
+    pub matches_finished: Family<Labels, Counter>,
+    pub frames: Counter,
+    pub rollbacks: Counter,
+    pub rollback_depth: Histogram,
+    pub stalls: Counter,
+    pub desyncs: Counter,
+    pub bytes: Family<Labels, Counter>,
+    pub messages: Family<Labels, Counter>,
+    pub rejected: Family<Labels, Counter>,
+    pub lobby_to_first_frame: Histogram,
+    pub checkpoints_signed: Counter,
+    pub evidence: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut r = Registry::with_prefix("cyteria");
+        let peers = Gauge::default();
+        r.register("peers", "Connected peers", peers.clone());
+        let matches_started = Counter::default();
+        r.register("matches_started", "Matches started", matches_started.clone());
+        let matches_finished = Family::<Labels, Counter>::default();
+        r.register("matches_finished", "Matches finished, by how they ended", matches_finished.clone());
+        let frames = Counter::default();
+        r.register("frames", "Frames simulated forward (not counting re-simulation)", frames.clone());
+        let rollbacks = Counter::default();
+        r.register("rollbacks", "Rollbacks (loads of an earlier state)", rollbacks.clone());
+        let rollback_depth = Histogram::new([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0]);
+        r.register("rollback_depth", "Frames re-simulated per rollback", rollback_depth.clone());
+        let stalls = Counter::default();
+        r.register("stalls", "Ticks skipped: prediction window full or waiting for peers", stalls.clone());
+        let desyncs = Counter::default();
+        r.register("desyncs", "Checksum mismatches between peers", desyncs.clone());
+        let bytes = Family::<Labels, Counter>::default();
+        r.register("bytes", "Bytes sent and received, by channel and direction", bytes.clone());
+        let messages = Family::<Labels, Counter>::default();
+        r.register("messages", "Messages accepted, by channel", messages.clone());
+        let rejected = Family::<Labels, Counter>::default();
+        r.register("rejected_messages", "Messages rejected, by channel and reason", rejected.clone());
+        let lobby_to_first_frame = Histogram::new(exponential_buckets(0.05, 2.0, 12));
+        r.register("lobby_to_first_frame_seconds", "Time from first offer to first frame", lobby_to_first_frame.clone());
+        let checkpoints_signed = Counter::default();
+        r.register("checkpoints_signed", "Input-chain checkpoints signed", checkpoints_signed.clone());
+        let evidence = Counter::default();
+        r.register("equivocation_evidence", "Equivocations detected and stored", evidence.clone());
+        Self {
+            registry: Arc::new(r),
+            peers,
+            matches_started,
+            matches_finished,
+            frames,
+            rollbacks,
+            rollback_depth,
+            stalls,
+            desyncs,
+            bytes,
+            messages,
+            rejected,
+            lobby_to_first_frame,
+            checkpoints_signed,
+            evidence,
+        }
+    }
+
+    pub fn reject(&self, channel: &'static str, reason: &str) {
+        self.rejected.get_or_create(&vec![("channel", channel.to_string()), ("reason", reason.to_string())]).inc();
+    }
+
+    pub fn rejected_total(&self, channel: &'static str) -> u64 {
+        // The family has no iterator; the text form is the one source of truth.
+        let text = self.render();
+        text.lines()
+            .filter(|l| l.starts_with("cyteria_rejected_messages_total{") && l.contains(&format!("channel=\"{channel}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    pub fn bytes(&self, channel: &'static str, dir: &'static str, n: usize) {
+        self.bytes.get_or_create(&vec![("channel", channel.to_string()), ("direction", dir.to_string())]).inc_by(n as u64);
+    }
+
+    pub fn accepted(&self, channel: &'static str) {
+        self.messages.get_or_create(&vec![("channel", channel.to_string())]).inc();
+    }
+
+    pub fn finished(&self, outcome: &str) {
+        self.matches_finished.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut s, &self.registry);
+        s
+    }
+
+    /// Serves `/metrics` on `addr` until the task is dropped; returns the bound address.
+    pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let me = me.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                        me.render(),
+                    )
+                }
+            }),
+        );
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "metrics server stopped");
+            }
+        });
+        Ok((bound, task))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_are_counted_by_channel_and_reason() {
+        let m = Metrics::new();
+        m.reject("gossip", "malformed");
+        m.reject("gossip", "malformed");
+        m.reject("rollback", "oversized");
+        assert_eq!(m.rejected_total("gossip"), 2);
+        assert_eq!(m.rejected_total("rollback"), 1);
+        assert!(m.render().contains("cyteria_rejected_messages_total{channel=\"gossip\",reason=\"malformed\"} 2"));
+    }
+}

@@ -1,0 +1,344 @@
+//! The Cyteria part of the swarm: gossipsub (signed, strictly validated,
+//! size-limited, peer-scored) and Kademlia under the Cyteria protocol name.
+//!
+//! rust-ipfs carries the rest of the stack (transports, identify, ping,
+//! relay, DCUtR, AutoNAT, bitswap, streams) and accepts one custom behaviour
+//! whose `ToSwarm` is `Infallible`, so this behaviour talks to the node
+//! through channels: [`Command`]s in, [`NetEvent`]s out.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use libp2p::core::transport::PortUse;
+use libp2p::core::Endpoint;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, TopicHash};
+use libp2p::kad;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{
+    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent,
+    ToSwarm,
+};
+use libp2p::{Multiaddr, PeerId, StreamProtocol};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::wire;
+
+/// Requests from the node to the behaviour.
+#[derive(Debug)]
+pub enum Command {
+    Subscribe(String),
+    Publish { topic: String, data: Vec<u8>, reply: oneshot::Sender<Result<(), String>> },
+    /// The node's verdict on a gossip message it was handed.
+    Report { id: MessageId, propagation_source: PeerId, acceptance: MessageAcceptance },
+    /// A penalty (or credit) from outside gossip, e.g. a bad rollback frame.
+    AppScore { peer: PeerId, score: f64 },
+    AddAddress { peer: PeerId, addr: Multiaddr },
+    Bootstrap,
+    MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
+    Score { peer: PeerId, reply: oneshot::Sender<Option<f64>> },
+}
+
+/// What the behaviour tells the node.
+#[derive(Debug, Clone)]
+pub enum NetEvent {
+    Gossip { topic: TopicHash, id: MessageId, propagation_source: PeerId, author: Option<PeerId>, data: Vec<u8> },
+    Subscribed { peer: PeerId, topic: TopicHash },
+    Connected { peer: PeerId, connections: usize },
+    Disconnected { peer: PeerId },
+}
+
+/// How the gossip and DHT parts are set up.
+#[derive(Clone, Debug)]
+pub struct BehaviourConfig {
+    /// Serve DHT queries (bootstrap nodes, and players on a LAN or devnet).
+    pub dht_server: bool,
+    /// Dial peers the DHT finds until this many are connected.
+    pub target_peers: usize,
+    pub heartbeat: Duration,
+    /// For adversarial tests only: publish unsigned messages claiming this author.
+    pub forge_author: Option<PeerId>,
+    /// For adversarial tests only: a larger outgoing size limit.
+    pub max_transmit_override: Option<usize>,
+}
+
+impl Default for BehaviourConfig {
+    fn default() -> Self {
+        Self {
+            dht_server: true,
+            target_peers: 24,
+            heartbeat: Duration::from_millis(250),
+            forge_author: None,
+            max_transmit_override: None,
+        }
+    }
+}
+
+#[derive(NetworkBehaviour)]
+#[behaviour(to_swarm = "InnerEvent")]
+pub struct Inner {
+    gossipsub: gossipsub::Behaviour,
+    kad: kad::Behaviour<kad::store::MemoryStore>,
+}
+
+#[derive(Debug)]
+pub enum InnerEvent {
+    Gossipsub(gossipsub::Event),
+    Kad(kad::Event),
+}
+
+impl From<gossipsub::Event> for InnerEvent {
+    fn from(e: gossipsub::Event) -> Self {
+        InnerEvent::Gossipsub(e)
+    }
+}
+
+impl From<kad::Event> for InnerEvent {
+    fn from(e: kad::Event) -> Self {
+        InnerEvent::Kad(e)
+    }
+}
+
+pub struct Behaviour {
+    inner: Inner,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::Sender<NetEvent>,
+    connected: BTreeSet<PeerId>,
+    target_peers: usize,
+    pending: std::collections::VecDeque<ToSwarm<Infallible, THandlerInEvent<Inner>>>,
+    bootstrap_timer: tokio::time::Interval,
+    local: PeerId,
+}
+
+/// Peer-score settings: one invalid message on a Cyteria topic sends the
+/// sender below the graylist threshold, so its traffic is ignored.
+pub fn score_params(topics: &[&str]) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
+    let mut params = gossipsub::PeerScoreParams { app_specific_weight: 1.0, ..Default::default() };
+    for t in topics {
+        let topic = gossipsub::TopicScoreParams {
+            topic_weight: 1.0,
+            time_in_mesh_weight: 0.01,
+            first_message_deliveries_weight: 1.0,
+            first_message_deliveries_cap: 20.0,
+            // Lobby traffic is bursty; a quiet mesh peer is not a bad one.
+            mesh_message_deliveries_weight: 0.0,
+            mesh_failure_penalty_weight: 0.0,
+            invalid_message_deliveries_weight: -100.0,
+            invalid_message_deliveries_decay: 0.9,
+            ..Default::default()
+        };
+        params.topics.insert(IdentTopic::new(*t).hash(), topic);
+    }
+    let thresholds = gossipsub::PeerScoreThresholds {
+        gossip_threshold: -10.0,
+        publish_threshold: -50.0,
+        graylist_threshold: -80.0,
+        accept_px_threshold: 10.0,
+        opportunistic_graft_threshold: 5.0,
+    };
+    (params, thresholds)
+}
+
+impl Behaviour {
+    pub fn new(
+        keypair: &libp2p::identity::Keypair,
+        config: &BehaviourConfig,
+        commands: mpsc::UnboundedReceiver<Command>,
+        events: mpsc::Sender<NetEvent>,
+    ) -> std::io::Result<Self> {
+        let local = keypair.public().to_peer_id();
+        let gossip_config = gossipsub::ConfigBuilder::default()
+            .protocol_id(wire::GOSSIP_PROTOCOL, gossipsub::Version::V1_1)
+            .max_transmit_size(config.max_transmit_override.unwrap_or(wire::MAX_GOSSIP_BYTES))
+            .validation_mode(if config.forge_author.is_some() {
+                gossipsub::ValidationMode::Permissive
+            } else {
+                gossipsub::ValidationMode::Strict
+            })
+            .validate_messages()
+            .heartbeat_interval(config.heartbeat)
+            .build()
+            .map_err(std::io::Error::other)?;
+        let auth = match config.forge_author {
+            Some(author) => MessageAuthenticity::Author(author),
+            None => MessageAuthenticity::Signed(keypair.clone()),
+        };
+        let mut gossipsub = gossipsub::Behaviour::new(auth, gossip_config).map_err(std::io::Error::other)?;
+        let (params, thresholds) = score_params(&[wire::LOBBY_TOPIC, wire::TRANSCRIPTS_TOPIC]);
+        gossipsub.with_peer_score(params, thresholds).map_err(std::io::Error::other)?;
+
+        let mut kad_config = kad::Config::new(StreamProtocol::new(wire::KAD_PROTOCOL));
+        kad_config.set_query_timeout(Duration::from_secs(20));
+        let mut kad = kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), kad_config);
+        kad.set_mode(Some(if config.dht_server { kad::Mode::Server } else { kad::Mode::Client }));
+        let mut bootstrap_timer = tokio::time::interval(Duration::from_secs(5));
+        bootstrap_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Ok(Self {
+            inner: Inner { gossipsub, kad },
+            commands,
+            events,
+            connected: BTreeSet::new(),
+            target_peers: config.target_peers,
+            pending: Default::default(),
+            bootstrap_timer,
+            local,
+        })
+    }
+
+    fn emit(&self, e: NetEvent) {
+        if self.events.try_send(e).is_err() {
+            tracing::warn!("network event queue full or closed; event dropped");
+        }
+    }
+
+    fn command(&mut self, c: Command) {
+        let g = &mut self.inner.gossipsub;
+        match c {
+            Command::Subscribe(t) => {
+                if let Err(e) = g.subscribe(&IdentTopic::new(t)) {
+                    tracing::warn!(error = %e, "subscribe failed");
+                }
+            }
+            Command::Publish { topic, data, reply } => {
+                let r = g.publish(IdentTopic::new(topic), data).map(|_| ()).map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
+            Command::Report { id, propagation_source, acceptance } => {
+                g.report_message_validation_result(&id, &propagation_source, acceptance);
+            }
+            Command::AppScore { peer, score } => {
+                g.set_application_score(&peer, score);
+            }
+            Command::AddAddress { peer, addr } => {
+                self.inner.kad.add_address(&peer, addr);
+            }
+            Command::Bootstrap => {
+                let _ = self.inner.kad.bootstrap();
+            }
+            Command::MeshPeers { topic, reply } => {
+                let h = IdentTopic::new(topic).hash();
+                let _ = reply.send(g.mesh_peers(&h).copied().collect());
+            }
+            Command::Score { peer, reply } => {
+                let _ = reply.send(g.peer_score(&peer));
+            }
+        }
+    }
+
+    fn inner_event(&mut self, e: InnerEvent) {
+        match e {
+            InnerEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message }) => {
+                self.emit(NetEvent::Gossip {
+                    topic: message.topic,
+                    id: message_id,
+                    propagation_source,
+                    author: message.source,
+                    data: message.data,
+                });
+            }
+            InnerEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic }) => {
+                self.emit(NetEvent::Subscribed { peer: peer_id, topic });
+            }
+            InnerEvent::Gossipsub(_) => {}
+            InnerEvent::Kad(kad::Event::RoutingUpdated { peer, is_new_peer, addresses, .. }) => {
+                if is_new_peer && peer != self.local && self.connected.len() < self.target_peers && !self.connected.contains(&peer) {
+                    let opts = DialOpts::peer_id(peer)
+                        .addresses(addresses.into_vec())
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build();
+                    self.pending.push_back(ToSwarm::Dial { opts });
+                }
+            }
+            InnerEvent::Kad(_) => {}
+        }
+    }
+}
+
+impl NetworkBehaviour for Behaviour {
+    type ConnectionHandler = THandler<Inner>;
+    type ToSwarm = Infallible;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        local: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        self.inner.handle_pending_inbound_connection(id, local, remote)
+    }
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        local: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.inner.handle_established_inbound_connection(id, peer, local, remote)
+    }
+
+    fn handle_pending_outbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: Option<PeerId>,
+        addresses: &[Multiaddr],
+        role: Endpoint,
+    ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        self.inner.handle_pending_outbound_connection(id, peer, addresses, role)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        id: ConnectionId,
+        peer: PeerId,
+        addr: &Multiaddr,
+        role: Endpoint,
+        port_use: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.inner.handle_established_outbound_connection(id, peer, addr, role, port_use)
+    }
+
+    fn on_swarm_event(&mut self, event: FromSwarm) {
+        match &event {
+            FromSwarm::NewExternalAddrOfPeer(e) => {
+                self.inner.kad.add_address(&e.peer_id, e.addr.clone());
+            }
+            FromSwarm::ConnectionEstablished(e) => {
+                self.connected.insert(e.peer_id);
+                self.emit(NetEvent::Connected { peer: e.peer_id, connections: self.connected.len() });
+            }
+            FromSwarm::ConnectionClosed(e) if e.remaining_established == 0 => {
+                self.connected.remove(&e.peer_id);
+                self.emit(NetEvent::Disconnected { peer: e.peer_id });
+            }
+            _ => {}
+        }
+        self.inner.on_swarm_event(event);
+    }
+
+    fn on_connection_handler_event(&mut self, peer: PeerId, id: ConnectionId, event: THandlerOutEvent<Self>) {
+        self.inner.on_connection_handler_event(peer, id, event);
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+        while let Poll::Ready(Some(c)) = self.commands.poll_recv(cx) {
+            self.command(c);
+        }
+        if self.bootstrap_timer.poll_tick(cx).is_ready() && !self.connected.is_empty() {
+            let _ = self.inner.kad.bootstrap();
+        }
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Poll::Ready(e);
+            }
+            match self.inner.poll(cx) {
+                Poll::Ready(ToSwarm::GenerateEvent(e)) => self.inner_event(e),
+                Poll::Ready(other) => {
+                    return Poll::Ready(other.map_out(|_| unreachable!("GenerateEvent is matched above")));
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

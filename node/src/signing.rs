@@ -1,0 +1,251 @@
+//! Signed inputs: each player signs checkpoints of the hash chain of its own
+//! inputs. A checkpoint's signed message is domain-separated and bound to the
+//! match (its header digest, which includes the match id and every seat's
+//! key), the seat and the frame, so it cannot be replayed into another match,
+//! another seat or another frame. Two valid signatures by one key over
+//! different chains for the same (match, seat, frame) are equivocation.
+
+use std::collections::BTreeMap;
+
+use cyteria_game::transcript::{InputChain, MatchHeader, SignedCheckpoint, Signature};
+use cyteria_game::Input;
+use serde::{Deserialize, Serialize};
+
+use crate::identity::{Identity, verify};
+use crate::wire::WireCheckpoint;
+
+/// Domain tag of a checkpoint signature.
+pub const CHECKPOINT_TAG: &[u8] = b"cyteria checkpoint v1\0";
+
+/// The exact bytes a checkpoint signature covers.
+pub fn checkpoint_message(header_digest: &[u8; 32], seat: u8, frame: u32, chain: &[u8; 32]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + 32 + 1 + 4 + 32);
+    m.extend_from_slice(CHECKPOINT_TAG);
+    m.extend_from_slice(header_digest);
+    m.push(seat);
+    m.extend_from_slice(&frame.to_le_bytes());
+    m.extend_from_slice(chain);
+    m
+}
+
+pub fn sign_checkpoint(id: &Identity, header_digest: &[u8; 32], seat: u8, chain: &InputChain) -> WireCheckpoint {
+    let sig = id.sign(&checkpoint_message(header_digest, seat, chain.frame, &chain.head));
+    WireCheckpoint { seat, frame: chain.frame, chain: chain.head, signature: Signature(sig) }
+}
+
+/// Whether `cp` is signed by the key of its seat in `header`.
+pub fn checkpoint_signed(header: &MatchHeader, header_digest: &[u8; 32], cp: &WireCheckpoint) -> bool {
+    let Some(slot) = header.players.get(cp.seat as usize) else { return false };
+    verify(&slot.public_key, &checkpoint_message(header_digest, cp.seat, cp.frame, &cp.chain), &cp.signature.0)
+}
+
+/// Checks every checkpoint of a transcript against its inputs: each signed
+/// by its seat's key, each chain equal to the chain over the recorded inputs.
+pub fn verify_transcript_signatures(
+    header: &MatchHeader,
+    inputs: &[Vec<Input>],
+    checkpoints: &[Vec<SignedCheckpoint>],
+) -> Result<(), String> {
+    let digest = header.digest();
+    if checkpoints.len() != header.players.len() {
+        return Err("one checkpoint list per seat".into());
+    }
+    let frames = inputs.first().map_or(0, |v| v.len() as u32);
+    for (seat, cps) in checkpoints.iter().enumerate() {
+        if cps.last().map(|c| c.frame) != Some(frames) {
+            return Err(format!("seat {seat}: no signature over the last frame"));
+        }
+        let mut chain = InputChain::new(&header.match_id, seat as u8);
+        let mut next = 0usize;
+        for (f, input) in std::iter::once(None).chain(inputs[seat].iter().map(Some)).enumerate() {
+            if let Some(i) = input {
+                chain.push(*i);
+            }
+            while next < cps.len() && cps[next].frame as usize == f {
+                let cp = &cps[next];
+                let w = WireCheckpoint { seat: seat as u8, frame: cp.frame, chain: cp.chain, signature: cp.signature };
+                if cp.chain != chain.head {
+                    return Err(format!("seat {seat}: checkpoint at frame {} does not match the inputs", cp.frame));
+                }
+                if !checkpoint_signed(header, &digest, &w) {
+                    return Err(format!("seat {seat}: bad signature at frame {}", cp.frame));
+                }
+                next += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Proof that one key signed two different input chains for one frame.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Equivocation {
+    pub match_id: [u8; 32],
+    pub header_digest: [u8; 32],
+    pub public_key: [u8; 32],
+    pub first: WireCheckpoint,
+    pub second: WireCheckpoint,
+}
+
+impl Equivocation {
+    /// Anyone can check the proof with the header digest and the key alone.
+    pub fn is_valid(&self) -> bool {
+        let ok = |c: &WireCheckpoint| {
+            verify(&self.public_key, &checkpoint_message(&self.header_digest, c.seat, c.frame, &c.chain), &c.signature.0)
+        };
+        self.first.seat == self.second.seat
+            && self.first.frame == self.second.frame
+            && self.first.chain != self.second.chain
+            && ok(&self.first)
+            && ok(&self.second)
+    }
+}
+
+/// What happened to a checkpoint offered to the book.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Filed {
+    New,
+    Duplicate,
+    BadSignature,
+    Equivocation(Box<Equivocation>),
+}
+
+/// Every valid checkpoint seen in one match, by (seat, frame).
+#[derive(Debug)]
+pub struct CheckpointBook {
+    header: MatchHeader,
+    digest: [u8; 32],
+    seen: BTreeMap<(u8, u32), WireCheckpoint>,
+}
+
+impl CheckpointBook {
+    pub fn new(header: MatchHeader) -> Self {
+        let digest = header.digest();
+        Self { header, digest, seen: BTreeMap::new() }
+    }
+
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
+    pub fn file(&mut self, cp: WireCheckpoint) -> Filed {
+        if !checkpoint_signed(&self.header, &self.digest, &cp) {
+            return Filed::BadSignature;
+        }
+        match self.seen.get(&(cp.seat, cp.frame)) {
+            None => {
+                self.seen.insert((cp.seat, cp.frame), cp);
+                Filed::New
+            }
+            Some(old) if old.chain == cp.chain => Filed::Duplicate,
+            Some(old) => Filed::Equivocation(Box::new(Equivocation {
+                match_id: self.header.match_id,
+                header_digest: self.digest,
+                public_key: self.header.players[cp.seat as usize].public_key,
+                first: *old,
+                second: cp,
+            })),
+        }
+    }
+
+    pub fn get(&self, seat: u8, frame: u32) -> Option<&WireCheckpoint> {
+        self.seen.get(&(seat, frame))
+    }
+
+    /// The checkpoints of `seat` up to `frame`, in order, as a transcript holds them.
+    pub fn signed_up_to(&self, seat: u8, frame: u32) -> Vec<SignedCheckpoint> {
+        self.seen
+            .range((seat, 0)..=(seat, frame))
+            .map(|(_, c)| SignedCheckpoint { frame: c.frame, chain: c.chain, signature: c.signature })
+            .collect()
+    }
+
+    /// The last frame every seat has signed a checkpoint for (at most `cap`).
+    pub fn common_frame(&self, cap: u32) -> u32 {
+        let seats = self.header.players.len() as u8;
+        let frames_of = |s: u8| self.seen.range((s, 0)..=(s, cap)).map(|(k, _)| k.1).collect::<std::collections::BTreeSet<_>>();
+        let mut common = frames_of(0);
+        for s in 1..seats {
+            let f = frames_of(s);
+            common.retain(|x| f.contains(x));
+        }
+        common.last().copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cyteria_game::{scenario, Rules};
+    use cyteria_game::transcript::PlayerSlot;
+
+    fn setup() -> (Vec<Identity>, MatchHeader) {
+        let ids: Vec<Identity> = (0..2).map(|i| Identity::from_secret([i + 1; 32])).collect();
+        let mut h = scenario::header(5, 2, Rules::default());
+        h.players = ids.iter().map(|i| PlayerSlot { public_key: i.public_key(), loadout: Default::default() }).collect();
+        (ids, h)
+    }
+
+    #[test]
+    fn two_different_signed_chains_for_one_frame_are_kept_as_evidence() {
+        let (ids, h) = setup();
+        let mut book = CheckpointBook::new(h.clone());
+        let mut a = InputChain::new(&h.match_id, 0);
+        let mut b = a;
+        a.push(Input(1));
+        b.push(Input(2));
+        let ca = sign_checkpoint(&ids[0], book.digest(), 0, &a);
+        let cb = sign_checkpoint(&ids[0], book.digest(), 0, &b);
+        assert_eq!(book.file(ca), Filed::New);
+        assert_eq!(book.file(ca), Filed::Duplicate);
+        let Filed::Equivocation(ev) = book.file(cb) else { panic!("equivocation not detected") };
+        assert!(ev.is_valid());
+        // Evidence cannot be made from one honest checkpoint twice or a forgery.
+        let mut fake = (*ev).clone();
+        fake.second = fake.first;
+        assert!(!fake.is_valid());
+    }
+
+    #[test]
+    fn a_signature_does_not_carry_to_another_seat_frame_or_match() {
+        let (ids, h) = setup();
+        let mut book = CheckpointBook::new(h.clone());
+        let mut c = InputChain::new(&h.match_id, 0);
+        c.push(Input(1));
+        let cp = sign_checkpoint(&ids[0], book.digest(), 0, &c);
+        assert_eq!(book.file(WireCheckpoint { seat: 1, ..cp }), Filed::BadSignature);
+        assert_eq!(book.file(WireCheckpoint { frame: 2, ..cp }), Filed::BadSignature);
+        let mut other = h.clone();
+        other.match_id[0] ^= 1;
+        assert_eq!(CheckpointBook::new(other).file(cp), Filed::BadSignature);
+        // Signed by the wrong key for the seat.
+        let forged = sign_checkpoint(&ids[1], book.digest(), 0, &c);
+        assert_eq!(book.file(forged), Filed::BadSignature);
+        assert_eq!(book.file(WireCheckpoint { seat: 9, ..cp }), Filed::BadSignature);
+    }
+
+    #[test]
+    fn transcript_signatures_verify_and_a_changed_input_fails() {
+        let (ids, h) = setup();
+        let digest = h.digest();
+        let inputs = scenario::scripted_inputs(5, 2, 130);
+        let mut cps = vec![vec![], vec![]];
+        for seat in 0..2u8 {
+            let mut chain = InputChain::new(&h.match_id, seat);
+            for (f, i) in inputs[seat as usize].iter().enumerate() {
+                chain.push(*i);
+                if (f + 1) % 60 == 0 || f + 1 == 130 {
+                    let w = sign_checkpoint(&ids[seat as usize], &digest, seat, &chain);
+                    cps[seat as usize].push(SignedCheckpoint { frame: w.frame, chain: w.chain, signature: w.signature });
+                }
+            }
+        }
+        verify_transcript_signatures(&h, &inputs, &cps).unwrap();
+        let mut forged = inputs.clone();
+        forged[1][100] = Input(forged[1][100].0 ^ 1);
+        assert!(verify_transcript_signatures(&h, &forged, &cps).is_err());
+        let mut short = cps.clone();
+        short[0].pop();
+        assert!(verify_transcript_signatures(&h, &inputs, &short).is_err());
+    }
+}

@@ -1,0 +1,98 @@
+//! The node's local store (sled): finished matches' transcripts and the
+//! equivocation evidence it has seen. Values are the canonical encodings;
+//! every read decodes and validates, so a damaged record is an error, not a
+//! crash, and other records stay readable.
+
+use std::path::Path;
+
+use cyteria_game::codec::Format;
+use cyteria_game::transcript::Transcript;
+use thiserror::Error;
+
+use crate::signing::Equivocation;
+
+const EVIDENCE: Format = Format { name: "equivocation evidence", magic: *b"CYEV", version: 1, max_bytes: 1024 };
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store: a damaged record: {0}")]
+    Decode(#[from] cyteria_game::codec::DecodeError),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    transcripts: sled::Tree,
+    evidence: sled::Tree,
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::open(dir)?;
+        Ok(Self { transcripts: db.open_tree("transcripts")?, evidence: db.open_tree("evidence")?, db })
+    }
+
+    /// A throwaway store for tests.
+    pub fn temporary() -> Result<Self, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Ok(Self { transcripts: db.open_tree("transcripts")?, evidence: db.open_tree("evidence")?, db })
+    }
+
+    pub fn put_transcript(&self, t: &Transcript) -> Result<(), StoreError> {
+        self.transcripts.insert(t.header.match_id, t.encode())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn transcript(&self, match_id: &[u8; 32]) -> Result<Option<Transcript>, StoreError> {
+        match self.transcripts.get(match_id)? {
+            Some(b) => Ok(Some(Transcript::decode(&b)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub fn transcript_ids(&self) -> Vec<[u8; 32]> {
+        self.transcripts.iter().keys().filter_map(|k| k.ok()?.as_ref().try_into().ok()).collect()
+    }
+
+    pub fn put_evidence(&self, e: &Equivocation) -> Result<(), StoreError> {
+        let key = blake3::hash(&EVIDENCE.encode(e));
+        self.evidence.insert(key.as_bytes(), EVIDENCE.encode(e))?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn evidence(&self) -> Vec<Result<Equivocation, StoreError>> {
+        self.evidence
+            .iter()
+            .values()
+            .map(|v| Ok(EVIDENCE.decode::<Equivocation>(&v?)?))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cyteria_game::{scenario, Rules};
+
+    #[test]
+    fn transcripts_survive_a_reopen_and_a_damaged_record_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let header = scenario::header(3, 2, Rules { waves: 1, time_limit: 120 });
+        let (inputs, game) = scenario::bot_match(&header, 120);
+        let t = Transcript { header, inputs, checkpoints: vec![], final_checksum: game.checksum() };
+        {
+            let s = Store::open(dir.path()).unwrap();
+            s.put_transcript(&t).unwrap();
+        }
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.transcript(&t.header.match_id).unwrap(), Some(t.clone()));
+        assert_eq!(s.transcript_ids(), vec![t.header.match_id]);
+        s.transcripts.insert([9u8; 32], b"CYTX\x01junk".to_vec()).unwrap();
+        assert!(s.transcript(&[9; 32]).is_err());
+        assert_eq!(s.transcript(&t.header.match_id).unwrap(), Some(t));
+    }
+}

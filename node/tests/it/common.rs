@@ -1,0 +1,90 @@
+use std::time::Duration;
+
+use cyteria_game::RULES_VERSION;
+use cyteria_game::crafting::starter_loadout;
+use cyteria_game::transcript::Transcript;
+use cyteria_node::identity::Identity;
+use cyteria_node::metrics::Metrics;
+use cyteria_node::net::{NetConfig, Role};
+use cyteria_node::node::{Node, PlayerConfig};
+use cyteria_node::session::{Ending, InputSource, MatchReport, SessionConfig};
+use cyteria_node::signing::verify_transcript_signatures;
+use cyteria_node::store::Store;
+use cyteria_node::wire::{MatchKind, Mode};
+use libp2p::Multiaddr;
+use tokio::sync::watch;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Tcp,
+    Quic,
+}
+
+pub(crate) fn listen(t: Transport) -> Vec<Multiaddr> {
+    vec![match t {
+        Transport::Tcp => "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+        Transport::Quic => "/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap(),
+    }]
+}
+
+pub(crate) async fn node(t: Transport, bootstrap: Option<&Node>) -> Node {
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = listen(t);
+    if let Some(b) = bootstrap {
+        cfg.bootstrap = b.net().addresses().await;
+    }
+    Node::start(Identity::generate(), cfg, Store::temporary().unwrap(), Metrics::new()).await.unwrap()
+}
+
+/// `n` player nodes; every one after the first finds the others through the first.
+pub(crate) async fn nodes(n: usize, t: Transport) -> Vec<Node> {
+    let first = node(t, None).await;
+    let mut v = vec![];
+    for _ in 1..n {
+        v.push(node(t, Some(&first)).await);
+    }
+    v.insert(0, first);
+    v
+}
+
+pub(crate) fn player(size: u8, time_limit: u32, session: SessionConfig) -> PlayerConfig {
+    PlayerConfig {
+        kind: MatchKind { mode: Mode::Coop, size, rules_version: RULES_VERSION, waves: 2, time_limit },
+        loadout: starter_loadout(),
+        session,
+        source: InputSource::Bot,
+    }
+}
+
+/// Every node plays one match; returns each node's report.
+pub(crate) async fn play_one(nodes: &mut [Node], cfgs: &[PlayerConfig]) -> Vec<MatchReport> {
+    let (_tx, rx) = watch::channel(false);
+    let futs = nodes.iter_mut().zip(cfgs).map(|(n, c)| {
+        let rx = rx.clone();
+        async move { n.play_matches(c, Some(1), rx).await.pop().expect("one report") }
+    });
+    let all = futures::future::join_all(futs);
+    tokio::time::timeout(Duration::from_secs(240), all).await.expect("matches finish in time")
+}
+
+/// The checks every finished match must pass.
+pub(crate) fn assert_finished_and_verified(reports: &[MatchReport], nodes: &[Node]) -> Transcript {
+    for r in reports {
+        assert_eq!(r.ending, Ending::Finished, "{r:?}");
+        assert_eq!(r.desyncs, 0);
+        assert_eq!(r.evidence, 0);
+    }
+    let checksum = reports[0].final_checksum.clone().expect("a checksum");
+    assert!(reports.iter().all(|r| r.final_checksum.as_ref() == Some(&checksum)), "final checksums differ");
+    assert!(reports.iter().all(|r| r.match_id == reports[0].match_id));
+    let t = reports[0].transcript.clone().expect("a transcript");
+    let outcome = t.verify().expect("the core's verify accepts the transcript");
+    assert!(outcome.end.is_some(), "the match ran to its end");
+    verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints).expect("every signature holds");
+    for (n, r) in nodes.iter().zip(reports) {
+        let stored = n.ctx.store.transcript(&t.header.match_id).unwrap().expect("stored in sled");
+        assert_eq!(Some(&stored), r.transcript.as_ref());
+        assert_eq!(stored, t, "every node holds the same transcript");
+    }
+    t
+}

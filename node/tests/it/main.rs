@@ -1,0 +1,7 @@
+//! Real swarms on loopback, in one process: matches between nodes over TCP
+//! and QUIC, with and without the link conditioner, under attack, and with a
+//! player vanishing.
+
+mod common;
+mod matches;
+mod adversarial;
