@@ -21,6 +21,8 @@ const GOSSIP_PENALTY: f64 = 40.0;
 
 pub struct Node {
     pub ctx: MatchContext,
+    /// The match this node is playing, if any.
+    pub current: watch::Sender<Option<[u8; 32]>>,
     lobby: mpsc::Receiver<(PeerId, LobbyMessage)>,
     pub announces: broadcast::Sender<(PeerId, Announce)>,
 }
@@ -32,7 +34,7 @@ impl Node {
         let (lobby_tx, lobby) = mpsc::channel(1024);
         let (announces, _) = broadcast::channel(256);
         tokio::spawn(dispatch(net.clone(), events, lobby_tx, announces.clone()));
-        Ok(Node { ctx: MatchContext { net, hub, identity, store }, lobby, announces })
+        Ok(Node { ctx: MatchContext { net, hub, identity, store }, current: watch::channel(None).0, lobby, announces })
     }
 
     pub fn net(&self) -> &Net {
@@ -93,7 +95,9 @@ impl Node {
                 }
             };
             tracing::info!(match_id = %blake3::Hash::from_bytes(group.match_id).to_hex(), players = group.members.len(), "match agreed");
+            self.current.send_replace(Some(group.match_id));
             let report = session::play(&self.ctx, &group, &play.session, play.source.clone(), since).await;
+            self.current.send_replace(None);
             if let Some(t) = &report.transcript {
                 let a = Announce {
                     match_id: t.header.match_id,

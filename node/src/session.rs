@@ -53,6 +53,18 @@ pub struct SessionConfig {
     /// Stop sending after this many frames (to test a player vanishing).
     #[serde(skip)]
     pub vanish_after: Option<u32>,
+    /// Misbehave on purpose (adversarial tests and the devnet's cheater).
+    #[serde(skip)]
+    pub cheat: Option<Cheat>,
+}
+
+/// Ways a player can cheat with its signatures, to show that others catch it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cheat {
+    /// Send checkpoints whose signatures do not verify.
+    BadSignatures,
+    /// Sign a different input chain for the first other player than for the rest.
+    Equivocate,
 }
 
 impl Default for SessionConfig {
@@ -67,6 +79,7 @@ impl Default for SessionConfig {
             end_linger_ms: 3_000,
             link: LinkConditions::default(),
             vanish_after: None,
+            cheat: None,
         }
     }
 }
@@ -353,6 +366,10 @@ async fn drive(
             }
             continue;
         }
+        // Frames become final only through a successful advance: ggrs
+        // corrects mispredicted frames (rollback) inside it, so after one the
+        // recorded inputs up to the confirmed frame are the true ones.
+        let mut advanced = false;
         if skip > 0 {
             skip -= 1;
             play.report.stalls += 1;
@@ -370,6 +387,7 @@ async fn drive(
                     if let Err(e) = play.run_requests(reqs, net) {
                         return Ending::Failed { reason: e };
                     }
+                    advanced = true;
                 }
                 Err(GgrsError::PredictionThreshold) => {
                     play.report.stalls += 1;
@@ -378,12 +396,15 @@ async fn drive(
                 Err(e) => return Ending::Failed { reason: e.to_string() },
             }
         }
+        if !advanced {
+            continue;
+        }
         let before = play.confirmed;
         let over = play.confirm(session.confirmed_frame());
         // Sign the own chain at every checkpoint boundary it crossed.
         for f in (before + 1)..=play.confirmed {
             if f % cfg.checkpoint_every == 0 && Some(f) != over {
-                sign_and_send(ctx, play, streams, f, None).await;
+                sign_and_send(ctx, cfg, play, streams, f, None).await;
             }
         }
         if let Some(frame) = over {
@@ -392,23 +413,46 @@ async fn drive(
                 Ok(o) => o.final_checksum,
                 Err(e) => return Ending::Failed { reason: format!("own inputs do not replay: {e}") },
             };
-            sign_and_send(ctx, play, streams, frame, Some(checksum)).await;
+            sign_and_send(ctx, cfg, play, streams, frame, Some(checksum)).await;
             play.inputs.iter_mut().for_each(|v| v.truncate(frame as usize));
             end = Some((frame, Instant::now()));
         }
     }
 }
 
-async fn sign_and_send(ctx: &MatchContext, play: &mut Play, streams: &MatchStreams, frame: u32, bye: Option<cyteria_game::state::Checksum>) {
+async fn sign_and_send(
+    ctx: &MatchContext,
+    cfg: &SessionConfig,
+    play: &mut Play,
+    streams: &MatchStreams,
+    frame: u32,
+    bye: Option<cyteria_game::state::Checksum>,
+) {
     let chain = InputChain { frame, head: play.heads[play.seat][frame as usize] };
     let cp = sign_checkpoint(&ctx.identity, play.book.digest(), play.seat as u8, &chain);
     play.book.file(cp);
     ctx.net.metrics.checkpoints_signed.inc();
-    let f = match bye {
+    let frame_of = |cp| match bye {
         Some(checksum) => RollbackFrame::Bye { frame, checksum, last: cp },
         None => RollbackFrame::Checkpoint(cp),
     };
-    streams.send(None, &f);
+    match cfg.cheat {
+        None => streams.send(None, &frame_of(cp)),
+        Some(Cheat::BadSignatures) => {
+            let mut bad = cp;
+            bad.signature.0[7] ^= 0x20;
+            streams.send(None, &frame_of(bad));
+        }
+        Some(Cheat::Equivocate) => {
+            let victim = play.players.iter().copied().find(|p| *p != ctx.net.peer_id);
+            let mut other = chain;
+            other.head[0] ^= 1;
+            let fake = sign_checkpoint(&ctx.identity, play.book.digest(), play.seat as u8, &other);
+            for p in play.players.iter().copied().filter(|p| *p != ctx.net.peer_id) {
+                streams.send(Some(p), &frame_of(if Some(p) == victim { fake } else { cp }));
+            }
+        }
+    }
 }
 
 async fn on_control(ctx: &MatchContext, play: &mut Play, streams: &MatchStreams, from: PeerId, f: RollbackFrame) {

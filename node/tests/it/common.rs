@@ -73,6 +73,7 @@ pub(crate) fn assert_finished_and_verified(reports: &[MatchReport], nodes: &[Nod
         assert_eq!(r.ending, Ending::Finished, "{r:?}");
         assert_eq!(r.desyncs, 0);
         assert_eq!(r.evidence, 0);
+        assert_eq!(r.rejected_checkpoints, 0, "an honest peer's checkpoint was rejected");
     }
     let checksum = reports[0].final_checksum.clone().expect("a checksum");
     assert!(reports.iter().all(|r| r.final_checksum.as_ref() == Some(&checksum)), "final checksums differ");
