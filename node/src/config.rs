@@ -1,1 +1,150 @@
+//! Node configuration: defaults, then a TOML file (`<data dir>/cyteria.toml`
+//! or `--config`), then environment variables and flags. Every value is
+//! checked before the node starts; a bad one is a clear error, not a panic.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use libp2p::Multiaddr;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::session::SessionConfig;
+
+/// Name of the config file looked for in the data directory.
+pub const CONFIG_FILE: &str = "cyteria.toml";
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the config file {path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSection {
+    /// Multiaddrs to listen on.
+    pub listen: Vec<String>,
+    /// Bootstrap nodes (multiaddrs ending in /p2p/<peer id>).
+    pub bootstrap: Vec<String>,
+    /// Where to serve Prometheus metrics (`host:port`); none when empty.
+    pub metrics: Option<String>,
+    pub max_connections: u32,
+    /// Answer DHT queries (turn off behind NAT).
+    pub dht_server: bool,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        Self {
+            listen: vec!["/ip4/0.0.0.0/tcp/0".into(), "/ip4/0.0.0.0/udp/0/quic-v1".into()],
+            bootstrap: vec![],
+            metrics: None,
+            max_connections: 256,
+            dht_server: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchSection {
+    /// Players per match (1 to 4).
+    pub players: u8,
+    /// Waves to clear.
+    pub waves: u8,
+    /// Time limit in seconds.
+    pub time_limit_s: u32,
+    /// Matches to play before exiting; 0 plays until stopped.
+    pub matches: u32,
+}
+
+impl Default for MatchSection {
+    fn default() -> Self {
+        Self { players: 2, waves: 5, time_limit_s: 300, matches: 0 }
+    }
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub network: NetworkSection,
+    #[serde(rename = "match")]
+    pub matches: MatchSection,
+    pub session: SessionConfig,
+}
+
+impl FileConfig {
+    /// Reads `path`, or the data directory's config file when it exists, or defaults.
+    pub fn load(explicit: Option<&Path>, data_dir: &Path) -> Result<Self, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let p = data_dir.join(CONFIG_FILE);
+                if !p.exists() {
+                    return Ok(Self::default());
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse { path, message })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+pub fn multiaddrs(v: &[String], what: &str) -> Result<Vec<Multiaddr>, ConfigError> {
+    v.iter()
+        .map(|s| s.parse::<Multiaddr>().map_err(|e| ConfigError::Invalid(format!("{what} address {s:?}: {e}"))))
+        .collect()
+}
+
+pub fn socket_addr(s: &str, what: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse().map_err(|e| ConfigError::Invalid(format!("{what} {s:?}: {e}")))
+}
+
+/// `$CYTERIA_DATA_DIR`, else `~/.cyteria`, else `./.cyteria`.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cyteria")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_overrides_defaults_and_unknown_keys_are_errors() {
+        let c = FileConfig::parse(
+            "[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/1/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN\"]\n\
+             [match]\nplayers = 4\n[session]\ninput_delay = 3\n[session.link]\nrtt_ms = 100\nloss = 0.05\n",
+        )
+        .unwrap();
+        assert_eq!(c.matches.players, 4);
+        assert_eq!(c.matches.waves, 5);
+        assert_eq!(c.session.input_delay, 3);
+        assert_eq!(c.session.link.rtt_ms, 100);
+        assert_eq!(multiaddrs(&c.network.bootstrap, "bootstrap").unwrap().len(), 1);
+        let e = FileConfig::parse("[network]\nlisen = []\n").unwrap_err();
+        assert!(e.contains("lisen"), "{e}");
+        assert!(FileConfig::parse("[match]\nplayers = \"two\"\n").is_err());
+        assert!(multiaddrs(&["/ip4/nonsense".into()], "listen").is_err());
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error_and_a_missing_default_file_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(FileConfig::load(None, dir.path()).unwrap(), FileConfig::default());
+        let e = FileConfig::load(Some(&dir.path().join("nope.toml")), dir.path()).unwrap_err();
+        assert!(matches!(e, ConfigError::Read { .. }));
+        std::fs::write(dir.path().join(CONFIG_FILE), "[match]\nplayers = 3\n").unwrap();
+        assert_eq!(FileConfig::load(None, dir.path()).unwrap().matches.players, 3);
+    }
+}

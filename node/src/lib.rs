@@ -2,6 +2,7 @@
 //! matchmaking over gossipsub, rollback matches over libp2p streams with
 //! signed inputs, the local store, metrics, and the `cyteria` command.
 
+pub mod cli;
 pub mod conditioner;
 pub mod config;
 pub mod identity;

@@ -168,7 +168,7 @@ impl Lobby {
             .map(|(p, (o, _))| (*p, o.clone()))
             .collect();
         members.push((self.me, mine.clone()));
-        members.sort_by(|a, b| a.0.cmp(&b.0));
+        members.sort_by_key(|m| m.0);
         let size = mine.kind.size as usize;
         if members.len() < size {
             return None;
@@ -254,10 +254,10 @@ mod tests {
                 }
             }
             for (i, l) in lobbies.iter_mut().enumerate() {
-                if step % 10 == 0 {
-                    if let Some(m) = l.repost() {
-                        queue.push((ids[i], m));
-                    }
+                if step % 10 == 0
+                    && let Some(m) = l.repost()
+                {
+                    queue.push((ids[i], m));
                 }
                 for s in l.tick(now) {
                     match s {

@@ -53,6 +53,9 @@ pub async fn read_frame<R: futures::AsyncRead + Unpin>(r: &mut R) -> Result<Vec<
     Ok(buf)
 }
 
+/// The non-ggrs frames a match received, for its session to handle.
+pub type Control = Arc<Mutex<Vec<(PeerId, RollbackFrame)>>>;
+
 /// Where the frames of one match go.
 #[derive(Clone)]
 struct Route {
@@ -138,7 +141,7 @@ impl Hub {
         players: Vec<PeerId>,
         conditions: LinkConditions,
         seed: u64,
-    ) -> (Socket, Arc<Mutex<Vec<(PeerId, RollbackFrame)>>>, MatchStreams) {
+    ) -> (Socket, Control, MatchStreams) {
         let (tx, rx) = mpsc::channel(4096);
         self.routes
             .lock()
@@ -227,7 +230,7 @@ async fn writer(
     }
     let mut open = true;
     while open || !link.is_empty() {
-        let wait = link.next_release().map(|t| tokio::time::Instant::from_std(t));
+        let wait = link.next_release().map(tokio::time::Instant::from_std);
         tokio::select! {
             m = rx.recv(), if open => match m {
                 Some((bytes, droppable)) => link.push(Instant::now(), bytes, droppable),

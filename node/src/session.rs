@@ -462,10 +462,10 @@ async fn on_control(ctx: &MatchContext, play: &mut Play, streams: &MatchStreams,
             if last.frame != frame {
                 return ctx.net.penalise(from, "rollback", "inconsistent bye", 40.0).await;
             }
-            if let Some(s) = play.players.iter().position(|p| *p == from) {
-                if last.seat as usize == s {
-                    play.byes[s] = Some(frame);
-                }
+            if let Some(s) = play.players.iter().position(|p| *p == from)
+                && last.seat as usize == s
+            {
+                play.byes[s] = Some(frame);
             }
             last
         }

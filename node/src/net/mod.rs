@@ -131,7 +131,7 @@ impl Net {
             .enable_quic()
             .set_listening_addrs(config.listen.clone());
         builder = match config.role {
-            Role::Player => builder.with_relay(true).with_streams(),
+            Role::Player => builder.with_relay(true),
             Role::Bootstrap => {
                 let r = &config.relay;
                 builder.with_relay_server(RelayConfig {
@@ -147,6 +147,8 @@ impl Net {
                 })
             }
         };
+        // Bootstrap nodes accept streams too, only to refuse rollback traffic cleanly.
+        builder = builder.with_streams();
         if let Some(path) = &config.repo {
             builder = builder.set_path(path);
         }
