@@ -17,9 +17,11 @@ test: ## every test: contracts (forge, artifacts, deploy), the workspace in debu
 	$(CARGO) test --workspace --locked
 	$(CARGO) test --release --locked -p cyteria-game --test it golden
 	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-bench: ## criterion benchmarks (figures go to docs/performance.md)
+bench: ## benchmarks: the simulation (criterion) and real matches between nodes (figures go to docs/performance.md)
 	$(CARGO) bench -p cyteria-game --bench sim
+	$(CARGO) bench -p cyteria-node --bench netplay
 
 fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo-fuzz)
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked

@@ -7,7 +7,6 @@
 use std::process::ExitCode;
 use clap::Parser;
 use cyteria_node::cli::{self, CommonArgs, NetArgs};
-use cyteria_node::config::ConfigError;
 
 #[derive(Parser)]
 #[command(name = "cyteria-bootstrap", version, about = "Cyteria bootstrap node: DHT, relay, AutoNAT")]
@@ -20,21 +19,8 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    cli::init_tracing(&cli.common.log);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            if e.downcast_ref::<ConfigError>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
-        }
-    }
+    let log = cli.common.log.clone();
+    cli::main_with(&log, run(cli))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

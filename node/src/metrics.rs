@@ -93,11 +93,16 @@ impl Metrics {
     }
 
     pub fn rejected_total(&self, channel: &'static str) -> u64 {
-        // The family has no iterator; the text form is the one source of truth.
-        let text = self.render();
-        text.lines()
-            .filter(|l| l.starts_with("cyteria_rejected_messages_total{") && l.contains(&format!("channel=\"{channel}\"")))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        self.sum("cyteria_rejected_messages_total", &format!("channel=\"{channel}\"")) as u64
+    }
+
+    /// The sum of every sample of `metric` whose labels contain `labels`
+    /// (the family types keep no iterator; the text form is the one source).
+    pub fn sum(&self, metric: &str, labels: &str) -> f64 {
+        self.render()
+            .lines()
+            .filter(|l| l.strip_prefix(metric).is_some_and(|rest| rest.starts_with(['{', ' '])) && l.contains(labels))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     }
 

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::common::*;
 
 fn fast() -> SessionConfig {
-    SessionConfig { tick_hz: 120, ..Default::default() }
+    SessionConfig { tick_hz: 120, disconnect_timeout_ms: 5_000, ..Default::default() }
 }
 
 async fn outsider(bootstrap: &[&Node], forge: bool) -> Node {
@@ -138,6 +138,7 @@ async fn two_signed_chains_for_one_frame_are_caught_and_kept_as_evidence() {
 async fn a_player_vanishing_mid_match_leaves_the_others_a_valid_partial_transcript() {
     let mut nodes = nodes(3, Transport::Tcp).await;
     let gone = SessionConfig { vanish_after: Some(400), ..fast() };
+    let fast = || SessionConfig { disconnect_timeout_ms: 3_000, ..fast() };
     let cfgs = [player(3, 3_000, fast()), player(3, 3_000, fast()), player(3, 3_000, gone)];
     let (_tx, rx) = watch::channel(false);
     let reports = play_one(&mut nodes, &cfgs).await;
