@@ -1,0 +1,97 @@
+//! Against a real anvil with the contracts deployed from Rust: validators
+//! stake and register, a 2-of-3 signed batch settles its root, CID and item
+//! mints in one transaction, 1 of 3 cannot, a second submission is a no-op,
+//! and a validator that signs two batches for one epoch is slashed.
+
+use alloy::primitives::{Address, B256, U256};
+use cyteria_game::crafting::starter_loadout;
+use cyteria_settlement::anvil::{CHAIN_ID, LocalChain};
+use cyteria_settlement::batch::{self, Batch, Mint};
+use cyteria_settlement::chain::{Chain, Submitted};
+use cyteria_settlement::{ids, merkle};
+
+fn ether(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_of_three_validators_settle_a_batch_with_its_mints_and_an_equivocator_is_slashed() {
+    // Validators are anvil accounts 1..=3, funded with CYTR at genesis.
+    let genesis: Vec<(Address, U256)> = (1..=3).map(|i| (anvil_address(i), ether(2_000))).collect();
+    let chain = LocalChain::start(&genesis).await.unwrap();
+    let mut validators = vec![];
+    for i in 1..=3 {
+        let c = Chain::connect(&chain.endpoint(), chain.keys[i].clone(), chain.deployment).await.unwrap();
+        c.become_validator(ether(1_000)).await.unwrap();
+        validators.push(c);
+    }
+    assert_eq!(validators[0].chain_id, CHAIN_ID);
+    assert_eq!(validators[0].validators().await.unwrap().len(), 3);
+
+    let player = chain.keys[4].address();
+    let l = starter_loadout();
+    let items = [l.weapon.unwrap(), l.armor.unwrap()];
+    let item_ids: Vec<U256> = items.iter().enumerate().map(|(i, s)| ids::encode(s, 1, i as u16).unwrap()).collect();
+    let mints = vec![Mint { to: player, ids: item_ids.clone(), amounts: vec![U256::from(1); 2] }];
+    let root = merkle::root([(&b"player"[..], &b"xp=10"[..])]);
+    let b1 = Batch {
+        epoch: 1,
+        prevRoot: B256::ZERO,
+        newRoot: B256::from(root),
+        dataCid: "bafkreiexample".into(),
+        mintsHash: batch::mints_hash(&mints),
+    };
+    let on_chain_hash = validators[0].settlement().hashMints(mints.clone()).call().await.unwrap();
+    assert_eq!(on_chain_hash, b1.mintsHash, "the Rust mints hash is the contract's");
+    let domain = batch::domain(CHAIN_ID, chain.deployment.settlement);
+    let on_chain_digest = validators[0].settlement().batchDigest(b1.clone()).call().await.unwrap();
+    assert_eq!(on_chain_digest, batch::digest(&b1, &domain), "the Rust EIP-712 digest is the contract's");
+
+    let atts: Vec<_> = (1..=3).map(|i| batch::sign(&chain.keys[i], &b1, &domain).unwrap()).collect();
+    // One of three is not a quorum.
+    let one = batch::ordered(vec![atts[0].clone()]);
+    let r1 = validators[0].submit_batch(&b1, &mints, one).await;
+    assert!(r1.is_err());
+    assert_eq!(validators[0].settled_epoch().await.unwrap(), 0);
+    // Two of three are.
+    let two = batch::ordered(vec![atts[2].clone(), atts[0].clone()]);
+    let r = validators[0].submit_batch(&b1, &mints, two.clone()).await.unwrap();
+    let Submitted::Settled { gas_used, .. } = r else { panic!("{r:?}") };
+    assert!(gas_used > 0);
+    assert_eq!(validators[1].submit_batch(&b1, &mints, two).await.unwrap(), Submitted::AlreadySettled);
+    assert_eq!(validators[0].settled_epoch().await.unwrap(), 1);
+    assert_eq!(validators[0].state_root().await.unwrap(), B256::from(root));
+    assert_eq!(validators[0].settlement().dataCidOf(1).call().await.unwrap(), "bafkreiexample");
+    for (id, stats) in item_ids.iter().zip(&items) {
+        assert_eq!(validators[0].items().balanceOf(player, *id).call().await.unwrap(), U256::from(1));
+        assert_eq!(ids::decode(*id).unwrap().0, *stats);
+    }
+
+    // Validator 3 signs two different batches for epoch 2; validator 1 proves it.
+    let mut a = b1.clone();
+    a.epoch = 2;
+    a.prevRoot = B256::from(root);
+    a.mintsHash = batch::mints_hash(&[]);
+    let mut b = a.clone();
+    b.newRoot = B256::repeat_byte(9);
+    let sa = batch::sign(&chain.keys[3], &a, &domain).unwrap();
+    let sb = batch::sign(&chain.keys[3], &b, &domain).unwrap();
+    let before = validators[0].staking().stakeOf(chain.keys[3].address()).call().await.unwrap();
+    validators[0].prove_equivocation(&a, sa.signature.clone(), &b, sb.signature.clone()).await.unwrap();
+    let after = validators[0].staking().stakeOf(chain.keys[3].address()).call().await.unwrap();
+    assert_eq!(before - after, ether(500));
+    // Twice for one epoch is refused.
+    assert!(validators[1].prove_equivocation(&a, sa.signature, &b, sb.signature).await.is_err());
+}
+
+fn anvil_address(i: usize) -> Address {
+    // anvil's default mnemonic accounts, fixed across runs.
+    const A: [&str; 5] = [
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+        "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65",
+    ];
+    A[i].parse().unwrap()
+}
