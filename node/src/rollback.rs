@@ -211,19 +211,20 @@ async fn writer(
     mut link: Conditioner,
 ) {
     let protocol = StreamProtocol::new(ROLLBACK_PROTOCOL);
-    let deadline = Instant::now() + HELLO_TIMEOUT;
+    // Keep trying for as long as the match wants to send (a loaded machine
+    // or a slow dial can take a while); the session's own sync timeout
+    // decides when the match is given up.
     let mut stream = loop {
-        match net.ipfs.open_stream(peer, protocol.clone()).await {
-            Ok(s) => break s,
-            Err(e) if Instant::now() < deadline => {
-                tracing::debug!(%peer, error = %e, "rollback stream not open yet; retrying");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => {
-                tracing::warn!(%peer, error = %e, "cannot open a rollback stream");
-                return;
-            }
+        match tokio::time::timeout(HELLO_TIMEOUT, net.ipfs.open_stream(peer, protocol.clone())).await {
+            Ok(Ok(s)) => break s,
+            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "rollback stream not open yet; retrying"),
+            Err(_) => tracing::debug!(%peer, "opening a rollback stream timed out; retrying"),
         }
+        if rx.is_closed() {
+            tracing::warn!(%peer, "the match ended before a rollback stream opened");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
     if write_frame(&mut stream, &RollbackFrame::Hello { match_id }.encode()).await.is_err() {
         return;

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use crate::common::*;
 
 fn fast() -> SessionConfig {
-    SessionConfig { tick_hz: 120, disconnect_timeout_ms: 5_000, ..Default::default() }
+    SessionConfig { tick_hz: 120, disconnect_timeout_ms: 5_000, sync_timeout_ms: 40_000, ..Default::default() }
 }
 
 async fn outsider(bootstrap: &[&Node], forge: bool) -> Node {
