@@ -224,6 +224,8 @@ async fn writer(
             tracing::warn!(%peer, "the match ended before a rollback stream opened");
             return;
         }
+        // Not reachable yet: look its addresses up in the DHT.
+        net.find_peer(peer);
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     if write_frame(&mut stream, &RollbackFrame::Hello { match_id }.encode()).await.is_err() {

@@ -36,6 +36,8 @@ pub enum Command {
     AppScore { peer: PeerId, score: f64 },
     AddAddress { peer: PeerId, addr: Multiaddr },
     Bootstrap,
+    /// Looks a peer up in the DHT; the query connects to it when found.
+    FindPeer(PeerId),
     MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
     Score { peer: PeerId, reply: oneshot::Sender<Option<f64>> },
 }
@@ -215,6 +217,9 @@ impl Behaviour {
             }
             Command::Bootstrap => {
                 let _ = self.inner.kad.bootstrap();
+            }
+            Command::FindPeer(peer) => {
+                self.inner.kad.get_closest_peers(peer);
             }
             Command::MeshPeers { topic, reply } => {
                 let h = IdentTopic::new(topic).hash();

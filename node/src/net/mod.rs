@@ -196,6 +196,11 @@ impl Net {
         let _ = self.commands.send(c);
     }
 
+    /// Asks the DHT for `peer`; the query dials it when it is found.
+    pub fn find_peer(&self, peer: PeerId) {
+        self.send(Command::FindPeer(peer));
+    }
+
     pub fn subscribe(&self, topic: &str) {
         self.send(Command::Subscribe(topic.to_string()));
     }
