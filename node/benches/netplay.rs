@@ -4,7 +4,7 @@
 //! conditioner. Run with `cargo bench -p cyteria-node --bench netplay`;
 //! the table it prints goes to docs/performance.md.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cyteria_game::RULES_VERSION;
 use cyteria_game::crafting::starter_loadout;
@@ -49,14 +49,12 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
     };
     let (_tx, rx) = watch::channel(false);
     let cpu0 = cpu_time();
-    let t0 = Instant::now();
     let reports = futures::future::join_all(nodes.iter_mut().map(|n| {
         let rx = rx.clone();
         let p = player.clone();
         async move { n.play_matches(&p, Some(1), rx).await.pop().unwrap() }
     }))
     .await;
-    let wall = t0.elapsed().as_secs_f64();
     let cpu = (cpu_time() - cpu0).as_secs_f64();
     assert!(reports.iter().all(|r| r.ending == Ending::Finished && r.desyncs == 0), "{reports:?}");
     let frames = reports[0].frames as f64;
@@ -78,7 +76,6 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
         l2f.iter().sum::<u64>() / l2f.len().max(1) as u64,
         l2f.iter().max().unwrap_or(&0),
     );
-    let _ = wall;
     for node in nodes {
         node.net().clone().stop().await;
     }

@@ -404,7 +404,7 @@ async fn drive(
         // Sign the own chain at every checkpoint boundary it crossed.
         for f in (before + 1)..=play.confirmed {
             if f % cfg.checkpoint_every == 0 && Some(f) != over {
-                sign_and_send(ctx, cfg, play, streams, f, None).await;
+                sign_and_send(ctx, cfg, play, streams, f, None);
             }
         }
         if let Some(frame) = over {
@@ -413,14 +413,14 @@ async fn drive(
                 Ok(o) => o.final_checksum,
                 Err(e) => return Ending::Failed { reason: format!("own inputs do not replay: {e}") },
             };
-            sign_and_send(ctx, cfg, play, streams, frame, Some(checksum)).await;
+            sign_and_send(ctx, cfg, play, streams, frame, Some(checksum));
             play.inputs.iter_mut().for_each(|v| v.truncate(frame as usize));
             end = Some((frame, Instant::now()));
         }
     }
 }
 
-async fn sign_and_send(
+fn sign_and_send(
     ctx: &MatchContext,
     cfg: &SessionConfig,
     play: &mut Play,

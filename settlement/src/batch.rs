@@ -62,7 +62,6 @@ pub fn is_quorum(signers: usize, validators: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::U256;
 
     fn batch() -> Batch {
         Batch { epoch: 1, prevRoot: B256::ZERO, newRoot: B256::repeat_byte(7), dataCid: "bafy".into(), mintsHash: mints_hash(&[]) }
@@ -92,6 +91,5 @@ mod tests {
         let addrs: Vec<Address> = sigs.iter().map(|s| recover(&batch(), &d, s).unwrap()).collect();
         assert!(addrs.windows(2).all(|w| w[0] < w[1]));
         assert!(is_quorum(2, 3) && !is_quorum(1, 3) && is_quorum(3, 4) && !is_quorum(2, 4) && !is_quorum(0, 0));
-        let _ = U256::ZERO;
     }
 }

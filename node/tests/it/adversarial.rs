@@ -11,7 +11,6 @@ use cyteria_node::store::Store;
 use cyteria_node::wire::{self, LobbyMessage, Offer, RollbackFrame};
 use futures::AsyncWriteExt;
 use libp2p::{PeerId, StreamProtocol};
-use tokio::sync::watch;
 
 use crate::common::*;
 
@@ -51,7 +50,7 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
     }
     let attacker = &attackers[0];
     let forger = outsider(&[&honest[0], &honest[1]], true).await;
-    let (a, b) = (honest[0].net().peer_id, honest[1].net().peer_id);
+    let a = honest[0].net().peer_id;
     let mut current = honest[0].current.subscribe();
     let cfgs = vec![player(2, 1_200, fast()); 2];
     let play = tokio::spawn(async move {
@@ -102,7 +101,6 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
     assert!(score.is_some_and(|s| s < 0.0), "gossip score {score:?}");
     // The forger's unsigned messages never reach the application.
     assert!(!text.contains("reason=\"unsigned\""));
-    let _ = b;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,9 +138,7 @@ async fn a_player_vanishing_mid_match_leaves_the_others_a_valid_partial_transcri
     let gone = SessionConfig { vanish_after: Some(400), ..fast() };
     let fast = || SessionConfig { disconnect_timeout_ms: 3_000, ..fast() };
     let cfgs = [player(3, 3_000, fast()), player(3, 3_000, fast()), player(3, 3_000, gone)];
-    let (_tx, rx) = watch::channel(false);
     let reports = play_one(&mut nodes, &cfgs).await;
-    drop(rx);
     for (n, r) in nodes[..2].iter().zip(&reports[..2]) {
         assert!(matches!(&r.ending, Ending::PeerLeft { peers } if peers == &vec![nodes[2].net().peer_id.to_string()]), "{r:?}");
         let t = r.transcript.clone().expect("a partial transcript");
