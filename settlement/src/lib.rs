@@ -3,13 +3,18 @@
 //! EIP-712 batch attestation and wallet binding, submission, and a local
 //! anvil that deploys the contracts from Rust.
 //!
-//! Pure parts (`ids`, `merkle`, `batch`, `binding`) are synchronous and
+//! Pure parts (`ids`, `merkle`, `batch`, `binding`, `action`, `ledger`,
+//! `proposal`, `epoch`) are synchronous and
 //! unit-tested; `chain` and `anvil` are the thin async IO around them.
 
+pub mod action;
 pub mod anvil;
 pub mod batch;
 pub mod bindings;
 pub mod binding;
 pub mod chain;
+pub mod epoch;
 pub mod ids;
+pub mod ledger;
 pub mod merkle;
+pub mod proposal;

@@ -111,7 +111,7 @@ pub fn starter_loadout() -> crate::inventory::Loadout {
     }
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum CraftError {
     #[error("unknown recipe {0}")]
     UnknownRecipe(RecipeId),

@@ -31,7 +31,7 @@ impl Material {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Materials(pub [u32; Material::COUNT]);
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum InventoryError {
     #[error("not enough {material}: have {have}, need {need}")]
     NotEnough { material: &'static str, have: u32, need: u32 },

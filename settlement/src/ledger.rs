@@ -1,0 +1,396 @@
+//! The off-chain ledger the validators keep: per game key, its bound wallet,
+//! experience, materials, action nonce and the wear of its items; and the
+//! matches already credited. Its state root is the blake3 Merkle root
+//! ([`crate::merkle`]) over its canonical records, so anyone holding the
+//! batch data can recompute the root the chain recorded.
+//!
+//! Every change is all or nothing: a rejected credit or action leaves the
+//! ledger as it was.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use alloy::primitives::Address;
+use alloy::sol_types::Eip712Domain;
+use cyteria_game::codec::{DecodeError, Format};
+use cyteria_game::crafting::{self, CraftError};
+use cyteria_game::inventory::{InventoryError, Material, Materials};
+use cyteria_game::item::ItemStats;
+use cyteria_game::transcript::MatchHeader;
+use cyteria_game::verify::Outcome;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::action::{Action, SignedAction};
+use crate::binding::SignedBinding;
+use crate::{ids, merkle};
+
+/// One game key's record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The wallet its items mint to; rewards are refused while unbound.
+    pub wallet: Option<[u8; 20]>,
+    pub binding_nonce: u64,
+    pub xp: u64,
+    pub kills: u64,
+    pub matches: u64,
+    pub materials: Materials,
+    /// The nonce its next action must carry.
+    pub next_nonce: u64,
+    /// Durability lost since the last repair, per item [`fingerprint`].
+    pub wear: BTreeMap<[u8; 32], u32>,
+}
+
+impl Account {
+    pub fn wallet(&self) -> Option<Address> {
+        self.wallet.map(Address::from)
+    }
+}
+
+/// The ledger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub accounts: BTreeMap<[u8; 32], Account>,
+    /// Match ids already credited: a transcript counts once.
+    pub credited: BTreeSet<[u8; 32]>,
+}
+
+/// Why the ledger refused something. [`Rejected::label`] is the short,
+/// bounded name metrics count it under.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum Rejected {
+    #[error("signed for chain {got}, this ledger is on chain {expected}")]
+    WrongChain { got: u64, expected: u64 },
+    #[error("the signature does not verify")]
+    BadSignature,
+    #[error("nonce {got} already used (next is {expected})")]
+    Replayed { got: u64, expected: u64 },
+    #[error("nonce {got} skips ahead of the next, {expected}")]
+    NonceGap { got: u64, expected: u64 },
+    #[error("the game key is not bound to a wallet")]
+    Unbound,
+    #[error("the wallet's binding signature does not verify")]
+    BadBinding,
+    #[error("binding nonce {got} is not above the current {current}")]
+    StaleBinding { got: u64, current: u64 },
+    #[error("match already credited")]
+    AlreadyCredited,
+    #[error("the item has nothing to repair")]
+    NothingToRepair,
+    #[error("the item's traits do not fit a token id")]
+    Unmintable,
+    #[error(transparent)]
+    Craft(#[from] CraftError),
+}
+
+impl Rejected {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Rejected::WrongChain { .. } => "wrong chain",
+            Rejected::BadSignature => "bad signature",
+            Rejected::Replayed { .. } => "replayed",
+            Rejected::NonceGap { .. } => "nonce gap",
+            Rejected::Unbound => "unbound key",
+            Rejected::BadBinding => "bad binding",
+            Rejected::StaleBinding { .. } => "stale binding",
+            Rejected::AlreadyCredited => "already credited",
+            Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => "nothing to repair",
+            Rejected::Unmintable => "unmintable",
+            Rejected::Craft(CraftError::Inventory(InventoryError::NotEnough { .. })) => "insufficient materials",
+            Rejected::Craft(CraftError::UnknownRecipe(_)) => "unknown recipe",
+            Rejected::Craft(_) => "craft refused",
+        }
+    }
+}
+
+/// An item the ledger awards, to be minted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Award {
+    pub to: Address,
+    pub stats: ItemStats,
+}
+
+/// What crediting one match did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MatchCredit {
+    pub awards: Vec<Award>,
+    /// Seats whose rewards were refused because their key is unbound.
+    pub unbound: Vec<u8>,
+}
+
+/// An item's identity for wear: its stats but its durability.
+pub fn fingerprint(item: &ItemStats) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key("cyteria item fingerprint v1");
+    h.update(&[item.item_type as u8, item.rarity as u8]);
+    h.update(&item.damage.to_le_bytes());
+    h.update(&item.defense.to_le_bytes());
+    h.update(&item.traits.0);
+    *h.finalize().as_bytes()
+}
+
+const ACCOUNT: Format = Format { name: "ledger account", magic: *b"CYLA", version: 1, max_bytes: 1 << 20 };
+/// A whole ledger, as validators keep it between epochs.
+pub const LEDGER: Format = Format { name: "ledger", magic: *b"CYLG", version: 1, max_bytes: 1 << 30 };
+
+impl Ledger {
+    /// The state root: Merkle root over `a‖key → account` then `m‖match id → ""`.
+    pub fn root(&self) -> [u8; 32] {
+        let accounts = self.accounts.iter().map(|(k, a)| ([&b"a"[..], k].concat(), ACCOUNT.encode(a)));
+        let matches = self.credited.iter().map(|m| ([&b"m"[..], m].concat(), vec![]));
+        let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts.chain(matches).collect();
+        merkle::root(leaves.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+    }
+
+    pub fn account(&self, key: &[u8; 32]) -> Option<&Account> {
+        self.accounts.get(key)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        LEDGER.encode(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        LEDGER.decode(bytes)
+    }
+
+    /// Records a wallet binding (a later nonce replaces an earlier binding).
+    pub fn bind(&mut self, b: &SignedBinding, domain: &Eip712Domain) -> Result<(), Rejected> {
+        if !b.is_valid(domain) {
+            return Err(Rejected::BadBinding);
+        }
+        let acct = self.accounts.entry(b.game_key).or_default();
+        if acct.wallet.is_some() && b.nonce <= acct.binding_nonce {
+            return Err(Rejected::StaleBinding { got: b.nonce, current: acct.binding_nonce });
+        }
+        acct.wallet = Some(b.wallet.into_array());
+        acct.binding_nonce = b.nonce;
+        Ok(())
+    }
+
+    /// Credits a verified match's outcome: experience, kills, materials and
+    /// wear to every bound seat, and its drops as awards to the seat's
+    /// wallet. Unbound seats get nothing and are listed.
+    pub fn credit_match(&mut self, header: &MatchHeader, outcome: &Outcome) -> Result<MatchCredit, Rejected> {
+        if self.credited.contains(&header.match_id) {
+            return Err(Rejected::AlreadyCredited);
+        }
+        if outcome.players.iter().flat_map(|p| &p.items).any(|i| !ids::traits_fit(&i.traits)) {
+            return Err(Rejected::Unmintable);
+        }
+        let mut credit = MatchCredit::default();
+        for (seat, (slot, p)) in header.players.iter().zip(&outcome.players).enumerate() {
+            let Some(acct) = self.accounts.get_mut(&slot.public_key).filter(|a| a.wallet.is_some()) else {
+                credit.unbound.push(seat as u8);
+                continue;
+            };
+            let to = Address::from(acct.wallet.unwrap_or_default());
+            acct.xp = acct.xp.saturating_add(u64::from(p.xp));
+            acct.kills = acct.kills.saturating_add(u64::from(p.kills));
+            acct.matches += 1;
+            for m in Material::ALL {
+                acct.materials.add(m, p.materials.get(m));
+            }
+            let l = &slot.loadout;
+            for (item, lost) in [l.weapon, l.armor, l.tool].into_iter().zip(p.wear) {
+                if let Some(item) = item.filter(|_| lost > 0) {
+                    let w = acct.wear.entry(fingerprint(&item)).or_default();
+                    *w = w.saturating_add(u32::from(lost));
+                }
+            }
+            credit.awards.extend(p.items.iter().map(|stats| Award { to, stats: *stats }));
+        }
+        self.credited.insert(header.match_id);
+        Ok(credit)
+    }
+
+    /// Applies a signed action: checks chain, signature, binding and nonce,
+    /// then the action itself against the account.
+    pub fn apply_action(&mut self, a: &SignedAction, chain_id: u64) -> Result<Option<Award>, Rejected> {
+        if a.chain_id != chain_id {
+            return Err(Rejected::WrongChain { got: a.chain_id, expected: chain_id });
+        }
+        if !a.is_signed() {
+            return Err(Rejected::BadSignature);
+        }
+        let acct = self.accounts.get(&a.player).filter(|x| x.wallet.is_some()).ok_or(Rejected::Unbound)?;
+        if a.nonce < acct.next_nonce {
+            return Err(Rejected::Replayed { got: a.nonce, expected: acct.next_nonce });
+        }
+        if a.nonce > acct.next_nonce {
+            return Err(Rejected::NonceGap { got: a.nonce, expected: acct.next_nonce });
+        }
+        let mut next = acct.clone();
+        let to = Address::from(next.wallet.unwrap_or_default());
+        let award = match a.action {
+            Action::Craft { recipe } => {
+                let stats = crafting::craft(&mut next.materials, recipe, a.id())?;
+                if !ids::traits_fit(&stats.traits) {
+                    return Err(Rejected::Unmintable);
+                }
+                Some(Award { to, stats })
+            }
+            Action::Repair { item } => {
+                let fp = fingerprint(&item);
+                let worn = next.wear.get(&fp).copied().unwrap_or(0);
+                if worn == 0 {
+                    return Err(Rejected::NothingToRepair);
+                }
+                let mut current = item;
+                current.durability = item.durability.saturating_sub(worn.min(u32::from(u16::MAX)) as u16);
+                crafting::repair(&mut next.materials, &mut current)?;
+                next.wear.remove(&fp);
+                None
+            }
+        };
+        next.next_nonce += 1;
+        self.accounts.insert(a.player, next);
+        Ok(award)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binding;
+    use alloy::signers::local::PrivateKeySigner;
+    use cyteria_game::crafting::{RECIPES, starter_loadout};
+    use cyteria_game::transcript::PlayerSlot;
+    use cyteria_game::verify::PlayerOutcome;
+    use cyteria_game::Rules;
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    const CHAIN: u64 = 80002;
+
+    fn domain() -> Eip712Domain {
+        binding::domain(CHAIN, Address::repeat_byte(1))
+    }
+
+    struct Player {
+        key: SigningKey,
+        wallet: PrivateKeySigner,
+    }
+
+    impl Player {
+        fn new(n: u8) -> Self {
+            Self { key: SigningKey::from_bytes(&[n; 32]), wallet: PrivateKeySigner::random() }
+        }
+        fn pk(&self) -> [u8; 32] {
+            self.key.verifying_key().to_bytes()
+        }
+        fn binding(&self, nonce: u64) -> SignedBinding {
+            binding::bind(&self.wallet, self.pk(), nonce, &domain()).unwrap()
+        }
+        fn act(&self, nonce: u64, action: Action) -> SignedAction {
+            SignedAction::new(self.pk(), nonce, CHAIN, action, |m| self.key.sign(m).to_bytes())
+        }
+    }
+
+    fn outcome(players: &[&Player]) -> (MatchHeader, Outcome) {
+        let loadout = starter_loadout();
+        let slots = players.iter().map(|p| PlayerSlot { public_key: p.pk(), loadout }).collect();
+        let header = MatchHeader::new([9; 32], 1, Rules::default(), slots);
+        let mut materials = Materials::default();
+        materials.add(Material::Ore, 10);
+        materials.add(Material::Wood, 10);
+        let p = PlayerOutcome {
+            xp: 40,
+            kills: 3,
+            materials,
+            items: vec![loadout.armor.unwrap()],
+            wear: [5, 0, 0],
+            downed: false,
+            damage_dealt: 1,
+            damage_taken: 1,
+        };
+        let outcome = Outcome {
+            frames: 10,
+            end: None,
+            waves_cleared: 1,
+            final_checksum: cyteria_game::Checksum([0; 32]),
+            players: vec![p; players.len()],
+        };
+        (header, outcome)
+    }
+
+    #[test]
+    fn a_match_credits_bound_seats_once_and_refuses_unbound_ones() {
+        let (a, b) = (Player::new(1), Player::new(2));
+        let mut l = Ledger::default();
+        l.bind(&a.binding(1), &domain()).unwrap();
+        let empty_root = Ledger::default().root();
+        assert_ne!(l.root(), empty_root);
+        let (h, o) = outcome(&[&a, &b]);
+        let before = l.root();
+        let c = l.credit_match(&h, &o).unwrap();
+        assert_ne!(l.root(), before);
+        assert_eq!(c.unbound, vec![1]);
+        assert_eq!(c.awards, vec![Award { to: a.wallet.address(), stats: o.players[0].items[0] }]);
+        let acct = l.account(&a.pk()).unwrap();
+        assert_eq!((acct.xp, acct.kills, acct.matches, acct.materials.get(Material::Ore)), (40, 3, 1, 10));
+        assert_eq!(acct.wear.values().copied().collect::<Vec<_>>(), vec![5]);
+        assert!(l.account(&b.pk()).is_none());
+        let snapshot = l.clone();
+        assert_eq!(l.credit_match(&h, &o), Err(Rejected::AlreadyCredited));
+        assert_eq!(l, snapshot);
+        assert_eq!(Ledger::decode(&l.encode()).unwrap(), l);
+    }
+
+    #[test]
+    fn actions_need_a_binding_the_next_nonce_and_the_materials() {
+        let a = Player::new(1);
+        let mut l = Ledger::default();
+        let sword = Action::Craft { recipe: 0 };
+        assert_eq!(l.apply_action(&a.act(0, sword), CHAIN), Err(Rejected::Unbound));
+        l.bind(&a.binding(1), &domain()).unwrap();
+        let poor = l.apply_action(&a.act(0, sword), CHAIN).unwrap_err();
+        assert_eq!(poor.label(), "insufficient materials");
+        let (h, o) = outcome(&[&a]);
+        l.credit_match(&h, &o).unwrap();
+        let crafted = l.apply_action(&a.act(0, sword), CHAIN).unwrap().unwrap();
+        assert_eq!(crafted.stats.item_type, RECIPES[0].item_type);
+        assert_eq!(l.account(&a.pk()).unwrap().materials.get(Material::Ore), 6);
+        let snapshot = l.clone();
+        assert_eq!(l.apply_action(&a.act(0, sword), CHAIN).unwrap_err().label(), "replayed");
+        assert_eq!(l.apply_action(&a.act(5, sword), CHAIN).unwrap_err().label(), "nonce gap");
+        assert_eq!(l.apply_action(&a.act(1, sword), 137).unwrap_err().label(), "wrong chain");
+        let mut forged = a.act(1, sword);
+        forged.action = Action::Craft { recipe: 1 };
+        assert_eq!(l.apply_action(&forged, CHAIN).unwrap_err().label(), "bad signature");
+        assert_eq!(l, snapshot, "rejected actions change nothing");
+        // The same action crafts the same item on every validator.
+        let mut other = snapshot.clone();
+        let again = other.apply_action(&a.act(1, sword), CHAIN).unwrap();
+        assert_eq!(l.apply_action(&a.act(1, sword), CHAIN).unwrap(), again);
+    }
+
+    #[test]
+    fn repairs_pay_for_recorded_wear_and_clear_it() {
+        let a = Player::new(1);
+        let mut l = Ledger::default();
+        l.bind(&a.binding(1), &domain()).unwrap();
+        let (h, o) = outcome(&[&a]);
+        l.credit_match(&h, &o).unwrap();
+        let weapon = starter_loadout().weapon.unwrap();
+        let armor = starter_loadout().armor.unwrap();
+        assert_eq!(l.apply_action(&a.act(0, Action::Repair { item: armor }), CHAIN), Err(Rejected::NothingToRepair));
+        let ore = l.account(&a.pk()).unwrap().materials.get(Material::Ore);
+        l.apply_action(&a.act(0, Action::Repair { item: weapon }), CHAIN).unwrap();
+        let acct = l.account(&a.pk()).unwrap();
+        assert!(acct.wear.is_empty());
+        assert!(acct.materials.get(Material::Ore) < ore);
+        assert_eq!(acct.next_nonce, 1);
+    }
+
+    #[test]
+    fn bindings_need_the_wallets_signature_and_a_higher_nonce_to_change() {
+        let a = Player::new(1);
+        let mut l = Ledger::default();
+        let mut bad = a.binding(1);
+        bad.nonce = 2;
+        assert_eq!(l.bind(&bad, &domain()), Err(Rejected::BadBinding));
+        l.bind(&a.binding(2), &domain()).unwrap();
+        assert_eq!(l.bind(&a.binding(2), &domain()).unwrap_err().label(), "stale binding");
+        let moved = Player { key: a.key.clone(), wallet: PrivateKeySigner::random() };
+        l.bind(&moved.binding(3), &domain()).unwrap();
+        assert_eq!(l.account(&a.pk()).unwrap().wallet(), Some(moved.wallet.address()));
+    }
+}

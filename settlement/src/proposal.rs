@@ -1,0 +1,321 @@
+//! A batch proposal: the data of one epoch (bindings, verified transcripts,
+//! signed actions, in order), what applying it to the ledger gives (the new
+//! state root and the items to mint), and the [`Batch`] validators sign.
+//!
+//! The leader [`build`]s a proposal from candidates, leaving out those the
+//! ledger refuses; every other validator [`apply`]s the same data strictly
+//! and signs only if it arrives at the same batch. Both are pure: the
+//! transcripts' outcomes come from the caller's re-simulation.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::sol_types::Eip712Domain;
+use cyteria_game::codec::{DecodeError, Format};
+use cyteria_game::item::ItemStats;
+use cyteria_game::transcript::MatchHeader;
+use cyteria_game::verify::Outcome;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::action::SignedAction;
+use crate::batch::{self, Batch, Mint};
+use crate::binding::SignedBinding;
+use crate::ids;
+use crate::ledger::{Award, Ledger, Rejected};
+
+/// A transcript in a batch: the content id it is fetched by, and its match.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TranscriptRef {
+    pub match_id: [u8; 32],
+    pub cid: String,
+}
+
+/// Everything a batch applies, in the order it applies it. Its content id is
+/// the `dataCid` settled on chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchData {
+    pub epoch: u64,
+    pub prev_root: [u8; 32],
+    pub bindings: Vec<SignedBinding>,
+    pub transcripts: Vec<TranscriptRef>,
+    pub actions: Vec<SignedAction>,
+}
+
+/// Batch data's encoding.
+pub const BATCH_DATA: Format = Format { name: "batch data", magic: *b"CYBD", version: 1, max_bytes: 4 << 20 };
+
+/// Items one batch mints at most (ids carry a 16-bit index; gas bounds it far lower).
+pub const MAX_ITEMS: usize = 1024;
+
+impl BatchData {
+    pub fn encode(&self) -> Vec<u8> {
+        BATCH_DATA.encode(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        BATCH_DATA.decode(bytes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bindings.is_empty() && self.transcripts.is_empty() && self.actions.is_empty()
+    }
+}
+
+/// A minted item and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MintedItem {
+    pub to: Address,
+    pub id: U256,
+    pub stats: ItemStats,
+}
+
+/// The result of applying batch data to a ledger.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    pub ledger: Ledger,
+    pub items: Vec<MintedItem>,
+    /// The contract's form of `items`: grouped by receiver, receivers in address order.
+    pub mints: Vec<Mint>,
+    /// Seats whose match rewards were refused for want of a binding: (match id, seat).
+    pub unbound: Vec<([u8; 32], u8)>,
+}
+
+impl Applied {
+    /// The batch to sign for this result, with `data_cid` the content id of the data.
+    pub fn batch(&self, data: &BatchData, data_cid: &str) -> Batch {
+        Batch {
+            epoch: data.epoch,
+            prevRoot: B256::from(data.prev_root),
+            newRoot: B256::from(self.ledger.root()),
+            dataCid: data_cid.to_string(),
+            mintsHash: batch::mints_hash(&self.mints),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ProposalError {
+    #[error("epoch {got}, expected {expected}")]
+    WrongEpoch { got: u64, expected: u64 },
+    #[error("the proposal builds on another state root")]
+    WrongPrevRoot,
+    #[error("transcript {0} has not been verified here")]
+    UnverifiedTranscript(String),
+    #[error("{what} refused: {reason}")]
+    Refused { what: String, reason: Rejected },
+    #[error("more than {MAX_ITEMS} items in one batch")]
+    TooManyItems,
+}
+
+/// What the ledger needs from the chain and the verifier.
+pub struct Context<'a> {
+    pub chain_id: u64,
+    pub binding_domain: &'a Eip712Domain,
+    /// Re-simulated outcomes of verified transcripts, by match id.
+    pub verified: &'a BTreeMap<[u8; 32], (MatchHeader, Outcome)>,
+}
+
+/// A candidate the leader left out, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeftOut {
+    pub what: String,
+    pub reason: Rejected,
+}
+
+/// Builds the next batch's data from candidates: bindings first, then
+/// transcripts by match id, then actions by (player, nonce); anything the
+/// ledger refuses is left out and reported.
+pub fn build(
+    prev: &Ledger,
+    epoch: u64,
+    mut bindings: Vec<SignedBinding>,
+    mut transcripts: Vec<TranscriptRef>,
+    mut actions: Vec<SignedAction>,
+    cx: &Context<'_>,
+) -> (BatchData, Applied, Vec<LeftOut>) {
+    bindings.sort_by_key(|b| (b.game_key, b.nonce));
+    transcripts.sort();
+    transcripts.dedup_by_key(|t| t.match_id);
+    actions.sort_by_key(|a| (a.player, a.nonce));
+    let mut data = BatchData { epoch, prev_root: prev.root(), ..Default::default() };
+    let mut run = Run::new(prev);
+    let mut left_out = vec![];
+    for b in bindings {
+        match run.ledger.bind(&b, cx.binding_domain) {
+            Ok(()) => data.bindings.push(b),
+            Err(reason) => left_out.push(LeftOut { what: format!("binding of {}", hex(&b.game_key)), reason }),
+        }
+    }
+    for t in transcripts {
+        let Some((header, outcome)) = cx.verified.get(&t.match_id) else { continue };
+        match run.credit(header, outcome) {
+            Ok(()) => data.transcripts.push(t),
+            Err(reason) => left_out.push(LeftOut { what: format!("match {}", hex(&t.match_id)), reason }),
+        }
+    }
+    for a in actions {
+        if run.items.len() >= MAX_ITEMS {
+            break;
+        }
+        match run.act(&a, cx.chain_id) {
+            Ok(()) => data.actions.push(a),
+            Err(reason) => left_out.push(LeftOut { what: describe(&a), reason }),
+        }
+    }
+    let applied = run.finish(epoch);
+    (data, applied, left_out)
+}
+
+/// Applies `data` to `prev` strictly: every entry must apply.
+pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applied, ProposalError> {
+    if data.prev_root != prev.root() {
+        return Err(ProposalError::WrongPrevRoot);
+    }
+    let mut run = Run::new(prev);
+    for b in &data.bindings {
+        run.ledger
+            .bind(b, cx.binding_domain)
+            .map_err(|reason| ProposalError::Refused { what: format!("binding of {}", hex(&b.game_key)), reason })?;
+    }
+    for t in &data.transcripts {
+        let (header, outcome) = cx.verified.get(&t.match_id).ok_or_else(|| ProposalError::UnverifiedTranscript(t.cid.clone()))?;
+        run.credit(header, outcome)
+            .map_err(|reason| ProposalError::Refused { what: format!("match {}", hex(&t.match_id)), reason })?;
+    }
+    for a in &data.actions {
+        run.act(a, cx.chain_id).map_err(|reason| ProposalError::Refused { what: describe(a), reason })?;
+    }
+    if run.items.len() > MAX_ITEMS {
+        return Err(ProposalError::TooManyItems);
+    }
+    Ok(run.finish(data.epoch))
+}
+
+struct Run {
+    ledger: Ledger,
+    items: Vec<Award>,
+    unbound: Vec<([u8; 32], u8)>,
+}
+
+impl Run {
+    fn new(prev: &Ledger) -> Self {
+        Self { ledger: prev.clone(), items: vec![], unbound: vec![] }
+    }
+
+    fn credit(&mut self, header: &MatchHeader, outcome: &Outcome) -> Result<(), Rejected> {
+        let c = self.ledger.credit_match(header, outcome)?;
+        self.items.extend(c.awards);
+        self.unbound.extend(c.unbound.into_iter().map(|s| (header.match_id, s)));
+        Ok(())
+    }
+
+    fn act(&mut self, a: &SignedAction, chain_id: u64) -> Result<(), Rejected> {
+        self.items.extend(self.ledger.apply_action(a, chain_id)?);
+        Ok(())
+    }
+
+    /// Numbers the awards (`ids::encode(stats, epoch, index)`) and groups them by receiver.
+    fn finish(self, epoch: u64) -> Applied {
+        let batch_no = (epoch % 65_536) as u16;
+        let items: Vec<MintedItem> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| Some(MintedItem { to: a.to, id: ids::encode(&a.stats, batch_no, i as u16)?, stats: a.stats }))
+            .collect();
+        let mut by_owner: BTreeMap<Address, Vec<U256>> = BTreeMap::new();
+        for it in &items {
+            by_owner.entry(it.to).or_default().push(it.id);
+        }
+        let mints = by_owner
+            .into_iter()
+            .map(|(to, ids)| Mint { to, amounts: vec![U256::from(1); ids.len()], ids })
+            .collect();
+        Applied { ledger: self.ledger, items, mints, unbound: self.unbound }
+    }
+}
+
+fn describe(a: &SignedAction) -> String {
+    format!("{} #{} by {}", a.action.name(), a.nonce, hex(&a.player))
+}
+
+fn hex(b: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*b).to_hex()[..16].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::Action;
+    use crate::binding;
+    use alloy::signers::local::PrivateKeySigner;
+    use cyteria_game::crafting::starter_loadout;
+    use cyteria_game::inventory::{Material, Materials};
+    use cyteria_game::transcript::PlayerSlot;
+    use cyteria_game::verify::PlayerOutcome;
+    use cyteria_game::Rules;
+    use ed25519_dalek::{Signer as _, SigningKey};
+
+    const CHAIN: u64 = 31337;
+
+    fn fixture() -> (SigningKey, PrivateKeySigner, Eip712Domain, BTreeMap<[u8; 32], (MatchHeader, Outcome)>) {
+        let key = SigningKey::from_bytes(&[4; 32]);
+        let wallet = PrivateKeySigner::random();
+        let d = binding::domain(CHAIN, Address::repeat_byte(2));
+        let l = starter_loadout();
+        let header = MatchHeader::new([1; 32], 5, Rules::default(), vec![PlayerSlot { public_key: key.verifying_key().to_bytes(), loadout: l }]);
+        let mut materials = Materials::default();
+        materials.add(Material::Ore, 8);
+        materials.add(Material::Wood, 4);
+        let p = PlayerOutcome {
+            xp: 10,
+            kills: 1,
+            materials,
+            items: vec![l.weapon.unwrap(), l.tool.unwrap()],
+            wear: [0; 3],
+            downed: false,
+            damage_dealt: 0,
+            damage_taken: 0,
+        };
+        let o = Outcome { frames: 1, end: None, waves_cleared: 0, final_checksum: cyteria_game::Checksum([0; 32]), players: vec![p] };
+        (key, wallet, d, BTreeMap::from([([1; 32], (header, o))]))
+    }
+
+    #[test]
+    fn leader_and_followers_arrive_at_the_same_batch_and_bad_entries_are_left_out() {
+        let (key, wallet, d, verified) = fixture();
+        let cx = Context { chain_id: CHAIN, binding_domain: &d, verified: &verified };
+        let pk = key.verifying_key().to_bytes();
+        let act = |n: u64| SignedAction::new(pk, n, CHAIN, Action::Craft { recipe: 0 }, |m| key.sign(m).to_bytes());
+        let bind = binding::bind(&wallet, pk, 1, &d).unwrap();
+        let tref = TranscriptRef { match_id: [1; 32], cid: "bafy-match".into() };
+        let unknown = TranscriptRef { match_id: [2; 32], cid: "bafy-unverified".into() };
+        // Two crafts: the materials cover both; a replay of nonce 0 is left out.
+        let prev = Ledger::default();
+        let (data, applied, left_out) =
+            build(&prev, 1, vec![bind], vec![tref.clone(), unknown, tref], vec![act(1), act(0), act(0), act(2)], &cx);
+        assert_eq!(data.transcripts.len(), 1);
+        assert_eq!(data.actions.iter().map(|a| a.nonce).collect::<Vec<_>>(), vec![0, 1]);
+        let labels: Vec<&str> = left_out.iter().map(|l| l.reason.label()).collect();
+        assert_eq!(labels, vec!["replayed", "insufficient materials"]);
+        assert_eq!(applied.items.len(), 4, "two drops and two crafts");
+        assert_eq!(applied.mints.len(), 1);
+        assert_eq!(applied.mints[0].to, wallet.address());
+
+        let decoded = BatchData::decode(&data.encode()).unwrap();
+        let again = apply(&prev, &decoded, &cx).unwrap();
+        assert_eq!(again.batch(&decoded, "cid"), applied.batch(&data, "cid"));
+        for it in &again.items {
+            assert_eq!(ids::decode(it.id).map(|(s, b, _)| (s, b)), Some((it.stats, 1)));
+        }
+        // A follower refuses data that does not apply, or applies to another root.
+        let mut replay = data.clone();
+        replay.actions.push(replay.actions[0].clone());
+        assert!(matches!(apply(&prev, &replay, &cx), Err(ProposalError::Refused { .. })));
+        assert_eq!(apply(&again.ledger, &data, &cx).unwrap_err(), ProposalError::WrongPrevRoot);
+        let empty = BTreeMap::new();
+        let blind = Context { verified: &empty, ..cx };
+        assert!(matches!(apply(&prev, &data, &blind), Err(ProposalError::UnverifiedTranscript(_))));
+    }
+}
