@@ -108,12 +108,14 @@ pub enum ProposalError {
     TooManyItems,
 }
 
+/// Re-simulated outcomes of verified transcripts, by match id.
+pub type Verified = BTreeMap<[u8; 32], (MatchHeader, Outcome)>;
+
 /// What the ledger needs from the chain and the verifier.
 pub struct Context<'a> {
     pub chain_id: u64,
     pub binding_domain: &'a Eip712Domain,
-    /// Re-simulated outcomes of verified transcripts, by match id.
-    pub verified: &'a BTreeMap<[u8; 32], (MatchHeader, Outcome)>,
+    pub verified: &'a Verified,
 }
 
 /// A candidate the leader left out, and why.
@@ -259,7 +261,7 @@ mod tests {
 
     const CHAIN: u64 = 31337;
 
-    fn fixture() -> (SigningKey, PrivateKeySigner, Eip712Domain, BTreeMap<[u8; 32], (MatchHeader, Outcome)>) {
+    fn fixture() -> (SigningKey, PrivateKeySigner, Eip712Domain, Verified) {
         let key = SigningKey::from_bytes(&[4; 32]);
         let wallet = PrivateKeySigner::random();
         let d = binding::domain(CHAIN, Address::repeat_byte(2));
