@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod conditioner;
 pub mod config;
+pub mod content;
 pub mod identity;
 pub mod lobby;
 pub mod metrics;
@@ -14,4 +15,6 @@ pub mod rollback;
 pub mod session;
 pub mod signing;
 pub mod store;
+pub mod validator;
+pub mod verifier;
 pub mod wire;

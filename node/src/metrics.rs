@@ -30,6 +30,14 @@ pub struct Metrics {
     pub lobby_to_first_frame: Histogram,
     pub checkpoints_signed: Counter,
     pub evidence: Counter,
+    pub transcripts_verified: Counter,
+    pub verify_seconds: Histogram,
+    pub batches_signed: Counter,
+    pub batches_settled: Counter,
+    pub items_minted: Counter,
+    pub settlement_gas: Counter,
+    pub equivocations_proven: Counter,
+    pub ledger_epoch: Gauge,
 }
 
 impl Default for Metrics {
@@ -69,7 +77,31 @@ impl Metrics {
         r.register("checkpoints_signed", "Input-chain checkpoints signed", checkpoints_signed.clone());
         let evidence = Counter::default();
         r.register("equivocation_evidence", "Equivocations detected and stored", evidence.clone());
+        let transcripts_verified = Counter::default();
+        r.register("transcripts_verified", "Transcripts a validator verified (signatures and re-simulation)", transcripts_verified.clone());
+        let verify_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        r.register("verify_seconds", "Time to verify one transcript", verify_seconds.clone());
+        let batches_signed = Counter::default();
+        r.register("batches_signed", "Batches this validator signed", batches_signed.clone());
+        let batches_settled = Counter::default();
+        r.register("batches_settled", "Batches this validator submitted and the chain settled", batches_settled.clone());
+        let items_minted = Counter::default();
+        r.register("items_minted", "Items minted by batches this validator submitted", items_minted.clone());
+        let settlement_gas = Counter::default();
+        r.register("settlement_gas", "Gas used by this validator's settlement transactions", settlement_gas.clone());
+        let equivocations_proven = Counter::default();
+        r.register("equivocations_proven", "Validator equivocations this validator proved on chain", equivocations_proven.clone());
+        let ledger_epoch = Gauge::default();
+        r.register("ledger_epoch", "The settled epoch this validator's ledger reflects", ledger_epoch.clone());
         Self {
+            transcripts_verified,
+            verify_seconds,
+            batches_signed,
+            batches_settled,
+            items_minted,
+            settlement_gas,
+            equivocations_proven,
+            ledger_epoch,
             registry: Arc::new(r),
             peers,
             matches_started,

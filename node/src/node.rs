@@ -7,13 +7,15 @@ use libp2p::PeerId;
 use libp2p::gossipsub::MessageAcceptance;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::content::Content;
 use crate::identity::Identity;
 use crate::lobby::{Lobby, Step};
 use crate::net::{Net, NetConfig, NetEvent};
 use crate::rollback::Hub;
-use crate::session::{self, InputSource, MatchContext, MatchReport, SessionConfig};
+use crate::session::{self, Cheat, InputSource, MatchContext, MatchReport, SessionConfig};
 use crate::store::Store;
-use crate::wire::{self, Announce, LobbyMessage, MatchKind, Offer};
+use crate::wire::{self, ActionMessage, Announce, Attestation, LobbyMessage, MatchKind, Offer};
+use cyteria_game::transcript::Transcript;
 use cyteria_game::inventory::Loadout;
 
 /// Penalty for a gossip message that fails to decode or validate.
@@ -25,6 +27,18 @@ pub struct Node {
     pub current: watch::Sender<Option<[u8; 32]>>,
     lobby: mpsc::Receiver<(PeerId, LobbyMessage)>,
     pub announces: broadcast::Sender<(PeerId, Announce)>,
+    pub actions: broadcast::Sender<(PeerId, ActionMessage)>,
+    pub attestations: broadcast::Sender<(PeerId, Attestation)>,
+    pub content: Content,
+}
+
+/// Where the gossip dispatcher hands each topic's decoded messages.
+#[derive(Clone)]
+struct Outlets {
+    lobby: mpsc::Sender<(PeerId, LobbyMessage)>,
+    announces: broadcast::Sender<(PeerId, Announce)>,
+    actions: broadcast::Sender<(PeerId, ActionMessage)>,
+    attestations: broadcast::Sender<(PeerId, Attestation)>,
 }
 
 impl Node {
@@ -32,9 +46,53 @@ impl Node {
         let (net, events) = Net::start(&identity, config, metrics).await?;
         let hub = Hub::start(net.clone()).await?;
         let (lobby_tx, lobby) = mpsc::channel(1024);
-        let (announces, _) = broadcast::channel(256);
-        tokio::spawn(dispatch(net.clone(), events, lobby_tx, announces.clone()));
-        Ok(Node { ctx: MatchContext { net, hub, identity, store }, current: watch::channel(None).0, lobby, announces })
+        let outlets = Outlets {
+            lobby: lobby_tx,
+            announces: broadcast::channel(1024).0,
+            actions: broadcast::channel(4096).0,
+            attestations: broadcast::channel(1024).0,
+        };
+        tokio::spawn(dispatch(net.clone(), events, outlets.clone()));
+        let content = Content::new(net.ipfs.clone());
+        Ok(Node {
+            ctx: MatchContext { net, hub, identity, store },
+            current: watch::channel(None).0,
+            lobby,
+            announces: outlets.announces,
+            actions: outlets.actions,
+            attestations: outlets.attestations,
+            content,
+        })
+    }
+
+    /// Stores a finished match's transcript in the content store and
+    /// announces its CID with the rewards this node's simulation gave.
+    pub async fn announce(&self, t: &Transcript, cheat: Option<Cheat>) -> anyhow::Result<Announce> {
+        let mut t = t.clone();
+        let mut outcome = t.verify()?;
+        if cheat == Some(Cheat::ForgeInput)
+            && let Some(i) = t.inputs.iter_mut().flat_map(|v| v.iter_mut()).next()
+        {
+            i.0 ^= cyteria_game::Input::UP;
+        }
+        if cheat == Some(Cheat::ClaimRewards) {
+            outcome.players.iter_mut().for_each(|p| p.xp += 1000);
+        }
+        let cid = self.content.put(t.encode()).await?;
+        let a = Announce {
+            match_id: t.header.match_id,
+            cid: cid.to_string(),
+            frames: t.frames(),
+            final_checksum: t.final_checksum,
+            claims: wire::claims_hash(&outcome.players),
+        };
+        self.ctx.net.publish(wire::TRANSCRIPTS_TOPIC, a.encode()).await?;
+        Ok(a)
+    }
+
+    /// Gossips a wallet binding or a signed action.
+    pub async fn send_action(&self, m: &ActionMessage) -> anyhow::Result<()> {
+        self.ctx.net.publish(wire::ACTIONS_TOPIC, m.encode()).await
     }
 
     pub fn net(&self) -> &Net {
@@ -98,16 +156,10 @@ impl Node {
             self.current.send_replace(Some(group.match_id));
             let report = session::play(&self.ctx, &group, &play.session, play.source.clone(), since).await;
             self.current.send_replace(None);
-            if let Some(t) = &report.transcript {
-                let a = Announce {
-                    match_id: t.header.match_id,
-                    transcript_hash: *blake3::hash(&t.encode()).as_bytes(),
-                    frames: t.frames(),
-                    final_checksum: t.final_checksum,
-                };
-                if let Err(e) = self.ctx.net.publish(wire::TRANSCRIPTS_TOPIC, a.encode()).await {
-                    tracing::debug!(error = %e, "transcript announcement not sent");
-                }
+            if let Some(t) = &report.transcript
+                && let Err(e) = self.announce(t, play.session.cheat).await
+            {
+                tracing::warn!(error = %e, "transcript announcement not sent");
             }
             // Lobby traffic from during the match is stale now.
             while self.lobby.try_recv().is_ok() {}
@@ -144,14 +196,10 @@ fn offer_id(me: &PeerId, counter: u64) -> [u8; 16] {
 /// Validates every gossip message: decoded and checked here, then reported
 /// to gossipsub (accepted messages propagate; rejected ones cost the sender
 /// score) and handed to whoever consumes the topic.
-async fn dispatch(
-    net: Net,
-    mut events: mpsc::Receiver<NetEvent>,
-    lobby: mpsc::Sender<(PeerId, LobbyMessage)>,
-    announces: broadcast::Sender<(PeerId, Announce)>,
-) {
-    let lobby_hash = libp2p::gossipsub::IdentTopic::new(wire::LOBBY_TOPIC).hash();
-    let announce_hash = libp2p::gossipsub::IdentTopic::new(wire::TRANSCRIPTS_TOPIC).hash();
+async fn dispatch(net: Net, mut events: mpsc::Receiver<NetEvent>, out: Outlets) {
+    let hash = |t: &str| libp2p::gossipsub::IdentTopic::new(t).hash();
+    let (lobby_hash, announce_hash) = (hash(wire::LOBBY_TOPIC), hash(wire::TRANSCRIPTS_TOPIC));
+    let (actions_hash, batches_hash) = (hash(wire::ACTIONS_TOPIC), hash(wire::BATCHES_TOPIC));
     while let Some(ev) = events.recv().await {
         match ev {
             NetEvent::Gossip { topic, id, propagation_source, author, data } => {
@@ -163,11 +211,19 @@ async fn dispatch(
                 };
                 let verdict = if topic == lobby_hash {
                     LobbyMessage::decode(&data).map(|m| {
-                        let _ = lobby.try_send((author, m));
+                        let _ = out.lobby.try_send((author, m));
                     })
                 } else if topic == announce_hash {
                     Announce::decode(&data).map(|a| {
-                        let _ = announces.send((author, a));
+                        let _ = out.announces.send((author, a));
+                    })
+                } else if topic == actions_hash {
+                    ActionMessage::decode(&data).map(|a| {
+                        let _ = out.actions.send((author, a));
+                    })
+                } else if topic == batches_hash {
+                    Attestation::decode(&data).map(|a| {
+                        let _ = out.attestations.send((author, a));
                     })
                 } else {
                     net.report(id, propagation_source, MessageAcceptance::Ignore);

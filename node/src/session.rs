@@ -58,13 +58,18 @@ pub struct SessionConfig {
     pub cheat: Option<Cheat>,
 }
 
-/// Ways a player can cheat with its signatures, to show that others catch it.
+/// Ways a player can cheat, to show that the others and the validators catch it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cheat {
     /// Send checkpoints whose signatures do not verify.
     BadSignatures,
     /// Sign a different input chain for the first other player than for the rest.
     Equivocate,
+    /// After the match, change one of its own inputs in the transcript it
+    /// stores and announces (the signatures then cover other inputs).
+    ForgeInput,
+    /// Announce more experience than the match gave.
+    ClaimRewards,
 }
 
 impl Default for SessionConfig {
@@ -437,7 +442,7 @@ fn sign_and_send(
         None => RollbackFrame::Checkpoint(cp),
     };
     match cfg.cheat {
-        None => streams.send(None, &frame_of(cp)),
+        None | Some(Cheat::ForgeInput | Cheat::ClaimRewards) => streams.send(None, &frame_of(cp)),
         Some(Cheat::BadSignatures) => {
             let mut bad = cp;
             bad.signature.0[7] ^= 0x20;

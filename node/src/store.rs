@@ -40,6 +40,18 @@ impl Store {
         Ok(Self { transcripts: db.open_tree("transcripts")?, evidence: db.open_tree("evidence")?, db })
     }
 
+    /// A named tree of this store (the validator keeps its ledger and
+    /// write-ahead records in its own trees).
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.db.open_tree(name)?)
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
     pub fn put_transcript(&self, t: &Transcript) -> Result<(), StoreError> {
         self.transcripts.insert(t.header.match_id, t.encode())?;
         self.db.flush()?;

@@ -7,12 +7,19 @@ use cyteria_game::inventory::Loadout;
 use cyteria_game::state::Checksum;
 use cyteria_game::transcript::Signature;
 use cyteria_game::Rules;
+use cyteria_settlement::action::SignedAction;
+use cyteria_settlement::batch::Batch;
+use cyteria_settlement::binding::SignedBinding;
 use serde::{Deserialize, Serialize};
 
 /// The gossipsub topic of the lobby.
 pub const LOBBY_TOPIC: &str = "/cyteria/lobby/1";
 /// The gossipsub topic on which finished matches are announced.
 pub const TRANSCRIPTS_TOPIC: &str = "/cyteria/transcripts/1";
+/// The gossipsub topic of players' wallet bindings and signed actions.
+pub const ACTIONS_TOPIC: &str = "/cyteria/actions/1";
+/// The gossipsub topic of validators' batch attestations.
+pub const BATCHES_TOPIC: &str = "/cyteria/batches/1";
 /// The stream protocol that carries ggrs traffic between a match's players.
 pub const ROLLBACK_PROTOCOL: &str = "/cyteria/rollback/1";
 /// The Kademlia protocol name of the Cyteria DHT.
@@ -26,7 +33,9 @@ pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 
 pub const LOBBY: Format = Format { name: "lobby message", magic: *b"CYLB", version: 1, max_bytes: 4 * 1024 };
 pub const ROLLBACK: Format = Format { name: "rollback frame", magic: *b"CYRB", version: 1, max_bytes: 16 * 1024 };
-pub const ANNOUNCE: Format = Format { name: "transcript announcement", magic: *b"CYTA", version: 1, max_bytes: 1024 };
+pub const ANNOUNCE: Format = Format { name: "transcript announcement", magic: *b"CYTA", version: 2, max_bytes: 1024 };
+pub const ATTESTATION: Format = Format { name: "batch attestation", magic: *b"CYBA", version: 1, max_bytes: 1024 };
+pub const ACTION_MESSAGE: Format = Format { name: "action message", magic: *b"CYAM", version: 1, max_bytes: 2048 };
 
 /// The kind of match an offer asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -129,14 +138,24 @@ impl RollbackFrame {
 }
 
 /// "A match ended; here is its transcript": gossiped on [`TRANSCRIPTS_TOPIC`].
-/// (The content-addressed copy arrives with the IPFS work; until then the
-/// announcement carries the transcript's blake3 hash.)
+/// The transcript itself is an IPFS block named by `cid`, held by the author.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Announce {
     pub match_id: [u8; 32],
-    pub transcript_hash: [u8; 32],
+    pub cid: String,
     pub frames: u32,
     pub final_checksum: Checksum,
+    /// What the player's node says the match gave each seat
+    /// ([`claims_hash`] of its outcome). Validators credit what their own
+    /// re-simulation gives and reject an announcement whose claim differs.
+    pub claims: [u8; 32],
+}
+
+/// The hash a player's claim commits to: every seat's outcome.
+pub fn claims_hash(players: &[cyteria_game::verify::PlayerOutcome]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new_derive_key("cyteria reward claims v1");
+    h.update(&postcard::to_allocvec(players).unwrap_or_default());
+    *h.finalize().as_bytes()
 }
 
 impl Announce {
@@ -145,7 +164,92 @@ impl Announce {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        ANNOUNCE.decode(bytes)
+        let a: Announce = ANNOUNCE.decode(bytes)?;
+        crate::content::parse_cid(&a.cid).map_err(|_| ANNOUNCE.invalid("not a CID"))?;
+        Ok(a)
+    }
+}
+
+/// A batch as validators sign it (the Settlement contract's `Batch`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireBatch {
+    pub epoch: u64,
+    pub prev_root: [u8; 32],
+    pub new_root: [u8; 32],
+    pub data_cid: String,
+    pub mints_hash: [u8; 32],
+}
+
+impl From<&Batch> for WireBatch {
+    fn from(b: &Batch) -> Self {
+        Self {
+            epoch: b.epoch,
+            prev_root: b.prevRoot.0,
+            new_root: b.newRoot.0,
+            data_cid: b.dataCid.clone(),
+            mints_hash: b.mintsHash.0,
+        }
+    }
+}
+
+impl From<&WireBatch> for Batch {
+    fn from(b: &WireBatch) -> Self {
+        Batch {
+            epoch: b.epoch,
+            prevRoot: b.prev_root.into(),
+            newRoot: b.new_root.into(),
+            dataCid: b.data_cid.clone(),
+            mintsHash: b.mints_hash.into(),
+        }
+    }
+}
+
+/// A validator's EIP-712 signature over a batch, gossiped on
+/// [`BATCHES_TOPIC`]. The epoch's leader proposes by sending the first; the
+/// others answer with theirs once they have checked the batch's data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    pub batch: WireBatch,
+    /// 65 bytes: r ‖ s ‖ v.
+    pub signature: Vec<u8>,
+}
+
+impl Attestation {
+    pub fn encode(&self) -> Vec<u8> {
+        ATTESTATION.encode(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let a: Attestation = ATTESTATION.decode(bytes)?;
+        if a.signature.len() != 65 {
+            return Err(ATTESTATION.invalid("a signature is 65 bytes"));
+        }
+        crate::content::parse_cid(&a.batch.data_cid).map_err(|_| ATTESTATION.invalid("not a CID"))?;
+        Ok(a)
+    }
+}
+
+/// What players send on [`ACTIONS_TOPIC`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActionMessage {
+    /// A wallet binding of the author's game key.
+    Bind(SignedBinding),
+    /// A signed craft, repair, ….
+    Act(SignedAction),
+}
+
+impl ActionMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        ACTION_MESSAGE.encode(self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let m: ActionMessage = ACTION_MESSAGE.decode(bytes)?;
+        match &m {
+            ActionMessage::Bind(b) if b.signature.len() != 65 => Err(ACTION_MESSAGE.invalid("a signature is 65 bytes")),
+            ActionMessage::Act(a) if !a.is_signed() => Err(ACTION_MESSAGE.invalid("the action's signature does not verify")),
+            _ => Ok(m),
+        }
     }
 }
 

@@ -14,7 +14,7 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 
 use crate::bindings::*;
-use crate::chain::{Deployment, ensure_success};
+use crate::chain::{Chain, Deployment, ensure_success};
 
 /// Polygon Amoy's chain id, which the local chain takes.
 pub const CHAIN_ID: u64 = 80002;
@@ -38,13 +38,29 @@ pub struct LocalChain {
 impl LocalChain {
     /// Starts anvil on a free port and deploys; `genesis` gets CYTR.
     pub async fn start(genesis: &[(Address, U256)]) -> anyhow::Result<LocalChain> {
+        Self::start_with(|_| genesis.to_vec()).await
+    }
+
+    /// Starts anvil and deploys, with the genesis CYTR chosen once the accounts are known.
+    pub async fn start_with(genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>) -> anyhow::Result<LocalChain> {
         let bin = anvil_binary();
         anyhow::ensure!(bin.exists(), "no anvil at {} (run `make test` once, or set CYTERIA_ANVIL)", bin.display());
         let anvil = Anvil::at(bin).chain_id(CHAIN_ID).try_spawn()?;
         let keys: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
         let provider = provider(&anvil.endpoint(), keys[0].clone()).await?;
-        let deployment = deploy(&provider, keys[0].address(), genesis).await?;
+        let deployment = deploy(&provider, keys[0].address(), &genesis(&keys)).await?;
         Ok(LocalChain { anvil, deployment, keys })
+    }
+
+    /// Starts anvil and deploys with accounts `1..=n` staked and registered
+    /// as validators (`stake` CYTR each, as much again left in their wallets).
+    pub async fn start_with_validators(n: usize, stake: U256) -> anyhow::Result<LocalChain> {
+        let chain = Self::start_with(|keys| keys[1..=n].iter().map(|k| (k.address(), stake * U256::from(2))).collect()).await?;
+        for i in 1..=n {
+            let c = Chain::connect(&chain.endpoint(), chain.keys[i].clone(), chain.deployment).await?;
+            c.become_validator(stake).await?;
+        }
+        Ok(chain)
     }
 
     pub fn endpoint(&self) -> String {

@@ -133,7 +133,11 @@ pub const LEDGER: Format = Format { name: "ledger", magic: *b"CYLG", version: 1,
 
 impl Ledger {
     /// The state root: Merkle root over `a‖key → account` then `m‖match id → ""`.
+    /// The empty ledger's root is zero, the root the Settlement contract starts from.
     pub fn root(&self) -> [u8; 32] {
+        if self.accounts.is_empty() && self.credited.is_empty() {
+            return [0; 32];
+        }
         let accounts = self.accounts.iter().map(|(k, a)| ([&b"a"[..], k].concat(), ACCOUNT.encode(a)));
         let matches = self.credited.iter().map(|m| ([&b"m"[..], m].concat(), vec![]));
         let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts.chain(matches).collect();
@@ -317,6 +321,7 @@ mod tests {
         let mut l = Ledger::default();
         l.bind(&a.binding(1), &domain()).unwrap();
         let empty_root = Ledger::default().root();
+        assert_eq!(empty_root, [0; 32], "the chain's genesis root");
         assert_ne!(l.root(), empty_root);
         let (h, o) = outcome(&[&a, &b]);
         let before = l.root();

@@ -121,8 +121,29 @@ pub struct Context<'a> {
 /// A candidate the leader left out, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeftOut {
-    pub what: String,
+    pub entry: Entry,
     pub reason: Rejected,
+}
+
+/// Which candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// A binding of this game key.
+    Binding([u8; 32]),
+    /// The transcript of this match.
+    Transcript([u8; 32]),
+    /// The action of this player with this nonce.
+    Action([u8; 32], u64),
+}
+
+impl Entry {
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Entry::Binding(_) => "binding",
+            Entry::Transcript(_) => "transcript",
+            Entry::Action(..) => "action",
+        }
+    }
 }
 
 /// Builds the next batch's data from candidates: bindings first, then
@@ -146,14 +167,14 @@ pub fn build(
     for b in bindings {
         match run.ledger.bind(&b, cx.binding_domain) {
             Ok(()) => data.bindings.push(b),
-            Err(reason) => left_out.push(LeftOut { what: format!("binding of {}", hex(&b.game_key)), reason }),
+            Err(reason) => left_out.push(LeftOut { entry: Entry::Binding(b.game_key), reason }),
         }
     }
     for t in transcripts {
         let Some((header, outcome)) = cx.verified.get(&t.match_id) else { continue };
         match run.credit(header, outcome) {
             Ok(()) => data.transcripts.push(t),
-            Err(reason) => left_out.push(LeftOut { what: format!("match {}", hex(&t.match_id)), reason }),
+            Err(reason) => left_out.push(LeftOut { entry: Entry::Transcript(t.match_id), reason }),
         }
     }
     for a in actions {
@@ -162,7 +183,7 @@ pub fn build(
         }
         match run.act(&a, cx.chain_id) {
             Ok(()) => data.actions.push(a),
-            Err(reason) => left_out.push(LeftOut { what: describe(&a), reason }),
+            Err(reason) => left_out.push(LeftOut { entry: Entry::Action(a.player, a.nonce), reason }),
         }
     }
     let applied = run.finish(epoch);

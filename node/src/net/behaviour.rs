@@ -167,7 +167,7 @@ impl Behaviour {
             None => MessageAuthenticity::Signed(keypair.clone()),
         };
         let mut gossipsub = gossipsub::Behaviour::new(auth, gossip_config).map_err(std::io::Error::other)?;
-        let (params, thresholds) = score_params(&[wire::LOBBY_TOPIC, wire::TRANSCRIPTS_TOPIC]);
+        let (params, thresholds) = score_params(&[wire::LOBBY_TOPIC, wire::TRANSCRIPTS_TOPIC, wire::ACTIONS_TOPIC, wire::BATCHES_TOPIC]);
         gossipsub.with_peer_score(params, thresholds).map_err(std::io::Error::other)?;
 
         let mut kad_config = kad::Config::new(StreamProtocol::new(wire::KAD_PROTOCOL));

@@ -164,6 +164,8 @@ impl Net {
         // that gossip crosses the network even before peers meet directly.
         net.subscribe(wire::LOBBY_TOPIC);
         net.subscribe(wire::TRANSCRIPTS_TOPIC);
+        net.subscribe(wire::ACTIONS_TOPIC);
+        net.subscribe(wire::BATCHES_TOPIC);
         // Wait until the listeners are up so that callers can print them.
         for _ in 0..100 {
             if net.ipfs.listening_addresses().await.map(|a| a.len()).unwrap_or(0) >= config.listen.len() {

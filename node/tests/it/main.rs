@@ -5,3 +5,4 @@
 mod common;
 mod matches;
 mod adversarial;
+mod settle;
