@@ -136,12 +136,13 @@ fn act(node: &Node, nonce: u64, action: Action) -> ActionMessage {
 
 /// Every item the chain minted, per receiver, with its stats.
 async fn minted(reader: &Chain) -> BTreeMap<Address, Vec<(U256, ItemStats)>> {
-    let logs = reader.items().TransferBatch_filter().from_block(0).query().await.unwrap();
+    // ERC-1155 logs a batch of one as a single transfer.
+    let batches = reader.items().TransferBatch_filter().from_block(0).query().await.unwrap();
+    let singles = reader.items().TransferSingle_filter().from_block(0).query().await.unwrap();
     let mut out: BTreeMap<Address, Vec<(U256, ItemStats)>> = BTreeMap::new();
-    for (ev, _) in logs {
-        for id in ev.ids {
-            out.entry(ev.to).or_default().push((id, ids::decode(id).unwrap().0));
-        }
+    let all = batches.into_iter().flat_map(|(ev, _)| ev.ids.into_iter().map(move |id| (ev.to, id)));
+    for (to, id) in all.chain(singles.into_iter().map(|(ev, _)| (ev.to, ev.id))) {
+        out.entry(to).or_default().push((id, ids::decode(id).unwrap().0));
     }
     out
 }
@@ -173,11 +174,11 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     let mut credited = BTreeMap::new();
     let mut crafter = None;
     for _ in 0..3 {
+        let before = reader.settled_epoch().await.unwrap();
         let reports = play_one(&mut players, &[player(2, 2400, session()), player(2, 2400, session())]).await;
         let t = assert_finished_and_verified(&reports, &players);
         let outcome = t.verify().unwrap();
         let id = t.header.match_id;
-        let before = reader.settled_epoch().await.unwrap();
         until("the match settles", 90, || async {
             vals.iter().all(|v| v.ledger.ledger.borrow().1.credited.contains(&id))
         })
