@@ -41,6 +41,60 @@ pub struct NetArgs {
     pub metrics: Option<String>,
 }
 
+/// Chain flags; each overrides the config file's `[chain]` section.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ChainArgs {
+    /// JSON-RPC endpoint of the chain (http(s):// or ws(s)://).
+    #[arg(long, env = "CYTERIA_RPC")]
+    pub rpc: Option<String>,
+    /// The deployment JSON: every contract's address.
+    #[arg(long, env = "CYTERIA_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
+    /// A file with the wallet's hex secp256k1 key (else the CYTERIA_ETH_KEY variable).
+    #[arg(long, env = "CYTERIA_ETH_KEY_FILE")]
+    pub eth_key_file: Option<PathBuf>,
+}
+
+/// Connects to the chain as the configured wallet.
+pub async fn connect_chain(file: &FileConfig, args: &ChainArgs) -> anyhow::Result<cyteria_settlement::chain::Chain> {
+    let rpc = args
+        .rpc
+        .clone()
+        .or_else(|| file.chain.rpc.clone())
+        .ok_or_else(|| ConfigError::Invalid("no chain endpoint: give --rpc or [chain] rpc".into()))?;
+    let path = args
+        .deployment
+        .clone()
+        .or_else(|| file.chain.deployment.clone())
+        .ok_or_else(|| ConfigError::Invalid("no deployment: give --deployment or [chain] deployment".into()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read { path: path.clone(), source: e })?;
+    let deployment: cyteria_settlement::chain::Deployment =
+        serde_json::from_str(&text).map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?;
+    let key_file = args.eth_key_file.clone().or_else(|| file.chain.key_file.clone());
+    let signer = cyteria_settlement::chain::load_signer(key_file.as_deref(), "CYTERIA_ETH_KEY").map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let chain = cyteria_settlement::chain::Chain::connect(&rpc, signer, deployment)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to {rpc}: {e}"))?;
+    Ok(chain.with_confirmations(file.chain.confirmations))
+}
+
+/// Gossips `data` on `topic` until a peer takes it (a node that just
+/// started needs a moment to learn its peers' subscriptions).
+pub async fn publish_when_heard(node: &Node, topic: &str, data: Vec<u8>, within: std::time::Duration) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match node.net().publish(topic, data.clone()).await {
+            Ok(()) => {
+                // Let the message leave before the node stops.
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                return Ok(());
+            }
+            Err(e) if tokio::time::Instant::now() >= deadline => anyhow::bail!("no peer took the message: {e}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+        }
+    }
+}
+
 impl CommonArgs {
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(default_data_dir)

@@ -69,6 +69,44 @@ impl Default for MatchSection {
     }
 }
 
+/// Where the chain is and who this node is on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainSection {
+    /// JSON-RPC endpoint, `http(s)://` or `ws(s)://`.
+    pub rpc: Option<String>,
+    /// The contracts' addresses (the JSON `cyteria devnet` and the deploy script write).
+    pub deployment: Option<PathBuf>,
+    /// A file holding the hex secp256k1 key of this node's wallet (else `CYTERIA_ETH_KEY`).
+    pub key_file: Option<PathBuf>,
+    /// Blocks on top of a transaction before it counts.
+    pub confirmations: u64,
+}
+
+impl Default for ChainSection {
+    fn default() -> Self {
+        Self { rpc: None, deployment: None, key_file: None, confirmations: 1 }
+    }
+}
+
+/// How a validator paces agreement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ValidatorSection {
+    /// Least seconds between one settlement and the next proposal.
+    pub epoch_interval_s: f64,
+    /// Seconds a leader has before the next validator leads.
+    pub round_timeout_s: f64,
+    /// Seconds a validator that did not propose waits after a quorum before it submits.
+    pub submit_grace_s: f64,
+}
+
+impl Default for ValidatorSection {
+    fn default() -> Self {
+        Self { epoch_interval_s: 10.0, round_timeout_s: 30.0, submit_grace_s: 10.0 }
+    }
+}
+
 /// The whole file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -77,6 +115,8 @@ pub struct FileConfig {
     #[serde(rename = "match")]
     pub matches: MatchSection,
     pub session: SessionConfig,
+    pub chain: ChainSection,
+    pub validator: ValidatorSection,
 }
 
 impl FileConfig {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cyteria_game::RULES_VERSION;
 use cyteria_game::crafting::starter_loadout;
-use cyteria_node::cli::{self, CommonArgs, NetArgs};
+use cyteria_node::cli::{self, ChainArgs, CommonArgs, NetArgs};
 use cyteria_node::config::ConfigError;
 use cyteria_node::identity::Identity;
 use cyteria_node::net::Role;
@@ -31,6 +31,48 @@ enum Command {
     Bootstrap(NetArgs),
     /// Create (on first use) and show the node's identity.
     Keys,
+    /// Run a validator: verify matches and actions, keep the ledger, agree on and settle batches.
+    Validator(ValidatorArgs),
+    /// Bind this node's game key to a wallet (the wallet signs an EIP-712 message), so rewards can mint to it.
+    BindWallet(ChainNetArgs),
+    /// Ask the validators to craft an item from this key's materials in the ledger.
+    Craft(CraftArgs),
+}
+
+#[derive(clap::Args)]
+struct ChainNetArgs {
+    #[command(flatten)]
+    net: NetArgs,
+    #[command(flatten)]
+    chain: ChainArgs,
+}
+
+#[derive(clap::Args)]
+struct ValidatorArgs {
+    #[command(flatten)]
+    net: NetArgs,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Least seconds between one settlement and the next proposal.
+    #[arg(long)]
+    epoch_interval_s: Option<f64>,
+    /// Seconds a leader has before the next validator leads.
+    #[arg(long)]
+    round_timeout_s: Option<f64>,
+}
+
+#[derive(clap::Args)]
+struct CraftArgs {
+    #[command(flatten)]
+    net: NetArgs,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// The recipe's number (see `cyteria_game::crafting::RECIPES`: 0 sword, 1 spear, …).
+    #[arg(long)]
+    recipe: u8,
+    /// The action nonce (default: the next one this node has not used).
+    #[arg(long)]
+    nonce: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -90,7 +132,88 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Node(args) => node(&cli.common, args).await,
         Command::Bootstrap(net) => cli::run_bootstrap(&cli.common, &net).await,
+        Command::Validator(args) => validator(&cli.common, args).await,
+        Command::BindWallet(args) => bind_wallet(&cli.common, args).await,
+        Command::Craft(args) => craft(&cli.common, args).await,
     }
+}
+
+fn seconds(v: f64, what: &str) -> Result<std::time::Duration, ConfigError> {
+    std::time::Duration::try_from_secs_f64(v).map_err(|_| ConfigError::Invalid(format!("{what}: {v} is not a number of seconds")))
+}
+
+async fn validator(common: &CommonArgs, a: ValidatorArgs) -> anyhow::Result<()> {
+    use cyteria_node::validator::{Validator, ValidatorConfig};
+    let file = common.file()?;
+    let v = &file.validator;
+    let cfg = ValidatorConfig {
+        epoch_interval: seconds(a.epoch_interval_s.unwrap_or(v.epoch_interval_s), "epoch interval")?,
+        round_timeout: seconds(a.round_timeout_s.unwrap_or(v.round_timeout_s), "round timeout")?,
+        submit_grace: seconds(v.submit_grace_s, "submit grace")?,
+        ..ValidatorConfig::default()
+    };
+    let chain = cli::connect_chain(&file, &a.chain).await?;
+    let signer = cyteria_settlement::chain::load_signer(
+        a.chain.eth_key_file.as_deref().or(file.chain.key_file.as_deref()),
+        "CYTERIA_ETH_KEY",
+    )?;
+    if !chain.validators().await?.contains(&signer.address()) {
+        tracing::warn!(address = %signer.address(), "this wallet is not a registered validator: it verifies, but its signatures do not count");
+    }
+    println!("validator {}", signer.address());
+    let (node, _) = cli::start(common, &a.net, Role::Player).await?;
+    let node = std::sync::Arc::new(node);
+    let (v, _handle) = Validator::new(node.clone(), chain, signer, cfg).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        cli::stop_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let result = v.run(stop_rx).await;
+    node.net().clone().stop().await;
+    result
+}
+
+async fn bind_wallet(common: &CommonArgs, a: ChainNetArgs) -> anyhow::Result<()> {
+    use cyteria_settlement::binding;
+    let file = common.file()?;
+    let chain = cli::connect_chain(&file, &a.chain).await?;
+    let signer = cyteria_settlement::chain::load_signer(
+        a.chain.eth_key_file.as_deref().or(file.chain.key_file.as_deref()),
+        "CYTERIA_ETH_KEY",
+    )?;
+    let (node, _) = cli::start(common, &a.net, Role::Player).await?;
+    // A later binding must carry a higher nonce: the clock gives one.
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let domain = binding::domain(chain.chain_id, chain.deployment.settlement);
+    let b = binding::bind(&signer, node.ctx.identity.public_key(), nonce, &domain)?;
+    let m = cyteria_node::wire::ActionMessage::Bind(b.clone());
+    cli::publish_when_heard(&node, cyteria_node::wire::ACTIONS_TOPIC, m.encode(), std::time::Duration::from_secs(30)).await?;
+    std::fs::write(common.data_dir().join("binding.json"), serde_json::to_string_pretty(&b)?)?;
+    println!("bound game key {} to {} (nonce {nonce}); validators record it in their next batch", blake3::Hash::from_bytes(b.game_key).to_hex(), b.wallet);
+    node.net().clone().stop().await;
+    Ok(())
+}
+
+async fn craft(common: &CommonArgs, a: CraftArgs) -> anyhow::Result<()> {
+    use cyteria_settlement::action::{Action, SignedAction};
+    let file = common.file()?;
+    if usize::from(a.recipe) >= cyteria_game::crafting::RECIPES.len() {
+        return Err(ConfigError::Invalid(format!("no recipe {}: there are {}", a.recipe, cyteria_game::crafting::RECIPES.len())).into());
+    }
+    let chain = cli::connect_chain(&file, &a.chain).await?;
+    let nonce_file = common.data_dir().join("action-nonce");
+    let stored = std::fs::read_to_string(&nonce_file).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0);
+    let nonce = a.nonce.unwrap_or(stored);
+    let (node, _) = cli::start(common, &a.net, Role::Player).await?;
+    let id = &node.ctx.identity;
+    let act = SignedAction::new(id.public_key(), nonce, chain.chain_id, Action::Craft { recipe: a.recipe }, |m| id.sign(m));
+    let m = cyteria_node::wire::ActionMessage::Act(act);
+    cli::publish_when_heard(&node, cyteria_node::wire::ACTIONS_TOPIC, m.encode(), std::time::Duration::from_secs(30)).await?;
+    std::fs::write(&nonce_file, (nonce + 1).to_string())?;
+    println!("sent craft of {} (nonce {nonce}); validators apply it in their next batch", cyteria_game::crafting::RECIPES[usize::from(a.recipe)].name);
+    node.net().clone().stop().await;
+    Ok(())
 }
 
 async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {

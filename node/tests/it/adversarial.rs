@@ -51,6 +51,7 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
     let attacker = &attackers[0];
     let forger = outsider(&[&honest[0], &honest[1]], true).await;
     let a = honest[0].net().peer_id;
+    let b_node_net = honest[1].net().clone();
     let mut current = honest[0].current.subscribe();
     let cfgs = vec![player(2, 1_200, fast()); 2];
     let play = tokio::spawn(async move {
@@ -86,6 +87,19 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
         let _ = forger.net().publish(wire::LOBBY_TOPIC, bad.encode()).await;
     }
 
+    // Gossipsub's own score of an attacker falls below zero at B (invalid
+    // deliveries weigh at once, then decay: look while they count).
+    let b_net = b_node_net;
+    let mut negative = None;
+    for _ in 0..100 {
+        negative = b_net.gossip_score(attackers[2].net().peer_id).await;
+        if negative.is_some_and(|s| s < 0.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(negative.is_some_and(|s| s < 0.0), "gossip score {negative:?}");
+
     let (honest, reports) = play.await.unwrap();
     assert_finished_and_verified(&reports, &honest);
     let (ma, mb) = (&honest[0].net().metrics, &honest[1].net().metrics);
@@ -96,9 +110,6 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
     for reason in ["bad magic", "oversized", "invalid: a match has 1 to 4 players"] {
         assert!(text.contains(&format!("reason=\"{reason}\"")), "{reason} not counted:\n{text}");
     }
-    // Gossipsub's own score of an attacker fell below zero at B.
-    let score = honest[1].net().gossip_score(attackers[2].net().peer_id).await;
-    assert!(score.is_some_and(|s| s < 0.0), "gossip score {score:?}");
     // The forger's unsigned messages never reach the application.
     assert!(!text.contains("reason=\"unsigned\""));
 }
