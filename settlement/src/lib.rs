@@ -5,7 +5,7 @@
 //!
 //! Pure parts (`ids`, `merkle`, `batch`, `binding`, `action`, `ledger`,
 //! `proposal`, `epoch`) are synchronous and
-//! unit-tested; `chain` and `anvil` are the thin async IO around them.
+//! unit-tested; `chain`, `indexer` and `anvil` are the thin async IO around them.
 
 pub mod action;
 pub mod anvil;
@@ -15,6 +15,7 @@ pub mod binding;
 pub mod chain;
 pub mod epoch;
 pub mod ids;
+pub mod indexer;
 pub mod ledger;
 pub mod merkle;
 pub mod proposal;

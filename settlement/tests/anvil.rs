@@ -95,3 +95,57 @@ fn anvil_address(i: usize) -> Address {
     ];
     A[i].parse().unwrap()
 }
+
+/// The indexer follows CYTR and stake changes, rolls back what an anvil
+/// revert (a reorg) dropped, indexes the new branch, and keeps its state
+/// across a reopen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_indexer_follows_the_chain_through_a_reorg_and_a_restart() {
+    use alloy::providers::Provider;
+    use cyteria_settlement::indexer::Indexer;
+    let chain = LocalChain::start(&[(anvil_address(1), ether(1_000)), (anvil_address(2), ether(1_000))]).await.unwrap();
+    let (a, b) = (anvil_address(1), anvil_address(2));
+    let ca = Chain::connect(&chain.endpoint(), chain.keys[1].clone(), chain.deployment).await.unwrap();
+    let cb = Chain::connect(&chain.endpoint(), chain.keys[2].clone(), chain.deployment).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let index = Indexer::open(db.clone(), chain.deployment).unwrap();
+    let p = ca.provider.clone();
+    index.sync(&p).await.unwrap();
+    assert_eq!(index.cytr_of(a), ether(1_000));
+
+    let snapshot: U256 = p.raw_request("evm_snapshot".into(), ()).await.unwrap();
+    let r = ca.cytr().transfer(b, ether(300)).send().await.unwrap().get_receipt().await.unwrap();
+    assert!(r.status());
+    ca.cytr().approve(chain.deployment.staking, ether(100)).send().await.unwrap().get_receipt().await.unwrap();
+    ca.staking().stake(ether(100)).send().await.unwrap().get_receipt().await.unwrap();
+    let s = index.sync(&p).await.unwrap();
+    assert_eq!(s.rolled_back, 0);
+    assert_eq!((index.cytr_of(a), index.cytr_of(b), index.stake_of(a)), (ether(600), ether(1_300), ether(100)));
+
+    // The chain drops those blocks and grows another branch past them.
+    let reverted: bool = p.raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
+    assert!(reverted);
+    cb.cytr().transfer(a, ether(50)).send().await.unwrap().get_receipt().await.unwrap();
+    let _: serde_json::Value = p.raw_request("anvil_mine".into(), (U256::from(5),)).await.unwrap();
+    let s = index.sync(&p).await.unwrap();
+    assert!(s.rolled_back >= 1, "{s:?}");
+    let on_chain = |who| {
+        let c = ca.cytr();
+        async move { c.balanceOf(who).call().await.unwrap() }
+    };
+    assert_eq!(index.cytr_of(a), on_chain(a).await);
+    assert_eq!(index.cytr_of(b), on_chain(b).await);
+    assert_eq!((index.cytr_of(a), index.cytr_of(b), index.stake_of(a)), (ether(1_050), ether(950), U256::ZERO));
+
+    // A restart keeps the index and carries on.
+    let head = index.head();
+    drop(index);
+    let index = Indexer::open(db, chain.deployment).unwrap();
+    assert_eq!(index.head(), head);
+    assert_eq!(index.cytr_of(a), ether(1_050));
+    cb.cytr().transfer(a, ether(1)).send().await.unwrap().get_receipt().await.unwrap();
+    let s = index.sync(&p).await.unwrap();
+    assert_eq!((s.rolled_back, s.events), (0, 1));
+    assert_eq!(index.cytr_of(a), ether(1_051));
+}
