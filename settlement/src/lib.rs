@@ -17,5 +17,6 @@ pub mod epoch;
 pub mod ids;
 pub mod indexer;
 pub mod ledger;
+pub mod market;
 pub mod merkle;
 pub mod proposal;

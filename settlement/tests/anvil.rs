@@ -149,3 +149,55 @@ async fn the_indexer_follows_the_chain_through_a_reorg_and_a_restart() {
     assert_eq!((s.rolled_back, s.events), (0, 1));
     assert_eq!(index.cytr_of(a), ether(1_051));
 }
+
+/// Items settled to a player go through the market and an auction, and the
+/// indexer shows every step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() {
+    use alloy::providers::Provider;
+    use cyteria_settlement::indexer::{Indexer, LotState};
+    let chain = LocalChain::start_with_validators(3, ether(1_000)).await.unwrap();
+    let (seller, buyer) = (chain.keys[4].address(), chain.keys[5].address());
+    let v1 = Chain::connect(&chain.endpoint(), chain.keys[1].clone(), chain.deployment).await.unwrap();
+    v1.cytr().transfer(buyer, ether(100)).send().await.unwrap().get_receipt().await.unwrap();
+    let l = starter_loadout();
+    let ids: Vec<U256> = [l.weapon.unwrap(), l.armor.unwrap()].iter().enumerate().map(|(i, s)| ids::encode(s, 1, i as u16).unwrap()).collect();
+    let mints = vec![Mint { to: seller, ids: ids.clone(), amounts: vec![U256::from(1); 2] }];
+    let b = Batch { epoch: 1, prevRoot: B256::ZERO, newRoot: B256::repeat_byte(1), dataCid: "bafk".into(), mintsHash: batch::mints_hash(&mints) };
+    let domain = batch::domain(CHAIN_ID, chain.deployment.settlement);
+    let sigs = batch::ordered((1..=3).map(|i| batch::sign(&chain.keys[i], &b, &domain).unwrap()).collect());
+    v1.submit_batch(&b, &mints, sigs).await.unwrap();
+
+    let s = Chain::connect(&chain.endpoint(), chain.keys[4].clone(), chain.deployment).await.unwrap();
+    let k = Chain::connect(&chain.endpoint(), chain.keys[5].clone(), chain.deployment).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let index = Indexer::open(sled::open(dir.path()).unwrap(), chain.deployment).unwrap();
+    index.sync(&s.provider).await.unwrap();
+    assert_eq!(index.items_of(seller).len(), 2);
+    assert_eq!(index.batches().len(), 1);
+
+    let price = 10u128 * 10u128.pow(18);
+    let listing = s.list(ids[0], 1, price).await.unwrap();
+    index.sync(&s.provider).await.unwrap();
+    assert_eq!(index.listings().len(), 1);
+    assert_eq!(index.items_of(seller).len(), 1, "the listed item is in escrow");
+    k.buy(listing, 1, price).await.unwrap();
+    index.sync(&s.provider).await.unwrap();
+    assert!(index.listings().is_empty());
+    assert_eq!(index.items_of(buyer), vec![(ids[0], U256::from(1))]);
+    assert_eq!(index.cytr_of(buyer), ether(90));
+
+    let lot = s.auction_item(ids[1], 1, 5 * 10u128.pow(18), 60).await.unwrap();
+    k.bid(lot, 6 * 10u128.pow(18)).await.unwrap();
+    // A late bid extends the lot; let its time run out.
+    let _: serde_json::Value = s.provider.raw_request("evm_increaseTime".into(), (U256::from(3_600),)).await.unwrap();
+    let _: serde_json::Value = s.provider.raw_request("anvil_mine".into(), (U256::from(1),)).await.unwrap();
+    s.settle_lot(lot).await.unwrap();
+    index.sync(&s.provider).await.unwrap();
+    let lots = index.lots();
+    assert_eq!(lots.len(), 1);
+    assert_eq!((lots[0].1.state, lots[0].1.bidder), (LotState::Settled, Some(buyer)));
+    assert_eq!(index.items_of(buyer).len(), 2);
+    assert!(index.items_of(seller).is_empty());
+    assert_eq!(index.cytr_of(buyer), ether(84));
+}
