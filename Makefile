@@ -19,9 +19,12 @@ test: ## every test: contracts (forge, artifacts, deploy), the workspace in debu
 	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-bench: ## benchmarks: the simulation (criterion) and real matches between nodes (figures go to docs/performance.md)
+bench: ## benchmarks: the simulation and validation (criterion), matches between nodes, settlement gas and latency (figures go to docs/performance.md)
 	$(CARGO) bench -p cyteria-game --bench sim
 	$(CARGO) bench -p cyteria-node --bench netplay
+	$(CARGO) bench -p cyteria-node --bench validate
+	$(CARGO) bench -p cyteria-settlement --bench gas
+	$(CARGO) bench -p cyteria-node --bench settle
 
 fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo-fuzz)
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked

@@ -7,6 +7,7 @@ pub mod conditioner;
 pub mod config;
 pub mod content;
 pub mod identity;
+pub mod localnet;
 pub mod lobby;
 pub mod metrics;
 pub mod net;

@@ -37,6 +37,70 @@ enum Command {
     BindWallet(ChainNetArgs),
     /// Ask the validators to craft an item from this key's materials in the ledger.
     Craft(CraftArgs),
+    /// Show this wallet's items (with their stats), CYTR, stake and listings, from the chain's events.
+    Inventory(ChainArgs),
+    /// Trade items for CYTR on the marketplace and in auctions.
+    Market(MarketArgs),
+}
+
+#[derive(clap::Args)]
+struct MarketArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    #[command(subcommand)]
+    op: MarketOp,
+}
+
+#[derive(Subcommand)]
+enum MarketOp {
+    /// Open listings and auction lots.
+    Show,
+    /// List an item at a price in CYTR per unit.
+    List {
+        #[arg(long)]
+        id: alloy::primitives::U256,
+        #[arg(long, default_value_t = 1)]
+        amount: u128,
+        #[arg(long)]
+        price: String,
+    },
+    /// Buy from a listing, paying at most a price in CYTR per unit.
+    Buy {
+        #[arg(long)]
+        listing: alloy::primitives::U256,
+        #[arg(long, default_value_t = 1)]
+        amount: u128,
+        #[arg(long)]
+        max_price: String,
+    },
+    /// Cancel one of your listings.
+    Cancel {
+        #[arg(long)]
+        listing: alloy::primitives::U256,
+    },
+    /// Put an item up for auction.
+    Auction {
+        #[arg(long)]
+        id: alloy::primitives::U256,
+        #[arg(long, default_value_t = 1)]
+        amount: u128,
+        #[arg(long, default_value = "0")]
+        reserve: String,
+        #[arg(long, default_value_t = 3600)]
+        duration_s: u64,
+    },
+    /// Bid on a lot, in CYTR.
+    Bid {
+        #[arg(long)]
+        lot: alloy::primitives::U256,
+        #[arg(long)]
+        amount: String,
+    },
+    /// End a lot whose time is up.
+    Settle {
+        #[arg(long)]
+        lot: alloy::primitives::U256,
+    },
 }
 
 #[derive(clap::Args)]
@@ -135,7 +199,115 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Validator(args) => validator(&cli.common, args).await,
         Command::BindWallet(args) => bind_wallet(&cli.common, args).await,
         Command::Craft(args) => craft(&cli.common, args).await,
+        Command::Inventory(args) => inventory(&cli.common, args).await,
+        Command::Market(args) => market(&cli.common, args).await,
     }
+}
+
+/// CYTR as a decimal string ("2.5") in wei.
+fn cytr(s: &str) -> Result<u128, ConfigError> {
+    let v = alloy::primitives::utils::parse_units(s, 18).map_err(|e| ConfigError::Invalid(format!("{s:?} is not an amount of CYTR: {e}")))?;
+    u128::try_from(v.get_absolute()).map_err(|_| ConfigError::Invalid(format!("{s} CYTR is too much")))
+}
+
+fn show_cytr(v: alloy::primitives::U256) -> String {
+    alloy::primitives::utils::format_units(v, 18).unwrap_or_else(|_| v.to_string())
+}
+
+/// Brings the node's chain index up to date (kept in `<data dir>/index`).
+async fn synced_index(common: &CommonArgs, chain: &cyteria_settlement::chain::Chain) -> anyhow::Result<cyteria_settlement::indexer::Indexer> {
+    let dir = common.data_dir().join("index");
+    std::fs::create_dir_all(&dir)?;
+    let db = sled::open(&dir).map_err(|e| anyhow::anyhow!("opening the index in {}: {e}", dir.display()))?;
+    let index = cyteria_settlement::indexer::Indexer::open(db, chain.deployment)?;
+    let s = index.sync(&chain.provider).await?;
+    tracing::info!(head = s.head, events = s.events, rolled_back = s.rolled_back, "index synced");
+    Ok(index)
+}
+
+async fn inventory(common: &CommonArgs, a: ChainArgs) -> anyhow::Result<()> {
+    let file = common.file()?;
+    let chain = cli::connect_chain(&file, &a).await?;
+    let index = synced_index(common, &chain).await?;
+    let me = chain.address;
+    println!("wallet {me}");
+    match std::fs::read_to_string(common.data_dir().join("binding.json")) {
+        Ok(b) => match serde_json::from_str::<cyteria_settlement::binding::SignedBinding>(&b) {
+            Ok(b) if b.wallet == me => println!("game key {} bound to this wallet", blake3::Hash::from_bytes(b.game_key).to_hex()),
+            Ok(b) => println!("game key bound to another wallet, {}", b.wallet),
+            Err(e) => println!("binding.json is damaged: {e}"),
+        },
+        Err(_) => println!("game key not bound (run `cyteria bind-wallet`)"),
+    }
+    println!("CYTR {}  staked {}", show_cytr(index.cytr_of(me)), show_cytr(index.stake_of(me)));
+    let items = index.items_of(me);
+    println!("{} item(s)", items.len());
+    for (id, amount) in items {
+        match cyteria_settlement::ids::decode(id) {
+            Some((s, batch, n)) => println!(
+                "  {id:#x} x{amount}: {:?} {:?} damage {} defense {} durability {} traits {} (batch {batch} #{n})",
+                s.item_type,
+                s.rarity,
+                s.damage,
+                s.defense,
+                s.durability,
+                s.traits.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(",")
+            ),
+            None => println!("  {id:#x} x{amount}: not a Cyteria item id"),
+        }
+    }
+    for (id, l) in index.listings().into_iter().filter(|(_, l)| l.seller == me) {
+        println!("listing {id}: item {:#x} x{} at {} CYTR", l.id, l.amount, show_cytr(l.unit_price));
+    }
+    Ok(())
+}
+
+async fn market(common: &CommonArgs, a: MarketArgs) -> anyhow::Result<()> {
+    let file = common.file()?;
+    let chain = cli::connect_chain(&file, &a.chain).await?;
+    match a.op {
+        MarketOp::Show => {
+            let index = synced_index(common, &chain).await?;
+            for (id, l) in index.listings() {
+                println!("listing {id}: item {:#x} x{} at {} CYTR by {}", l.id, l.amount, show_cytr(l.unit_price), l.seller);
+            }
+            for (id, l) in index.lots().into_iter().filter(|(_, l)| l.state == cyteria_settlement::indexer::LotState::Open) {
+                println!(
+                    "lot {id}: item {:#x} x{} reserve {} CYTR, highest bid {} CYTR, ends at {} (unix)",
+                    l.id,
+                    l.amount,
+                    show_cytr(l.reserve),
+                    show_cytr(l.highest_bid),
+                    l.ends_at
+                );
+            }
+        }
+        MarketOp::List { id, amount, price } => {
+            let listing = chain.list(id, amount, cytr(&price)?).await?;
+            println!("listing {listing}");
+        }
+        MarketOp::Buy { listing, amount, max_price } => {
+            let r = chain.buy(listing, amount, cytr(&max_price)?).await?;
+            println!("bought in {}", r.transaction_hash);
+        }
+        MarketOp::Cancel { listing } => {
+            let r = chain.cancel_listing(listing).await?;
+            println!("cancelled in {}", r.transaction_hash);
+        }
+        MarketOp::Auction { id, amount, reserve, duration_s } => {
+            let lot = chain.auction_item(id, amount, cytr(&reserve)?, duration_s).await?;
+            println!("lot {lot}");
+        }
+        MarketOp::Bid { lot, amount } => {
+            let r = chain.bid(lot, cytr(&amount)?).await?;
+            println!("bid in {}", r.transaction_hash);
+        }
+        MarketOp::Settle { lot } => {
+            let r = chain.settle_lot(lot).await?;
+            println!("settled in {}", r.transaction_hash);
+        }
+    }
+    Ok(())
 }
 
 fn seconds(v: f64, what: &str) -> Result<std::time::Duration, ConfigError> {

@@ -110,3 +110,63 @@ fn bad_configuration_exits_non_zero_with_a_clear_message() {
     assert_eq!(code, Some(0));
     assert!(out.starts_with("peer id 12D3KooW"), "{out}");
 }
+
+/// Two `cyteria validator` processes (of three registered) on a local
+/// anvil settle the wallet binding a `cyteria bind-wallet` process sends, and
+/// `cyteria inventory` reads it back through its chain index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
+    use cyteria_settlement::anvil::LocalChain;
+    use cyteria_settlement::chain::Chain;
+    let stake = alloy::primitives::U256::from(1_000u64) * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18));
+    let chain = LocalChain::start_with_validators(3, stake).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = dir.path().join("deployment.json");
+    std::fs::write(&deployment, serde_json::to_string(&chain.deployment).unwrap()).unwrap();
+    let (rpc, dep) = (chain.endpoint(), deployment.to_str().unwrap().to_string());
+    let cmd = |data: &str, key: usize| {
+        let mut c = Command::new(EXE);
+        c.args(["--data-dir", dir.path().join(data).to_str().unwrap()])
+            .env("CYTERIA_ETH_KEY", chain.keys[key].to_bytes().to_string())
+            .env("CYTERIA_RPC", &rpc)
+            .env("CYTERIA_DEPLOYMENT", &dep)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        c
+    };
+    let validator = |data: &str, key: usize, boot: Option<&str>| {
+        let mut c = cmd(data, key);
+        c.args(["validator", "--listen", "/ip4/127.0.0.1/tcp/0", "--epoch-interval-s", "0.5", "--round-timeout-s", "3"]);
+        if let Some(b) = boot {
+            c.args(["--bootstrap", b]);
+        }
+        let mut child = Kill(c.spawn().unwrap());
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines.next().expect("a validator prints its addresses").unwrap();
+            if let Some(a) = line.strip_prefix("listen ") {
+                break a.to_string();
+            }
+        };
+        (child, addr)
+    };
+    let (_v1, addr) = validator("v1", 1, None);
+    let (_v2, _) = validator("v2", 2, Some(&addr));
+    let out = cmd("player", 4).args(["bind-wallet", "--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", &addr]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let reader = Chain::connect(&rpc, chain.keys[9].clone(), chain.deployment).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while reader.settled_epoch().await.unwrap() < 1 {
+        assert!(Instant::now() < deadline, "the binding did not settle");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let out = cmd("player", 4).arg("inventory").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("wallet {}", chain.keys[4].address())), "{text}");
+    assert!(text.contains("bound to this wallet") && text.contains("0 item(s)"), "{text}");
+    // A bad deployment file is a configuration error (exit status 2).
+    std::fs::write(&deployment, "{}").unwrap();
+    let out = cmd("player", 4).arg("inventory").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -344,8 +344,7 @@ impl Indexer {
 
     /// Follows the chain to its head, first undoing blocks the chain dropped.
     pub async fn sync(&self, provider: &DynProvider) -> anyhow::Result<Synced> {
-        let mut out = Synced::default();
-        out.rolled_back = self.unwind(provider).await?;
+        let mut out = Synced { rolled_back: self.unwind(provider).await?, ..Default::default() };
         let head = retry(|| provider.get_block_number()).await?;
         let mut from = self.head() + 1;
         if self.head_hash().is_none() {

@@ -12,20 +12,17 @@ use cyteria_game::crafting::RECIPES;
 use cyteria_game::inventory::Materials;
 use cyteria_game::item::ItemStats;
 use cyteria_node::identity::Identity;
-use cyteria_node::metrics::Metrics;
-use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::Node;
 use cyteria_node::session::{Cheat, SessionConfig};
 use cyteria_node::store::Store;
-use cyteria_node::validator::{Fault, Validator, ValidatorConfig, ValidatorHandle};
+use cyteria_node::localnet::{self, RunningValidator, ValidatorSetup};
+use cyteria_node::validator::{Fault, ValidatorConfig};
 use cyteria_node::wire::ActionMessage;
 use cyteria_settlement::action::{Action, SignedAction};
 use cyteria_settlement::anvil::LocalChain;
 use cyteria_settlement::chain::Chain;
-use cyteria_settlement::{binding, ids};
+use cyteria_settlement::ids;
 use libp2p::Multiaddr;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::common::*;
 
@@ -51,25 +48,6 @@ fn fast_validator(fault: Option<Fault>) -> ValidatorConfig {
     }
 }
 
-struct Running {
-    node: Arc<Node>,
-    ledger: ValidatorHandle,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Running {
-    fn metrics(&self) -> &Metrics {
-        &self.node.ctx.net.metrics
-    }
-
-    async fn shut_down(self) {
-        self.stop.send_replace(true);
-        let _ = self.task.await;
-        self.node.ctx.net.clone().stop().await;
-    }
-}
-
 async fn start_validator(
     chain: &LocalChain,
     account: usize,
@@ -78,22 +56,13 @@ async fn start_validator(
     repo: Option<std::path::PathBuf>,
     bootstrap: Vec<Multiaddr>,
     fault: Option<Fault>,
-) -> Running {
-    let mut cfg = NetConfig::loopback(Role::Player);
-    cfg.listen = listen(Transport::Tcp);
-    cfg.bootstrap = bootstrap;
-    cfg.repo = repo;
-    let node = Arc::new(Node::start(identity, cfg, store, Metrics::new()).await.unwrap());
-    let key = chain.keys[account].clone();
-    let c = Chain::connect(&chain.endpoint(), key.clone(), chain.deployment).await.unwrap();
-    let (v, ledger) = Validator::new(node.clone(), c, key.clone(), fast_validator(fault)).await.unwrap();
-    let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(v.run(rx));
-    Running { node, ledger, stop, task }
+) -> RunningValidator {
+    let setup = ValidatorSetup { identity, store, repo, bootstrap, config: fast_validator(fault) };
+    localnet::start_validator(chain, account, setup).await.unwrap()
 }
 
-async fn validators(chain: &LocalChain, accounts: &[usize]) -> Vec<Running> {
-    let mut v: Vec<Running> = vec![];
+async fn validators(chain: &LocalChain, accounts: &[usize]) -> Vec<RunningValidator> {
+    let mut v: Vec<RunningValidator> = vec![];
     for &a in accounts {
         let boot = match v.first() {
             Some(first) => first.node.net().addresses().await,
@@ -116,17 +85,12 @@ where
     }
 }
 
-/// Gossips `m` from `node` until a peer took it.
 async fn send(node: &Node, m: &ActionMessage) {
-    until("an action is gossiped", 30, || async { node.send_action(m).await.is_ok() }).await;
+    localnet::send_action(node, m).await.unwrap();
 }
 
 async fn bind(chain: &LocalChain, node: &Node, wallet: usize) -> Address {
-    let w = &chain.keys[wallet];
-    let d = binding::domain(cyteria_settlement::anvil::CHAIN_ID, chain.deployment.settlement);
-    let b = binding::bind(w, node.ctx.identity.public_key(), 1, &d).unwrap();
-    send(node, &ActionMessage::Bind(b)).await;
-    w.address()
+    localnet::bind_wallet(chain, node, wallet, 1).await.unwrap()
 }
 
 fn act(node: &Node, nonce: u64, action: Action) -> ActionMessage {
@@ -180,7 +144,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         let outcome = t.verify().unwrap();
         let id = t.header.match_id;
         until("the match settles", 90, || async {
-            vals.iter().all(|v| v.ledger.ledger.borrow().1.credited.contains(&id))
+            vals.iter().all(|v| v.handle.ledger.borrow().1.credited.contains(&id))
         })
         .await;
         assert!(reader.settled_epoch().await.unwrap() > before);
@@ -188,7 +152,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
             let seat_player = players.iter().position(|p| p.ctx.identity.public_key() == slot.public_key).unwrap();
             credited.entry(seat_player).or_insert_with(Vec::new).extend(outcome.players[seat].items.clone());
         }
-        let ledger = vals[0].ledger.ledger.borrow().1.clone();
+        let ledger = vals[0].handle.ledger.borrow().1.clone();
         crafter = players.iter().enumerate().find_map(|(i, p)| {
             let a = ledger.account(&p.ctx.identity.public_key())?;
             Some((i, affordable(&a.materials)?, unaffordable(&a.materials)?))
@@ -212,7 +176,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     }
     let e = reader.settled_epoch().await.unwrap();
     let root = reader.settlement().rootOf(e).call().await.unwrap();
-    assert_eq!(root.0, vals[1].ledger.ledger.borrow().1.root(), "the chain holds the validators' state root");
+    assert_eq!(root.0, vals[1].handle.ledger.borrow().1.root(), "the chain holds the validators' state root");
     let cid = reader.settlement().dataCidOf(e).call().await.unwrap();
     assert!(cid.starts_with("bafk"), "the data CID is a CIDv1: {cid}");
     for v in &vals {
@@ -228,7 +192,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     send(p, &act(p, 1, Action::Craft { recipe: too_dear })).await;
     let key = p.ctx.identity.public_key();
     until("the craft settles", 60, || async {
-        vals.iter().all(|v| v.ledger.ledger.borrow().1.account(&key).is_some_and(|a| a.next_nonce == 1))
+        vals.iter().all(|v| v.handle.ledger.borrow().1.account(&key).is_some_and(|a| a.next_nonce == 1))
     })
     .await;
     send(p, &craft).await;
@@ -271,7 +235,7 @@ async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
     let cheated = two[0].transcript.clone().unwrap().header.match_id;
     let honest = one[0].transcript.clone().unwrap().header.match_id;
     until("the honest solo match settles", 90, || async {
-        vals.iter().all(|v| v.ledger.ledger.borrow().1.credited.contains(&honest))
+        vals.iter().all(|v| v.handle.ledger.borrow().1.credited.contains(&honest))
     })
     .await;
     let reason = |r: &str| {
@@ -281,7 +245,7 @@ async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
     until("every validator rejected both lies", 30, || async { reason("forged input") && reason("claimed rewards") }).await;
     assert!(reason("unbound key"), "the unbound player's rewards are refused and counted");
     for v in &vals {
-        let l = v.ledger.ledger.borrow().1.clone();
+        let l = v.handle.ledger.borrow().1.clone();
         assert!(!l.credited.contains(&cheated), "a match announced only by liars is not credited");
         assert!(l.accounts.values().all(|a| a.matches == 0 && a.xp == 0));
         assert!(l.account(&solo[0].ctx.identity.public_key()).is_none());
@@ -332,16 +296,16 @@ async fn an_equivocating_validator_is_slashed_and_a_crashed_one_neither_loses_no
     assert!(first.metrics().evidence.get() >= 1);
 
     // The leader comes back with its store: it catches up and submits nothing twice.
-    let Running { node, task, .. } = crashing;
+    let RunningValidator { node, task, .. } = crashing;
     task.await.unwrap().unwrap();
     node.ctx.net.clone().stop().await;
     let node = Arc::into_inner(node).expect("nothing else holds the crashed node");
     drop(node);
     let back = start_validator(&chain, leader, leader_id, Store::open(&db).unwrap(), repo, boot, None).await;
-    until("the restarted leader's ledger reaches epoch 1", 60, || async { back.ledger.ledger.borrow().0 >= 1 }).await;
+    until("the restarted leader's ledger reaches epoch 1", 60, || async { back.handle.ledger.borrow().0 >= 1 }).await;
     let settled = reader.settlement().BatchSettled_filter().from_block(0).query().await.unwrap();
     assert_eq!(settled.iter().filter(|(e, _)| e.epoch == 1).count(), 1, "exactly one settlement of epoch 1");
-    assert_eq!(back.ledger.ledger.borrow().1.root(), reader.settlement().rootOf(1).call().await.unwrap().0);
+    assert_eq!(back.handle.ledger.borrow().1.root(), reader.settlement().rootOf(1).call().await.unwrap().0);
     assert_eq!(back.metrics().batches_signed.get(), 0, "it signs nothing new for the epoch it signed before");
 
     // One validator of three alone cannot settle.
