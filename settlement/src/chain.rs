@@ -34,8 +34,32 @@ pub struct Deployment {
     pub forwarder: Address,
 }
 
+/// Sends `contract.call(args)` as `chain`'s wallet with Polygon-ready fees:
+/// simulated first (a reverting transaction would waste a nonce), then sent,
+/// then awaited to the configured depth and checked. Evaluates to the receipt.
+macro_rules! send {
+    ($chain:expr, $what:literal, $contract:expr, $($call:tt)+) => {{
+        let chain = &$chain;
+        let (max_fee, tip) = chain.fees().await?;
+        let contract = $contract;
+        let call = contract.$($call)+.max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip);
+        call.call().await.map_err(|e| anyhow::anyhow!("{} would revert: {e}", $what))?;
+        let r = call
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", $what))?
+            .with_required_confirmations(chain.confirmations)
+            .with_timeout(Some($crate::chain::RECEIPT_TIMEOUT))
+            .get_receipt()
+            .await?;
+        $crate::chain::ensure_success(&r, $what)?;
+        r
+    }};
+}
+pub(crate) use send;
+
 /// How long to wait for a transaction's receipt.
-const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Polygon's validators drop transactions tipping under 30 gwei.
 const POLYGON_MIN_PRIORITY_FEE: u128 = 30_000_000_000;
@@ -161,28 +185,15 @@ impl Chain {
 
     /// Sends proof that one validator signed two batches for one epoch.
     pub async fn prove_equivocation(&self, a: &Batch, sig_a: Bytes, b: &Batch, sig_b: Bytes) -> anyhow::Result<TransactionReceipt> {
-        let settlement = self.settlement();
-        let call = settlement.proveEquivocation(a.clone(), sig_a, b.clone(), sig_b);
-        call.call().await.map_err(|e| anyhow::anyhow!("proveEquivocation would revert: {e}"))?;
-        let r = call
-            .send()
-            .await?
-            .with_required_confirmations(self.confirmations)
-            .with_timeout(Some(RECEIPT_TIMEOUT))
-            .get_receipt()
-            .await?;
-        ensure_success(&r, "proveEquivocation")?;
-        Ok(r)
+        Ok(send!(self, "proveEquivocation", self.settlement(), proveEquivocation(a.clone(), sig_a, b.clone(), sig_b)))
     }
 
     /// Approves and stakes `amount` CYTR, then registers as a validator.
     pub async fn become_validator(&self, amount: U256) -> anyhow::Result<()> {
-        let r = self.cytr().approve(self.deployment.staking, amount).send().await?.get_receipt().await?;
-        ensure_success(&r, "approve")?;
-        let r = self.staking().stake(amount).send().await?.get_receipt().await?;
-        ensure_success(&r, "stake")?;
-        let r = self.staking().registerValidator().send().await?.get_receipt().await?;
-        ensure_success(&r, "registerValidator")
+        send!(self, "approve", self.cytr(), approve(self.deployment.staking, amount));
+        send!(self, "stake", self.staking(), stake(amount));
+        send!(self, "registerValidator", self.staking(), registerValidator());
+        Ok(())
     }
 }
 

@@ -5,25 +5,7 @@
 use alloy::primitives::{Address, U256};
 use alloy::rpc::types::TransactionReceipt;
 
-use crate::chain::{Chain, ensure_success};
-
-/// Sends a prepared contract call and waits for its receipt, checking it succeeded.
-macro_rules! send {
-    ($chain:expr, $what:literal, $contract:expr, $($call:tt)+) => {{
-        let contract = $contract;
-        let call = contract.$($call)+;
-        call.call().await.map_err(|e| anyhow::anyhow!("{} would revert: {e}", $what))?;
-        let r = call
-            .send()
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", $what))?
-            .with_required_confirmations($chain.confirmations)
-            .get_receipt()
-            .await?;
-        ensure_success(&r, $what)?;
-        r
-    }};
-}
+use crate::chain::{Chain, send};
 
 impl Chain {
     /// Lets `operator` move this wallet's items (once).
