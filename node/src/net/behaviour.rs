@@ -120,7 +120,12 @@ pub fn score_params(topics: &[&str]) -> (gossipsub::PeerScoreParams, gossipsub::
     for t in topics {
         let topic = gossipsub::TopicScoreParams {
             topic_weight: 1.0,
+            // 0.01 a second in the mesh, up to 36 after an hour. (libp2p's
+            // default quantum is 1 ms, which maxes this out within seconds
+            // and outweighs an invalid message once a node has four topics.)
             time_in_mesh_weight: 0.01,
+            time_in_mesh_quantum: std::time::Duration::from_secs(1),
+            time_in_mesh_cap: 3600.0,
             first_message_deliveries_weight: 1.0,
             first_message_deliveries_cap: 20.0,
             // Lobby traffic is bursty; a quiet mesh peer is not a bad one.
