@@ -30,6 +30,7 @@ bench: ## benchmarks: the simulation and validation (criterion), matches between
 	$(CARGO) bench -p cyteria-node --bench validate
 	$(CARGO) bench -p cyteria-settlement --bench gas
 	$(CARGO) bench -p cyteria-node --bench settle
+	$(CARGO) bench -p cyteria-node --bench content
 
 fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo-fuzz)
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked

@@ -39,6 +39,9 @@ pub struct NetArgs {
     /// Serve Prometheus metrics on host:port (port 0 picks one).
     #[arg(long, env = "CYTERIA_METRICS")]
     pub metrics: Option<String>,
+    /// Serve the read-only IPFS gateway on host:port (default 127.0.0.1:8080; "off" for none).
+    #[arg(long, env = "CYTERIA_GATEWAY")]
+    pub gateway: Option<String>,
 }
 
 /// Chain flags; each overrides the config file's `[chain]` section.
@@ -156,9 +159,14 @@ pub fn net_config(file: &FileConfig, args: &NetArgs, role: Role, data_dir: &std:
     Ok(c)
 }
 
-/// Starts a node in `data_dir`: key, store, swarm, metrics. Prints the peer
-/// id, the listen addresses and the metrics address on stdout.
+/// Starts a node in `data_dir`: key, store, swarm, metrics, gateway. Prints
+/// the peer id, the listen addresses, the metrics and gateway addresses on stdout.
 pub async fn start(common: &CommonArgs, net: &NetArgs, role: Role) -> anyhow::Result<(Node, FileConfig)> {
+    start_with(common, net, role, true).await
+}
+
+/// [`start`], printing nothing when `announce` is false (for commands whose stdout is data).
+pub async fn start_with(common: &CommonArgs, net: &NetArgs, role: Role, announce: bool) -> anyhow::Result<(Node, FileConfig)> {
     let file = common.file()?;
     let data_dir = common.data_dir();
     let mut cfg = net_config(&file, net, role, &data_dir)?;
@@ -174,14 +182,30 @@ pub async fn start(common: &CommonArgs, net: &NetArgs, role: Role) -> anyhow::Re
         .map_err(|e| anyhow::anyhow!("{e} (is another node using {}?)", data_dir.display()))?;
     let metrics = Metrics::new();
     let bootstrap = std::mem::take(&mut cfg.bootstrap);
+    let gateway_addr = match net.gateway.as_ref().or(file.network.gateway.as_ref()) {
+        Some(s) if s != "off" && role != Role::Bootstrap => Some(socket_addr(s, "gateway address")?),
+        _ => None,
+    };
     let node = Node::start(identity, cfg, store, metrics.clone()).await?;
-    println!("peer id {}", node.net().peer_id);
-    for a in node.net().addresses().await {
-        println!("listen {a}");
+    if announce {
+        println!("peer id {}", node.net().peer_id);
+        for a in node.net().addresses().await {
+            println!("listen {a}");
+        }
     }
     if let Some(addr) = metrics_addr {
         let (bound, _task) = metrics.serve(addr).await?;
-        println!("metrics http://{bound}/metrics");
+        if announce {
+            println!("metrics http://{bound}/metrics");
+        }
+    }
+    if let Some(addr) = gateway_addr {
+        // Another local node may hold the port: the gateway is a convenience, not a reason to stop.
+        match crate::gateway::serve(node.content.clone(), addr).await {
+            Ok((bound, _task)) if announce => println!("gateway http://{bound}/ipfs/"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(%addr, error = %e, "IPFS gateway not served"),
+        }
     }
     for b in bootstrap {
         if let Err(e) = node.net().add_bootstrap(b.clone()).await {

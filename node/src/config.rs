@@ -33,6 +33,9 @@ pub struct NetworkSection {
     pub bootstrap: Vec<String>,
     /// Where to serve Prometheus metrics (`host:port`); none when empty.
     pub metrics: Option<String>,
+    /// Where to serve the read-only IPFS gateway (`host:port`, loopback by
+    /// default; bootstrap nodes serve none); none when empty.
+    pub gateway: Option<String>,
     pub max_connections: u32,
     /// Answer DHT queries (turn off behind NAT).
     pub dht_server: bool,
@@ -44,6 +47,7 @@ impl Default for NetworkSection {
             listen: vec!["/ip4/0.0.0.0/tcp/0".into(), "/ip4/0.0.0.0/udp/0/quic-v1".into()],
             bootstrap: vec![],
             metrics: None,
+            gateway: Some("127.0.0.1:8080".into()),
             max_connections: 256,
             dht_server: true,
         }

@@ -1,7 +1,15 @@
-//! The node's content store: raw IPFS blocks (CIDv1, sha2-256) in the
-//! embedded rust-ipfs repo, fetched from other peers over bitswap. A
-//! transcript or batch data is one block, named by its CID; what comes back
-//! from the network is checked against the CID before anyone reads it.
+//! The node's content store, on the embedded rust-ipfs repo (blocks on disk
+//! in the data directory, CIDv1, sha2-256):
+//!
+//! - records (a transcript, a batch's data) are single raw blocks of at most
+//!   [`MAX_BLOCK_BYTES`], named by their CID;
+//! - files (replays, metadata, sprites, anything larger) are UnixFS DAGs
+//!   chunked into 256 KiB raw leaves, up to [`MAX_FILE_BYTES`].
+//!
+//! What this node stores it pins and announces as a provider in the IPFS
+//! DHT; what it fetches comes over bitswap from the providers it is given,
+//! its connected peers, or the providers the DHT names, and is checked
+//! against its CID before anyone reads it.
 
 use std::time::Duration;
 
@@ -17,6 +25,8 @@ const RAW: u64 = 0x55;
 pub const MAX_BLOCK_BYTES: usize = 1 << 20;
 /// The longest textual CID accepted from the wire.
 pub const MAX_CID_CHARS: usize = 128;
+/// The largest file `add` stores and `cat` reads back.
+pub const MAX_FILE_BYTES: usize = 256 << 20;
 
 #[derive(Debug, Error)]
 pub enum ContentError {
@@ -35,6 +45,11 @@ pub enum ContentError {
 /// The CID of `bytes` as a raw block.
 pub fn cid_of(bytes: &[u8]) -> Cid {
     Cid::new_v1(RAW, Code::Sha2_256.digest(bytes))
+}
+
+/// Whether `cid` names a raw block (a record) rather than a DAG node (a file).
+pub fn is_raw(cid: &Cid) -> bool {
+    cid.codec() == RAW
 }
 
 /// Parses a CID from the wire (bounded, never panics).
@@ -56,24 +71,129 @@ impl Content {
         Self { ipfs }
     }
 
-    /// Stores `bytes` as a pinned raw block and returns its CID.
+    /// Stores `bytes` as a pinned raw block, announces it, and returns its CID.
     pub async fn put(&self, bytes: Vec<u8>) -> Result<Cid, ContentError> {
-        if bytes.len() > MAX_BLOCK_BYTES {
-            return Err(ContentError::TooLarge(bytes.len()));
-        }
         let cid = cid_of(&bytes);
-        let block = Block::new(cid, bytes).map_err(|e| ContentError::Store(e.to_string()))?;
-        self.ipfs.put_block(&block).await.map_err(|e| ContentError::Store(e.to_string()))?;
-        self.pin(&cid).await?;
+        self.put_block(cid, bytes).await?;
         Ok(cid)
     }
 
-    /// Pins a block this node holds, so it is kept.
+    /// Stores a record (a transcript, batch data): one raw block when it
+    /// fits, else a UnixFS file. Either way its CID names it.
+    pub async fn put_record(&self, bytes: Vec<u8>) -> Result<Cid, ContentError> {
+        if bytes.len() <= MAX_BLOCK_BYTES { self.put(bytes).await } else { self.add(bytes).await }
+    }
+
+    /// A record's bytes, whichever way [`Content::put_record`] stored it.
+    pub async fn get_record(&self, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
+        if is_raw(cid) { self.get(cid, providers, timeout).await } else { self.cat(cid, providers, timeout).await }
+    }
+
+    /// Stores a block that must match `cid`: a block whose bytes do not is refused, and nothing is stored.
+    pub async fn put_block(&self, cid: Cid, bytes: Vec<u8>) -> Result<(), ContentError> {
+        if bytes.len() > MAX_BLOCK_BYTES {
+            return Err(ContentError::TooLarge(bytes.len()));
+        }
+        let block = Block::new(cid, bytes).map_err(|_| ContentError::Mismatch(cid))?;
+        self.ipfs.put_block(&block).await.map_err(|e| ContentError::Store(e.to_string()))?;
+        self.pin(&cid).await?;
+        self.announce(cid);
+        Ok(())
+    }
+
+    /// Publishes a provider record for `cid` (which this node holds) in the IPFS DHT.
+    pub async fn provide(&self, cid: &Cid) -> Result<(), ContentError> {
+        self.ipfs.provide(*cid).await.map_err(|e| ContentError::Store(e.to_string()))
+    }
+
+    /// Announces this node as a provider of `cid` in the IPFS DHT, in the background.
+    fn announce(&self, cid: Cid) {
+        let ipfs = self.ipfs.clone();
+        tokio::spawn(async move {
+            if let Err(e) = ipfs.provide(cid).await {
+                tracing::debug!(%cid, error = %e, "provider record not published");
+            }
+        });
+    }
+
+    /// Adds `bytes` as a UnixFS file (CIDv1, 256 KiB raw leaves), pinned and announced.
+    pub async fn add(&self, bytes: Vec<u8>) -> Result<Cid, ContentError> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(ContentError::TooLarge(bytes.len()));
+        }
+        let stream = futures::stream::once(async move { Ok(bytes::Bytes::from(bytes)) });
+        let opt = rust_ipfs::unixfs::AddOpt::Stream(Box::pin(stream));
+        let path = self
+            .ipfs
+            .add_unixfs(opt)
+            .cid_version(ipld_core::cid::Version::V1)
+            .raw_leaves(true)
+            .pin(true)
+            .provide()
+            .await
+            .map_err(|e| ContentError::Store(e.to_string()))?;
+        path.root().cid().copied().ok_or_else(|| ContentError::Store("the added file has no root CID".into()))
+    }
+
+    /// A UnixFS file's bytes, fetched (every block checked) from `providers`,
+    /// connected peers or the DHT's providers within `timeout`.
+    pub async fn cat(&self, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
+        use futures::StreamExt;
+        let mut stream = self.ipfs.cat_unixfs(*cid).providers(providers).timeout(timeout).max_length(MAX_FILE_BYTES + 1);
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(timeout, async {
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| ContentError::Store(e.to_string()))?;
+                out.extend_from_slice(&chunk);
+                if out.len() > MAX_FILE_BYTES {
+                    return Err(ContentError::TooLarge(out.len()));
+                }
+            }
+            Ok(())
+        })
+        .await;
+        match read {
+            Ok(Ok(())) => Ok(out),
+            Ok(Err(ContentError::Store(e))) if e.contains("timed out") || e.contains("not found") => {
+                Err(ContentError::NotFound { cid: *cid, timeout })
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(ContentError::NotFound { cid: *cid, timeout }),
+        }
+    }
+
+    /// Whether this node holds `cid`'s block.
+    pub async fn has(&self, cid: &Cid) -> bool {
+        self.ipfs.repo().contains(cid).await.unwrap_or(false)
+    }
+
+    /// Stops keeping `cid` (and, for a file, the blocks under it).
+    pub async fn unpin(&self, cid: &Cid) -> Result<(), ContentError> {
+        self.ipfs.remove_pin(cid).recursive().await.map_err(|e| ContentError::Store(e.to_string()))
+    }
+
+    /// What this node keeps: every pinned root.
+    pub async fn pins(&self) -> Result<Vec<Cid>, ContentError> {
+        use futures::StreamExt;
+        let list: Vec<_> = self.ipfs.list_pins(None).await.collect().await;
+        let mut out = vec![];
+        for item in list {
+            let (cid, mode) = item.map_err(|e| ContentError::Store(e.to_string()))?;
+            if !matches!(mode, rust_ipfs::PinMode::Indirect) {
+                out.push(cid);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Pins what this node holds of `cid` (a block, or a whole file), so it is kept.
     pub async fn pin(&self, cid: &Cid) -> Result<(), ContentError> {
         if self.ipfs.is_pinned(cid).await.unwrap_or(false) {
             return Ok(());
         }
-        self.ipfs.insert_pin(cid).local().await.map_err(|e| ContentError::Store(e.to_string()))
+        self.ipfs.insert_pin(cid).recursive().local().await.map_err(|e| ContentError::Store(e.to_string()))
     }
 
     /// The block's bytes, from this node or from `providers` (and any peer
@@ -93,5 +213,24 @@ impl Content {
             return Err(ContentError::Mismatch(*cid));
         }
         Ok(block.data().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_cids_are_cidv1_raw_sha256_and_parse_back() {
+        let cid = cid_of(b"transcript bytes");
+        assert_eq!(cid.version(), ipld_core::cid::Version::V1);
+        assert!(is_raw(&cid));
+        assert_eq!(cid.hash().code(), 0x12, "sha2-256");
+        let text = cid.to_string();
+        assert!(text.starts_with("bafkrei"), "{text}");
+        assert_eq!(parse_cid(&text).unwrap(), cid);
+        assert_ne!(cid_of(b"other bytes"), cid);
+        assert!(parse_cid("").is_err());
+        assert!(parse_cid(&"z".repeat(MAX_CID_CHARS + 1)).is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod conditioner;
 pub mod config;
 pub mod content;
+pub mod gateway;
 pub mod identity;
 pub mod localnet;
 pub mod lobby;

@@ -78,7 +78,7 @@ impl Node {
         if cheat == Some(Cheat::ClaimRewards) {
             outcome.players.iter_mut().for_each(|p| p.xp += 1000);
         }
-        let cid = self.content.put(t.encode()).await?;
+        let cid = self.content.put_record(t.encode()).await?;
         let a = Announce {
             match_id: t.header.match_id,
             cid: cid.to_string(),

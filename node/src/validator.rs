@@ -696,7 +696,7 @@ impl Validator {
         if data.is_empty() {
             return Ok(());
         }
-        let cid = self.node.content.put(data.encode()).await?.to_string();
+        let cid = self.node.content.put_record(data.encode()).await?.to_string();
         let b = applied.batch(&data, &cid);
         let digest = batch::digest(&b, &self.domain);
         tracing::info!(epoch = e, round, transcripts = data.transcripts.len(), actions = data.actions.len(), bindings = data.bindings.len(), items = applied.items.len(), "proposing a batch");
@@ -779,7 +779,7 @@ impl Validator {
 /// Fetches a block by its textual CID.
 async fn fetch(content: &Content, cid: &str, provider: Option<PeerId>, timeout: Duration) -> Result<Vec<u8>, String> {
     let c = parse_cid(cid).map_err(|e| e.to_string())?;
-    content.get(&c, provider.as_slice(), timeout).await.map_err(|e| e.to_string())
+    content.get_record(&c, provider.as_slice(), timeout).await.map_err(|e| e.to_string())
 }
 
 /// Fetches batch data and every transcript it names that is not verified

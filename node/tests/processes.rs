@@ -170,3 +170,33 @@ async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
     let out = cmd("player", 4).arg("inventory").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `cyteria content` adds, lists, reads back and unpins a file in the node's
+/// repo, across separate runs of the command.
+#[test]
+fn content_commands_add_list_get_and_unpin_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let run = |args: &[&str]| {
+        Command::new(EXE)
+            .args(["--data-dir", data.to_str().unwrap(), "content", "--listen", "/ip4/127.0.0.1/tcp/0"])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let file = dir.path().join("replay.bin");
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let out = run(&["add", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let cid = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(cid.starts_with("bafy"), "{cid}");
+    assert!(String::from_utf8(run(&["ls"]).stdout).unwrap().contains(&cid));
+    let back = dir.path().join("back.bin");
+    assert!(run(&["get", &cid, "--out", back.to_str().unwrap(), "--timeout-s", "5"]).status.success());
+    assert_eq!(std::fs::read(&back).unwrap(), bytes);
+    assert!(run(&["unpin", &cid]).status.success());
+    assert!(!String::from_utf8(run(&["ls"]).stdout).unwrap().contains(&cid));
+    assert_eq!(run(&["get", "not-a-cid"]).status.code(), Some(2));
+}

@@ -117,6 +117,7 @@ impl Net {
             .with_ping(Default::default())
             .with_autonat()
             .with_bitswap()
+            .with_kademlia()
             .with_custom_behaviour(move |kp| behaviour::Behaviour::new(kp, &bconf, cmd_rx, ev_tx))
             .set_connection_limits({
                 let (total, per_peer) = (config.max_connections, config.max_connections_per_peer);
@@ -153,6 +154,12 @@ impl Net {
             builder = builder.set_path(path);
         }
         let ipfs = builder.start().await.context("starting the swarm")?;
+        // The IPFS DHT (provider records for content), beside the Cyteria DHT:
+        // a node that serves one serves both.
+        let mode = if config.behaviour.dht_server { rust_ipfs::DhtMode::Server } else { rust_ipfs::DhtMode::Client };
+        if let Err(e) = ipfs.dht_mode(mode).await {
+            tracing::warn!(error = %e, "IPFS DHT mode not set");
+        }
         let net = Net {
             ipfs,
             peer_id: keypair.public().to_peer_id(),
@@ -179,7 +186,7 @@ impl Net {
         Ok((net, ev_rx))
     }
 
-    /// Connects to a bootstrap node and seeds the Cyteria DHT with it.
+    /// Connects to a bootstrap node and seeds both DHTs (Cyteria's and IPFS's) with it.
     pub async fn add_bootstrap(&self, addr: Multiaddr) -> anyhow::Result<()> {
         let Some(Protocol::P2p(peer)) = addr.iter().last() else {
             anyhow::bail!("bootstrap address {addr} must end in /p2p/<peer id>");
@@ -189,6 +196,12 @@ impl Net {
         self.send(Command::AddAddress { peer, addr: bare });
         self.ipfs.connect(addr.clone()).await.with_context(|| format!("dialing bootstrap node {addr}"))?;
         self.send(Command::Bootstrap);
+        // And the IPFS DHT, for content providers.
+        if let Err(e) = self.ipfs.add_bootstrap(addr.clone()).await {
+            tracing::debug!(error = %e, "IPFS DHT bootstrap address not added");
+        } else if let Err(e) = self.ipfs.bootstrap().await {
+            tracing::debug!(error = %e, "IPFS DHT bootstrap did not start");
+        }
         Ok(())
     }
 

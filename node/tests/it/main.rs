@@ -5,4 +5,4 @@
 mod common;
 mod matches;
 mod adversarial;
-mod settle;
+mod content;

@@ -1,0 +1,130 @@
+//! The content store between real nodes on loopback: a 10 MB file and a
+//! multi-block DAG by CID, a provider found through the IPFS DHT after the
+//! first one left, bad input, and the HTTP gateway.
+
+use std::time::Duration;
+
+use cyteria_node::content::{ContentError, MAX_BLOCK_BYTES, cid_of, parse_cid};
+use cyteria_node::node::Node;
+
+use crate::common::*;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 32);
+    let mut h = blake3::Hasher::new();
+    h.update(&seed.to_le_bytes());
+    let mut reader = h.finalize_xof();
+    out.resize(n, 0);
+    reader.fill(&mut out);
+    out
+}
+
+async fn stop(nodes: Vec<Node>) {
+    for n in nodes {
+        n.ctx.net.clone().stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_exchange_a_10_mb_file_and_a_record_by_cid() {
+    let nodes = nodes(2, Transport::Tcp).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let file = pseudo_random(10 * 1024 * 1024, 1);
+    let cid = a.content.add(file.clone()).await.unwrap();
+    // A file of 40 chunks is a DAG: a root linking to its leaves.
+    assert_ne!(cid.codec(), 0x55, "the root is a dag-pb node, not a raw block");
+    let got = b.content.cat(&cid, &[a.net().peer_id], TIMEOUT).await.unwrap();
+    assert_eq!(got.len(), file.len());
+    assert!(got == file, "the bytes arrive intact");
+    b.content.pin(&cid).await.unwrap();
+    assert!(b.content.pins().await.unwrap().contains(&cid));
+
+    let record = b"a transcript, say".to_vec();
+    let rcid = b.content.put(record.clone()).await.unwrap();
+    assert_eq!(rcid, cid_of(&record));
+    assert_eq!(a.content.get(&rcid, &[b.net().peer_id], TIMEOUT).await.unwrap(), record);
+    b.content.unpin(&cid).await.unwrap();
+    assert!(!b.content.pins().await.unwrap().contains(&cid));
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_node_finds_a_second_provider_through_the_dht_when_the_first_left() {
+    // A DHT node everyone knows, a first provider, a second that fetched
+    // and keeps the file, and a latecomer that knows only the DHT node.
+    let hub = node(Transport::Tcp, None).await;
+    let first = node(Transport::Tcp, Some(&hub)).await;
+    let second = node(Transport::Tcp, Some(&hub)).await;
+    let file = pseudo_random(600 * 1024, 2);
+    let cid = first.content.add(file.clone()).await.unwrap();
+    assert_eq!(second.content.cat(&cid, &[first.net().peer_id], TIMEOUT).await.unwrap(), file);
+    second.content.pin(&cid).await.unwrap();
+    second.content.provide(&cid).await.unwrap();
+    first.ctx.net.clone().stop().await;
+
+    let late = node(Transport::Tcp, Some(&hub)).await;
+    let got = late.content.cat(&cid, &[], TIMEOUT).await.unwrap();
+    assert!(got == file);
+    stop(vec![hub, second, late]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_cids_oversized_and_mismatched_blocks_are_clear_errors_and_nothing_is_stored() {
+    let nodes = nodes(2, Transport::Tcp).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    assert!(matches!(parse_cid("not a cid"), Err(ContentError::BadCid(_))));
+    assert!(matches!(parse_cid(&"b".repeat(500)), Err(ContentError::BadCid(_))));
+    let unknown = cid_of(b"nobody has this");
+    let e = b.content.get(&unknown, &[a.net().peer_id], Duration::from_secs(2)).await.unwrap_err();
+    assert!(matches!(e, ContentError::NotFound { .. }), "{e}");
+    let big = vec![7u8; MAX_BLOCK_BYTES + 1];
+    assert!(matches!(a.content.put(big.clone()).await, Err(ContentError::TooLarge(_))));
+    assert!(!a.content.has(&cid_of(&big)).await);
+    let wrong = cid_of(b"these bytes");
+    let e = a.content.put_block(wrong, b"other bytes".to_vec()).await.unwrap_err();
+    assert!(matches!(e, ContentError::Mismatch(_)), "{e}");
+    assert!(!a.content.has(&wrong).await, "a block that does not match its CID is not stored");
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_serves_files_and_blocks_and_refuses_bad_cids() {
+    let nodes = nodes(2, Transport::Tcp).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let json = br#"{"name":"Sword","attributes":[{"trait_type":"damage","value":14}]}"#.to_vec();
+    let jcid = a.content.put(json.clone()).await.unwrap();
+    let file = pseudo_random(700 * 1024, 3);
+    let fcid = a.content.add(file.clone()).await.unwrap();
+    // B serves what A holds, fetching it.
+    b.net().ipfs.connect(a.net().addresses().await[0].clone()).await.ok();
+    let (addr, _task) = cyteria_node::gateway::serve(b.content.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let get = |path: String| async move { http_get(addr, &path).await };
+    let (status, ctype, body) = get(format!("/ipfs/{jcid}")).await;
+    assert_eq!((status, ctype.as_str()), (200, "application/json"));
+    assert_eq!(body, json);
+    let (status, _, body) = get(format!("/ipfs/{fcid}")).await;
+    assert_eq!(status, 200);
+    assert!(body == file);
+    let (status, _, _) = get("/ipfs/not-a-cid".to_string()).await;
+    assert_eq!(status, 400);
+    stop(nodes).await;
+}
+
+/// A minimal HTTP/1.0 GET: (status, content type, body).
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+    let mut raw = vec![];
+    s.read_to_end(&mut raw).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let ctype = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .unwrap_or_default();
+    (status, ctype, raw[split + 4..].to_vec())
+}
