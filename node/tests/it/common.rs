@@ -36,12 +36,25 @@ pub(crate) async fn node(t: Transport, bootstrap: Option<&Node>) -> Node {
     Node::start(Identity::generate(), cfg, Store::temporary().unwrap(), Metrics::new()).await.unwrap()
 }
 
-/// `n` player nodes; every one after the first finds the others through the first.
+/// `n` player nodes; every one after the first bootstraps from the first,
+/// and then dials the others, so that these tests measure matches, not
+/// discovery. (Discovery through the DHT is what the process test and the
+/// chain tests exercise: there, players know only a bootstrap node or the
+/// first validator.)
 pub(crate) async fn nodes(n: usize, t: Transport) -> Vec<Node> {
     let first = node(t, None).await;
     let mut v = vec![];
     for _ in 1..n {
         v.push(node(t, Some(&first)).await);
+    }
+    for i in 0..v.len() {
+        for j in 0..v.len() {
+            if i != j
+                && let Some(addr) = v[j].net().addresses().await.into_iter().next()
+            {
+                let _ = v[i].net().ipfs.connect(addr).await;
+            }
+        }
     }
     v.insert(0, first);
     v
