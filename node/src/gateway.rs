@@ -46,15 +46,8 @@ async fn get(State(content): State<Content>, Path(cid): Path<String>) -> Respons
 
 /// Serves the gateway on `addr` until the task is dropped; returns the bound address.
 pub async fn serve(content: Content, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
     let app = axum::Router::new().route("/ipfs/{cid}", axum::routing::get(get)).with_state(content);
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::warn!(error = %e, "gateway stopped");
-        }
-    });
-    Ok((bound, task))
+    crate::metrics::serve_router(app, addr, "gateway").await
 }
 
 #[cfg(test)]

@@ -160,8 +160,6 @@ impl Metrics {
 
     /// Serves `/metrics` on `addr` until the task is dropped; returns the bound address.
     pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let bound = listener.local_addr()?;
         let me = self.clone();
         let app = axum::Router::new().route(
             "/metrics",
@@ -175,13 +173,24 @@ impl Metrics {
                 }
             }),
         );
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::warn!(error = %e, "metrics server stopped");
-            }
-        });
-        Ok((bound, task))
+        serve_router(app, addr, "metrics").await
     }
+}
+
+/// Binds `addr` and serves `app` on it in a task; returns the bound address.
+pub(crate) async fn serve_router(
+    app: axum::Router,
+    addr: SocketAddr,
+    what: &'static str,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, server = what, "HTTP server stopped");
+        }
+    });
+    Ok((bound, task))
 }
 
 #[cfg(test)]

@@ -776,6 +776,30 @@ impl Validator {
     }
 }
 
+/// What anyone can do with the chain and the content network: rebuild the
+/// ledger from epoch 1 to `upto` out of each settled batch's data (fetched
+/// by the CID on chain, every transcript in it re-verified), checking each
+/// epoch's root against the one the chain recorded. Returns the ledger.
+pub async fn replay_settled(content: &Content, chain: &Chain, upto: u64, timeout: Duration) -> anyhow::Result<Ledger> {
+    let binding_domain = binding::domain(chain.chain_id, chain.deployment.settlement);
+    let mut ledger = Ledger::default();
+    let mut verified = Verified::new();
+    for e in 1..=upto {
+        let settlement = chain.settlement();
+        let root = settlement.rootOf(e).call().await?;
+        let cid = settlement.dataCidOf(e).call().await?;
+        let (applied, _, fresh) = check_data(content, &cid, None, ledger, verified.clone(), chain.chain_id, &binding_domain, timeout)
+            .await
+            .map_err(|err| anyhow::anyhow!("epoch {e}'s batch data {cid}: {err}"))?;
+        for v in fresh {
+            verified.insert(v.transcript.header.match_id, (v.transcript.header, v.outcome));
+        }
+        anyhow::ensure!(B256::from(applied.ledger.root()) == root, "epoch {e}: the data does not give the root the chain holds");
+        ledger = applied.ledger;
+    }
+    Ok(ledger)
+}
+
 /// Fetches a block by its textual CID.
 async fn fetch(content: &Content, cid: &str, provider: Option<PeerId>, timeout: Duration) -> Result<Vec<u8>, String> {
     let c = parse_cid(cid).map_err(|e| e.to_string())?;

@@ -179,6 +179,12 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     assert_eq!(root.0, vals[1].handle.ledger.borrow().1.root(), "the chain holds the validators' state root");
     let cid = reader.settlement().dataCidOf(e).call().await.unwrap();
     assert!(cid.starts_with("bafk"), "the data CID is a CIDv1: {cid}");
+    // A fresh node that played nothing and signed nothing rebuilds the ledger
+    // from the chain's CIDs alone and arrives at every settled root.
+    let fresh = node(Transport::Tcp, Some(&boot)).await;
+    let rebuilt = cyteria_node::validator::replay_settled(&fresh.content, &reader, e, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(rebuilt.root(), root.0);
+    fresh.ctx.net.clone().stop().await;
     for v in &vals {
         assert!(v.metrics().transcripts_verified.get() >= 1);
         assert_eq!(v.metrics().rejected_total("transcript"), 0);
