@@ -22,7 +22,7 @@ test: ## every test: contracts (forge, artifacts, deploy), the workspace in debu
 # Tests that run whole networks (real swarms, anvil, validators) share the
 # machine's cores; on the 2-core CI machine, twelve of them at once starved
 # a 4-node match of CPU until it missed its 40 s sync window.
-TEST_THREADS ?= 4
+TEST_THREADS ?= 3
 
 bench: ## benchmarks: the simulation and validation (criterion), matches between nodes, settlement gas and latency (figures go to docs/performance.md)
 	$(CARGO) bench -p cyteria-game --bench sim

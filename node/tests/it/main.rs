@@ -5,4 +5,3 @@
 mod common;
 mod matches;
 mod adversarial;
-mod content;
