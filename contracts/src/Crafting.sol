@@ -19,13 +19,14 @@ contract Crafting is GaslessPausable {
         uint128 fee;
     }
 
-    /// @notice Metadata batch of items crafted on chain.
-    uint16 public constant CRAFTED_BATCH = type(uint16).max;
+    /// @notice Metadata batch of the first 65,536 items crafted on chain; the next ones count
+    /// down from it (settled batches count up from 1, by epoch).
+    uint48 public constant CRAFTED_BATCH = type(uint48).max;
 
     CyteriaItems public immutable items;
     IERC20 public immutable cytr;
     address public treasury;
-    uint16 public crafted;
+    uint64 public crafted;
     /// @notice Upgrade recipe per item type and source rarity.
     mapping(uint8 itemType => mapping(uint8 rarity => Recipe)) public recipes;
 
@@ -70,7 +71,7 @@ contract Crafting is GaslessPausable {
         out.defense = uint16((uint256(out.defense) * pct[out.rarity]) / pct[a.rarity]);
         out.durability = (maxDur[out.rarity] * 3) / 4;
         out.traits = traits;
-        return items.encodeId(out, CRAFTED_BATCH, crafted);
+        return items.encodeId(out, CRAFTED_BATCH - uint48(crafted >> 16), uint16(crafted));
     }
 
     /// @notice Burns three matching items of the caller and the recipe's CYTR fee; mints the upgrade.

@@ -11,9 +11,10 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 /// @notice Cyteria's items (ERC-1155). An item's stats are encoded in its token id, so minting
 /// writes no storage beyond the balance: `itemStats(id)` decodes the id.
 /// @dev Id layout (high to low bits): itemType 8 | rarity 8 | damage 16 | defense 16 |
-/// durability 16 | traits bits 0..159 (160) | batch 16 | index 16. The rules define traits in
-/// bits 0..11; traits above bit 159 are refused. Metadata lives in IPFS per batch:
-/// `uri(id)` is `ipfs://<batch CID>/<index>.json`.
+/// durability 16 | traits bits 0..127 (128) | batch 48 | index 16. The rules define traits in
+/// bits 0..11; traits above bit 127 are refused. A settled batch's number is its epoch, so 48
+/// bits never run out. Metadata lives in IPFS per batch: `uri(id)` is
+/// `ipfs://<batch CID>/<index>.json`.
 contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
     using Strings for uint256;
 
@@ -31,15 +32,15 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
     /// @notice The IPFS CID of each batch's metadata directory.
-    mapping(uint16 batch => string cid) public batchCid;
+    mapping(uint48 batch => string cid) public batchCid;
 
-    /// @notice An id's stats are out of range (item type > 2, rarity > 4, or traits above bit 159).
+    /// @notice An id's stats are out of range (item type > 2, rarity > 4, or traits above bit 127).
     error CyteriaItemsInvalidStats(uint256 id);
     /// @notice A batch's metadata CID was already recorded.
-    error CyteriaItemsBatchExists(uint16 batch);
+    error CyteriaItemsBatchExists(uint48 batch);
 
     /// @notice Emitted when a batch's metadata CID is recorded.
-    event BatchMetadata(uint16 indexed batch, string cid);
+    event BatchMetadata(uint48 indexed batch, string cid);
 
     /// @param admin Holder of the admin role (the DAO timelock in production).
     /// @param royaltyReceiver Receiver of ERC-2981 royalties.
@@ -50,11 +51,11 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
     }
 
     /// @notice The id of an item with `stats`, minted as item `index` of metadata batch `batch`.
-    function encodeId(ItemStats memory stats, uint16 batch, uint16 index) public pure returns (uint256 id) {
+    function encodeId(ItemStats memory stats, uint48 batch, uint16 index) public pure returns (uint256 id) {
         id = (uint256(stats.itemType) << 248) | (uint256(stats.rarity) << 240) | (uint256(stats.damage) << 224)
             | (uint256(stats.defense) << 208) | (uint256(stats.durability) << 192)
-            | ((uint256(stats.traits) & ((1 << 160) - 1)) << 32) | (uint256(batch) << 16) | uint256(index);
-        if (!_valid(id) || uint256(stats.traits) >> 160 != 0) revert CyteriaItemsInvalidStats(id);
+            | ((uint256(stats.traits) & ((1 << 128) - 1)) << 64) | (uint256(batch) << 16) | uint256(index);
+        if (!_valid(id) || uint256(stats.traits) >> 128 != 0) revert CyteriaItemsInvalidStats(id);
     }
 
     /// @notice The stats of item `id`, decoded from the id.
@@ -64,16 +65,16 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
         stats.damage = uint16(id >> 224);
         stats.defense = uint16(id >> 208);
         stats.durability = uint16(id >> 192);
-        stats.traits = bytes32((id >> 32) & ((1 << 160) - 1));
+        stats.traits = bytes32((id >> 64) & ((1 << 128) - 1));
     }
 
     /// @notice `ipfs://<batch CID>/<index>.json`.
     function uri(uint256 id) public view override returns (string memory) {
-        return string.concat("ipfs://", batchCid[uint16(id >> 16)], "/", uint256(uint16(id)).toString(), ".json");
+        return string.concat("ipfs://", batchCid[uint48(id >> 16)], "/", uint256(uint16(id)).toString(), ".json");
     }
 
     /// @notice Records the metadata CID of `batch` (once).
-    function setBatchCid(uint16 batch, string calldata cid) external onlyRole(MINTER_ROLE) {
+    function setBatchCid(uint48 batch, string calldata cid) external onlyRole(MINTER_ROLE) {
         if (bytes(batchCid[batch]).length != 0) revert CyteriaItemsBatchExists(batch);
         batchCid[batch] = cid;
         emit BatchMetadata(batch, cid);

@@ -21,6 +21,9 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         bytes32 prevRoot;
         bytes32 newRoot;
         string dataCid;
+        /// @notice CID of the directory with the minted items' metadata (`<index>.json`) and
+        /// sprites; empty when the batch mints nothing.
+        string metadataCid;
         bytes32 mintsHash;
     }
 
@@ -32,7 +35,9 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     }
 
     bytes32 public constant BATCH_TYPEHASH =
-        keccak256("Batch(uint64 epoch,bytes32 prevRoot,bytes32 newRoot,string dataCid,bytes32 mintsHash)");
+        keccak256(
+        "Batch(uint64 epoch,bytes32 prevRoot,bytes32 newRoot,string dataCid,string metadataCid,bytes32 mintsHash)"
+    );
 
     Staking public immutable staking;
     CyteriaItems public immutable items;
@@ -55,6 +60,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     error SettlementInsufficientSignatures(uint256 signers, uint256 validators);
     error SettlementNotEquivocation();
     error SettlementAlreadySlashed(uint64 epoch, address validator);
+    error SettlementMissingMetadata(uint64 epoch);
 
     event BatchSettled(uint64 indexed epoch, bytes32 prevRoot, bytes32 newRoot, string dataCid, uint256 signers, uint256 items);
     event EquivocationProven(uint64 indexed epoch, address indexed validator, uint256 slashed, address reporter);
@@ -76,7 +82,13 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         return _hashTypedDataV4(
             keccak256(
                 abi.encode(
-                    BATCH_TYPEHASH, batch.epoch, batch.prevRoot, batch.newRoot, keccak256(bytes(batch.dataCid)), batch.mintsHash
+                    BATCH_TYPEHASH,
+                    batch.epoch,
+                    batch.prevRoot,
+                    batch.newRoot,
+                    keccak256(bytes(batch.dataCid)),
+                    keccak256(bytes(batch.metadataCid)),
+                    batch.mintsHash
                 )
             )
         );
@@ -87,7 +99,8 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         return keccak256(abi.encode(mints));
     }
 
-    /// @notice Settles the next epoch's batch and mints its items, in one transaction.
+    /// @notice Settles the next epoch's batch and mints its items, in one transaction. The items'
+    /// ids carry the epoch as their metadata batch, whose CID this records in CyteriaItems.
     /// @param signatures Signatures of registered validators over `batchDigest(batch)`, ordered by
     /// strictly increasing signer address (which also rules out duplicates).
     function submitBatch(Batch calldata batch, Mint[] calldata mints, bytes[] calldata signatures) external nonReentrant {
@@ -115,6 +128,10 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
             minted += mints[i].ids.length;
         }
         emit BatchSettled(batch.epoch, batch.prevRoot, batch.newRoot, batch.dataCid, signatures.length, minted);
+        if (minted != 0) {
+            if (bytes(batch.metadataCid).length == 0) revert SettlementMissingMetadata(batch.epoch);
+            items.setBatchCid(uint48(batch.epoch), batch.metadataCid);
+        }
         for (uint256 i; i < mints.length; ++i) {
             items.mintBatch(mints[i].to, mints[i].ids, mints[i].amounts);
         }

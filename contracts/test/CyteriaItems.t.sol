@@ -34,7 +34,7 @@ contract CyteriaItemsTest is Test {
         assertEq(s.traits, bytes32(uint256(0x21)), "traits");
     }
 
-    function testFuzz_encode_decode_round_trip(uint8 t, uint8 r, uint16 dmg, uint16 def, uint16 dur, uint160 traits)
+    function testFuzz_encode_decode_round_trip(uint8 t, uint8 r, uint16 dmg, uint16 def, uint16 dur, uint128 traits)
         public
         view
     {
@@ -51,7 +51,7 @@ contract CyteriaItemsTest is Test {
         vm.expectRevert();
         items.encodeId(CyteriaItems.ItemStats(0, 5, 1, 1, 1, 0), 0, 0);
         vm.expectRevert();
-        items.encodeId(CyteriaItems.ItemStats(0, 0, 1, 1, 1, bytes32(uint256(1) << 200)), 0, 0);
+        items.encodeId(CyteriaItems.ItemStats(0, 0, 1, 1, 1, bytes32(uint256(1) << 128)), 0, 0);
     }
 
     function test_only_minters_mint() public {
@@ -72,8 +72,14 @@ contract CyteriaItemsTest is Test {
         items.setBatchCid(1, "bafybatch");
         assertEq(items.uri(id), "ipfs://bafybatch/42.json", "uri");
         vm.prank(minter);
-        vm.expectRevert(abi.encodeWithSelector(CyteriaItems.CyteriaItemsBatchExists.selector, uint16(1)));
+        vm.expectRevert(abi.encodeWithSelector(CyteriaItems.CyteriaItemsBatchExists.selector, uint48(1)));
         items.setBatchCid(1, "other");
+        // Batches are epochs: numbers past 16 bits have their own metadata.
+        uint256 late = items.encodeId(CyteriaItems.ItemStats(0, 2, 17, 0, 186, 0), 70_000, 3);
+        vm.prank(minter);
+        items.setBatchCid(70_000, "bafylater");
+        assertEq(items.uri(late), "ipfs://bafylater/3.json", "a later batch");
+        assertEq(items.uri(id), "ipfs://bafybatch/42.json", "the first batch's uri is unchanged");
     }
 
     function test_pause_stops_minting() public {

@@ -68,7 +68,8 @@ contract SettlementTest is Test {
         view
         returns (Settlement.Batch memory)
     {
-        return Settlement.Batch(e, prev, root, "bafybatchdata", settlement.hashMints(m));
+        string memory meta = m.length == 0 ? "" : "bafymetadata";
+        return Settlement.Batch(e, prev, root, "bafybatchdata", meta, settlement.hashMints(m));
     }
 
     function sig(uint256 key, Settlement.Batch memory b) internal returns (bytes memory) {
@@ -92,6 +93,15 @@ contract SettlementTest is Test {
         assertEq(settlement.dataCidOf(1), "bafybatchdata", "cid");
         assertEq(items.balanceOf(player, m[0].ids[0]), 1, "weapon minted");
         assertEq(items.itemStats(m[0].ids[0]).damage, 17, "with its stats");
+        assertEq(items.uri(m[0].ids[1]), "ipfs://bafymetadata/1.json", "metadata recorded for the batch");
+    }
+
+    function test_a_batch_that_mints_needs_its_metadata() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory b = Settlement.Batch(1, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(m));
+        bytes[] memory s = sigs(b, 2);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementMissingMetadata.selector, 1));
+        settlement.submitBatch(b, m, s);
     }
 
     function test_a_batch_signed_by_too_few_is_refused() public {
@@ -190,7 +200,7 @@ contract SettlementHandler is Test {
         uint64 e = settlement.epoch() + (skipEpoch ? 2 : 1);
         bytes32 prev = wrongPrev ? keccak256(abi.encode(newRoot)) : settlement.stateRoot();
         Settlement.Mint[] memory none = new Settlement.Mint[](0);
-        Settlement.Batch memory b = Settlement.Batch(e, prev, newRoot, "cid", settlement.hashMints(none));
+        Settlement.Batch memory b = Settlement.Batch(e, prev, newRoot, "cid", "", settlement.hashMints(none));
         uint256 n = signers % 4;
         bytes[] memory s = new bytes[](n);
         bytes32 digest = settlement.batchDigest(b);

@@ -101,6 +101,37 @@ impl Content {
         Ok(())
     }
 
+    /// Stores a DAG built elsewhere (a metadata directory): every block must
+    /// match its CID and fit the block limit, or nothing is pinned. The root
+    /// is pinned recursively and announced.
+    pub async fn put_tree(&self, root: Cid, blocks: Vec<(Cid, Vec<u8>)>) -> Result<(), ContentError> {
+        let mut checked = Vec::with_capacity(blocks.len());
+        for (cid, bytes) in blocks {
+            if bytes.len() > MAX_BLOCK_BYTES {
+                return Err(ContentError::TooLarge(bytes.len()));
+            }
+            checked.push(Block::new(cid, bytes).map_err(|_| ContentError::Mismatch(cid))?);
+        }
+        if !checked.iter().any(|b| *b.cid() == root) {
+            return Err(ContentError::Store(format!("the tree's blocks do not include its root {root}")));
+        }
+        for block in &checked {
+            self.ipfs.put_block(block).await.map_err(|e| ContentError::Store(e.to_string()))?;
+        }
+        self.pin(&root).await?;
+        self.announce(root);
+        Ok(())
+    }
+
+    /// The bytes of the file at `path` under the directory `root` (`3.json`),
+    /// fetched like [`Content::cat`].
+    pub async fn cat_path(&self, root: &Cid, path: &str, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
+        let full = rust_ipfs::IpfsPath::from(*root)
+            .sub_path(path)
+            .map_err(|e| ContentError::BadCid(format!("{root}/{path}: {e}")))?;
+        self.cat_from(full, root, providers, timeout).await
+    }
+
     /// Publishes a provider record for `cid` (which this node holds) in the IPFS DHT.
     pub async fn provide(&self, cid: &Cid) -> Result<(), ContentError> {
         self.ipfs.provide(*cid).await.map_err(|e| ContentError::Store(e.to_string()))
@@ -138,8 +169,12 @@ impl Content {
     /// A UnixFS file's bytes, fetched (every block checked) from `providers`,
     /// connected peers or the DHT's providers within `timeout`.
     pub async fn cat(&self, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
+        self.cat_from(rust_ipfs::IpfsPath::from(*cid), cid, providers, timeout).await
+    }
+
+    async fn cat_from(&self, path: rust_ipfs::IpfsPath, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
         use futures::StreamExt;
-        let mut stream = self.ipfs.cat_unixfs(*cid).providers(providers).timeout(timeout).max_length(MAX_FILE_BYTES + 1);
+        let mut stream = self.ipfs.cat_unixfs(path).providers(providers).timeout(timeout).max_length(MAX_FILE_BYTES + 1);
         let mut out = Vec::new();
         let read = tokio::time::timeout(timeout, async {
             while let Some(chunk) = stream.next().await {

@@ -1,8 +1,9 @@
-//! A read-only HTTP gateway to the node's content: `GET /ipfs/<cid>`, on
-//! loopback by default, so a browser or wallet on this machine resolves the
-//! `ipfs://` URIs of Cyteria items. Raw blocks are served as they are;
-//! UnixFS files are reassembled. What the node lacks it fetches from the
-//! network within a timeout.
+//! A read-only HTTP gateway to the node's content: `GET /ipfs/<cid>` and
+//! `GET /ipfs/<cid>/<path>` (a file in a UnixFS directory, such as an item's
+//! `ipfs://<batch>/<index>.json`), on loopback by default, so a browser or
+//! wallet on this machine resolves the `ipfs://` URIs of Cyteria items. Raw
+//! blocks are served as they are; UnixFS files are reassembled. What the
+//! node lacks it fetches from the network within a timeout.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,13 +33,31 @@ async fn get(State(content): State<Content>, Path(cid): Path<String>) -> Respons
         Ok(c) => c,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
-    let bytes = content.get_record(&cid, &[], FETCH_TIMEOUT).await;
+    respond(content.get_record(&cid, &[], FETCH_TIMEOUT).await)
+}
+
+async fn get_path(State(content): State<Content>, Path((cid, path)): Path<(String, String)>) -> Response {
+    let cid = match parse_cid(&cid) {
+        Ok(c) => c,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    if path.len() > 1024 || path.split('/').any(|s| s == ".." || s == ".") {
+        return (StatusCode::BAD_REQUEST, "bad path").into_response();
+    }
+    respond(content.cat_path(&cid, path.trim_end_matches('/'), &[], FETCH_TIMEOUT).await)
+}
+
+fn respond(bytes: Result<Vec<u8>, ContentError>) -> Response {
     match bytes {
         Ok(b) => {
             let immutable = "public, max-age=29030400, immutable";
             ([(header::CONTENT_TYPE, content_type(&b)), (header::CACHE_CONTROL, immutable)], b).into_response()
         }
         Err(e @ ContentError::NotFound { .. }) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+        Err(e @ ContentError::BadCid(_)) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        Err(ContentError::Store(e)) if e.contains("no link named") || e.contains("not found") || e.contains("NotFound") => {
+            (StatusCode::NOT_FOUND, e).into_response()
+        }
         Err(e @ (ContentError::TooLarge(_) | ContentError::Mismatch(_))) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
@@ -46,7 +65,10 @@ async fn get(State(content): State<Content>, Path(cid): Path<String>) -> Respons
 
 /// Serves the gateway on `addr` until the task is dropped; returns the bound address.
 pub async fn serve(content: Content, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let app = axum::Router::new().route("/ipfs/{cid}", axum::routing::get(get)).with_state(content);
+    let app = axum::Router::new()
+        .route("/ipfs/{cid}", axum::routing::get(get))
+        .route("/ipfs/{cid}/{*path}", axum::routing::get(get_path))
+        .with_state(content);
     crate::metrics::serve_router(app, addr, "gateway").await
 }
 

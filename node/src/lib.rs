@@ -9,6 +9,7 @@ pub mod content;
 pub mod gateway;
 pub mod identity;
 pub mod localnet;
+pub mod metadata;
 pub mod lobby;
 pub mod metrics;
 pub mod net;

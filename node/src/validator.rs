@@ -450,7 +450,10 @@ impl Validator {
                 if data.epoch != b.epoch {
                     return Err(format!("the data is for epoch {}, the batch for {}", data.epoch, b.epoch));
                 }
-                let ours = applied.batch(&data, &b.dataCid);
+                // The items' metadata is ours to build too: a batch whose
+                // directory differs from ours differs from the batch we reach.
+                let meta = crate::metadata::publish(&content, &applied.items).await.map_err(|e| format!("metadata: {e}"))?;
+                let ours = applied.batch(&data, &b.dataCid, &meta.map(|c| c.to_string()).unwrap_or_default());
                 if batch::digest(&ours, &domain) != digest {
                     return Err("applying the data gives another batch (root or mints differ)".to_string());
                 }
@@ -697,7 +700,8 @@ impl Validator {
             return Ok(());
         }
         let cid = self.node.content.put_record(data.encode()).await?.to_string();
-        let b = applied.batch(&data, &cid);
+        let meta = crate::metadata::publish(&self.node.content, &applied.items).await?;
+        let b = applied.batch(&data, &cid, &meta.map(|c| c.to_string()).unwrap_or_default());
         let digest = batch::digest(&b, &self.domain);
         tracing::info!(epoch = e, round, transcripts = data.transcripts.len(), actions = data.actions.len(), bindings = data.bindings.len(), items = applied.items.len(), "proposing a batch");
         let (items, unbound) = (applied.items.len(), applied.unbound.len());

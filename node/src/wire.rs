@@ -34,7 +34,7 @@ pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 pub const LOBBY: Format = Format { name: "lobby message", magic: *b"CYLB", version: 1, max_bytes: 4 * 1024 };
 pub const ROLLBACK: Format = Format { name: "rollback frame", magic: *b"CYRB", version: 1, max_bytes: 16 * 1024 };
 pub const ANNOUNCE: Format = Format { name: "transcript announcement", magic: *b"CYTA", version: 2, max_bytes: 1024 };
-pub const ATTESTATION: Format = Format { name: "batch attestation", magic: *b"CYBA", version: 1, max_bytes: 1024 };
+pub const ATTESTATION: Format = Format { name: "batch attestation", magic: *b"CYBA", version: 2, max_bytes: 1024 };
 pub const ACTION_MESSAGE: Format = Format { name: "action message", magic: *b"CYAM", version: 1, max_bytes: 2048 };
 
 /// The kind of match an offer asks for.
@@ -177,6 +177,8 @@ pub struct WireBatch {
     pub prev_root: [u8; 32],
     pub new_root: [u8; 32],
     pub data_cid: String,
+    /// The minted items' metadata directory; empty when the batch mints nothing.
+    pub metadata_cid: String,
     pub mints_hash: [u8; 32],
 }
 
@@ -187,6 +189,7 @@ impl From<&Batch> for WireBatch {
             prev_root: b.prevRoot.0,
             new_root: b.newRoot.0,
             data_cid: b.dataCid.clone(),
+            metadata_cid: b.metadataCid.clone(),
             mints_hash: b.mintsHash.0,
         }
     }
@@ -199,6 +202,7 @@ impl From<&WireBatch> for Batch {
             prevRoot: b.prev_root.into(),
             newRoot: b.new_root.into(),
             dataCid: b.data_cid.clone(),
+            metadataCid: b.metadata_cid.clone(),
             mintsHash: b.mints_hash.into(),
         }
     }
@@ -225,6 +229,9 @@ impl Attestation {
             return Err(ATTESTATION.invalid("a signature is 65 bytes"));
         }
         crate::content::parse_cid(&a.batch.data_cid).map_err(|_| ATTESTATION.invalid("not a CID"))?;
+        if !a.batch.metadata_cid.is_empty() {
+            crate::content::parse_cid(&a.batch.metadata_cid).map_err(|_| ATTESTATION.invalid("metadata: not a CID"))?;
+        }
         Ok(a)
     }
 }

@@ -64,7 +64,7 @@ mod tests {
     use super::*;
 
     fn batch() -> Batch {
-        Batch { epoch: 1, prevRoot: B256::ZERO, newRoot: B256::repeat_byte(7), dataCid: "bafy".into(), mintsHash: mints_hash(&[]) }
+        Batch { epoch: 1, prevRoot: B256::ZERO, newRoot: B256::repeat_byte(7), dataCid: "bafy".into(), metadataCid: String::new(), mintsHash: mints_hash(&[]) }
     }
 
     #[test]
@@ -75,6 +75,9 @@ mod tests {
         assert_eq!(recover(&batch(), &d, &a.signature), Some(s.address()));
         let mut other = batch();
         other.dataCid = "bafz".into();
+        assert_ne!(recover(&other, &d, &a.signature), Some(s.address()));
+        let mut other = batch();
+        other.metadataCid = "bafymeta".into();
         assert_ne!(recover(&other, &d, &a.signature), Some(s.address()));
         assert_ne!(recover(&batch(), &domain(137, Address::repeat_byte(1)), &a.signature), Some(s.address()));
         assert_eq!(recover(&batch(), &d, b"short"), None);

@@ -82,13 +82,16 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// The batch to sign for this result, with `data_cid` the content id of the data.
-    pub fn batch(&self, data: &BatchData, data_cid: &str) -> Batch {
+    /// The batch to sign for this result, with `data_cid` the content id of
+    /// the data and `metadata_cid` that of the minted items' metadata
+    /// directory (empty when nothing is minted).
+    pub fn batch(&self, data: &BatchData, data_cid: &str, metadata_cid: &str) -> Batch {
         Batch {
             epoch: data.epoch,
             prevRoot: B256::from(data.prev_root),
             newRoot: B256::from(self.ledger.root()),
             dataCid: data_cid.to_string(),
+            metadataCid: metadata_cid.to_string(),
             mintsHash: batch::mints_hash(&self.mints),
         }
     }
@@ -240,12 +243,11 @@ impl Run {
 
     /// Numbers the awards (`ids::encode(stats, epoch, index)`) and groups them by receiver.
     fn finish(self, epoch: u64) -> Applied {
-        let batch_no = (epoch % 65_536) as u16;
         let items: Vec<MintedItem> = self
             .items
             .iter()
             .enumerate()
-            .filter_map(|(i, a)| Some(MintedItem { to: a.to, id: ids::encode(&a.stats, batch_no, i as u16)?, stats: a.stats }))
+            .filter_map(|(i, a)| Some(MintedItem { to: a.to, id: ids::encode(&a.stats, epoch, i as u16)?, stats: a.stats }))
             .collect();
         let mut by_owner: BTreeMap<Address, Vec<U256>> = BTreeMap::new();
         for it in &items {
@@ -328,7 +330,7 @@ mod tests {
 
         let decoded = BatchData::decode(&data.encode()).unwrap();
         let again = apply(&prev, &decoded, &cx).unwrap();
-        assert_eq!(again.batch(&decoded, "cid"), applied.batch(&data, "cid"));
+        assert_eq!(again.batch(&decoded, "cid", "meta"), applied.batch(&data, "cid", "meta"));
         for it in &again.items {
             assert_eq!(ids::decode(it.id).map(|(s, b, _)| (s, b)), Some((it.stats, 1)));
         }

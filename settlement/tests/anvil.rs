@@ -39,6 +39,7 @@ async fn two_of_three_validators_settle_a_batch_with_its_mints_and_an_equivocato
         prevRoot: B256::ZERO,
         newRoot: B256::from(root),
         dataCid: "bafkreiexample".into(),
+        metadataCid: "bafybeimetadata".into(),
         mintsHash: batch::mints_hash(&mints),
     };
     let on_chain_hash = validators[0].settlement().hashMints(mints.clone()).call().await.unwrap();
@@ -62,6 +63,8 @@ async fn two_of_three_validators_settle_a_batch_with_its_mints_and_an_equivocato
     assert_eq!(validators[0].settled_epoch().await.unwrap(), 1);
     assert_eq!(validators[0].state_root().await.unwrap(), B256::from(root));
     assert_eq!(validators[0].settlement().dataCidOf(1).call().await.unwrap(), "bafkreiexample");
+    let uri = validators[0].items().uri(item_ids[1]).call().await.unwrap();
+    assert_eq!(uri, "ipfs://bafybeimetadata/1.json", "the item's URI names its batch's metadata");
     for (id, stats) in item_ids.iter().zip(&items) {
         assert_eq!(validators[0].items().balanceOf(player, *id).call().await.unwrap(), U256::from(1));
         assert_eq!(ids::decode(*id).unwrap().0, *stats);
@@ -163,7 +166,7 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
     let l = starter_loadout();
     let ids: Vec<U256> = [l.weapon.unwrap(), l.armor.unwrap()].iter().enumerate().map(|(i, s)| ids::encode(s, 1, i as u16).unwrap()).collect();
     let mints = vec![Mint { to: seller, ids: ids.clone(), amounts: vec![U256::from(1); 2] }];
-    let b = Batch { epoch: 1, prevRoot: B256::ZERO, newRoot: B256::repeat_byte(1), dataCid: "bafk".into(), mintsHash: batch::mints_hash(&mints) };
+    let b = Batch { epoch: 1, prevRoot: B256::ZERO, newRoot: B256::repeat_byte(1), dataCid: "bafk".into(), metadataCid: "bafym".into(), mintsHash: batch::mints_hash(&mints) };
     let domain = batch::domain(CHAIN_ID, chain.deployment.settlement);
     let sigs = batch::ordered((1..=3).map(|i| batch::sign(&chain.keys[i], &b, &domain).unwrap()).collect());
     v1.submit_batch(&b, &mints, sigs).await.unwrap();

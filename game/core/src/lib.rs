@@ -40,6 +40,7 @@ pub mod rng;
 pub mod rules;
 pub mod scenario;
 pub mod sim;
+pub mod sprite;
 pub mod state;
 pub mod transcript;
 pub mod verify;
