@@ -38,6 +38,8 @@ pub enum ContentError {
     NotFound { cid: Cid, timeout: Duration },
     #[error("block {0}: its bytes do not match its CID")]
     Mismatch(Cid),
+    #[error("no such path: {0}")]
+    NoSuchPath(String),
     #[error("content store: {0}")]
     Store(String),
 }
@@ -174,11 +176,20 @@ impl Content {
 
     async fn cat_from(&self, path: rust_ipfs::IpfsPath, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
         use futures::StreamExt;
+        let path_text = path.to_string();
         let mut stream = self.ipfs.cat_unixfs(path).providers(providers).timeout(timeout).max_length(MAX_FILE_BYTES + 1);
         let mut out = Vec::new();
         let read = tokio::time::timeout(timeout, async {
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| ContentError::Store(e.to_string()))?;
+                use rust_ipfs::dag::ResolveError;
+                use rust_ipfs::unixfs::TraversalFailed;
+                let chunk = chunk.map_err(|e| match e {
+                    TraversalFailed::Resolving(ResolveError::NotFound(..) | ResolveError::NoLinks(..)) | TraversalFailed::Path(_) => {
+                        ContentError::NoSuchPath(path_text.clone())
+                    }
+                    TraversalFailed::Resolving(r) => ContentError::Store(format!("{path_text}: {r}")),
+                    e => ContentError::Store(e.to_string()),
+                })?;
                 out.extend_from_slice(&chunk);
                 if out.len() > MAX_FILE_BYTES {
                     return Err(ContentError::TooLarge(out.len()));

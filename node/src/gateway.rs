@@ -55,9 +55,7 @@ fn respond(bytes: Result<Vec<u8>, ContentError>) -> Response {
         }
         Err(e @ ContentError::NotFound { .. }) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
         Err(e @ ContentError::BadCid(_)) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-        Err(ContentError::Store(e)) if e.contains("no link named") || e.contains("not found") || e.contains("NotFound") => {
-            (StatusCode::NOT_FOUND, e).into_response()
-        }
+        Err(e @ ContentError::NoSuchPath(_)) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
         Err(e @ (ContentError::TooLarge(_) | ContentError::Mismatch(_))) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }

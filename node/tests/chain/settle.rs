@@ -212,6 +212,25 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     assert_eq!(crafted.len(), 1, "exactly one crafted item: {crafted:?}");
     assert_eq!(crafted[0].1.item_type, RECIPES[recipe as usize].item_type);
 
+    // Its on-chain URI resolves, through the player's own gateway fetching
+    // from the validators, to metadata naming its stats and to its sprite.
+    let (id, stats) = crafted[0];
+    let uri = reader.items().uri(*id).call().await.unwrap();
+    let path = uri.strip_prefix("ipfs://").expect("an ipfs:// URI").to_string();
+    let (addr, _gateway) = cyteria_node::gateway::serve(p.content.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (status, ctype, body) = http_get(addr, &format!("/ipfs/{path}")).await;
+    assert_eq!((status, ctype.as_str()), (200, "application/json"), "{uri}: {}", String::from_utf8_lossy(&body));
+    let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let props = &m["properties"];
+    assert_eq!(props["token_id"], format!("{id:#066x}"));
+    assert_eq!((props["damage"].as_u64(), props["defense"].as_u64()), (Some(stats.damage.into()), Some(stats.defense.into())));
+    assert_eq!(props["durability"].as_u64(), Some(stats.durability.into()));
+    assert_eq!((props["item_type"].as_u64(), props["rarity"].as_u64()), (Some(stats.item_type as u64), Some(stats.rarity as u64)));
+    let image = m["image"].as_str().unwrap().strip_prefix("ipfs://").unwrap().to_string();
+    let (status, ctype, png) = http_get(addr, &format!("/ipfs/{image}")).await;
+    assert_eq!((status, ctype.as_str()), (200, "image/png"));
+    assert_eq!(png, cyteria_node::metadata::sprite_png(stats));
+
     for p in players {
         p.ctx.net.clone().stop().await;
     }

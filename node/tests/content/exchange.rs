@@ -112,19 +112,51 @@ async fn the_gateway_serves_files_and_blocks_and_refuses_bad_cids() {
     stop(nodes).await;
 }
 
-/// A minimal HTTP/1.0 GET: (status, content type, body).
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
-    let mut raw = vec![];
-    s.read_to_end(&mut raw).await.unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header");
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let ctype = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
-        .unwrap_or_default();
-    (status, ctype, raw[split + 4..].to_vec())
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_serves_a_batch_of_items_metadata_and_sprites() {
+    use cyteria_game::item::{ItemStats, ItemType, Rarity, Trait, Traits};
+    use cyteria_settlement::proposal::MintedItem;
+    let nodes = nodes(2, Transport::Tcp).await;
+    let (validator, player) = (&nodes[0], &nodes[1]);
+    let stats = [
+        ItemStats { item_type: ItemType::Weapon, rarity: Rarity::Epic, damage: 44, defense: 0, durability: 300, traits: Traits::NONE.with(Trait::Burn).with(Trait::Quick) },
+        ItemStats { item_type: ItemType::Armor, rarity: Rarity::Common, damage: 0, defense: 9, durability: 150, traits: Traits::NONE },
+    ];
+    let items: Vec<MintedItem> = stats
+        .iter()
+        .enumerate()
+        .map(|(i, s)| MintedItem { to: alloy::primitives::Address::ZERO, id: cyteria_settlement::ids::encode(s, 12, i as u16).unwrap(), stats: *s })
+        .collect();
+    let dir = cyteria_node::metadata::publish(&validator.content, &items).await.unwrap().unwrap();
+    assert!(validator.content.pins().await.unwrap().contains(&dir), "the validator pins the directory");
+    // The player's gateway resolves `ipfs://<dir>/0.json`, fetching it from the validator.
+    player.net().ipfs.connect(validator.net().addresses().await[0].clone()).await.ok();
+    let (addr, _task) = cyteria_node::gateway::serve(player.content.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (status, ctype, body) = http_get(addr, &format!("/ipfs/{dir}/0.json")).await;
+    assert_eq!((status, ctype.as_str()), (200, "application/json"), "{}", String::from_utf8_lossy(&body));
+    let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(m["name"], "Epic Sword of Burn and Quick");
+    let attrs = m["attributes"].as_array().unwrap();
+    let value = |t: &str| attrs.iter().filter(|a| a["trait_type"] == t).map(|a| a["value"].clone()).collect::<Vec<_>>();
+    assert_eq!(value("Type"), ["Weapon"]);
+    assert_eq!(value("Rarity"), ["Epic"]);
+    assert_eq!(value("Damage"), [44]);
+    assert_eq!(value("Defense"), [0]);
+    assert_eq!(value("Durability"), [300]);
+    assert_eq!(value("Trait"), ["Burn", "Quick"]);
+    // The image: by its own CID, and by its name in the directory.
+    let image = m["image"].as_str().unwrap().strip_prefix("ipfs://").unwrap().to_string();
+    let (status, ctype, png) = http_get(addr, &format!("/ipfs/{image}")).await;
+    assert_eq!((status, ctype.as_str()), (200, "image/png"));
+    assert_eq!(png, cyteria_node::metadata::sprite_png(&stats[0]), "the sprite drawn from the stats");
+    let (status, _, by_name) = http_get(addr, &format!("/ipfs/{dir}/0.png")).await;
+    assert_eq!((status, by_name == png), (200, true));
+    let (status, _, body) = http_get(addr, &format!("/ipfs/{dir}/1.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["properties"]["defense"], 9);
+    let (status, _, body) = http_get(addr, &format!("/ipfs/{dir}/7.json")).await;
+    assert_eq!(status, 404, "no such item in the batch: {}", String::from_utf8_lossy(&body));
+    let (status, _, _) = http_get(addr, &format!("/ipfs/{dir}/../x")).await;
+    assert_eq!(status, 400);
+    stop(nodes).await;
 }
