@@ -14,6 +14,7 @@ test: ## every test: contracts (forge, artifacts, deploy), the workspace in debu
 	contracts/tools/test
 	contracts/tools/artifacts --check
 	contracts/tools/deploy-check
+	$(MAKE) interop
 	$(CARGO) test --workspace --locked -- --test-threads=$(TEST_THREADS)
 	$(CARGO) test --release --locked -p cyteria-game --test it golden
 	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
@@ -37,6 +38,9 @@ fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo
 	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_transcript -- -max_total_time=60
 	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_snapshot -- -max_total_time=60
 
+interop: ## install helia (a stock IPFS node, from npm) for the IPFS interoperability test
+	@cd interop/helia && { [ -x node_modules/.bin/node ] && [ -d node_modules/helia ] || npm ci --no-audit --no-fund --loglevel=error; }
+
 contracts-test: ## the Foundry tests alone, with the gas report (installs the npm toolchain)
 	contracts/tools/test
 
@@ -47,4 +51,4 @@ contracts-artifacts: ## rebuild and rewrite the ABI + bytecode JSON the Rust cra
 contracts-deploy: ## deploy everything to a throwaway anvil (chain id 80002) and print the addresses
 	contracts/tools/deploy-check
 
-.PHONY: help run test bench fuzz contracts-test contracts-artifacts contracts-deploy
+.PHONY: help run test bench fuzz interop contracts-test contracts-artifacts contracts-deploy

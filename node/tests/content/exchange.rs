@@ -11,7 +11,7 @@ use crate::common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn pseudo_random(n: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(n + 32);
     let mut h = blake3::Hasher::new();
     h.update(&seed.to_le_bytes());

@@ -6,3 +6,4 @@
 #[path = "../it/common.rs"]
 mod common;
 mod exchange;
+mod interop;
