@@ -134,6 +134,24 @@ impl Content {
         self.cat_from(full, root, providers, timeout).await
     }
 
+    /// The CID at `path` under the directory `root`, its block fetched (and
+    /// kept) on the way.
+    pub async fn resolve(&self, root: &Cid, path: &str, providers: &[PeerId], timeout: Duration) -> Result<Cid, ContentError> {
+        let full = rust_ipfs::IpfsPath::from(*root)
+            .sub_path(path)
+            .map_err(|e| ContentError::BadCid(format!("{root}/{path}: {e}")))?;
+        let text = full.to_string();
+        let resolved = tokio::time::timeout(timeout, self.ipfs.dag().resolve(full, true, providers, false))
+            .await
+            .map_err(|_| ContentError::NotFound { cid: *root, timeout })?;
+        use rust_ipfs::dag::ResolveError;
+        match resolved {
+            Ok((node, _)) => Ok(*node.source()),
+            Err(ResolveError::NotFound(..) | ResolveError::NoLinks(..)) => Err(ContentError::NoSuchPath(text)),
+            Err(e) => Err(ContentError::Store(format!("{text}: {e}"))),
+        }
+    }
+
     /// Publishes a provider record for `cid` (which this node holds) in the IPFS DHT.
     pub async fn provide(&self, cid: &Cid) -> Result<(), ContentError> {
         self.ipfs.provide(*cid).await.map_err(|e| ContentError::Store(e.to_string()))

@@ -7,6 +7,7 @@ pub mod conditioner;
 pub mod config;
 pub mod content;
 pub mod gateway;
+pub mod holdings;
 pub mod identity;
 pub mod localnet;
 pub mod metadata;

@@ -177,6 +177,10 @@ struct CraftArgs {
 struct NodeArgs {
     #[command(flatten)]
     net: NetArgs,
+    /// With a chain (`--rpc`, `--deployment` and the wallet's key), the node
+    /// pins the metadata and sprites of the items the wallet owns.
+    #[command(flatten)]
+    chain: ChainArgs,
     /// Let the core's bot play matches.
     #[arg(long)]
     bot: bool,
@@ -500,6 +504,17 @@ async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {
     }
     kind.rules().validate().map_err(|e| ConfigError::Invalid(e.into()))?;
     let (mut node, _) = cli::start(common, &a.net, Role::Player).await?;
+    let _holdings = if a.chain.rpc.is_some() || file.chain.rpc.is_some() {
+        let chain = cli::connect_chain(&file, &a.chain).await?;
+        let dir = common.data_dir().join("holdings");
+        let db = sled::open(&dir).map_err(|e| anyhow::anyhow!("opening {}: {e}", dir.display()))?;
+        let owner = chain.address;
+        let h = cyteria_node::holdings::Holdings::open(node.content.clone(), chain, db, owner, std::time::Duration::from_secs(30))?;
+        tracing::info!(wallet = %owner, "pinning the metadata of the wallet's items");
+        Some(AbortOnDrop(tokio::spawn(h.run(std::time::Duration::from_secs(15)))))
+    } else {
+        None
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         cli::stop_signal().await;
@@ -518,4 +533,13 @@ async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {
     }
     node.net().clone().stop().await;
     Ok(())
+}
+
+/// Stops a background task when the command that started it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

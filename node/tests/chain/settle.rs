@@ -231,6 +231,16 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     assert_eq!((status, ctype.as_str()), (200, "image/png"));
     assert_eq!(png, cyteria_node::metadata::sprite_png(stats));
 
+    // The player's node keeps the metadata of everything its wallet owns pinned.
+    let own = Chain::connect(&chain.endpoint(), chain.keys[4 + i].clone(), chain.deployment).await.unwrap();
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let mut holdings = cyteria_node::holdings::Holdings::open(p.content.clone(), own, db, wallets[i], Duration::from_secs(30)).unwrap();
+    let pass = holdings.pass().await.unwrap();
+    assert!(pass.items >= 1 && pass.missing == 0 && pass.pinned == 2 * pass.items, "{pass:?}");
+    let pins = p.content.pins().await.unwrap();
+    assert!(pins.contains(&cyteria_node::content::parse_cid(&image).unwrap()), "the crafted item's sprite is pinned");
+    assert_eq!(holdings.pass().await.unwrap().pinned, 0, "nothing is pinned twice");
+
     for p in players {
         p.ctx.net.clone().stop().await;
     }
