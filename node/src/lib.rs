@@ -6,6 +6,7 @@ pub mod cli;
 pub mod conditioner;
 pub mod config;
 pub mod content;
+pub mod devnet;
 pub mod gateway;
 pub mod holdings;
 pub mod identity;

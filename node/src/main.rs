@@ -43,6 +43,8 @@ enum Command {
     Market(MarketArgs),
     /// The node's IPFS content: add, get, pin, unpin, ls.
     Content(ContentArgs),
+    /// The whole network on this machine: anvil with the contracts, a bootstrap node, validators and bot players that play, settle and trade; ends with a report.
+    Devnet(DevnetArgs),
 }
 
 #[derive(clap::Args)]
@@ -216,10 +218,102 @@ struct NodeArgs {
     loss: Option<f64>,
 }
 
+#[derive(clap::Args)]
+struct DevnetArgs {
+    /// Bot players (a multiple of --match-size).
+    #[arg(long, default_value_t = 8)]
+    players: usize,
+    /// Validators, staked and registered on the devnet's chain.
+    #[arg(long, default_value_t = 3)]
+    validators: usize,
+    /// Matches each player plays.
+    #[arg(long, default_value_t = 1)]
+    matches: u32,
+    /// Players per match (1 to 4).
+    #[arg(long, default_value_t = 2)]
+    match_size: u8,
+    /// A match's time limit in seconds of play.
+    #[arg(long, default_value_t = 40)]
+    match_seconds: u32,
+    /// Simulation ticks per second.
+    #[arg(long, default_value_t = 60)]
+    tick_hz: u32,
+    /// What goes wrong on purpose.
+    #[arg(long, value_enum, default_value_t = cyteria_node::devnet::Scenario::Honest)]
+    scenario: cyteria_node::devnet::Scenario,
+    /// Link conditioner for every player: added round-trip time in ms.
+    #[arg(long, default_value_t = 0)]
+    rtt_ms: u32,
+    /// Link conditioner: extra random delay up to this many ms.
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u32,
+    /// Link conditioner: fraction of rollback packets lost (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// The report's JSON file (default: <devnet dir>/report.json).
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
+    /// No progress bars (for scripts and tests).
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The devnet's directory: `<data dir>/devnet`, emptied at each start
+/// (its chain is new every time).
+fn devnet_dir(common: &CommonArgs) -> std::path::PathBuf {
+    common.data_dir().join("devnet")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = cli.common.log.clone();
+    if matches!(cli.command, Command::Devnet(_)) {
+        // Dozens of nodes log to a file; the terminal shows progress and the report.
+        let dir = devnet_dir(&cli.common);
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!("error: creating {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+        match std::fs::File::create(dir.join("devnet.log")) {
+            Ok(f) => {
+                let filter = tracing_subscriber::EnvFilter::try_new(&log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+                let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::sync::Mutex::new(f)).try_init();
+            }
+            Err(e) => eprintln!("warning: no log file in {}: {e}", dir.display()),
+        }
+    }
     cli::main_with(&log, run(cli))
+}
+
+async fn devnet(common: &CommonArgs, a: DevnetArgs) -> anyhow::Result<()> {
+    let dir = devnet_dir(common);
+    let cfg = cyteria_node::devnet::DevnetConfig {
+        players: a.players,
+        validators: a.validators,
+        matches: a.matches,
+        match_size: a.match_size,
+        match_frames: a.match_seconds.saturating_mul(60),
+        tick_hz: a.tick_hz,
+        link: cyteria_node::conditioner::LinkConditions { rtt_ms: a.rtt_ms, jitter_ms: a.jitter_ms, loss: a.loss },
+        scenario: a.scenario,
+        report: a.report.unwrap_or_else(|| dir.join("report.json")),
+        data_dir: dir.clone(),
+        progress: !a.quiet,
+    };
+    cfg.validate().map_err(ConfigError::Invalid)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        cli::stop_signal().await;
+        eprintln!("stopping: the devnet finishes what it started and writes its report");
+        let _ = stop_tx.send(true);
+    });
+    let report_path = cfg.report.clone();
+    let report = cyteria_node::devnet::run(cfg, stop_rx).await?;
+    println!("{}", report.table());
+    println!("report: {}   logs: {}", report_path.display(), dir.join("devnet.log").display());
+    anyhow::ensure!(report.ok, "some checks failed (see above)");
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -240,6 +334,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inventory(args) => inventory(&cli.common, args).await,
         Command::Market(args) => market(&cli.common, args).await,
         Command::Content(args) => content(&cli.common, args).await,
+        Command::Devnet(args) => devnet(&cli.common, args).await,
     }
 }
 

@@ -43,9 +43,17 @@ impl LocalChain {
 
     /// Starts anvil and deploys, with the genesis CYTR chosen once the accounts are known.
     pub async fn start_with(genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>) -> anyhow::Result<LocalChain> {
+        Self::start_accounts(10, genesis).await
+    }
+
+    /// Like [`LocalChain::start_with`], with `accounts` funded accounts (anvil's default is 10).
+    pub async fn start_accounts(
+        accounts: usize,
+        genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>,
+    ) -> anyhow::Result<LocalChain> {
         let bin = anvil_binary();
         anyhow::ensure!(bin.exists(), "no anvil at {} (run `make test` once, or set CYTERIA_ANVIL)", bin.display());
-        let anvil = Anvil::at(bin).chain_id(CHAIN_ID).try_spawn()?;
+        let anvil = Anvil::at(bin).chain_id(CHAIN_ID).args(["--accounts".to_string(), accounts.max(1).to_string()]).try_spawn()?;
         let keys: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
         let provider = provider(&anvil.endpoint(), keys[0].clone()).await?;
         let deployment = deploy(&provider, keys[0].address(), &genesis(&keys)).await?;
@@ -65,6 +73,14 @@ impl LocalChain {
 
     pub fn endpoint(&self) -> String {
         self.anvil.endpoint()
+    }
+
+    /// Moves the chain's clock `seconds` ahead and mines a block (auctions end, timelocks open).
+    pub async fn advance_time(&self, seconds: u64) -> anyhow::Result<()> {
+        let p = self.provider(0).await?;
+        let _: serde_json::Value = p.raw_request("evm_increaseTime".into(), (seconds,)).await?;
+        let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await?;
+        Ok(())
     }
 
     pub fn ws_endpoint(&self) -> String {

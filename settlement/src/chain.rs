@@ -188,6 +188,13 @@ impl Chain {
         Ok(send!(self, "proveEquivocation", self.settlement(), proveEquivocation(a.clone(), sig_a, b.clone(), sig_b)))
     }
 
+    /// Approves and stakes `amount` CYTR (it earns staking rewards).
+    pub async fn stake(&self, amount: U256) -> anyhow::Result<()> {
+        send!(self, "approve", self.cytr(), approve(self.deployment.staking, amount));
+        send!(self, "stake", self.staking(), stake(amount));
+        Ok(())
+    }
+
     /// Approves and stakes `amount` CYTR, then registers as a validator.
     pub async fn become_validator(&self, amount: U256) -> anyhow::Result<()> {
         send!(self, "approve", self.cytr(), approve(self.deployment.staking, amount));

@@ -1,0 +1,496 @@
+//! `cyteria devnet`: the whole network on one machine. A local anvil with
+//! every contract deployed; a bootstrap node; validators staked and
+//! registered; bot players that find each other through the bootstrap node,
+//! bind their wallets, play matches, and then trade what they won (a
+//! listing bought, an auction bid on and settled, CYTR staked). Every node
+//! is a real node on loopback with its own data directory; the process
+//! boundary is the only thing missing. At the end, a report (see
+//! [`report`]) states what happened and checks the outcomes each scenario
+//! expects.
+
+pub mod report;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use cyteria_game::RULES_VERSION;
+use cyteria_game::crafting::starter_loadout;
+use cyteria_settlement::anvil::LocalChain;
+use cyteria_settlement::chain::Chain;
+use cyteria_settlement::indexer::Indexer;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use libp2p::Multiaddr;
+use tokio::sync::watch;
+
+use crate::conditioner::LinkConditions;
+use crate::identity::Identity;
+use crate::localnet::{self, RunningValidator, ValidatorSetup};
+use crate::metrics::Metrics;
+use crate::net::{NetConfig, Role};
+use crate::node::{Node, PlayerConfig};
+use crate::session::{Cheat, Ending, InputSource, MatchReport, SessionConfig};
+use crate::store::Store;
+use crate::validator::{Fault, ValidatorConfig};
+use crate::wire::{MatchKind, Mode};
+use report::Report;
+
+/// What can go wrong on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Everyone plays by the rules.
+    Honest,
+    /// The last player forges an input in what it announces; another claims more rewards than it earned.
+    Cheater,
+    /// The first epoch's leader crashes right after signing, and comes back.
+    ValidatorCrash,
+}
+
+/// The devnet's settings; the defaults are the README's `cyteria devnet`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DevnetConfig {
+    pub players: usize,
+    pub validators: usize,
+    /// Matches each player plays.
+    pub matches: u32,
+    /// Players per match (1 to 4).
+    pub match_size: u8,
+    /// A match's time limit in frames.
+    pub match_frames: u32,
+    pub tick_hz: u32,
+    pub link: LinkConditions,
+    pub scenario: Scenario,
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+    #[serde(skip)]
+    pub report: PathBuf,
+    /// Progress bars on the terminal.
+    #[serde(skip)]
+    pub progress: bool,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self {
+            players: 8,
+            validators: 3,
+            matches: 1,
+            match_size: 2,
+            match_frames: 60 * 40,
+            tick_hz: 60,
+            link: LinkConditions::default(),
+            scenario: Scenario::Honest,
+            data_dir: PathBuf::from("devnet"),
+            report: PathBuf::from("devnet/report.json"),
+            progress: true,
+        }
+    }
+}
+
+impl DevnetConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.validators == 0 {
+            return Err("a devnet needs at least one validator".into());
+        }
+        if !(1..=4).contains(&self.match_size) {
+            return Err(format!("{} players per match: a match has 1 to 4", self.match_size));
+        }
+        if self.players < usize::from(self.match_size) || self.players % usize::from(self.match_size) != 0 {
+            return Err(format!("{} players do not split into matches of {}", self.players, self.match_size));
+        }
+        if self.scenario == Scenario::Cheater && self.players < 2 {
+            return Err("the cheater scenario needs two players (a forger and a false claimer)".into());
+        }
+        self.link.validate()
+    }
+}
+
+/// CYTR in wei.
+fn cytr(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// Anvil account of validator `i` (0-based); account 0 deployed the contracts.
+fn validator_account(i: usize) -> usize {
+    1 + i
+}
+
+struct Player {
+    node: Node,
+    wallet: Address,
+    account: usize,
+    cheat: Option<Cheat>,
+}
+
+/// Status lines while the devnet runs.
+struct Progress {
+    bars: MultiProgress,
+    phase: ProgressBar,
+}
+
+impl Progress {
+    fn new(show: bool) -> Self {
+        let bars = MultiProgress::new();
+        if !show {
+            bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let phase = bars.add(ProgressBar::new_spinner());
+        phase.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("a valid template"));
+        phase.enable_steady_tick(Duration::from_millis(120));
+        Self { bars, phase }
+    }
+
+    fn phase(&self, msg: impl Into<String>) {
+        let msg = msg.into();
+        tracing::info!(phase = %msg, "devnet");
+        self.phase.set_message(msg);
+    }
+
+    fn bar(&self, len: u64, what: &str) -> ProgressBar {
+        let b = self.bars.add(ProgressBar::new(len));
+        b.set_style(
+            ProgressStyle::with_template(&format!("  {what:<22} [{{bar:30}}] {{pos}}/{{len}} {{msg}}"))
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        b
+    }
+}
+
+/// Runs the devnet to its end (or until `stop` turns true) and returns its report.
+pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::Result<Report> {
+    cfg.validate().map_err(anyhow::Error::msg)?;
+    let started = Instant::now();
+    let progress = Progress::new(cfg.progress);
+    std::fs::create_dir_all(&cfg.data_dir)?;
+
+    progress.phase("starting anvil and deploying the contracts");
+    let accounts = 1 + cfg.validators + cfg.players;
+    let stake = cytr(1_000);
+    let (v, p) = (cfg.validators, cfg.players);
+    let chain = LocalChain::start_accounts(accounts, |keys| {
+        let mut g: Vec<(Address, U256)> = keys[1..=v].iter().map(|k| (k.address(), stake * U256::from(2))).collect();
+        g.extend(keys[1 + v..1 + v + p].iter().map(|k| (k.address(), cytr(500))));
+        g
+    })
+    .await?;
+    for i in 0..cfg.validators {
+        let c = Chain::connect(&chain.endpoint(), chain.keys[validator_account(i)].clone(), chain.deployment).await?;
+        c.become_validator(stake).await?;
+    }
+    let deployment_file = cfg.data_dir.join("deployment.json");
+    std::fs::write(&deployment_file, serde_json::to_string_pretty(&chain.deployment)?)?;
+
+    progress.phase("starting the bootstrap node");
+    let boot = start_node(&cfg.data_dir.join("bootstrap"), Role::Bootstrap, vec![]).await?;
+    let boot_addrs = boot.net().addresses().await;
+    let seeds: Vec<Multiaddr> = boot_addrs.iter().take(1).cloned().collect();
+
+    progress.phase(format!("starting {} validators", cfg.validators));
+    let mut validators = Vec::new();
+    for i in 0..cfg.validators {
+        let fault = (cfg.scenario == Scenario::ValidatorCrash && i == 0).then_some(Fault::CrashAfterSigning);
+        validators.push(Some(start_validator(&cfg, &chain, i, seeds.clone(), fault).await?));
+    }
+
+    progress.phase(format!("starting {} players and binding their wallets", cfg.players));
+    let mut players = Vec::new();
+    for i in 0..cfg.players {
+        let account = 1 + cfg.validators + i;
+        let node = start_node(&cfg.data_dir.join(format!("player-{}", i + 1)), Role::Player, seeds.clone()).await?;
+        let wallet = localnet::bind_wallet(&chain, &node, account, 0).await?;
+        let cheat = match (cfg.scenario, cfg.players - i) {
+            (Scenario::Cheater, 1) => Some(Cheat::ForgeInput),
+            (Scenario::Cheater, 2) => Some(Cheat::ClaimRewards),
+            _ => None,
+        };
+        players.push(Player { node, wallet, account, cheat });
+    }
+    print_join_hint(&cfg, &chain, &seeds, &deployment_file);
+
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
+    let keys: Vec<[u8; 32]> = players.iter().map(|p| p.node.ctx.identity.public_key()).collect();
+    let bound = progress.bar(keys.len() as u64, "wallets bound");
+    wait_for(&mut stop, Duration::from_secs(120), || {
+        let n = live(&validators).next().map(|v| bound_count(v, &keys)).unwrap_or(0);
+        bound.set_position(n as u64);
+        n == keys.len()
+    })
+    .await;
+    bound.finish();
+
+    // Matches: every player searches the lobby; groups form as offers meet.
+    progress.phase(format!("playing {} match(es) per player, {} players per match", cfg.matches, cfg.match_size));
+    let total = (cfg.players / usize::from(cfg.match_size)) as u64 * u64::from(cfg.matches);
+    let played_bar = progress.bar(total, "matches played");
+    let (reports, players) = play(&cfg, players, stop.clone(), &played_bar).await;
+    played_bar.finish();
+
+    // Verification and settlement: every finished match is credited or refused.
+    let finished: BTreeSet<String> = reports.iter().filter(|r| r.ending == Ending::Finished).map(|r| r.match_id.clone()).collect();
+    progress.phase("validators verify and settle the matches");
+    if cfg.scenario == Scenario::ValidatorCrash {
+        restart_crashed(&cfg, &chain, &mut validators, &seeds, &mut stop).await?;
+    }
+    let settled_bar = progress.bar(finished.len() as u64, "matches settled");
+    let cheats = players.iter().filter(|p| p.cheat.is_some()).count() as f64;
+    wait_for(&mut stop, Duration::from_secs(180), || {
+        let credited = live(&validators).map(|v| credited(v, &finished)).min().unwrap_or(0);
+        settled_bar.set_position(credited as u64);
+        let refused: f64 = live(&validators).map(|v| v.metrics().rejected_total("transcript") as f64).fold(0.0, f64::max);
+        credited + (refused.min(cheats) as usize) >= finished.len()
+    })
+    .await;
+    settled_bar.finish();
+
+    // The market: what the matches minted changes hands.
+    progress.phase("trading on the market");
+    let market = trade(&chain, &players).await;
+    if let Err(e) = &market {
+        tracing::warn!(error = %e, "the market round failed");
+    }
+
+    progress.phase("writing the report");
+    let index = {
+        let db = sled::Config::new().temporary(true).open()?;
+        let index = Indexer::open(db, chain.deployment)?;
+        index.sync(&reader.provider).await?;
+        index
+    };
+    let report = report::build(report::Inputs {
+        config: &cfg,
+        reports: &reports,
+        players: &players.iter().map(|p| (p.wallet, p.node.ctx.identity.public_key(), p.cheat)).collect::<Vec<_>>(),
+        validators: &live(&validators).collect::<Vec<_>>(),
+        index: &index,
+        chain: &reader,
+        market: market.as_ref().ok(),
+        market_error: market.as_ref().err().map(|e| e.to_string()),
+        wall: started.elapsed(),
+    })
+    .await?;
+    std::fs::write(&cfg.report, serde_json::to_string_pretty(&report)?)?;
+    progress.phase("shutting down");
+    for p in players {
+        p.node.ctx.net.clone().stop().await;
+    }
+    for v in validators.into_iter().flatten() {
+        v.shut_down().await;
+    }
+    boot.ctx.net.clone().stop().await;
+    progress.phase.finish_and_clear();
+    Ok(report)
+}
+
+fn live(vals: &[Option<RunningValidator>]) -> impl Iterator<Item = &RunningValidator> {
+    vals.iter().flatten()
+}
+
+fn bound_count(v: &RunningValidator, keys: &[[u8; 32]]) -> usize {
+    let ledger = v.handle.ledger.borrow().1.clone();
+    keys.iter().filter(|k| ledger.account(k).is_some_and(|a| a.wallet.is_some())).count()
+}
+
+fn credited(v: &RunningValidator, matches: &BTreeSet<String>) -> usize {
+    let ledger = v.handle.ledger.borrow().1.clone();
+    ledger.credited.iter().filter(|id| matches.contains(&hex(&id[..]))).count()
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+async fn start_node(dir: &std::path::Path, role: Role, bootstrap: Vec<Multiaddr>) -> anyhow::Result<Node> {
+    std::fs::create_dir_all(dir)?;
+    let (identity, _) = Identity::load_or_create(dir)?;
+    let mut cfg = NetConfig::loopback(role);
+    cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
+    cfg.bootstrap = bootstrap;
+    cfg.repo = (role != Role::Bootstrap).then(|| dir.join("ipfs"));
+    Node::start(identity, cfg, Store::open(&dir.join("store"))?, Metrics::new()).await
+}
+
+fn validator_config(fault: Option<Fault>) -> ValidatorConfig {
+    ValidatorConfig {
+        epoch_interval: Duration::from_secs(2),
+        round_timeout: Duration::from_secs(15),
+        submit_grace: Duration::from_secs(2),
+        fetch_timeout: Duration::from_secs(10),
+        poll: Duration::from_millis(500),
+        fault,
+    }
+}
+
+async fn start_validator(
+    cfg: &DevnetConfig,
+    chain: &LocalChain,
+    i: usize,
+    bootstrap: Vec<Multiaddr>,
+    fault: Option<Fault>,
+) -> anyhow::Result<RunningValidator> {
+    let dir = cfg.data_dir.join(format!("validator-{}", i + 1));
+    std::fs::create_dir_all(&dir)?;
+    let (identity, _) = Identity::load_or_create(&dir)?;
+    let setup =
+        ValidatorSetup { identity, store: Store::open(&dir.join("store"))?, repo: Some(dir.join("ipfs")), bootstrap, config: validator_config(fault) };
+    localnet::start_validator(chain, validator_account(i), setup).await
+}
+
+/// The validator-crash scenario: validator 1 exits after signing its first
+/// batch; once it has, it restarts from its data directory without the fault.
+async fn restart_crashed(
+    cfg: &DevnetConfig,
+    chain: &LocalChain,
+    validators: &mut [Option<RunningValidator>],
+    seeds: &[Multiaddr],
+    stop: &mut watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let crashed = |v: &Option<RunningValidator>| v.as_ref().is_some_and(|v| v.task.is_finished());
+    wait_for(stop, Duration::from_secs(60), || crashed(&validators[0])).await;
+    if let Some(v) = validators[0].take() {
+        tracing::info!("validator 1 crashed after signing; restarting it from its data directory");
+        v.shut_down().await;
+        // The store's sled database closes when the last handle goes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        validators[0] = Some(start_validator(cfg, chain, 0, seeds.to_vec(), None).await?);
+    }
+    Ok(())
+}
+
+async fn play(
+    cfg: &DevnetConfig,
+    players: Vec<Player>,
+    stop: watch::Receiver<bool>,
+    bar: &ProgressBar,
+) -> (Vec<MatchReport>, Vec<Player>) {
+    let kind = MatchKind { mode: Mode::Coop, size: cfg.match_size, rules_version: RULES_VERSION, waves: 2, time_limit: cfg.match_frames };
+    let seen = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    let tasks: Vec<_> = players
+        .into_iter()
+        .map(|mut p| {
+            let session = SessionConfig {
+                tick_hz: cfg.tick_hz,
+                link: cfg.link.clone(),
+                disconnect_timeout_ms: 5_000,
+                sync_timeout_ms: 60_000,
+                cheat: p.cheat,
+                ..SessionConfig::default()
+            };
+            let play = PlayerConfig { kind, loadout: starter_loadout(), session, source: InputSource::Bot };
+            let (stop, matches, bar, seen) = (stop.clone(), cfg.matches, bar.clone(), seen.clone());
+            tokio::spawn(async move {
+                let reports = p.node.play_matches(&play, Some(matches), stop).await;
+                for r in &reports {
+                    if seen.lock().map(|mut s| s.insert(r.match_id.clone())).unwrap_or(false) {
+                        bar.inc(1);
+                    }
+                }
+                (reports, p)
+            })
+        })
+        .collect();
+    let mut all = vec![];
+    let mut back = vec![];
+    for t in tasks {
+        match t.await {
+            Ok((r, p)) => {
+                all.extend(r);
+                back.push(p);
+            }
+            Err(e) => tracing::error!(error = %e, "a player's task failed"),
+        }
+    }
+    (all, back)
+}
+
+/// What the market round did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct MarketRound {
+    pub listed: Option<String>,
+    pub bought_by: Option<Address>,
+    pub auctioned: Option<String>,
+    pub winning_bid_by: Option<Address>,
+    pub auction_settled: bool,
+    pub staked_by: Option<Address>,
+    pub staked: String,
+    pub gas_used: u64,
+}
+
+/// One player lists an item and another buys it; one auctions an item,
+/// another bids, and the auction settles after its end; a player stakes CYTR.
+async fn trade(chain: &LocalChain, players: &[Player]) -> anyhow::Result<MarketRound> {
+    let mut round = MarketRound::default();
+    let endpoint = chain.endpoint();
+    let connect = |p: &Player| Chain::connect(&endpoint, chain.keys[p.account].clone(), chain.deployment);
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
+    let db = sled::Config::new().temporary(true).open()?;
+    let index = Indexer::open(db, chain.deployment)?;
+    index.sync(&reader.provider).await?;
+    let holdings: BTreeMap<Address, Vec<U256>> =
+        players.iter().map(|p| (p.wallet, index.items_of(p.wallet).into_iter().map(|(id, _)| id).collect())).collect();
+    let sellers: Vec<&Player> = players.iter().filter(|p| !holdings[&p.wallet].is_empty()).collect();
+    let other = |seller: &Player| players.iter().find(|p| p.wallet != seller.wallet && p.cheat.is_none());
+    if let Some(seller) = sellers.first()
+        && let Some(buyer) = other(seller)
+    {
+        let id = holdings[&seller.wallet][0];
+        let s = connect(seller).await?;
+        let listing = s.list(id, 1, cytr(10).to::<u128>()).await?;
+        round.listed = Some(format!("{id:#x}"));
+        let b = connect(buyer).await?;
+        let r = b.buy(listing, 1, cytr(10).to::<u128>()).await?;
+        round.gas_used += r.gas_used;
+        round.bought_by = Some(buyer.wallet);
+    }
+    let auctioneer = sellers.iter().find(|p| holdings[&p.wallet].len() >= 2).or(sellers.get(1));
+    if let Some(seller) = auctioneer
+        && let Some(bidder) = other(seller)
+    {
+        let ids = &holdings[&seller.wallet];
+        let id = *ids.last().unwrap_or(&ids[0]);
+        let s = connect(seller).await?;
+        let duration = 3_600;
+        let lot = s.auction_item(id, 1, cytr(5).to::<u128>(), duration).await?;
+        round.auctioned = Some(format!("{id:#x}"));
+        let b = connect(bidder).await?;
+        let r = b.bid(lot, cytr(6).to::<u128>()).await?;
+        round.gas_used += r.gas_used;
+        round.winning_bid_by = Some(bidder.wallet);
+        chain.advance_time(duration + 1).await?;
+        let r = b.settle_lot(lot).await?;
+        round.gas_used += r.gas_used;
+        round.auction_settled = true;
+    }
+    if let Some(staker) = players.iter().find(|p| p.cheat.is_none()) {
+        let c = connect(staker).await?;
+        let amount = cytr(100);
+        c.stake(amount).await?;
+        round.staked_by = Some(staker.wallet);
+        round.staked = "100".into();
+    }
+    Ok(round)
+}
+
+/// Polls `done` every 250 ms until it holds, `within` passes, or `stop` turns true.
+async fn wait_for(stop: &mut watch::Receiver<bool>, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() && tokio::time::Instant::now() < deadline && !*stop.borrow() {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+fn print_join_hint(cfg: &DevnetConfig, chain: &LocalChain, seeds: &[Multiaddr], deployment: &std::path::Path) {
+    if !cfg.progress {
+        return;
+    }
+    let seed = seeds.first().map(|s| s.to_string()).unwrap_or_default();
+    eprintln!("The devnet is up. To join it from another terminal while it runs:");
+    eprintln!("  cyteria node --bot --bootstrap {seed} --data-dir my-node --rpc {} --deployment {}", chain.endpoint(), deployment.display());
+    eprintln!("  (a wallet: CYTERIA_ETH_KEY=<an anvil key> cyteria bind-wallet --rpc {} --deployment {})", chain.endpoint(), deployment.display());
+}
