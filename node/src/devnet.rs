@@ -31,7 +31,7 @@ use crate::localnet::{self, RunningValidator, ValidatorSetup};
 use crate::metrics::Metrics;
 use crate::net::{NetConfig, Role};
 use crate::node::{Node, PlayerConfig};
-use crate::session::{Cheat, Ending, InputSource, MatchReport, SessionConfig};
+use crate::session::{Cheat, InputSource, MatchReport, SessionConfig};
 use crate::store::Store;
 use crate::validator::{Fault, ValidatorConfig};
 use crate::wire::{MatchKind, Mode};
@@ -223,28 +223,49 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     bound.finish();
 
     // Matches: every player searches the lobby; groups form as offers meet.
-    progress.phase(format!("playing {} match(es) per player, {} players per match", cfg.matches, cfg.match_size));
-    let total = (cfg.players / usize::from(cfg.match_size)) as u64 * u64::from(cfg.matches);
-    let played_bar = progress.bar(total, "matches played");
-    let (reports, players) = play(&cfg, players, stop.clone(), &played_bar).await;
-    played_bar.finish();
+    // Rounds go on (up to MAX_ROUNDS) until some honest player owns an item
+    // to trade: drops are random.
+    let per_round = (cfg.players / usize::from(cfg.match_size)) as u64 * u64::from(cfg.matches);
+    let played_bar = progress.bar(per_round, "matches played");
+    let settled_bar = progress.bar(0, "matches settled");
+    let mut reports = vec![];
+    let mut players = players;
+    let mut crash_handled = cfg.scenario != Scenario::ValidatorCrash;
+    for round in 1..=MAX_ROUNDS {
+        progress.phase(format!("round {round}: {} match(es) per player, {} players per match", cfg.matches, cfg.match_size));
+        played_bar.set_length(per_round * round as u64);
+        let (r, back) = play(&cfg, players, stop.clone(), &played_bar).await;
+        players = back;
+        reports.extend(r);
 
-    // Verification and settlement: every finished match is credited or refused.
-    let finished: BTreeSet<String> = reports.iter().filter(|r| r.ending == Ending::Finished).map(|r| r.match_id.clone()).collect();
-    progress.phase("validators verify and settle the matches");
-    if cfg.scenario == Scenario::ValidatorCrash {
-        restart_crashed(&cfg, &chain, &mut validators, &seeds, &mut stop).await?;
+        // Verification and settlement: every honest finished match is credited.
+        progress.phase(format!("round {round}: validators verify and settle the matches"));
+        if !crash_handled {
+            restart_crashed(&cfg, &chain, &mut validators, &seeds, &mut stop).await?;
+            crash_handled = true;
+        }
+        let honest: BTreeSet<String> = report::honest_finished(&reports, &cheater_keys(&players));
+        settled_bar.set_length(honest.len() as u64);
+        wait_for(&mut stop, Duration::from_secs(180), || {
+            let credited = live(&validators).map(|v| credited(v, &honest)).min().unwrap_or(0);
+            settled_bar.set_position(credited as u64);
+            credited >= honest.len()
+        })
+        .await;
+        if *stop.borrow() || honest_items(&chain, &reader, &players).await? > 0 {
+            break;
+        }
+        tracing::info!(round, "no honest player owns an item yet: another round");
     }
-    let settled_bar = progress.bar(finished.len() as u64, "matches settled");
-    let cheats = players.iter().filter(|p| p.cheat.is_some()).count() as f64;
-    wait_for(&mut stop, Duration::from_secs(180), || {
-        let credited = live(&validators).map(|v| credited(v, &finished)).min().unwrap_or(0);
-        settled_bar.set_position(credited as u64);
-        let refused: f64 = live(&validators).map(|v| v.metrics().rejected_total("transcript") as f64).fold(0.0, f64::max);
-        credited + (refused.min(cheats) as usize) >= finished.len()
-    })
-    .await;
+    played_bar.finish();
     settled_bar.finish();
+    if cfg.scenario == Scenario::Cheater {
+        // The cheaters' match is refused whole; give the refusals a moment to be counted everywhere.
+        wait_for(&mut stop, Duration::from_secs(30), || {
+            live(&validators).all(|v| v.metrics().rejected_total("transcript") >= 1)
+        })
+        .await;
+    }
 
     // The market: what the matches minted changes hands.
     progress.phase("trading on the market");
@@ -283,6 +304,21 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     boot.ctx.net.clone().stop().await;
     progress.phase.finish_and_clear();
     Ok(report)
+}
+
+/// Rounds of matches the devnet plays at most while waiting for a drop.
+const MAX_ROUNDS: u32 = 3;
+
+fn cheater_keys(players: &[Player]) -> Vec<[u8; 32]> {
+    players.iter().filter(|p| p.cheat.is_some()).map(|p| p.node.ctx.identity.public_key()).collect()
+}
+
+/// Items held by players who play fair.
+async fn honest_items(chain: &LocalChain, reader: &Chain, players: &[Player]) -> anyhow::Result<usize> {
+    let db = sled::Config::new().temporary(true).open()?;
+    let index = Indexer::open(db, chain.deployment)?;
+    index.sync(&reader.provider).await?;
+    Ok(players.iter().filter(|p| p.cheat.is_none()).map(|p| index.items_of(p.wallet).len()).sum())
 }
 
 fn live(vals: &[Option<RunningValidator>]) -> impl Iterator<Item = &RunningValidator> {
@@ -379,6 +415,9 @@ async fn play(
                 cheat: p.cheat,
                 ..SessionConfig::default()
             };
+            // Cheaters seek a match of their own kind (one more wave), so they
+            // meet each other: no honest player's announcement rescues their match.
+            let kind = if p.cheat.is_some() { MatchKind { waves: kind.waves + 1, ..kind } } else { kind };
             let play = PlayerConfig { kind, loadout: starter_loadout(), session, source: InputSource::Bot };
             let (stop, matches, bar, seen) = (stop.clone(), cfg.matches, bar.clone(), seen.clone());
             tokio::spawn(async move {
@@ -429,14 +468,14 @@ async fn trade(chain: &LocalChain, players: &[Player]) -> anyhow::Result<MarketR
     let db = sled::Config::new().temporary(true).open()?;
     let index = Indexer::open(db, chain.deployment)?;
     index.sync(&reader.provider).await?;
-    let holdings: BTreeMap<Address, Vec<U256>> =
+    let mut owned: BTreeMap<Address, Vec<U256>> =
         players.iter().map(|p| (p.wallet, index.items_of(p.wallet).into_iter().map(|(id, _)| id).collect())).collect();
-    let sellers: Vec<&Player> = players.iter().filter(|p| !holdings[&p.wallet].is_empty()).collect();
     let other = |seller: &Player| players.iter().find(|p| p.wallet != seller.wallet && p.cheat.is_none());
-    if let Some(seller) = sellers.first()
+    let holder = |owned: &BTreeMap<Address, Vec<U256>>| players.iter().find(|p| p.cheat.is_none() && !owned[&p.wallet].is_empty());
+    if let Some(seller) = holder(&owned)
         && let Some(buyer) = other(seller)
     {
-        let id = holdings[&seller.wallet][0];
+        let id = owned[&seller.wallet][0];
         let s = connect(seller).await?;
         let listing = s.list(id, 1, cytr(10).to::<u128>()).await?;
         round.listed = Some(format!("{id:#x}"));
@@ -444,13 +483,14 @@ async fn trade(chain: &LocalChain, players: &[Player]) -> anyhow::Result<MarketR
         let r = b.buy(listing, 1, cytr(10).to::<u128>()).await?;
         round.gas_used += r.gas_used;
         round.bought_by = Some(buyer.wallet);
+        owned.entry(seller.wallet).or_default().retain(|x| *x != id);
+        owned.entry(buyer.wallet).or_default().push(id);
     }
-    let auctioneer = sellers.iter().find(|p| holdings[&p.wallet].len() >= 2).or(sellers.get(1));
-    if let Some(seller) = auctioneer
+    // An auction: of another item when there is one, else of the one just bought.
+    if let Some(seller) = holder(&owned)
         && let Some(bidder) = other(seller)
     {
-        let ids = &holdings[&seller.wallet];
-        let id = *ids.last().unwrap_or(&ids[0]);
+        let id = owned[&seller.wallet][0];
         let s = connect(seller).await?;
         let duration = 3_600;
         let lot = s.auction_item(id, 1, cytr(5).to::<u128>(), duration).await?;

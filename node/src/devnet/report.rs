@@ -206,11 +206,9 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     let mut checks = vec![];
     let mut check = |name: &str, ok: bool, detail: String| checks.push(Check { name: name.to_string(), ok, detail });
     check("no desync", matches.desyncs == 0, format!("{} desyncs in {} matches", matches.desyncs, matches.played));
-    let expected = match i.config.scenario {
-        // The forger's and the false claimer's matches are refused whole.
-        Scenario::Cheater => finished_without_cheaters(i.reports, i.players),
-        _ => finished.iter().map(|r| r.match_id.as_str()).collect::<std::collections::BTreeSet<_>>().len(),
-    };
+    let cheaters: Vec<[u8; 32]> = i.players.iter().filter(|p| p.2.is_some()).map(|p| p.1).collect();
+    // The forger's and the false claimer's match is refused whole.
+    let expected = honest_finished(i.reports, &cheaters).len();
     check(
         "every honest match settled on chain",
         matches.finished > 0 && settlement.matches_credited >= expected && settlement.epochs_settled > 0,
@@ -229,7 +227,7 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     }
     check(
         "items exist with their stats, each minted once",
-        unique && held == items.len() && items.len() <= settlement.items_minted,
+        !items.is_empty() && unique && held == items.len() && items.len() <= settlement.items_minted,
         format!("{} items held by players, {} minted in all", items.len(), settlement.items_minted),
     );
     check(
@@ -283,9 +281,8 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     })
 }
 
-/// Finished matches in which no cheater sat.
-fn finished_without_cheaters(reports: &[MatchReport], players: &[(Address, [u8; 32], Option<Cheat>)]) -> usize {
-    let cheaters: Vec<[u8; 32]> = players.iter().filter(|p| p.2.is_some()).map(|p| p.1).collect();
+/// Finished matches in which none of `cheaters` sat.
+pub(crate) fn honest_finished(reports: &[MatchReport], cheaters: &[[u8; 32]]) -> std::collections::BTreeSet<String> {
     let mut ids = std::collections::BTreeSet::new();
     for r in reports.iter().filter(|r| r.ending == Ending::Finished) {
         let seated_cheater = r.transcript.as_ref().is_some_and(|t| t.header.players.iter().any(|s| cheaters.contains(&s.public_key)));
@@ -293,7 +290,7 @@ fn finished_without_cheaters(reports: &[MatchReport], players: &[(Address, [u8; 
             ids.insert(r.match_id.clone());
         }
     }
-    ids.len()
+    ids
 }
 
 impl Report {
