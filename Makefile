@@ -7,8 +7,9 @@ CARGO ?= cargo
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-run: ## the main job: a headless match of bot players (becomes `cyteria devnet` later)
-	$(CARGO) run --release -p cyteria-game --example headless_match -- --map
+run: ## the main job: `cyteria devnet`, the whole network on this machine (installs anvil from npm on first use)
+	@cd contracts && { [ -x node_modules/.bin/anvil ] || npm ci --no-audit --no-fund --loglevel=error; }
+	$(CARGO) run --release --locked -p cyteria-node --bin cyteria -- --data-dir target/devnet-data devnet $(DEVNET_ARGS)
 
 test: ## every test: contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints
 	contracts/tools/test

@@ -98,7 +98,7 @@ impl DevnetConfig {
         if !(1..=4).contains(&self.match_size) {
             return Err(format!("{} players per match: a match has 1 to 4", self.match_size));
         }
-        if self.players < usize::from(self.match_size) || self.players % usize::from(self.match_size) != 0 {
+        if self.players < usize::from(self.match_size) || !self.players.is_multiple_of(usize::from(self.match_size)) {
             return Err(format!("{} players do not split into matches of {}", self.players, self.match_size));
         }
         if self.scenario == Scenario::Cheater && self.players < 2 {
@@ -409,7 +409,7 @@ async fn play(
         .map(|mut p| {
             let session = SessionConfig {
                 tick_hz: cfg.tick_hz,
-                link: cfg.link.clone(),
+                link: cfg.link,
                 disconnect_timeout_ms: 5_000,
                 sync_timeout_ms: 60_000,
                 cheat: p.cheat,

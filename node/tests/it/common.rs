@@ -104,6 +104,7 @@ pub(crate) fn assert_finished_and_verified(reports: &[MatchReport], nodes: &[Nod
 }
 
 /// A minimal HTTP/1.0 GET: (status, content type, body).
+#[allow(dead_code)] // used by the content and chain test binaries, not by the matches
 pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
