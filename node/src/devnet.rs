@@ -267,11 +267,23 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         .await;
     }
 
+    // Crafting: every honest player whose materials cover a recipe crafts it.
+    progress.phase("crafting from the materials the matches gave");
+    let crafted = craft(&players, &validators, &mut stop).await;
+
     // The market: what the matches minted changes hands.
     progress.phase("trading on the market");
     let market = trade(&chain, &players).await;
     if let Err(e) = &market {
         tracing::warn!(error = %e, "the market round failed");
+    }
+
+    // Governance: one proposal goes through the DAO and the timelock.
+    progress.phase("a DAO proposal through the timelock");
+    let voters: Vec<usize> = players.iter().filter(|p| p.cheat.is_none()).take(2).map(|p| p.account).collect();
+    let dao = govern(&chain, &voters).await;
+    if let Err(e) = &dao {
+        tracing::warn!(error = %e, "the DAO round failed");
     }
 
     progress.phase("writing the report");
@@ -289,6 +301,8 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         index: &index,
         chain: &reader,
         market: market.as_ref().ok(),
+        crafted,
+        dao: dao.as_ref().map_err(|e| e.to_string()),
         market_error: market.as_ref().err().map(|e| e.to_string()),
         wall: started.elapsed(),
     })
@@ -443,6 +457,61 @@ async fn play(
         }
     }
     (all, back)
+}
+
+/// Sends a signed craft for every honest player who can afford a recipe
+/// (by the validators' ledger) and waits for the validators to apply them.
+/// Returns how many crafts settled.
+async fn craft(players: &[Player], validators: &[Option<RunningValidator>], stop: &mut watch::Receiver<bool>) -> usize {
+    use cyteria_game::crafting::RECIPES;
+    use cyteria_settlement::action::{Action, SignedAction};
+    let Some(ledger) = live(validators).next().map(|v| v.handle.ledger.borrow().1.clone()) else { return 0 };
+    let mut sent = vec![];
+    for p in players.iter().filter(|p| p.cheat.is_none()) {
+        let key = p.node.ctx.identity.public_key();
+        let Some(account) = ledger.account(&key) else { continue };
+        let Some(recipe) = RECIPES.iter().position(|r| account.materials.check(r.cost).is_ok()) else { continue };
+        let id = &p.node.ctx.identity;
+        let action = Action::Craft { recipe: recipe as u8 };
+        let signed = SignedAction::new(key, account.next_nonce, cyteria_settlement::anvil::CHAIN_ID, action, |m| id.sign(m));
+        match localnet::send_action(&p.node, &crate::wire::ActionMessage::Act(signed)).await {
+            Ok(()) => sent.push((key, account.next_nonce + 1)),
+            Err(e) => tracing::warn!(error = %e, "a craft was not sent"),
+        }
+    }
+    let applied = |v: &RunningValidator| {
+        let l = v.handle.ledger.borrow().1.clone();
+        sent.iter().filter(|(k, next)| l.account(k).is_some_and(|a| a.next_nonce >= *next)).count()
+    };
+    wait_for(stop, Duration::from_secs(60), || live(validators).all(|v| applied(v) == sent.len())).await;
+    live(validators).map(applied).min().unwrap_or(0)
+}
+
+/// What the DAO round did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DaoRound {
+    pub proposal: String,
+    pub change: String,
+    pub fee_bps_before: u16,
+    pub fee_bps_after: u16,
+}
+
+/// Two players (CYTR holders; the validators' accounts are busy settling)
+/// propose and pass a lower marketplace fee; it executes from the timelock
+/// a day later (anvil's clock is moved).
+async fn govern(chain: &LocalChain, voters: &[usize]) -> anyhow::Result<DaoRound> {
+    anyhow::ensure!(!voters.is_empty(), "no honest player to vote");
+    use alloy::sol_types::SolCall;
+    use cyteria_settlement::bindings::Marketplace;
+    let market = Marketplace::new(chain.deployment.marketplace, chain.provider(0).await?);
+    let before = market.feeBps().call().await?;
+    let after = before.saturating_sub(50);
+    let call = Marketplace::setFeeCall { treasury_: chain.deployment.timelock_controller, feeBps_: after };
+    let description = format!("Lower the marketplace fee from {before} to {after} basis points");
+    let id = chain.pass_proposal(voters[0], voters, chain.deployment.marketplace, call.abi_encode().into(), &description).await?;
+    let now = market.feeBps().call().await?;
+    anyhow::ensure!(now == after, "the fee is {now} bps after the proposal executed, not {after}");
+    Ok(DaoRound { proposal: format!("{id:#x}"), change: description, fee_bps_before: before, fee_bps_after: now })
 }
 
 /// What the market round did.

@@ -28,7 +28,7 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
     }
     assert!(out.status.success(), "{table}");
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for expected in ["no desync", "every honest match settled on chain", "items exist with their stats, each minted once", "the cheaters got nothing", "the market traded"] {
+    for expected in ["no desync", "every honest match settled on chain", "items exist with their stats, each minted once", "the cheaters got nothing", "the market traded", "a DAO proposal went through the timelock"] {
         assert!(names.contains(&expected), "the report checks {expected:?}: {names:?}");
     }
     // The matches settled on chain, with no desync.
@@ -47,5 +47,6 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
     assert!(refused["forged input"].as_u64().unwrap_or(0) >= 1, "{refused}");
     assert!(refused["claimed rewards"].as_u64().unwrap_or(0) >= 1, "{refused}");
     assert_eq!(r["market"]["auction_settled"], true);
+    assert_eq!(r["dao"]["fee_bps_after"].as_u64().unwrap() + 50, r["dao"]["fee_bps_before"].as_u64().unwrap());
     assert!(table.contains("checks:"), "the terminal shows the table");
 }

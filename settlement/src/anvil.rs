@@ -19,6 +19,13 @@ use crate::chain::{Chain, Deployment, ensure_success};
 /// Polygon Amoy's chain id, which the local chain takes.
 pub const CHAIN_ID: u64 = 80002;
 
+macro_rules! tx {
+    ($what:literal, $call:expr) => {{
+        let r = $call.send().await.map_err(|e| anyhow::anyhow!("{}: {e}", $what))?.get_receipt().await?;
+        ensure_success(&r, $what)?;
+    }};
+}
+
 /// The anvil binary: `$CYTERIA_ANVIL`, else the one `contracts/` installs from npm.
 pub fn anvil_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CYTERIA_ANVIL") {
@@ -87,6 +94,57 @@ impl LocalChain {
         self.anvil.ws_endpoint()
     }
 
+    /// Mines `blocks` blocks at once.
+    pub async fn mine(&self, blocks: u64) -> anyhow::Result<()> {
+        let p = self.provider(0).await?;
+        let _: serde_json::Value = p.raw_request("anvil_mine".into(), (blocks,)).await?;
+        Ok(())
+    }
+
+    /// Takes one proposal through the DAO and the timelock: the `voters`
+    /// (anvil accounts holding CYTR) delegate their votes to themselves,
+    /// `proposer` proposes `calldata` on `target`, the voters vote for it,
+    /// blocks are mined through the voting delay and period, it is queued,
+    /// the clock passes the timelock's delay, and it executes. Returns the
+    /// proposal id.
+    pub async fn pass_proposal(
+        &self,
+        proposer: usize,
+        voters: &[usize],
+        target: Address,
+        calldata: alloy::primitives::Bytes,
+        description: &str,
+    ) -> anyhow::Result<U256> {
+        for v in voters {
+            let p = self.provider(*v).await?;
+            tx!("delegate", CYTR::new(self.deployment.cytr, p).delegate(self.keys[*v].address()));
+        }
+        self.mine(1).await?;
+        let dao = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(proposer).await?);
+        let (targets, values, calldatas) = (vec![target], vec![U256::ZERO], vec![calldata]);
+        let description_hash = alloy::primitives::keccak256(description.as_bytes());
+        tx!("propose", dao.propose(targets.clone(), values.clone(), calldatas.clone(), description.to_string()));
+        let id = dao.hashProposal(targets.clone(), values.clone(), calldatas.clone(), description_hash).call().await?;
+        let delay: u64 = dao.votingDelay().call().await?.try_into()?;
+        self.mine(delay + 1).await?;
+        for v in voters {
+            let voter = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(*v).await?);
+            tx!("castVote", voter.castVote(id, 1));
+        }
+        let period: u64 = dao.votingPeriod().call().await?.try_into()?;
+        self.mine(period + 1).await?;
+        // A fresh connection: the proposer's nonce moved on when it voted through another one.
+        let dao = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(proposer).await?);
+        tx!("queue", dao.queue(targets.clone(), values.clone(), calldatas.clone(), description_hash));
+        let timelock = TimelockController::new(self.deployment.timelock_controller, self.provider(0).await?);
+        let min_delay: u64 = timelock.getMinDelay().call().await?.try_into()?;
+        self.advance_time(min_delay + 1).await?;
+        tx!("execute", dao.execute(targets, values, calldatas, description_hash));
+        let state = dao.state(id).call().await?;
+        anyhow::ensure!(state == 7, "the proposal is in state {state}, not executed (7)");
+        Ok(id)
+    }
+
     /// An anvil account's provider.
     pub async fn provider(&self, account: usize) -> anyhow::Result<DynProvider> {
         provider(&self.endpoint(), self.keys[account].clone()).await
@@ -95,13 +153,6 @@ impl LocalChain {
 
 async fn provider(url: &str, key: PrivateKeySigner) -> anyhow::Result<DynProvider> {
     Ok(ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect(url).await?.erased())
-}
-
-macro_rules! tx {
-    ($what:literal, $call:expr) => {{
-        let r = $call.send().await?.get_receipt().await?;
-        ensure_success(&r, $what)?;
-    }};
 }
 
 /// Deploys every contract as `Deploy.s.sol` does, minting `genesis` CYTR first.

@@ -204,3 +204,18 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
     assert!(index.items_of(seller).is_empty());
     assert_eq!(index.cytr_of(buyer), ether(84));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dao_proposal_passes_through_the_timelock_and_changes_the_market_fee() {
+    use alloy::sol_types::SolCall;
+    use cyteria_settlement::bindings::Marketplace;
+    let chain = LocalChain::start_with(|keys| vec![(keys[4].address(), ether(600)), (keys[5].address(), ether(400))]).await.unwrap();
+    let market = Marketplace::new(chain.deployment.marketplace, chain.provider(0).await.unwrap());
+    assert_eq!(market.feeBps().call().await.unwrap(), 250);
+    let call = Marketplace::setFeeCall { treasury_: chain.deployment.timelock_controller, feeBps_: 200 };
+    // Before the vote the timelock alone may change the fee: account 4 cannot.
+    let direct = Marketplace::new(chain.deployment.marketplace, chain.provider(4).await.unwrap());
+    assert!(direct.setFee(chain.deployment.timelock_controller, 200).call().await.is_err());
+    chain.pass_proposal(4, &[4, 5], chain.deployment.marketplace, call.abi_encode().into(), "Lower the fee to 2%").await.unwrap();
+    assert_eq!(market.feeBps().call().await.unwrap(), 200, "the timelock executed the proposal");
+}

@@ -11,7 +11,7 @@ use cyteria_settlement::ids;
 use cyteria_settlement::indexer::Indexer;
 use serde::Serialize;
 
-use super::{DevnetConfig, MarketRound, Scenario, hex};
+use super::{DaoRound, DevnetConfig, MarketRound, Scenario, hex};
 use crate::localnet::RunningValidator;
 use crate::metrics::Metrics;
 use crate::session::{Cheat, Ending, MatchReport};
@@ -51,6 +51,8 @@ pub struct Verification {
 pub struct Settlement {
     pub epochs_settled: u64,
     pub matches_credited: usize,
+    /// Crafts (signed actions) the validators applied and settled.
+    pub crafts: usize,
     pub items_minted: usize,
     pub gas_used: u64,
     pub state_root: String,
@@ -86,6 +88,7 @@ pub struct Report {
     pub verification: Verification,
     pub settlement: Settlement,
     pub market: Option<MarketRound>,
+    pub dao: Option<DaoRound>,
     pub items: Vec<Item>,
     pub resources: Resources,
 }
@@ -100,6 +103,8 @@ pub(crate) struct Inputs<'a> {
     pub chain: &'a Chain,
     pub market: Option<&'a MarketRound>,
     pub market_error: Option<String>,
+    pub crafted: usize,
+    pub dao: Result<&'a DaoRound, String>,
     pub wall: Duration,
 }
 
@@ -173,7 +178,8 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
             *verification.rejected.entry(reason).or_default() += n;
         }
     }
-    let ledger = i.validators.first().map(|v| v.handle.ledger.borrow().1.clone());
+    // The most advanced validator's ledger (a restarted one may lag).
+    let ledger = i.validators.iter().map(|v| v.handle.ledger.borrow().clone()).max_by_key(|(e, _)| *e).map(|(_, l)| l);
     let finished: Vec<&MatchReport> = i.reports.iter().filter(|r| r.ending == Ending::Finished).collect();
     let credited = |id: &str| ledger.as_ref().is_some_and(|l| l.credited.iter().any(|c| hex(&c[..]) == id));
     let batches = i.index.batches();
@@ -198,6 +204,7 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     let settlement = Settlement {
         epochs_settled: i.chain.settled_epoch().await?,
         matches_credited: finished.iter().map(|r| r.match_id.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().filter(|id| credited(id)).count(),
+        crafts: i.crafted,
         items_minted: batches.iter().map(|(_, b)| b.items.to::<usize>()).sum(),
         gas_used,
         state_root: format!("{:#x}", i.chain.state_root().await?),
@@ -258,6 +265,12 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
             settlement.epochs_settled as usize == batches.len() && settlement.epochs_settled > 0,
             format!("{} epochs settled, {} settlements seen", settlement.epochs_settled, batches.len()),
         );
+        let epochs: Vec<u64> = i.validators.iter().map(|v| v.handle.ledger.borrow().0).collect();
+        check(
+            "every validator, the restarted one too, caught up with the chain",
+            epochs.iter().all(|e| *e == settlement.epochs_settled),
+            format!("ledger epochs {epochs:?}, chain at {}", settlement.epochs_settled),
+        );
     }
     match (i.market, i.market_error) {
         (Some(m), _) => check(
@@ -266,6 +279,10 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
             format!("listing bought: {}, auction settled: {}, staked: {}", m.bought_by.is_some(), m.auction_settled, m.staked_by.is_some()),
         ),
         (None, e) => check("the market traded", false, e.unwrap_or_default()),
+    }
+    match &i.dao {
+        Ok(d) => check("a DAO proposal went through the timelock", true, format!("{} (proposal {})", d.change, d.proposal)),
+        Err(e) => check("a DAO proposal went through the timelock", false, e.clone()),
     }
     let ok = checks.iter().all(|c| c.ok);
     Ok(Report {
@@ -276,6 +293,7 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
         verification,
         settlement,
         market: i.market.cloned(),
+        dao: i.dao.clone().ok().cloned(),
         items,
         resources: resources(i.wall),
     })
@@ -310,12 +328,16 @@ impl Report {
         row("transcripts refused", format!("{:?}", self.verification.rejected));
         row("epochs settled", s.epochs_settled.to_string());
         row("matches credited", s.matches_credited.to_string());
+        row("crafts settled", s.crafts.to_string());
         row("items minted", s.items_minted.to_string());
         row("settlement gas", s.gas_used.to_string());
         if let Some(mk) = &self.market {
             row("market", format!("listed {:?}, bought by {:?}", mk.listed, mk.bought_by));
             row("auction", format!("{:?} won by {:?}, settled {}", mk.auctioned, mk.winning_bid_by, mk.auction_settled));
             row("staked", format!("{} CYTR by {:?}", mk.staked, mk.staked_by));
+        }
+        if let Some(d) = &self.dao {
+            row("DAO", format!("{}: executed, fee now {} bps", d.change, d.fee_bps_after));
         }
         row("wall / CPU / max RSS", format!("{:.1} s / {:.1} s / {:.0} MB", self.resources.wall_s, self.resources.cpu_s, self.resources.max_rss_mb));
         out.push_str("\n  checks:\n");
@@ -361,7 +383,7 @@ mod tests {
         assert_eq!((m.played, m.finished, m.failed), (2, 1, 1));
         assert_eq!((m.rollbacks, m.rollback_frames, m.max_rollback_depth), (8, 16, 5));
         assert_eq!(m.frames, 200);
-        assert_eq!(m.lobby_to_first_frame_ms_p50, Some(301));
+        assert_eq!(m.lobby_to_first_frame_ms_p50, Some(300), "the median of 300, 300 and 301");
     }
 
     #[test]
