@@ -215,11 +215,15 @@ pub fn directory(items: &[MintedItem]) -> Option<Directory> {
 /// Adds the metadata of `items` to the content store (pinned, the root
 /// announced) and returns the directory's CID, or `None` when there are no items.
 pub async fn publish(content: &Content, items: &[MintedItem]) -> Result<Option<Cid>, ContentError> {
-    let items = items.to_vec();
-    let built = tokio::task::spawn_blocking(move || directory(&items)).await;
-    let Some(dir) = built.map_err(|e| ContentError::Store(format!("building metadata: {e}")))? else { return Ok(None) };
+    let Some(dir) = build(items).await? else { return Ok(None) };
     content.put_tree(dir.root, dir.blocks).await?;
     Ok(Some(dir.root))
+}
+
+/// [`directory`] off the async runtime (drawing and encoding take ~0.3 ms per item).
+pub async fn build(items: &[MintedItem]) -> Result<Option<Directory>, ContentError> {
+    let items = items.to_vec();
+    tokio::task::spawn_blocking(move || directory(&items)).await.map_err(|e| ContentError::Store(format!("building metadata: {e}")))
 }
 
 #[cfg(test)]

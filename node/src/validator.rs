@@ -452,10 +452,14 @@ impl Validator {
                 }
                 // The items' metadata is ours to build too: a batch whose
                 // directory differs from ours differs from the batch we reach.
-                let meta = crate::metadata::publish(&content, &applied.items).await.map_err(|e| format!("metadata: {e}"))?;
-                let ours = applied.batch(&data, &b.dataCid, &meta.map(|c| c.to_string()).unwrap_or_default());
+                // It is stored (and pinned) only once the batches agree.
+                let meta = crate::metadata::build(&applied.items).await.map_err(|e| format!("metadata: {e}"))?;
+                let ours = applied.batch(&data, &b.dataCid, &meta.as_ref().map(|d| d.root.to_string()).unwrap_or_default());
                 if batch::digest(&ours, &domain) != digest {
-                    return Err("applying the data gives another batch (root or mints differ)".to_string());
+                    return Err("applying the data gives another batch (root, mints or metadata differ)".to_string());
+                }
+                if let Some(d) = meta {
+                    content.put_tree(d.root, d.blocks).await.map_err(|e| format!("storing metadata: {e}"))?;
                 }
                 let (items, unbound) = (applied.items.len(), applied.unbound.len());
                 Ok((
