@@ -1,12 +1,18 @@
 //! ggrs traffic over libp2p: a [`NonBlockingSocket`] whose messages travel
-//! on `/cyteria/rollback/1` streams between the players of a match.
+//! on `/cyteria/rollback/2` streams between the players of a match.
 //!
 //! Each player opens one outbound stream to each other player and receives
 //! on the streams the others open. A stream carries length-prefixed frames
 //! (u32 big-endian length, then a [`RollbackFrame`]), each at most
-//! [`ROLLBACK`]'s size limit; its first frame is `Hello { match_id }`. The
-//! hub refuses streams from peers that are not in a running match with this
-//! node, and penalises peers that send malformed or oversized frames.
+//! [`ROLLBACK`]'s size limit; its first frame is `Hello { match_id }`, which
+//! the receiver echoes once it has routed the stream to its match. A writer
+//! that gets no echo, or whose stream fails later, opens a new one: an
+//! inbound stream can be dropped on arrival (libp2p-stream drops streams
+//! that arrive while its accept queue is full, and several players open
+//! theirs at the same instant), and a write into a dropped stream does not
+//! fail. The hub refuses streams from peers that are not in a running match
+//! with this node, and penalises peers that send malformed or oversized
+//! frames.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -115,6 +121,9 @@ impl Hub {
         if !route.players.contains(&peer) || peer == self.net.peer_id {
             return self.net.penalise(peer, "rollback", "not a player of the match", FRAME_PENALTY).await;
         }
+        if write_frame(&mut stream, &RollbackFrame::Hello { match_id }.encode()).await.is_err() {
+            return;
+        }
         loop {
             let bytes = match read_frame(&mut stream).await {
                 Ok(b) => b,
@@ -210,29 +219,16 @@ async fn writer(
     mut rx: mpsc::UnboundedReceiver<(Vec<u8>, bool)>,
     mut link: Conditioner,
 ) {
-    let protocol = StreamProtocol::new(ROLLBACK_PROTOCOL);
-    // Keep trying for as long as the match wants to send (a loaded machine
-    // or a slow dial can take a while); the session's own sync timeout
-    // decides when the match is given up.
-    let mut stream = loop {
-        match tokio::time::timeout(HELLO_TIMEOUT, net.ipfs.open_stream(peer, protocol.clone())).await {
-            Ok(Ok(s)) => break s,
-            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "rollback stream not open yet; retrying"),
-            Err(_) => tracing::debug!(%peer, "opening a rollback stream timed out; retrying"),
-        }
-        if rx.is_closed() {
-            tracing::warn!(%peer, "the match ended before a rollback stream opened");
-            return;
-        }
-        // Not reachable yet: look its addresses up in the DHT.
-        net.find_peer(peer);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    if write_frame(&mut stream, &RollbackFrame::Hello { match_id }.encode()).await.is_err() {
-        return;
-    }
+    let mut stream: Option<libp2p::Stream> = None;
     let mut open = true;
     while open || !link.is_empty() {
+        if stream.is_none() {
+            // Frames queue in `rx` meanwhile; ggrs resends what matters.
+            stream = connect(&net, peer, match_id, &rx).await;
+            if stream.is_none() {
+                return;
+            }
+        }
         let wait = link.next_release().map(tokio::time::Instant::from_std);
         tokio::select! {
             m = rx.recv(), if open => match m {
@@ -242,14 +238,61 @@ async fn writer(
             _ = async { match wait { Some(t) => tokio::time::sleep_until(t).await, None => futures::future::pending().await } } => {}
         }
         while let Some(bytes) = link.pop_ready(Instant::now()) {
+            let Some(s) = stream.as_mut() else { break };
             net.metrics.bytes("rollback", "out", bytes.len() + 4);
-            if write_frame(&mut stream, &bytes).await.is_err() {
-                tracing::debug!(%peer, "rollback stream closed by the peer");
-                return;
+            if write_frame(s, &bytes).await.is_err() {
+                // The frame is lost, as a datagram would be; open another stream.
+                tracing::debug!(%peer, "rollback stream failed; reopening");
+                stream = None;
             }
         }
     }
-    let _ = stream.close().await;
+    if let Some(mut s) = stream {
+        let _ = s.close().await;
+    }
+}
+
+/// Opens a stream to `peer` that the peer has accepted for `match_id` (it
+/// echoed the hello). Keeps trying for as long as the match wants to send (a
+/// loaded machine or a slow dial can take a while); the session's own sync
+/// and disconnect timeouts decide when the match is given up. `None` once
+/// the match has ended.
+async fn connect(
+    net: &Net,
+    peer: PeerId,
+    match_id: [u8; 32],
+    rx: &mpsc::UnboundedReceiver<(Vec<u8>, bool)>,
+) -> Option<libp2p::Stream> {
+    let protocol = StreamProtocol::new(ROLLBACK_PROTOCOL);
+    let hello = RollbackFrame::Hello { match_id }.encode();
+    loop {
+        match tokio::time::timeout(HELLO_TIMEOUT, net.ipfs.open_stream(peer, protocol.clone())).await {
+            Ok(Ok(mut s)) => {
+                // The peer waits up to HELLO_TIMEOUT for its side of the match.
+                let echo = async {
+                    write_frame(&mut s, &hello).await.ok()?;
+                    read_frame(&mut s).await.ok()
+                };
+                match tokio::time::timeout(HELLO_TIMEOUT + Duration::from_secs(1), echo).await {
+                    Ok(Some(bytes)) if bytes == hello => return Some(s),
+                    Ok(Some(_)) => tracing::debug!(%peer, "rollback stream answered with something else; retrying"),
+                    Ok(None) => tracing::debug!(%peer, "rollback stream dropped before the hello was echoed; retrying"),
+                    Err(_) => tracing::debug!(%peer, "no echo of the rollback hello; retrying"),
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "rollback stream not open yet; retrying");
+                // Not reachable yet: look its addresses up in the DHT.
+                net.find_peer(peer);
+            }
+            Err(_) => tracing::debug!(%peer, "opening a rollback stream timed out; retrying"),
+        }
+        if rx.is_closed() {
+            tracing::warn!(%peer, "the match ended before a rollback stream opened");
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The ggrs socket of one match.

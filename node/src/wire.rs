@@ -21,7 +21,7 @@ pub const ACTIONS_TOPIC: &str = "/cyteria/actions/1";
 /// The gossipsub topic of validators' batch attestations.
 pub const BATCHES_TOPIC: &str = "/cyteria/batches/1";
 /// The stream protocol that carries ggrs traffic between a match's players.
-pub const ROLLBACK_PROTOCOL: &str = "/cyteria/rollback/1";
+pub const ROLLBACK_PROTOCOL: &str = "/cyteria/rollback/2";
 /// The Kademlia protocol name of the Cyteria DHT.
 pub const KAD_PROTOCOL: &str = "/cyteria/kad/1.0.0";
 /// The gossipsub protocol id (gossipsub v1.1 framing under a Cyteria name).

@@ -28,6 +28,8 @@ pub(crate) fn listen(t: Transport) -> Vec<Multiaddr> {
 }
 
 pub(crate) async fn node(t: Transport, bootstrap: Option<&Node>) -> Node {
+    // `RUST_LOG=cyteria_node=debug` shows what the nodes did when a test fails.
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
     let mut cfg = NetConfig::loopback(Role::Player);
     cfg.listen = listen(t);
     if let Some(b) = bootstrap {
