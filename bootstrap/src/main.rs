@@ -4,12 +4,16 @@
 //! relays gossip (validating it like any node). It plays no matches and
 //! pins no content. It never compiles bevy.
 
-use std::process::ExitCode;
 use clap::Parser;
 use cyteria_node::cli::{self, CommonArgs, NetArgs};
+use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "cyteria-bootstrap", version, about = "Cyteria bootstrap node: DHT, relay, AutoNAT")]
+#[command(
+    name = "cyteria-bootstrap",
+    version,
+    about = "Cyteria bootstrap node: DHT, relay, AutoNAT"
+)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,

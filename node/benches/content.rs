@@ -20,12 +20,21 @@ async fn node(bootstrap: Vec<libp2p::Multiaddr>, repo: std::path::PathBuf) -> an
     cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
     cfg.bootstrap = bootstrap;
     cfg.repo = Some(repo);
-    Node::start(Identity::generate(), cfg, Store::temporary()?, Metrics::new()).await
+    Node::start(
+        Identity::generate(),
+        cfg,
+        Store::temporary()?,
+        Metrics::new(),
+    )
+    .await
 }
 
 fn bytes(n: usize, seed: u8) -> Vec<u8> {
     let mut out = vec![0; n];
-    blake3::Hasher::new().update(&[seed]).finalize_xof().fill(&mut out);
+    blake3::Hasher::new()
+        .update(&[seed])
+        .finalize_xof()
+        .fill(&mut out);
     out
 }
 
@@ -47,7 +56,10 @@ async fn main() -> anyhow::Result<()> {
         let cid = a.content.add(data.clone()).await?;
         let add = t.elapsed();
         let t = Instant::now();
-        let got = b.content.cat(&cid, &[a.net().peer_id], Duration::from_secs(600)).await?;
+        let got = b
+            .content
+            .cat(&cid, &[a.net().peer_id], Duration::from_secs(600))
+            .await?;
         let fetch = t.elapsed();
         assert!(got == data);
         println!(
@@ -68,7 +80,9 @@ async fn main() -> anyhow::Result<()> {
     let put = t.elapsed();
     let t = Instant::now();
     for c in &cids {
-        b.content.get(c, &[a.net().peer_id], Duration::from_secs(60)).await?;
+        b.content
+            .get(c, &[a.net().peer_id], Duration::from_secs(60))
+            .await?;
     }
     let get = t.elapsed();
     println!(
@@ -82,7 +96,11 @@ async fn main() -> anyhow::Result<()> {
         .map(|i| {
             let rarity = Rarity::ALL[usize::from(i % 5)];
             let mut traits = Traits::NONE;
-            for t in Trait::ALL.iter().skip(usize::from(i % 7)).take(rarity.trait_slots()) {
+            for t in Trait::ALL
+                .iter()
+                .skip(usize::from(i % 7))
+                .take(rarity.trait_slots())
+            {
                 traits.set(*t);
             }
             let stats = ItemStats {
@@ -93,7 +111,11 @@ async fn main() -> anyhow::Result<()> {
                 durability: 1 + i % rarity.max_durability(),
                 traits,
             };
-            MintedItem { to: alloy::primitives::Address::ZERO, id: cyteria_settlement::ids::encode(&stats, 77, i).expect("fits"), stats }
+            MintedItem {
+                to: alloy::primitives::Address::ZERO,
+                id: cyteria_settlement::ids::encode(&stats, 77, i).expect("fits"),
+                stats,
+            }
         })
         .collect();
     let t = Instant::now();
@@ -101,21 +123,52 @@ async fn main() -> anyhow::Result<()> {
     let build = t.elapsed();
     let bytes: usize = dir.blocks.iter().map(|(_, b)| b.len()).sum();
     let t = Instant::now();
-    let root = cyteria_node::metadata::publish(&a.content, &items).await?.expect("items");
+    let root = cyteria_node::metadata::publish(&a.content, &items)
+        .await?
+        .expect("items");
     let publish = t.elapsed();
     assert_eq!(root, dir.root);
     let t = Instant::now();
     for i in 0..100 {
-        b.content.cat_path(&root, &format!("{i}.json"), &[a.net().peer_id], Duration::from_secs(60)).await?;
-        b.content.cat_path(&root, &format!("{i}.png"), &[a.net().peer_id], Duration::from_secs(60)).await?;
+        b.content
+            .cat_path(
+                &root,
+                &format!("{i}.json"),
+                &[a.net().peer_id],
+                Duration::from_secs(60),
+            )
+            .await?;
+        b.content
+            .cat_path(
+                &root,
+                &format!("{i}.png"),
+                &[a.net().peer_id],
+                Duration::from_secs(60),
+            )
+            .await?;
     }
     let fetch = t.elapsed();
     println!();
-    println!("| 1,000 items' metadata ({} files, {:.1} MB) | time |", dir.blocks.len() - 1, bytes as f64 / 1e6);
+    println!(
+        "| 1,000 items' metadata ({} files, {:.1} MB) | time |",
+        dir.blocks.len() - 1,
+        bytes as f64 / 1e6
+    );
     println!("| --- | ---: |");
-    println!("| draw the sprites, encode PNG and JSON, build the directory | {:.2} s ({:.2} ms per item) |", build.as_secs_f64(), build.as_secs_f64());
-    println!("| the same and store, pin and announce it on A (`metadata::publish`) | {:.2} s |", publish.as_secs_f64());
-    println!("| B fetches 100 items' JSON and PNG by path over bitswap | {:.2} s ({:.1} ms per item) |", fetch.as_secs_f64(), fetch.as_secs_f64() * 10.0);
+    println!(
+        "| draw the sprites, encode PNG and JSON, build the directory | {:.2} s ({:.2} ms per item) |",
+        build.as_secs_f64(),
+        build.as_secs_f64()
+    );
+    println!(
+        "| the same and store, pin and announce it on A (`metadata::publish`) | {:.2} s |",
+        publish.as_secs_f64()
+    );
+    println!(
+        "| B fetches 100 items' JSON and PNG by path over bitswap | {:.2} s ({:.1} ms per item) |",
+        fetch.as_secs_f64(),
+        fetch.as_secs_f64() * 10.0
+    );
     a.ctx.net.clone().stop().await;
     b.ctx.net.clone().stop().await;
     Ok(())

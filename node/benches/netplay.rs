@@ -29,7 +29,11 @@ fn cpu_time() -> Duration {
 }
 
 async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, seconds: u32) {
-    let listen = if quic { "/ip4/127.0.0.1/udp/0/quic-v1" } else { "/ip4/127.0.0.1/tcp/0" };
+    let listen = if quic {
+        "/ip4/127.0.0.1/udp/0/quic-v1"
+    } else {
+        "/ip4/127.0.0.1/tcp/0"
+    };
     let mut nodes: Vec<Node> = vec![];
     for i in 0..players {
         let mut cfg = NetConfig::loopback(Role::Player);
@@ -37,12 +41,31 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
         if i > 0 {
             cfg.bootstrap = nodes[0].net().addresses().await;
         }
-        nodes.push(Node::start(Identity::generate(), cfg, Store::temporary().unwrap(), Metrics::new()).await.unwrap());
+        nodes.push(
+            Node::start(
+                Identity::generate(),
+                cfg,
+                Store::temporary().unwrap(),
+                Metrics::new(),
+            )
+            .await
+            .unwrap(),
+        );
     }
-    let session = SessionConfig { link, input_delay: if link.rtt_ms > 0 { 3 } else { 2 }, ..Default::default() };
+    let session = SessionConfig {
+        link,
+        input_delay: if link.rtt_ms > 0 { 3 } else { 2 },
+        ..Default::default()
+    };
     let player = PlayerConfig {
         // 20 waves: the bots cannot clear them, so the match runs to its time limit.
-        kind: MatchKind { mode: Mode::Coop, size: players as u8, rules_version: RULES_VERSION, waves: 20, time_limit: seconds * 60 },
+        kind: MatchKind {
+            mode: Mode::Coop,
+            size: players as u8,
+            rules_version: RULES_VERSION,
+            waves: 20,
+            time_limit: seconds * 60,
+        },
         loadout: starter_loadout(),
         session,
         source: InputSource::Bot,
@@ -56,20 +79,43 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
     }))
     .await;
     let cpu = (cpu_time() - cpu0).as_secs_f64();
-    assert!(reports.iter().all(|r| r.ending == Ending::Finished && r.desyncs == 0), "{reports:?}");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.ending == Ending::Finished && r.desyncs == 0),
+        "{reports:?}"
+    );
     let frames = reports[0].frames as f64;
     let secs = frames / 60.0;
     let n = players as f64;
     let rollbacks: u64 = reports.iter().map(|r| r.rollbacks).sum();
     let rb_frames: u64 = reports.iter().map(|r| r.rollback_frames).sum();
-    let max_depth = reports.iter().map(|r| r.max_rollback_depth).max().unwrap_or(0);
+    let max_depth = reports
+        .iter()
+        .map(|r| r.max_rollback_depth)
+        .max()
+        .unwrap_or(0);
     let stalls: u64 = reports.iter().map(|r| r.stalls).sum();
-    let out: f64 = nodes.iter().map(|x| x.net().metrics.sum("cyteria_bytes_total", "direction=\"out\"")).sum();
-    let l2f: Vec<u64> = reports.iter().filter_map(|r| r.lobby_to_first_frame_ms).collect();
+    let out: f64 = nodes
+        .iter()
+        .map(|x| {
+            x.net()
+                .metrics
+                .sum("cyteria_bytes_total", "direction=\"out\"")
+        })
+        .sum();
+    let l2f: Vec<u64> = reports
+        .iter()
+        .filter_map(|r| r.lobby_to_first_frame_ms)
+        .collect();
     println!(
         "| {name} | {players} | {frames:.0} | {:.1} | {:.2} | {max_depth} | {:.2} | {:.0} | {:.0} | {} / {} |",
         rollbacks as f64 / n / secs,
-        if rollbacks > 0 { rb_frames as f64 / rollbacks as f64 } else { 0.0 },
+        if rollbacks > 0 {
+            rb_frames as f64 / rollbacks as f64
+        } else {
+            0.0
+        },
         stalls as f64 / n / secs,
         out / n / secs,
         cpu / (frames * n) * 1e6,
@@ -82,16 +128,43 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
 }
 
 fn main() {
-    let seconds: u32 = std::env::var("NETPLAY_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    println!("| conditions | players | frames | rollbacks/s per node | mean depth | max depth | stalls/s per node | bytes/s out per player | CPU µs per frame per node | lobby→first frame ms (mean / max) |");
+    let seconds: u32 = std::env::var("NETPLAY_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "| conditions | players | frames | rollbacks/s per node | mean depth | max depth | stalls/s per node | bytes/s out per player | CPU µs per frame per node | lobby→first frame ms (mean / max) |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let bad = LinkConditions { rtt_ms: 100, jitter_ms: 20, loss: 0.05 };
+    let bad = LinkConditions {
+        rtt_ms: 100,
+        jitter_ms: 20,
+        loss: 0.05,
+    };
     rt.block_on(async {
         scenario("loopback TCP", 2, false, LinkConditions::default(), seconds).await;
         scenario("loopback QUIC", 2, true, LinkConditions::default(), seconds).await;
         scenario("loopback TCP", 4, false, LinkConditions::default(), seconds).await;
-        scenario("100 ms RTT, 20 ms jitter, 5 % loss (TCP)", 2, false, bad, seconds).await;
-        scenario("100 ms RTT, 20 ms jitter, 5 % loss (TCP)", 4, false, bad, seconds).await;
+        scenario(
+            "100 ms RTT, 20 ms jitter, 5 % loss (TCP)",
+            2,
+            false,
+            bad,
+            seconds,
+        )
+        .await;
+        scenario(
+            "100 ms RTT, 20 ms jitter, 5 % loss (TCP)",
+            4,
+            false,
+            bad,
+            seconds,
+        )
+        .await;
     });
 }

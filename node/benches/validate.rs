@@ -16,9 +16,19 @@ use cyteria_node::verifier::verify_transcript;
 /// A 2-player bot match of up to `frames` frames, signed every 60 frames as nodes sign.
 fn signed_match(frames: u32) -> Transcript {
     let ids = [Identity::generate(), Identity::generate()];
-    let mut header = scenario::header(11, 2, Rules { waves: 9, time_limit: frames });
+    let mut header = scenario::header(
+        11,
+        2,
+        Rules {
+            waves: 9,
+            time_limit: frames,
+        },
+    );
     for (slot, id) in header.players.iter_mut().zip(&ids) {
-        *slot = PlayerSlot { public_key: id.public_key(), loadout: slot.loadout };
+        *slot = PlayerSlot {
+            public_key: id.public_key(),
+            loadout: slot.loadout,
+        };
     }
     let (inputs, game) = scenario::bot_match(&header, frames);
     let digest = header.digest();
@@ -30,13 +40,22 @@ fn signed_match(frames: u32) -> Transcript {
                 chain.push(*i);
                 if (f + 1) % 60 == 0 || f + 1 == inputs[seat].len() {
                     let w = sign_checkpoint(&ids[seat], &digest, seat as u8, &chain);
-                    cps.push(SignedCheckpoint { frame: w.frame, chain: w.chain, signature: w.signature });
+                    cps.push(SignedCheckpoint {
+                        frame: w.frame,
+                        chain: w.chain,
+                        signature: w.signature,
+                    });
                 }
             }
             cps
         })
         .collect();
-    Transcript { header, inputs, checkpoints, final_checksum: game.checksum() }
+    Transcript {
+        header,
+        inputs,
+        checkpoints,
+        final_checksum: game.checksum(),
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -48,18 +67,25 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("validator");
     g.sample_size(20);
     g.throughput(Throughput::Elements(u64::from(frames)));
-    g.bench_function(format!("verify a signed 2-player transcript ({frames} frames, {sigs} signatures)"), |b| {
-        b.iter(|| verify_transcript(black_box(&bytes)).unwrap())
-    });
+    g.bench_function(
+        format!("verify a signed 2-player transcript ({frames} frames, {sigs} signatures)"),
+        |b| b.iter(|| verify_transcript(black_box(&bytes)).unwrap()),
+    );
     g.finish();
 
     // Raw ed25519: 1,024 checkpoint signatures by 4 keys.
     let ids: Vec<Identity> = (0..4).map(|_| Identity::generate()).collect();
-    let msgs: Vec<Vec<u8>> = (0..1024u32).map(|i| checkpoint_message(&[7; 32], (i % 4) as u8, i, &[i as u8; 32])).collect();
-    let sigs: Vec<ed25519_dalek::Signature> =
-        msgs.iter().enumerate().map(|(i, m)| ed25519_dalek::Signature::from_bytes(&ids[i % 4].sign(m))).collect();
-    let keys: Vec<ed25519_dalek::VerifyingKey> =
-        (0..1024).map(|i| ed25519_dalek::VerifyingKey::from_bytes(&ids[i % 4].public_key()).unwrap()).collect();
+    let msgs: Vec<Vec<u8>> = (0..1024u32)
+        .map(|i| checkpoint_message(&[7; 32], (i % 4) as u8, i, &[i as u8; 32]))
+        .collect();
+    let sigs: Vec<ed25519_dalek::Signature> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| ed25519_dalek::Signature::from_bytes(&ids[i % 4].sign(m)))
+        .collect();
+    let keys: Vec<ed25519_dalek::VerifyingKey> = (0..1024)
+        .map(|i| ed25519_dalek::VerifyingKey::from_bytes(&ids[i % 4].public_key()).unwrap())
+        .collect();
     let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
     let mut g = c.benchmark_group("ed25519");
     g.throughput(Throughput::Elements(1024));

@@ -23,7 +23,12 @@ pub struct CommonArgs {
     #[arg(long, env = "CYTERIA_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Log filter, e.g. `info` or `cyteria_node=debug`.
-    #[arg(long, env = "CYTERIA_LOG", default_value = "info,connexa=warn,rust_ipfs=warn", global = true)]
+    #[arg(
+        long,
+        env = "CYTERIA_LOG",
+        default_value = "info,connexa=warn,rust_ipfs=warn",
+        global = true
+    )]
     pub log: String,
 }
 
@@ -59,22 +64,39 @@ pub struct ChainArgs {
 }
 
 /// Connects to the chain as the configured wallet.
-pub async fn connect_chain(file: &FileConfig, args: &ChainArgs) -> anyhow::Result<cyteria_settlement::chain::Chain> {
+pub async fn connect_chain(
+    file: &FileConfig,
+    args: &ChainArgs,
+) -> anyhow::Result<cyteria_settlement::chain::Chain> {
     let rpc = args
         .rpc
         .clone()
         .or_else(|| file.chain.rpc.clone())
-        .ok_or_else(|| ConfigError::Invalid("no chain endpoint: give --rpc or [chain] rpc".into()))?;
+        .ok_or_else(|| {
+            ConfigError::Invalid("no chain endpoint: give --rpc or [chain] rpc".into())
+        })?;
     let path = args
         .deployment
         .clone()
         .or_else(|| file.chain.deployment.clone())
-        .ok_or_else(|| ConfigError::Invalid("no deployment: give --deployment or [chain] deployment".into()))?;
-    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read { path: path.clone(), source: e })?;
+        .ok_or_else(|| {
+            ConfigError::Invalid("no deployment: give --deployment or [chain] deployment".into())
+        })?;
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+        path: path.clone(),
+        source: e,
+    })?;
     let deployment: cyteria_settlement::chain::Deployment =
-        serde_json::from_str(&text).map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string() })?;
-    let key_file = args.eth_key_file.clone().or_else(|| file.chain.key_file.clone());
-    let signer = cyteria_settlement::chain::load_signer(key_file.as_deref(), "CYTERIA_ETH_KEY").map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    let key_file = args
+        .eth_key_file
+        .clone()
+        .or_else(|| file.chain.key_file.clone());
+    let signer = cyteria_settlement::chain::load_signer(key_file.as_deref(), "CYTERIA_ETH_KEY")
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
     let chain = cyteria_settlement::chain::Chain::connect(&rpc, signer, deployment)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to {rpc}: {e}"))?;
@@ -83,7 +105,12 @@ pub async fn connect_chain(file: &FileConfig, args: &ChainArgs) -> anyhow::Resul
 
 /// Gossips `data` on `topic` until a peer takes it (a node that just
 /// started needs a moment to learn its peers' subscriptions).
-pub async fn publish_when_heard(node: &Node, topic: &str, data: Vec<u8>, within: std::time::Duration) -> anyhow::Result<()> {
+pub async fn publish_when_heard(
+    node: &Node,
+    topic: &str,
+    data: Vec<u8>,
+    within: std::time::Duration,
+) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match node.net().publish(topic, data.clone()).await {
@@ -92,7 +119,9 @@ pub async fn publish_when_heard(node: &Node, topic: &str, data: Vec<u8>, within:
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 return Ok(());
             }
-            Err(e) if tokio::time::Instant::now() >= deadline => anyhow::bail!("no peer took the message: {e}"),
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                anyhow::bail!("no peer took the message: {e}")
+            }
             Err(_) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
         }
     }
@@ -115,7 +144,10 @@ where
     F: std::future::Future<Output = anyhow::Result<()>>,
 {
     init_tracing(log);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -136,22 +168,43 @@ where
 }
 
 pub fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The swarm configuration from the file and the flags.
-pub fn net_config(file: &FileConfig, args: &NetArgs, role: Role, data_dir: &std::path::Path) -> Result<NetConfig, ConfigError> {
+pub fn net_config(
+    file: &FileConfig,
+    args: &NetArgs,
+    role: Role,
+    data_dir: &std::path::Path,
+) -> Result<NetConfig, ConfigError> {
     let mut c = NetConfig::loopback(role);
-    c.listen = if args.listen.is_empty() { multiaddrs(&file.network.listen, "listen")? } else { args.listen.clone() };
-    c.bootstrap = if args.bootstrap.is_empty() { multiaddrs(&file.network.bootstrap, "bootstrap")? } else { args.bootstrap.clone() };
+    c.listen = if args.listen.is_empty() {
+        multiaddrs(&file.network.listen, "listen")?
+    } else {
+        args.listen.clone()
+    };
+    c.bootstrap = if args.bootstrap.is_empty() {
+        multiaddrs(&file.network.bootstrap, "bootstrap")?
+    } else {
+        args.bootstrap.clone()
+    };
     for b in &c.bootstrap {
         if !matches!(b.iter().last(), Some(libp2p::multiaddr::Protocol::P2p(_))) {
-            return Err(ConfigError::Invalid(format!("bootstrap address {b} must end in /p2p/<peer id>")));
+            return Err(ConfigError::Invalid(format!(
+                "bootstrap address {b} must end in /p2p/<peer id>"
+            )));
         }
     }
     if c.listen.is_empty() {
-        return Err(ConfigError::Invalid("at least one listen address is needed".into()));
+        return Err(ConfigError::Invalid(
+            "at least one listen address is needed".into(),
+        ));
     }
     c.max_connections = file.network.max_connections;
     c.behaviour.dht_server = file.network.dht_server || role == Role::Bootstrap;
@@ -161,12 +214,21 @@ pub fn net_config(file: &FileConfig, args: &NetArgs, role: Role, data_dir: &std:
 
 /// Starts a node in `data_dir`: key, store, swarm, metrics, gateway. Prints
 /// the peer id, the listen addresses, the metrics and gateway addresses on stdout.
-pub async fn start(common: &CommonArgs, net: &NetArgs, role: Role) -> anyhow::Result<(Node, FileConfig)> {
+pub async fn start(
+    common: &CommonArgs,
+    net: &NetArgs,
+    role: Role,
+) -> anyhow::Result<(Node, FileConfig)> {
     start_with(common, net, role, true).await
 }
 
 /// [`start`], printing nothing when `announce` is false (for commands whose stdout is data).
-pub async fn start_with(common: &CommonArgs, net: &NetArgs, role: Role, announce: bool) -> anyhow::Result<(Node, FileConfig)> {
+pub async fn start_with(
+    common: &CommonArgs,
+    net: &NetArgs,
+    role: Role,
+    announce: bool,
+) -> anyhow::Result<(Node, FileConfig)> {
     let file = common.file()?;
     let data_dir = common.data_dir();
     let mut cfg = net_config(&file, net, role, &data_dir)?;
@@ -183,7 +245,9 @@ pub async fn start_with(common: &CommonArgs, net: &NetArgs, role: Role, announce
     let metrics = Metrics::new();
     let bootstrap = std::mem::take(&mut cfg.bootstrap);
     let gateway_addr = match net.gateway.as_ref().or(file.network.gateway.as_ref()) {
-        Some(s) if s != "off" && role != Role::Bootstrap => Some(socket_addr(s, "gateway address")?),
+        Some(s) if s != "off" && role != Role::Bootstrap => {
+            Some(socket_addr(s, "gateway address")?)
+        }
         _ => None,
     };
     let node = Node::start(identity, cfg, store, metrics.clone()).await?;
@@ -219,7 +283,8 @@ pub async fn start_with(common: &CommonArgs, net: &NetArgs, role: Role, announce
 pub async fn stop_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let t = async {
             match term.as_mut() {
                 Some(s) => {

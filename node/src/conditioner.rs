@@ -53,7 +53,13 @@ pub struct Conditioner {
 
 impl Conditioner {
     pub fn new(cond: LinkConditions, seed: u64) -> Self {
-        Self { cond, rng: Pcg32::seed_from_u64(seed), seq: 0, queue: BinaryHeap::new(), dropped: 0 }
+        Self {
+            cond,
+            rng: Pcg32::seed_from_u64(seed),
+            seq: 0,
+            queue: BinaryHeap::new(),
+            dropped: 0,
+        }
     }
 
     /// Queues `msg` sent at `now`; a `droppable` message may be lost.
@@ -63,7 +69,11 @@ impl Conditioner {
             self.dropped += 1;
             return;
         }
-        let jitter = if self.cond.jitter_ms == 0 { 0 } else { self.rng.next_u32() % (self.cond.jitter_ms * 1000 + 1) };
+        let jitter = if self.cond.jitter_ms == 0 {
+            0
+        } else {
+            self.rng.next_u32() % (self.cond.jitter_ms * 1000 + 1)
+        };
         let delay = Duration::from_micros(self.cond.rtt_ms as u64 * 500 + jitter as u64);
         self.seq += 1;
         self.queue.push(Reverse((now + delay, self.seq, msg)));
@@ -71,7 +81,11 @@ impl Conditioner {
 
     /// The next message due at `now`, earliest release first.
     pub fn pop_ready(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if self.queue.peek().is_some_and(|Reverse((t, _, _))| *t <= now) {
+        if self
+            .queue
+            .peek()
+            .is_some_and(|Reverse((t, _, _))| *t <= now)
+        {
             return self.queue.pop().map(|Reverse((_, _, m))| m);
         }
         None
@@ -96,7 +110,11 @@ mod tests {
 
     #[test]
     fn delays_by_half_the_rtt_plus_jitter_and_loses_the_asked_fraction() {
-        let cond = LinkConditions { rtt_ms: 100, jitter_ms: 20, loss: 0.05 };
+        let cond = LinkConditions {
+            rtt_ms: 100,
+            jitter_ms: 20,
+            loss: 0.05,
+        };
         let mut c = Conditioner::new(cond, 7);
         let t0 = Instant::now();
         for i in 0..10_000u32 {
@@ -114,7 +132,11 @@ mod tests {
 
     #[test]
     fn control_messages_are_never_lost_and_the_same_seed_gives_the_same_link() {
-        let cond = LinkConditions { rtt_ms: 0, jitter_ms: 10, loss: 0.5 };
+        let cond = LinkConditions {
+            rtt_ms: 0,
+            jitter_ms: 10,
+            loss: 0.5,
+        };
         let t0 = Instant::now();
         let run = |seed| {
             let mut c = Conditioner::new(cond, seed);
@@ -135,8 +157,30 @@ mod tests {
 
     #[test]
     fn bad_conditions_are_refused() {
-        assert!(LinkConditions { loss: 1.0, ..Default::default() }.validate().is_err());
-        assert!(LinkConditions { rtt_ms: 60_000, ..Default::default() }.validate().is_err());
-        assert!(LinkConditions { rtt_ms: 100, jitter_ms: 20, loss: 0.05 }.validate().is_ok());
+        assert!(
+            LinkConditions {
+                loss: 1.0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            LinkConditions {
+                rtt_ms: 60_000,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            LinkConditions {
+                rtt_ms: 100,
+                jitter_ms: 20,
+                loss: 0.05
+            }
+            .validate()
+            .is_ok()
+        );
     }
 }

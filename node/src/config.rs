@@ -17,7 +17,10 @@ pub const CONFIG_FILE: &str = "cyteria.toml";
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the config file {path} is invalid: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid configuration: {0}")]
@@ -44,7 +47,10 @@ pub struct NetworkSection {
 impl Default for NetworkSection {
     fn default() -> Self {
         Self {
-            listen: vec!["/ip4/0.0.0.0/tcp/0".into(), "/ip4/0.0.0.0/udp/0/quic-v1".into()],
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/0".into(),
+                "/ip4/0.0.0.0/udp/0/quic-v1".into(),
+            ],
             bootstrap: vec![],
             metrics: None,
             gateway: Some("127.0.0.1:8080".into()),
@@ -69,7 +75,12 @@ pub struct MatchSection {
 
 impl Default for MatchSection {
     fn default() -> Self {
-        Self { players: 2, waves: 5, time_limit_s: 300, matches: 0 }
+        Self {
+            players: 2,
+            waves: 5,
+            time_limit_s: 300,
+            matches: 0,
+        }
     }
 }
 
@@ -89,7 +100,12 @@ pub struct ChainSection {
 
 impl Default for ChainSection {
     fn default() -> Self {
-        Self { rpc: None, deployment: None, key_file: None, confirmations: 1 }
+        Self {
+            rpc: None,
+            deployment: None,
+            key_file: None,
+            confirmations: 1,
+        }
     }
 }
 
@@ -107,7 +123,11 @@ pub struct ValidatorSection {
 
 impl Default for ValidatorSection {
     fn default() -> Self {
-        Self { epoch_interval_s: 10.0, round_timeout_s: 30.0, submit_grace_s: 10.0 }
+        Self {
+            epoch_interval_s: 10.0,
+            round_timeout_s: 30.0,
+            submit_grace_s: 10.0,
+        }
     }
 }
 
@@ -136,7 +156,10 @@ impl FileConfig {
                 p
             }
         };
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
         Self::parse(&text).map_err(|message| ConfigError::Parse { path, message })
     }
 
@@ -147,17 +170,24 @@ impl FileConfig {
 
 pub fn multiaddrs(v: &[String], what: &str) -> Result<Vec<Multiaddr>, ConfigError> {
     v.iter()
-        .map(|s| s.parse::<Multiaddr>().map_err(|e| ConfigError::Invalid(format!("{what} address {s:?}: {e}"))))
+        .map(|s| {
+            s.parse::<Multiaddr>()
+                .map_err(|e| ConfigError::Invalid(format!("{what} address {s:?}: {e}")))
+        })
         .collect()
 }
 
 pub fn socket_addr(s: &str, what: &str) -> Result<SocketAddr, ConfigError> {
-    s.parse().map_err(|e| ConfigError::Invalid(format!("{what} {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| ConfigError::Invalid(format!("{what} {s:?}: {e}")))
 }
 
 /// `$CYTERIA_DATA_DIR`, else `~/.cyteria`, else `./.cyteria`.
 pub fn default_data_dir() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".")).join(".cyteria")
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".cyteria")
 }
 
 #[cfg(test)]
@@ -175,7 +205,10 @@ mod tests {
         assert_eq!(c.matches.waves, 5);
         assert_eq!(c.session.input_delay, 3);
         assert_eq!(c.session.link.rtt_ms, 100);
-        assert_eq!(multiaddrs(&c.network.bootstrap, "bootstrap").unwrap().len(), 1);
+        assert_eq!(
+            multiaddrs(&c.network.bootstrap, "bootstrap").unwrap().len(),
+            1
+        );
         let e = FileConfig::parse("[network]\nlisen = []\n").unwrap_err();
         assert!(e.contains("lisen"), "{e}");
         assert!(FileConfig::parse("[match]\nplayers = \"two\"\n").is_err());
@@ -185,10 +218,16 @@ mod tests {
     #[test]
     fn a_missing_explicit_file_is_an_error_and_a_missing_default_file_is_not() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(FileConfig::load(None, dir.path()).unwrap(), FileConfig::default());
+        assert_eq!(
+            FileConfig::load(None, dir.path()).unwrap(),
+            FileConfig::default()
+        );
         let e = FileConfig::load(Some(&dir.path().join("nope.toml")), dir.path()).unwrap_err();
         assert!(matches!(e, ConfigError::Read { .. }));
         std::fs::write(dir.path().join(CONFIG_FILE), "[match]\nplayers = 3\n").unwrap();
-        assert_eq!(FileConfig::load(None, dir.path()).unwrap().matches.players, 3);
+        assert_eq!(
+            FileConfig::load(None, dir.path()).unwrap().matches.players,
+            3
+        );
     }
 }

@@ -59,7 +59,8 @@ pub fn parse_cid(s: &str) -> Result<Cid, ContentError> {
     if s.len() > MAX_CID_CHARS {
         return Err(ContentError::BadCid(format!("{} characters", s.len())));
     }
-    s.parse::<Cid>().map_err(|e| ContentError::BadCid(e.to_string()))
+    s.parse::<Cid>()
+        .map_err(|e| ContentError::BadCid(e.to_string()))
 }
 
 /// A handle on the node's blocks.
@@ -83,12 +84,25 @@ impl Content {
     /// Stores a record (a transcript, batch data): one raw block when it
     /// fits, else a UnixFS file. Either way its CID names it.
     pub async fn put_record(&self, bytes: Vec<u8>) -> Result<Cid, ContentError> {
-        if bytes.len() <= MAX_BLOCK_BYTES { self.put(bytes).await } else { self.add(bytes).await }
+        if bytes.len() <= MAX_BLOCK_BYTES {
+            self.put(bytes).await
+        } else {
+            self.add(bytes).await
+        }
     }
 
     /// A record's bytes, whichever way [`Content::put_record`] stored it.
-    pub async fn get_record(&self, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
-        if is_raw(cid) { self.get(cid, providers, timeout).await } else { self.cat(cid, providers, timeout).await }
+    pub async fn get_record(
+        &self,
+        cid: &Cid,
+        providers: &[PeerId],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ContentError> {
+        if is_raw(cid) {
+            self.get(cid, providers, timeout).await
+        } else {
+            self.cat(cid, providers, timeout).await
+        }
     }
 
     /// Stores a block that must match `cid`: a block whose bytes do not is refused, and nothing is stored.
@@ -97,7 +111,10 @@ impl Content {
             return Err(ContentError::TooLarge(bytes.len()));
         }
         let block = Block::new(cid, bytes).map_err(|_| ContentError::Mismatch(cid))?;
-        self.ipfs.put_block(&block).await.map_err(|e| ContentError::Store(e.to_string()))?;
+        self.ipfs
+            .put_block(&block)
+            .await
+            .map_err(|e| ContentError::Store(e.to_string()))?;
         self.pin(&cid).await?;
         self.announce(cid);
         Ok(())
@@ -106,7 +123,11 @@ impl Content {
     /// Stores a DAG built elsewhere (a metadata directory): every block must
     /// match its CID and fit the block limit, or nothing is pinned. The root
     /// is pinned recursively and announced.
-    pub async fn put_tree(&self, root: Cid, blocks: Vec<(Cid, Vec<u8>)>) -> Result<(), ContentError> {
+    pub async fn put_tree(
+        &self,
+        root: Cid,
+        blocks: Vec<(Cid, Vec<u8>)>,
+    ) -> Result<(), ContentError> {
         let mut checked = Vec::with_capacity(blocks.len());
         for (cid, bytes) in blocks {
             if bytes.len() > MAX_BLOCK_BYTES {
@@ -115,10 +136,15 @@ impl Content {
             checked.push(Block::new(cid, bytes).map_err(|_| ContentError::Mismatch(cid))?);
         }
         if !checked.iter().any(|b| *b.cid() == root) {
-            return Err(ContentError::Store(format!("the tree's blocks do not include its root {root}")));
+            return Err(ContentError::Store(format!(
+                "the tree's blocks do not include its root {root}"
+            )));
         }
         for block in &checked {
-            self.ipfs.put_block(block).await.map_err(|e| ContentError::Store(e.to_string()))?;
+            self.ipfs
+                .put_block(block)
+                .await
+                .map_err(|e| ContentError::Store(e.to_string()))?;
         }
         self.pin(&root).await?;
         self.announce(root);
@@ -127,7 +153,13 @@ impl Content {
 
     /// The bytes of the file at `path` under the directory `root` (`3.json`),
     /// fetched like [`Content::cat`].
-    pub async fn cat_path(&self, root: &Cid, path: &str, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
+    pub async fn cat_path(
+        &self,
+        root: &Cid,
+        path: &str,
+        providers: &[PeerId],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ContentError> {
         let full = rust_ipfs::IpfsPath::from(*root)
             .sub_path(path)
             .map_err(|e| ContentError::BadCid(format!("{root}/{path}: {e}")))?;
@@ -136,25 +168,42 @@ impl Content {
 
     /// The CID at `path` under the directory `root`, its block fetched (and
     /// kept) on the way.
-    pub async fn resolve(&self, root: &Cid, path: &str, providers: &[PeerId], timeout: Duration) -> Result<Cid, ContentError> {
+    pub async fn resolve(
+        &self,
+        root: &Cid,
+        path: &str,
+        providers: &[PeerId],
+        timeout: Duration,
+    ) -> Result<Cid, ContentError> {
         let full = rust_ipfs::IpfsPath::from(*root)
             .sub_path(path)
             .map_err(|e| ContentError::BadCid(format!("{root}/{path}: {e}")))?;
         let text = full.to_string();
-        let resolved = tokio::time::timeout(timeout, self.ipfs.dag().resolve(full, true, providers, false))
-            .await
-            .map_err(|_| ContentError::NotFound { cid: *root, timeout })?;
+        let resolved = tokio::time::timeout(
+            timeout,
+            self.ipfs.dag().resolve(full, true, providers, false),
+        )
+        .await
+        .map_err(|_| ContentError::NotFound {
+            cid: *root,
+            timeout,
+        })?;
         use rust_ipfs::dag::ResolveError;
         match resolved {
             Ok((node, _)) => Ok(*node.source()),
-            Err(ResolveError::NotFound(..) | ResolveError::NoLinks(..)) => Err(ContentError::NoSuchPath(text)),
+            Err(ResolveError::NotFound(..) | ResolveError::NoLinks(..)) => {
+                Err(ContentError::NoSuchPath(text))
+            }
             Err(e) => Err(ContentError::Store(format!("{text}: {e}"))),
         }
     }
 
     /// Publishes a provider record for `cid` (which this node holds) in the IPFS DHT.
     pub async fn provide(&self, cid: &Cid) -> Result<(), ContentError> {
-        self.ipfs.provide(*cid).await.map_err(|e| ContentError::Store(e.to_string()))
+        self.ipfs
+            .provide(*cid)
+            .await
+            .map_err(|e| ContentError::Store(e.to_string()))
     }
 
     /// Announces this node as a provider of `cid` in the IPFS DHT, in the background.
@@ -183,29 +232,52 @@ impl Content {
             .provide()
             .await
             .map_err(|e| ContentError::Store(e.to_string()))?;
-        path.root().cid().copied().ok_or_else(|| ContentError::Store("the added file has no root CID".into()))
+        path.root()
+            .cid()
+            .copied()
+            .ok_or_else(|| ContentError::Store("the added file has no root CID".into()))
     }
 
     /// A UnixFS file's bytes, fetched (every block checked) from `providers`,
     /// connected peers or the DHT's providers within `timeout`.
-    pub async fn cat(&self, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
-        self.cat_from(rust_ipfs::IpfsPath::from(*cid), cid, providers, timeout).await
+    pub async fn cat(
+        &self,
+        cid: &Cid,
+        providers: &[PeerId],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ContentError> {
+        self.cat_from(rust_ipfs::IpfsPath::from(*cid), cid, providers, timeout)
+            .await
     }
 
-    async fn cat_from(&self, path: rust_ipfs::IpfsPath, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
+    async fn cat_from(
+        &self,
+        path: rust_ipfs::IpfsPath,
+        cid: &Cid,
+        providers: &[PeerId],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ContentError> {
         use futures::StreamExt;
         let path_text = path.to_string();
-        let mut stream = self.ipfs.cat_unixfs(path).providers(providers).timeout(timeout).max_length(MAX_FILE_BYTES + 1);
+        let mut stream = self
+            .ipfs
+            .cat_unixfs(path)
+            .providers(providers)
+            .timeout(timeout)
+            .max_length(MAX_FILE_BYTES + 1);
         let mut out = Vec::new();
         let read = tokio::time::timeout(timeout, async {
             while let Some(chunk) = stream.next().await {
                 use rust_ipfs::dag::ResolveError;
                 use rust_ipfs::unixfs::TraversalFailed;
                 let chunk = chunk.map_err(|e| match e {
-                    TraversalFailed::Resolving(ResolveError::NotFound(..) | ResolveError::NoLinks(..)) | TraversalFailed::Path(_) => {
-                        ContentError::NoSuchPath(path_text.clone())
+                    TraversalFailed::Resolving(
+                        ResolveError::NotFound(..) | ResolveError::NoLinks(..),
+                    )
+                    | TraversalFailed::Path(_) => ContentError::NoSuchPath(path_text.clone()),
+                    TraversalFailed::Resolving(r) => {
+                        ContentError::Store(format!("{path_text}: {r}"))
                     }
-                    TraversalFailed::Resolving(r) => ContentError::Store(format!("{path_text}: {r}")),
                     e => ContentError::Store(e.to_string()),
                 })?;
                 out.extend_from_slice(&chunk);
@@ -218,7 +290,9 @@ impl Content {
         .await;
         match read {
             Ok(Ok(())) => Ok(out),
-            Ok(Err(ContentError::Store(e))) if e.contains("timed out") || e.contains("not found") => {
+            Ok(Err(ContentError::Store(e)))
+                if e.contains("timed out") || e.contains("not found") =>
+            {
                 Err(ContentError::NotFound { cid: *cid, timeout })
             }
             Ok(Err(e)) => Err(e),
@@ -233,7 +307,11 @@ impl Content {
 
     /// Stops keeping `cid` (and, for a file, the blocks under it).
     pub async fn unpin(&self, cid: &Cid) -> Result<(), ContentError> {
-        self.ipfs.remove_pin(cid).recursive().await.map_err(|e| ContentError::Store(e.to_string()))
+        self.ipfs
+            .remove_pin(cid)
+            .recursive()
+            .await
+            .map_err(|e| ContentError::Store(e.to_string()))
     }
 
     /// What this node keeps: every pinned root.
@@ -257,12 +335,22 @@ impl Content {
         if self.ipfs.is_pinned(cid).await.unwrap_or(false) {
             return Ok(());
         }
-        self.ipfs.insert_pin(cid).recursive().local().await.map_err(|e| ContentError::Store(e.to_string()))
+        self.ipfs
+            .insert_pin(cid)
+            .recursive()
+            .local()
+            .await
+            .map_err(|e| ContentError::Store(e.to_string()))
     }
 
     /// The block's bytes, from this node or from `providers` (and any peer
     /// that has it), within `timeout`.
-    pub async fn get(&self, cid: &Cid, providers: &[PeerId], timeout: Duration) -> Result<Vec<u8>, ContentError> {
+    pub async fn get(
+        &self,
+        cid: &Cid,
+        providers: &[PeerId],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ContentError> {
         let block = self
             .ipfs
             .get_block(cid)

@@ -96,13 +96,23 @@ impl DevnetConfig {
             return Err("a devnet needs at least one validator".into());
         }
         if !(1..=4).contains(&self.match_size) {
-            return Err(format!("{} players per match: a match has 1 to 4", self.match_size));
+            return Err(format!(
+                "{} players per match: a match has 1 to 4",
+                self.match_size
+            ));
         }
-        if self.players < usize::from(self.match_size) || !self.players.is_multiple_of(usize::from(self.match_size)) {
-            return Err(format!("{} players do not split into matches of {}", self.players, self.match_size));
+        if self.players < usize::from(self.match_size)
+            || !self.players.is_multiple_of(usize::from(self.match_size))
+        {
+            return Err(format!(
+                "{} players do not split into matches of {}",
+                self.players, self.match_size
+            ));
         }
         if self.scenario == Scenario::Cheater && self.players < 2 {
-            return Err("the cheater scenario needs two players (a forger and a false claimer)".into());
+            return Err(
+                "the cheater scenario needs two players (a forger and a false claimer)".into(),
+            );
         }
         self.link.validate()
     }
@@ -138,7 +148,10 @@ impl Progress {
             bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
         }
         let phase = bars.add(ProgressBar::new_spinner());
-        phase.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("a valid template"));
+        phase.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .expect("a valid template"),
+        );
         phase.enable_steady_tick(Duration::from_millis(120));
         Self { bars, phase }
     }
@@ -152,9 +165,11 @@ impl Progress {
     fn bar(&self, len: u64, what: &str) -> ProgressBar {
         let b = self.bars.add(ProgressBar::new(len));
         b.set_style(
-            ProgressStyle::with_template(&format!("  {what:<22} [{{bar:30}}] {{pos}}/{{len}} {{msg}}"))
-                .expect("a valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(&format!(
+                "  {what:<22} [{{bar:30}}] {{pos}}/{{len}} {{msg}}"
+            ))
+            .expect("a valid template")
+            .progress_chars("=> "),
         );
         b
     }
@@ -172,17 +187,32 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let stake = cytr(1_000);
     let (v, p) = (cfg.validators, cfg.players);
     let chain = LocalChain::start_accounts(accounts, |keys| {
-        let mut g: Vec<(Address, U256)> = keys[1..=v].iter().map(|k| (k.address(), stake * U256::from(2))).collect();
-        g.extend(keys[1 + v..1 + v + p].iter().map(|k| (k.address(), cytr(500))));
+        let mut g: Vec<(Address, U256)> = keys[1..=v]
+            .iter()
+            .map(|k| (k.address(), stake * U256::from(2)))
+            .collect();
+        g.extend(
+            keys[1 + v..1 + v + p]
+                .iter()
+                .map(|k| (k.address(), cytr(500))),
+        );
         g
     })
     .await?;
     for i in 0..cfg.validators {
-        let c = Chain::connect(&chain.endpoint(), chain.keys[validator_account(i)].clone(), chain.deployment).await?;
+        let c = Chain::connect(
+            &chain.endpoint(),
+            chain.keys[validator_account(i)].clone(),
+            chain.deployment,
+        )
+        .await?;
         c.become_validator(stake).await?;
     }
     let deployment_file = cfg.data_dir.join("deployment.json");
-    std::fs::write(&deployment_file, serde_json::to_string_pretty(&chain.deployment)?)?;
+    std::fs::write(
+        &deployment_file,
+        serde_json::to_string_pretty(&chain.deployment)?,
+    )?;
 
     progress.phase("starting the bootstrap node");
     let boot = start_node(&cfg.data_dir.join("bootstrap"), Role::Bootstrap, vec![]).await?;
@@ -192,30 +222,52 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     progress.phase(format!("starting {} validators", cfg.validators));
     let mut validators = Vec::new();
     for i in 0..cfg.validators {
-        let fault = (cfg.scenario == Scenario::ValidatorCrash && i == 0).then_some(Fault::CrashAfterSigning);
-        validators.push(Some(start_validator(&cfg, &chain, i, seeds.clone(), fault).await?));
+        let fault = (cfg.scenario == Scenario::ValidatorCrash && i == 0)
+            .then_some(Fault::CrashAfterSigning);
+        validators.push(Some(
+            start_validator(&cfg, &chain, i, seeds.clone(), fault).await?,
+        ));
     }
 
-    progress.phase(format!("starting {} players and binding their wallets", cfg.players));
+    progress.phase(format!(
+        "starting {} players and binding their wallets",
+        cfg.players
+    ));
     let mut players = Vec::new();
     for i in 0..cfg.players {
         let account = 1 + cfg.validators + i;
-        let node = start_node(&cfg.data_dir.join(format!("player-{}", i + 1)), Role::Player, seeds.clone()).await?;
+        let node = start_node(
+            &cfg.data_dir.join(format!("player-{}", i + 1)),
+            Role::Player,
+            seeds.clone(),
+        )
+        .await?;
         let wallet = localnet::bind_wallet(&chain, &node, account, 0).await?;
         let cheat = match (cfg.scenario, cfg.players - i) {
             (Scenario::Cheater, 1) => Some(Cheat::ForgeInput),
             (Scenario::Cheater, 2) => Some(Cheat::ClaimRewards),
             _ => None,
         };
-        players.push(Player { node, wallet, account, cheat });
+        players.push(Player {
+            node,
+            wallet,
+            account,
+            cheat,
+        });
     }
     print_join_hint(&cfg, &chain, &seeds, &deployment_file);
 
     let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
-    let keys: Vec<[u8; 32]> = players.iter().map(|p| p.node.ctx.identity.public_key()).collect();
+    let keys: Vec<[u8; 32]> = players
+        .iter()
+        .map(|p| p.node.ctx.identity.public_key())
+        .collect();
     let bound = progress.bar(keys.len() as u64, "wallets bound");
     wait_for(&mut stop, Duration::from_secs(120), || {
-        let n = live(&validators).next().map(|v| bound_count(v, &keys)).unwrap_or(0);
+        let n = live(&validators)
+            .next()
+            .map(|v| bound_count(v, &keys))
+            .unwrap_or(0);
         bound.set_position(n as u64);
         n == keys.len()
     })
@@ -232,14 +284,19 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let mut players = players;
     let mut crash_handled = cfg.scenario != Scenario::ValidatorCrash;
     for round in 1..=MAX_ROUNDS {
-        progress.phase(format!("round {round}: {} match(es) per player, {} players per match", cfg.matches, cfg.match_size));
+        progress.phase(format!(
+            "round {round}: {} match(es) per player, {} players per match",
+            cfg.matches, cfg.match_size
+        ));
         played_bar.set_length(per_round * round as u64);
         let (r, back) = play(&cfg, players, stop.clone(), &played_bar).await;
         players = back;
         reports.extend(r);
 
         // Verification and settlement: every honest finished match is credited.
-        progress.phase(format!("round {round}: validators verify and settle the matches"));
+        progress.phase(format!(
+            "round {round}: validators verify and settle the matches"
+        ));
         if !crash_handled {
             restart_crashed(&cfg, &chain, &mut validators, &seeds, &mut stop).await?;
             crash_handled = true;
@@ -247,7 +304,10 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         let honest: BTreeSet<String> = report::honest_finished(&reports, &cheater_keys(&players));
         settled_bar.set_length(honest.len() as u64);
         wait_for(&mut stop, Duration::from_secs(180), || {
-            let credited = live(&validators).map(|v| credited(v, &honest)).min().unwrap_or(0);
+            let credited = live(&validators)
+                .map(|v| credited(v, &honest))
+                .min()
+                .unwrap_or(0);
             settled_bar.set_position(credited as u64);
             credited >= honest.len()
         })
@@ -280,7 +340,12 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
 
     // Governance: one proposal goes through the DAO and the timelock.
     progress.phase("a DAO proposal through the timelock");
-    let voters: Vec<usize> = players.iter().filter(|p| p.cheat.is_none()).take(2).map(|p| p.account).collect();
+    let voters: Vec<usize> = players
+        .iter()
+        .filter(|p| p.cheat.is_none())
+        .take(2)
+        .map(|p| p.account)
+        .collect();
     let dao = govern(&chain, &voters).await;
     if let Err(e) = &dao {
         tracing::warn!(error = %e, "the DAO round failed");
@@ -296,7 +361,10 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let report = report::build(report::Inputs {
         config: &cfg,
         reports: &reports,
-        players: &players.iter().map(|p| (p.wallet, p.node.ctx.identity.public_key(), p.cheat)).collect::<Vec<_>>(),
+        players: &players
+            .iter()
+            .map(|p| (p.wallet, p.node.ctx.identity.public_key(), p.cheat))
+            .collect::<Vec<_>>(),
         validators: &live(&validators).collect::<Vec<_>>(),
         index: &index,
         chain: &reader,
@@ -324,15 +392,27 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
 const MAX_ROUNDS: u32 = 3;
 
 fn cheater_keys(players: &[Player]) -> Vec<[u8; 32]> {
-    players.iter().filter(|p| p.cheat.is_some()).map(|p| p.node.ctx.identity.public_key()).collect()
+    players
+        .iter()
+        .filter(|p| p.cheat.is_some())
+        .map(|p| p.node.ctx.identity.public_key())
+        .collect()
 }
 
 /// Items held by players who play fair.
-async fn honest_items(chain: &LocalChain, reader: &Chain, players: &[Player]) -> anyhow::Result<usize> {
+async fn honest_items(
+    chain: &LocalChain,
+    reader: &Chain,
+    players: &[Player],
+) -> anyhow::Result<usize> {
     let db = sled::Config::new().temporary(true).open()?;
     let index = Indexer::open(db, chain.deployment)?;
     index.sync(&reader.provider).await?;
-    Ok(players.iter().filter(|p| p.cheat.is_none()).map(|p| index.items_of(p.wallet).len()).sum())
+    Ok(players
+        .iter()
+        .filter(|p| p.cheat.is_none())
+        .map(|p| index.items_of(p.wallet).len())
+        .sum())
 }
 
 fn live(vals: &[Option<RunningValidator>]) -> impl Iterator<Item = &RunningValidator> {
@@ -341,26 +421,42 @@ fn live(vals: &[Option<RunningValidator>]) -> impl Iterator<Item = &RunningValid
 
 fn bound_count(v: &RunningValidator, keys: &[[u8; 32]]) -> usize {
     let ledger = v.handle.ledger.borrow().1.clone();
-    keys.iter().filter(|k| ledger.account(k).is_some_and(|a| a.wallet.is_some())).count()
+    keys.iter()
+        .filter(|k| ledger.account(k).is_some_and(|a| a.wallet.is_some()))
+        .count()
 }
 
 fn credited(v: &RunningValidator, matches: &BTreeSet<String>) -> usize {
     let ledger = v.handle.ledger.borrow().1.clone();
-    ledger.credited.iter().filter(|id| matches.contains(&hex(&id[..]))).count()
+    ledger
+        .credited
+        .iter()
+        .filter(|id| matches.contains(&hex(&id[..])))
+        .count()
 }
 
 pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-async fn start_node(dir: &std::path::Path, role: Role, bootstrap: Vec<Multiaddr>) -> anyhow::Result<Node> {
+async fn start_node(
+    dir: &std::path::Path,
+    role: Role,
+    bootstrap: Vec<Multiaddr>,
+) -> anyhow::Result<Node> {
     std::fs::create_dir_all(dir)?;
     let (identity, _) = Identity::load_or_create(dir)?;
     let mut cfg = NetConfig::loopback(role);
     cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
     cfg.bootstrap = bootstrap;
     cfg.repo = (role != Role::Bootstrap).then(|| dir.join("ipfs"));
-    Node::start(identity, cfg, Store::open(&dir.join("store"))?, Metrics::new()).await
+    Node::start(
+        identity,
+        cfg,
+        Store::open(&dir.join("store"))?,
+        Metrics::new(),
+    )
+    .await
 }
 
 fn validator_config(fault: Option<Fault>) -> ValidatorConfig {
@@ -384,8 +480,13 @@ async fn start_validator(
     let dir = cfg.data_dir.join(format!("validator-{}", i + 1));
     std::fs::create_dir_all(&dir)?;
     let (identity, _) = Identity::load_or_create(&dir)?;
-    let setup =
-        ValidatorSetup { identity, store: Store::open(&dir.join("store"))?, repo: Some(dir.join("ipfs")), bootstrap, config: validator_config(fault) };
+    let setup = ValidatorSetup {
+        identity,
+        store: Store::open(&dir.join("store"))?,
+        repo: Some(dir.join("ipfs")),
+        bootstrap,
+        config: validator_config(fault),
+    };
     localnet::start_validator(chain, validator_account(i), setup).await
 }
 
@@ -416,7 +517,13 @@ async fn play(
     stop: watch::Receiver<bool>,
     bar: &ProgressBar,
 ) -> (Vec<MatchReport>, Vec<Player>) {
-    let kind = MatchKind { mode: Mode::Coop, size: cfg.match_size, rules_version: RULES_VERSION, waves: 2, time_limit: cfg.match_frames };
+    let kind = MatchKind {
+        mode: Mode::Coop,
+        size: cfg.match_size,
+        rules_version: RULES_VERSION,
+        waves: 2,
+        time_limit: cfg.match_frames,
+    };
     let seen = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
     let tasks: Vec<_> = players
         .into_iter()
@@ -431,13 +538,29 @@ async fn play(
             };
             // Cheaters seek a match of their own kind (one more wave), so they
             // meet each other: no honest player's announcement rescues their match.
-            let kind = if p.cheat.is_some() { MatchKind { waves: kind.waves + 1, ..kind } } else { kind };
-            let play = PlayerConfig { kind, loadout: starter_loadout(), session, source: InputSource::Bot };
+            let kind = if p.cheat.is_some() {
+                MatchKind {
+                    waves: kind.waves + 1,
+                    ..kind
+                }
+            } else {
+                kind
+            };
+            let play = PlayerConfig {
+                kind,
+                loadout: starter_loadout(),
+                session,
+                source: InputSource::Bot,
+            };
             let (stop, matches, bar, seen) = (stop.clone(), cfg.matches, bar.clone(), seen.clone());
             tokio::spawn(async move {
                 let reports = p.node.play_matches(&play, Some(matches), stop).await;
                 for r in &reports {
-                    if seen.lock().map(|mut s| s.insert(r.match_id.clone())).unwrap_or(false) {
+                    if seen
+                        .lock()
+                        .map(|mut s| s.insert(r.match_id.clone()))
+                        .unwrap_or(false)
+                    {
                         bar.inc(1);
                     }
                 }
@@ -462,18 +585,42 @@ async fn play(
 /// Sends a signed craft for every honest player who can afford a recipe
 /// (by the validators' ledger) and waits for the validators to apply them.
 /// Returns how many crafts settled.
-async fn craft(players: &[Player], validators: &[Option<RunningValidator>], stop: &mut watch::Receiver<bool>) -> usize {
+async fn craft(
+    players: &[Player],
+    validators: &[Option<RunningValidator>],
+    stop: &mut watch::Receiver<bool>,
+) -> usize {
     use cyteria_game::crafting::RECIPES;
     use cyteria_settlement::action::{Action, SignedAction};
-    let Some(ledger) = live(validators).next().map(|v| v.handle.ledger.borrow().1.clone()) else { return 0 };
+    let Some(ledger) = live(validators)
+        .next()
+        .map(|v| v.handle.ledger.borrow().1.clone())
+    else {
+        return 0;
+    };
     let mut sent = vec![];
     for p in players.iter().filter(|p| p.cheat.is_none()) {
         let key = p.node.ctx.identity.public_key();
-        let Some(account) = ledger.account(&key) else { continue };
-        let Some(recipe) = RECIPES.iter().position(|r| account.materials.check(r.cost).is_ok()) else { continue };
+        let Some(account) = ledger.account(&key) else {
+            continue;
+        };
+        let Some(recipe) = RECIPES
+            .iter()
+            .position(|r| account.materials.check(r.cost).is_ok())
+        else {
+            continue;
+        };
         let id = &p.node.ctx.identity;
-        let action = Action::Craft { recipe: recipe as u8 };
-        let signed = SignedAction::new(key, account.next_nonce, cyteria_settlement::anvil::CHAIN_ID, action, |m| id.sign(m));
+        let action = Action::Craft {
+            recipe: recipe as u8,
+        };
+        let signed = SignedAction::new(
+            key,
+            account.next_nonce,
+            cyteria_settlement::anvil::CHAIN_ID,
+            action,
+            |m| id.sign(m),
+        );
         match localnet::send_action(&p.node, &crate::wire::ActionMessage::Act(signed)).await {
             Ok(()) => sent.push((key, account.next_nonce + 1)),
             Err(e) => tracing::warn!(error = %e, "a craft was not sent"),
@@ -481,9 +628,14 @@ async fn craft(players: &[Player], validators: &[Option<RunningValidator>], stop
     }
     let applied = |v: &RunningValidator| {
         let l = v.handle.ledger.borrow().1.clone();
-        sent.iter().filter(|(k, next)| l.account(k).is_some_and(|a| a.next_nonce >= *next)).count()
+        sent.iter()
+            .filter(|(k, next)| l.account(k).is_some_and(|a| a.next_nonce >= *next))
+            .count()
     };
-    wait_for(stop, Duration::from_secs(60), || live(validators).all(|v| applied(v) == sent.len())).await;
+    wait_for(stop, Duration::from_secs(60), || {
+        live(validators).all(|v| applied(v) == sent.len())
+    })
+    .await;
     live(validators).map(applied).min().unwrap_or(0)
 }
 
@@ -506,12 +658,31 @@ async fn govern(chain: &LocalChain, voters: &[usize]) -> anyhow::Result<DaoRound
     let market = Marketplace::new(chain.deployment.marketplace, chain.provider(0).await?);
     let before = market.feeBps().call().await?;
     let after = before.saturating_sub(50);
-    let call = Marketplace::setFeeCall { treasury_: chain.deployment.timelock_controller, feeBps_: after };
+    let call = Marketplace::setFeeCall {
+        treasury_: chain.deployment.timelock_controller,
+        feeBps_: after,
+    };
     let description = format!("Lower the marketplace fee from {before} to {after} basis points");
-    let id = chain.pass_proposal(voters[0], voters, chain.deployment.marketplace, call.abi_encode().into(), &description).await?;
+    let id = chain
+        .pass_proposal(
+            voters[0],
+            voters,
+            chain.deployment.marketplace,
+            call.abi_encode().into(),
+            &description,
+        )
+        .await?;
     let now = market.feeBps().call().await?;
-    anyhow::ensure!(now == after, "the fee is {now} bps after the proposal executed, not {after}");
-    Ok(DaoRound { proposal: format!("{id:#x}"), change: description, fee_bps_before: before, fee_bps_after: now })
+    anyhow::ensure!(
+        now == after,
+        "the fee is {now} bps after the proposal executed, not {after}"
+    );
+    Ok(DaoRound {
+        proposal: format!("{id:#x}"),
+        change: description,
+        fee_bps_before: before,
+        fee_bps_after: now,
+    })
 }
 
 /// What the market round did.
@@ -532,15 +703,35 @@ pub struct MarketRound {
 async fn trade(chain: &LocalChain, players: &[Player]) -> anyhow::Result<MarketRound> {
     let mut round = MarketRound::default();
     let endpoint = chain.endpoint();
-    let connect = |p: &Player| Chain::connect(&endpoint, chain.keys[p.account].clone(), chain.deployment);
+    let connect =
+        |p: &Player| Chain::connect(&endpoint, chain.keys[p.account].clone(), chain.deployment);
     let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
     let db = sled::Config::new().temporary(true).open()?;
     let index = Indexer::open(db, chain.deployment)?;
     index.sync(&reader.provider).await?;
-    let mut owned: BTreeMap<Address, Vec<U256>> =
-        players.iter().map(|p| (p.wallet, index.items_of(p.wallet).into_iter().map(|(id, _)| id).collect())).collect();
-    let other = |seller: &Player| players.iter().find(|p| p.wallet != seller.wallet && p.cheat.is_none());
-    let holder = |owned: &BTreeMap<Address, Vec<U256>>| players.iter().find(|p| p.cheat.is_none() && !owned[&p.wallet].is_empty());
+    let mut owned: BTreeMap<Address, Vec<U256>> = players
+        .iter()
+        .map(|p| {
+            (
+                p.wallet,
+                index
+                    .items_of(p.wallet)
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect(),
+            )
+        })
+        .collect();
+    let other = |seller: &Player| {
+        players
+            .iter()
+            .find(|p| p.wallet != seller.wallet && p.cheat.is_none())
+    };
+    let holder = |owned: &BTreeMap<Address, Vec<U256>>| {
+        players
+            .iter()
+            .find(|p| p.cheat.is_none() && !owned[&p.wallet].is_empty())
+    };
     if let Some(seller) = holder(&owned)
         && let Some(buyer) = other(seller)
     {
@@ -562,7 +753,9 @@ async fn trade(chain: &LocalChain, players: &[Player]) -> anyhow::Result<MarketR
         let id = owned[&seller.wallet][0];
         let s = connect(seller).await?;
         let duration = 3_600;
-        let lot = s.auction_item(id, 1, cytr(5).to::<u128>(), duration).await?;
+        let lot = s
+            .auction_item(id, 1, cytr(5).to::<u128>(), duration)
+            .await?;
         round.auctioned = Some(format!("{id:#x}"));
         let b = connect(bidder).await?;
         let r = b.bid(lot, cytr(6).to::<u128>()).await?;
@@ -584,7 +777,11 @@ async fn trade(chain: &LocalChain, players: &[Player]) -> anyhow::Result<MarketR
 }
 
 /// Polls `done` every 250 ms until it holds, `within` passes, or `stop` turns true.
-async fn wait_for(stop: &mut watch::Receiver<bool>, within: Duration, mut done: impl FnMut() -> bool) {
+async fn wait_for(
+    stop: &mut watch::Receiver<bool>,
+    within: Duration,
+    mut done: impl FnMut() -> bool,
+) {
     let deadline = tokio::time::Instant::now() + within;
     while !done() && tokio::time::Instant::now() < deadline && !*stop.borrow() {
         tokio::select! {
@@ -594,12 +791,25 @@ async fn wait_for(stop: &mut watch::Receiver<bool>, within: Duration, mut done: 
     }
 }
 
-fn print_join_hint(cfg: &DevnetConfig, chain: &LocalChain, seeds: &[Multiaddr], deployment: &std::path::Path) {
+fn print_join_hint(
+    cfg: &DevnetConfig,
+    chain: &LocalChain,
+    seeds: &[Multiaddr],
+    deployment: &std::path::Path,
+) {
     if !cfg.progress {
         return;
     }
     let seed = seeds.first().map(|s| s.to_string()).unwrap_or_default();
     eprintln!("The devnet is up. To join it from another terminal while it runs:");
-    eprintln!("  cyteria node --bot --bootstrap {seed} --data-dir my-node --rpc {} --deployment {}", chain.endpoint(), deployment.display());
-    eprintln!("  (a wallet: CYTERIA_ETH_KEY=<an anvil key> cyteria bind-wallet --rpc {} --deployment {})", chain.endpoint(), deployment.display());
+    eprintln!(
+        "  cyteria node --bot --bootstrap {seed} --data-dir my-node --rpc {} --deployment {}",
+        chain.endpoint(),
+        deployment.display()
+    );
+    eprintln!(
+        "  (a wallet: CYTERIA_ETH_KEY=<an anvil key> cyteria bind-wallet --rpc {} --deployment {})",
+        chain.endpoint(),
+        deployment.display()
+    );
 }

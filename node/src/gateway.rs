@@ -21,7 +21,9 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(20);
 pub fn content_type(bytes: &[u8]) -> &'static str {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         "image/png"
-    } else if bytes.first().is_some_and(|b| *b == b'{' || *b == b'[') && serde_json::from_slice::<serde_json::Value>(bytes).is_ok() {
+    } else if bytes.first().is_some_and(|b| *b == b'{' || *b == b'[')
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    {
         "application/json"
     } else {
         "application/octet-stream"
@@ -36,7 +38,10 @@ async fn get(State(content): State<Content>, Path(cid): Path<String>) -> Respons
     respond(content.get_record(&cid, &[], FETCH_TIMEOUT).await)
 }
 
-async fn get_path(State(content): State<Content>, Path((cid, path)): Path<(String, String)>) -> Response {
+async fn get_path(
+    State(content): State<Content>,
+    Path((cid, path)): Path<(String, String)>,
+) -> Response {
     let cid = match parse_cid(&cid) {
         Ok(c) => c,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
@@ -44,25 +49,47 @@ async fn get_path(State(content): State<Content>, Path((cid, path)): Path<(Strin
     if path.len() > 1024 || path.split('/').any(|s| s == ".." || s == ".") {
         return (StatusCode::BAD_REQUEST, "bad path").into_response();
     }
-    respond(content.cat_path(&cid, path.trim_end_matches('/'), &[], FETCH_TIMEOUT).await)
+    respond(
+        content
+            .cat_path(&cid, path.trim_end_matches('/'), &[], FETCH_TIMEOUT)
+            .await,
+    )
 }
 
 fn respond(bytes: Result<Vec<u8>, ContentError>) -> Response {
     match bytes {
         Ok(b) => {
             let immutable = "public, max-age=29030400, immutable";
-            ([(header::CONTENT_TYPE, content_type(&b)), (header::CACHE_CONTROL, immutable)], b).into_response()
+            (
+                [
+                    (header::CONTENT_TYPE, content_type(&b)),
+                    (header::CACHE_CONTROL, immutable),
+                ],
+                b,
+            )
+                .into_response()
         }
-        Err(e @ ContentError::NotFound { .. }) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
-        Err(e @ ContentError::BadCid(_)) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-        Err(e @ ContentError::NoSuchPath(_)) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
-        Err(e @ (ContentError::TooLarge(_) | ContentError::Mismatch(_))) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        Err(e @ ContentError::NotFound { .. }) => {
+            (StatusCode::NOT_FOUND, e.to_string()).into_response()
+        }
+        Err(e @ ContentError::BadCid(_)) => {
+            (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
+        Err(e @ ContentError::NoSuchPath(_)) => {
+            (StatusCode::NOT_FOUND, e.to_string()).into_response()
+        }
+        Err(e @ (ContentError::TooLarge(_) | ContentError::Mismatch(_))) => {
+            (StatusCode::BAD_GATEWAY, e.to_string()).into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
 }
 
 /// Serves the gateway on `addr` until the task is dropped; returns the bound address.
-pub async fn serve(content: Content, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(
+    content: Content,
+    addr: SocketAddr,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let app = axum::Router::new()
         .route("/ipfs/{cid}", axum::routing::get(get))
         .route("/ipfs/{cid}/{*path}", axum::routing::get(get_path))

@@ -20,7 +20,11 @@ use crate::content::{Content, parse_cid};
 pub fn parse_uri(uri: &str) -> Option<(Cid, String)> {
     let rest = uri.strip_prefix("ipfs://")?;
     let (root, path) = rest.split_once('/')?;
-    if path.is_empty() || path.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+    if path.is_empty()
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
         return None;
     }
     Some((parse_cid(root).ok()?, path.to_string()))
@@ -48,9 +52,22 @@ pub struct Holdings {
 }
 
 impl Holdings {
-    pub fn open(content: Content, chain: Chain, db: sled::Db, owner: Address, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn open(
+        content: Content,
+        chain: Chain,
+        db: sled::Db,
+        owner: Address,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let index = Indexer::open(db, chain.deployment)?;
-        Ok(Self { content, chain, index, owner, done: BTreeSet::new(), timeout })
+        Ok(Self {
+            content,
+            chain,
+            index,
+            owner,
+            done: BTreeSet::new(),
+            timeout,
+        })
     }
 
     /// Brings the index up to date and pins the metadata of every item the
@@ -59,7 +76,10 @@ impl Holdings {
     pub async fn pass(&mut self) -> anyhow::Result<Pass> {
         self.index.sync(&self.chain.provider).await?;
         let items = self.index.items_of(self.owner);
-        let mut pass = Pass { items: items.len(), ..Pass::default() };
+        let mut pass = Pass {
+            items: items.len(),
+            ..Pass::default()
+        };
         for (id, _) in items {
             if self.done.contains(&id) {
                 continue;
@@ -97,7 +117,12 @@ impl Holdings {
         loop {
             match self.pass().await {
                 Ok(p) if p.pinned > 0 || p.missing > 0 => {
-                    tracing::info!(items = p.items, pinned = p.pinned, missing = p.missing, "item metadata pinned")
+                    tracing::info!(
+                        items = p.items,
+                        pinned = p.pinned,
+                        missing = p.missing,
+                        "item metadata pinned"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "holdings pass failed"),
@@ -116,7 +141,13 @@ mod tests {
         let root = "bafybeiaefisouohtjlxangwzkyhexnpz3d7qfirxfh4lqybqmo4jmccwtu";
         let (cid, path) = parse_uri(&format!("ipfs://{root}/12.json")).unwrap();
         assert_eq!((cid.to_string().as_str(), path.as_str()), (root, "12.json"));
-        for bad in ["ipfs:///3.json", "https://x/1.json", &format!("ipfs://{root}/"), &format!("ipfs://{root}/../x"), "ipfs://nope/1.json"] {
+        for bad in [
+            "ipfs:///3.json",
+            "https://x/1.json",
+            &format!("ipfs://{root}/"),
+            &format!("ipfs://{root}/../x"),
+            "ipfs://nope/1.json",
+        ] {
             assert_eq!(parse_uri(bad), None, "{bad}");
         }
     }

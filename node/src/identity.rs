@@ -17,10 +17,15 @@ pub const KEY_FILE: &str = "identity.key";
 #[derive(Debug, Error)]
 pub enum IdentityError {
     #[error("cannot read or write the identity key {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the identity key {path} is malformed: expected 32 bytes, found {len}")]
     Malformed { path: PathBuf, len: usize },
-    #[error("the identity key {path} is readable by other users (mode {mode:o}); run `chmod 600` on it")]
+    #[error(
+        "the identity key {path} is readable by other users (mode {mode:o}); run `chmod 600` on it"
+    )]
     Permissions { path: PathBuf, mode: u32 },
 }
 
@@ -39,7 +44,10 @@ impl std::fmt::Debug for Identity {
 
 impl Identity {
     pub fn from_secret(secret: [u8; 32]) -> Self {
-        Self { secret, signing: SigningKey::from_bytes(&secret) }
+        Self {
+            secret,
+            signing: SigningKey::from_bytes(&secret),
+        }
     }
 
     /// A fresh key from the operating system's randomness.
@@ -53,7 +61,10 @@ impl Identity {
     /// Loads the key from `dir`, creating it on first run.
     pub fn load_or_create(dir: &Path) -> Result<(Self, bool), IdentityError> {
         let path = dir.join(KEY_FILE);
-        let io = |source| IdentityError::Io { path: path.clone(), source };
+        let io = |source| IdentityError::Io {
+            path: path.clone(),
+            source,
+        };
         if path.exists() {
             return Ok((Self::load(&path)?, false));
         }
@@ -73,26 +84,37 @@ impl Identity {
     }
 
     pub fn load(path: &Path) -> Result<Self, IdentityError> {
-        let io = |source| IdentityError::Io { path: path.to_path_buf(), source };
+        let io = |source| IdentityError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
-                return Err(IdentityError::Permissions { path: path.to_path_buf(), mode });
+                return Err(IdentityError::Permissions {
+                    path: path.to_path_buf(),
+                    mode,
+                });
             }
         }
         let bytes = fs::read(path).map_err(io)?;
-        let secret: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| IdentityError::Malformed { path: path.to_path_buf(), len: bytes.len() })?;
+        let secret: [u8; 32] =
+            bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| IdentityError::Malformed {
+                    path: path.to_path_buf(),
+                    len: bytes.len(),
+                })?;
         Ok(Self::from_secret(secret))
     }
 
     pub fn keypair(&self) -> Keypair {
         let mut secret = self.secret;
-        Keypair::ed25519_from_bytes(&mut secret).expect("32 bytes are always a valid ed25519 secret")
+        Keypair::ed25519_from_bytes(&mut secret)
+            .expect("32 bytes are always a valid ed25519 secret")
     }
 
     pub fn peer_id(&self) -> PeerId {
@@ -128,8 +150,11 @@ pub fn peer_id_of(public_key: &[u8; 32]) -> Option<PeerId> {
 
 /// Checks an ed25519 signature; any malformed key or signature is `false`.
 pub fn verify(public_key: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
-    let Ok(vk) = VerifyingKey::from_bytes(public_key) else { return false };
-    vk.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature)).is_ok()
+    let Ok(vk) = VerifyingKey::from_bytes(public_key) else {
+        return false;
+    };
+    vk.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature))
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -147,7 +172,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

@@ -47,8 +47,17 @@ impl Group {
             h.update(&o);
         }
         let match_id = *h.finalize().as_bytes();
-        let seed = u64::from_le_bytes(blake3::derive_key("cyteria seed v1", &match_id)[..8].try_into().expect("8 bytes"));
-        Self { match_id, seed, kind, members }
+        let seed = u64::from_le_bytes(
+            blake3::derive_key("cyteria seed v1", &match_id)[..8]
+                .try_into()
+                .expect("8 bytes"),
+        );
+        Self {
+            match_id,
+            seed,
+            kind,
+            members,
+        }
     }
 
     pub fn seat_of(&self, peer: &PeerId) -> Option<usize> {
@@ -64,7 +73,12 @@ impl Group {
         let players = self
             .members
             .iter()
-            .map(|(p, o)| Ok(PlayerSlot { public_key: public_key_of(p).ok_or("a peer id that is not an ed25519 key")?, loadout: o.loadout }))
+            .map(|(p, o)| {
+                Ok(PlayerSlot {
+                    public_key: public_key_of(p).ok_or("a peer id that is not an ed25519 key")?,
+                    loadout: o.loadout,
+                })
+            })
             .collect::<Result<Vec<_>, &'static str>>()?;
         let h = MatchHeader::new(self.match_id, self.seed, self.kind.rules(), players);
         h.validate()?;
@@ -117,12 +131,16 @@ impl Lobby {
     /// Stops searching; returns the withdrawal to post.
     pub fn stop(&mut self) -> Option<LobbyMessage> {
         self.proposal = None;
-        self.mine.take().map(|(o, _)| LobbyMessage::Withdraw { offer_id: o.offer_id })
+        self.mine.take().map(|(o, _)| LobbyMessage::Withdraw {
+            offer_id: o.offer_id,
+        })
     }
 
     /// The own offer to re-post, if searching.
     pub fn repost(&self) -> Option<LobbyMessage> {
-        self.mine.as_ref().map(|(o, _)| LobbyMessage::Offer(o.clone()))
+        self.mine
+            .as_ref()
+            .map(|(o, _)| LobbyMessage::Offer(o.clone()))
     }
 
     /// A message from `peer` (the gossip author, already authenticated).
@@ -141,7 +159,11 @@ impl Lobby {
                 }
             }
             LobbyMessage::Withdraw { offer_id } => {
-                if self.offers.get(&peer).is_some_and(|(o, _)| o.offer_id == offer_id) {
+                if self
+                    .offers
+                    .get(&peer)
+                    .is_some_and(|(o, _)| o.offer_id == offer_id)
+                {
                     self.offers.remove(&peer);
                 }
             }
@@ -163,7 +185,9 @@ impl Lobby {
             .offers
             .iter()
             .filter(|(p, (o, seen))| {
-                o.kind == mine.kind && now.duration_since(*seen) < OFFER_TTL && !self.excluded.contains_key(p)
+                o.kind == mine.kind
+                    && now.duration_since(*seen) < OFFER_TTL
+                    && !self.excluded.contains_key(p)
             })
             .map(|(p, (o, _))| (*p, o.clone()))
             .collect();
@@ -174,14 +198,18 @@ impl Lobby {
             return None;
         }
         members.truncate(size);
-        members.iter().any(|(p, _)| *p == self.me).then(|| Group::of(mine.kind, members))
+        members
+            .iter()
+            .any(|(p, _)| *p == self.me)
+            .then(|| Group::of(mine.kind, members))
     }
 
     /// Advances the lobby; call it often (every 100 ms or on each message).
     pub fn tick(&mut self, now: Instant) -> Vec<Step> {
         let mut steps = vec![];
         self.excluded.retain(|_, until| *until > now);
-        self.offers.retain(|_, (_, seen)| now.duration_since(*seen) < OFFER_TTL * 4);
+        self.offers
+            .retain(|_, (_, seen)| now.duration_since(*seen) < OFFER_TTL * 4);
         if self.mine.is_none() {
             return steps;
         }
@@ -195,7 +223,9 @@ impl Lobby {
             self.proposal = candidate.map(|g| (g, now));
             if let Some((g, _)) = &self.proposal {
                 self.accepts.entry(g.match_id).or_default().insert(self.me);
-                steps.push(Step::Publish(LobbyMessage::Accept(crate::wire::Accept { match_id: g.match_id })));
+                steps.push(Step::Publish(LobbyMessage::Accept(crate::wire::Accept {
+                    match_id: g.match_id,
+                })));
             }
         }
         if let Some((g, since)) = self.proposal.clone() {
@@ -206,7 +236,12 @@ impl Lobby {
                 self.accepts.remove(&g.match_id);
                 steps.push(Step::Agreed(g));
             } else if now.duration_since(since) >= ACCEPT_TIMEOUT {
-                for p in g.peers().filter(|p| !accepted.contains(p)).copied().collect::<Vec<_>>() {
+                for p in g
+                    .peers()
+                    .filter(|p| !accepted.contains(p))
+                    .copied()
+                    .collect::<Vec<_>>()
+                {
                     self.exclude(p, now);
                 }
                 self.proposal = None;
@@ -224,19 +259,36 @@ mod tests {
     use cyteria_game::RULES_VERSION;
 
     fn kind(size: u8) -> MatchKind {
-        MatchKind { mode: Mode::Coop, size, rules_version: RULES_VERSION, waves: 1, time_limit: 600 }
+        MatchKind {
+            mode: Mode::Coop,
+            size,
+            rules_version: RULES_VERSION,
+            waves: 1,
+            time_limit: 600,
+        }
     }
 
     fn offer(i: u8, size: u8) -> Offer {
-        Offer { offer_id: [i; 16], kind: kind(size), loadout: cyteria_game::crafting::starter_loadout() }
+        Offer {
+            offer_id: [i; 16],
+            kind: kind(size),
+            loadout: cyteria_game::crafting::starter_loadout(),
+        }
     }
 
     fn peers(n: u8) -> Vec<PeerId> {
-        (0..n).map(|i| Identity::from_secret([i + 10; 32]).peer_id()).collect()
+        (0..n)
+            .map(|i| Identity::from_secret([i + 10; 32]).peer_id())
+            .collect()
     }
 
     /// Runs `n` lobbies that deliver every message to each other.
-    fn run(lobbies: &mut [Lobby], ids: &[PeerId], offers: &[Offer], drop_from: Option<PeerId>) -> Vec<Option<Group>> {
+    fn run(
+        lobbies: &mut [Lobby],
+        ids: &[PeerId],
+        offers: &[Offer],
+        drop_from: Option<PeerId>,
+    ) -> Vec<Option<Group>> {
         let t0 = Instant::now();
         let mut queue: Vec<(PeerId, LobbyMessage)> = vec![];
         for (i, l) in lobbies.iter_mut().enumerate() {
@@ -294,7 +346,14 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(agreed.iter().filter(|a| a.is_none()).count(), 1);
         for g in agreed.iter().flatten() {
-            assert_eq!(agreed.iter().flatten().filter(|h| h.match_id == g.match_id).count(), 2);
+            assert_eq!(
+                agreed
+                    .iter()
+                    .flatten()
+                    .filter(|h| h.match_id == g.match_id)
+                    .count(),
+                2
+            );
         }
     }
 

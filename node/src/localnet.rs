@@ -55,12 +55,22 @@ pub struct ValidatorSetup {
 impl ValidatorSetup {
     /// A fresh identity and an in-memory store.
     pub fn ephemeral(bootstrap: Vec<Multiaddr>, config: ValidatorConfig) -> anyhow::Result<Self> {
-        Ok(Self { identity: Identity::generate(), store: Store::temporary()?, repo: None, bootstrap, config })
+        Ok(Self {
+            identity: Identity::generate(),
+            store: Store::temporary()?,
+            repo: None,
+            bootstrap,
+            config,
+        })
     }
 }
 
 /// Starts anvil account `account` of `chain` as a validator on loopback TCP.
-pub async fn start_validator(chain: &LocalChain, account: usize, setup: ValidatorSetup) -> anyhow::Result<RunningValidator> {
+pub async fn start_validator(
+    chain: &LocalChain,
+    account: usize,
+    setup: ValidatorSetup,
+) -> anyhow::Result<RunningValidator> {
     let mut cfg = NetConfig::loopback(Role::Player);
     cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
     cfg.bootstrap = setup.bootstrap;
@@ -71,7 +81,12 @@ pub async fn start_validator(chain: &LocalChain, account: usize, setup: Validato
     let (v, handle) = Validator::new(node.clone(), c, key, setup.config).await?;
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(v.run(rx));
-    Ok(RunningValidator { node, handle, stop, task })
+    Ok(RunningValidator {
+        node,
+        handle,
+        stop,
+        task,
+    })
 }
 
 /// Gossips `m` from `node` until a peer takes it, for up to 30 s.
@@ -87,9 +102,17 @@ pub async fn send_action(node: &Node, m: &ActionMessage) -> anyhow::Result<()> {
 }
 
 /// Binds `node`'s game key to anvil account `wallet` of `chain` and gossips the binding.
-pub async fn bind_wallet(chain: &LocalChain, node: &Node, wallet: usize, nonce: u64) -> anyhow::Result<alloy::primitives::Address> {
+pub async fn bind_wallet(
+    chain: &LocalChain,
+    node: &Node,
+    wallet: usize,
+    nonce: u64,
+) -> anyhow::Result<alloy::primitives::Address> {
     let w = &chain.keys[wallet];
-    let d = binding::domain(cyteria_settlement::anvil::CHAIN_ID, chain.deployment.settlement);
+    let d = binding::domain(
+        cyteria_settlement::anvil::CHAIN_ID,
+        chain.deployment.settlement,
+    );
     let b = binding::bind(w, node.ctx.identity.public_key(), nonce, &d)?;
     send_action(node, &ActionMessage::Bind(b)).await?;
     Ok(w.address())

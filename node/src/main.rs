@@ -15,7 +15,11 @@ use cyteria_node::wire::{MatchKind, Mode};
 use tokio::sync::watch;
 
 #[derive(Parser)]
-#[command(name = "cyteria", version, about = "Cyteria: a peer-to-peer action RPG settled on Polygon")]
+#[command(
+    name = "cyteria",
+    version,
+    about = "Cyteria: a peer-to-peer action RPG settled on Polygon"
+)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
@@ -277,8 +281,13 @@ fn main() -> ExitCode {
         }
         match std::fs::File::create(dir.join("devnet.log")) {
             Ok(f) => {
-                let filter = tracing_subscriber::EnvFilter::try_new(&log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-                let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(std::sync::Mutex::new(f)).try_init();
+                let filter = tracing_subscriber::EnvFilter::try_new(&log)
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(f))
+                    .try_init();
             }
             Err(e) => eprintln!("warning: no log file in {}: {e}", dir.display()),
         }
@@ -295,7 +304,11 @@ async fn devnet(common: &CommonArgs, a: DevnetArgs) -> anyhow::Result<()> {
         match_size: a.match_size,
         match_frames: a.match_seconds.saturating_mul(60),
         tick_hz: a.tick_hz,
-        link: cyteria_node::conditioner::LinkConditions { rtt_ms: a.rtt_ms, jitter_ms: a.jitter_ms, loss: a.loss },
+        link: cyteria_node::conditioner::LinkConditions {
+            rtt_ms: a.rtt_ms,
+            jitter_ms: a.jitter_ms,
+            loss: a.loss,
+        },
         scenario: a.scenario,
         report: a.report.unwrap_or_else(|| dir.join("report.json")),
         data_dir: dir.clone(),
@@ -311,7 +324,11 @@ async fn devnet(common: &CommonArgs, a: DevnetArgs) -> anyhow::Result<()> {
     let report_path = cfg.report.clone();
     let report = cyteria_node::devnet::run(cfg, stop_rx).await?;
     println!("{}", report.table());
-    println!("report: {}   logs: {}", report_path.display(), dir.join("devnet.log").display());
+    println!(
+        "report: {}   logs: {}",
+        report_path.display(),
+        dir.join("devnet.log").display()
+    );
     anyhow::ensure!(report.ok, "some checks failed (see above)");
     Ok(())
 }
@@ -322,8 +339,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let dir = cli.common.data_dir();
             let (id, created) = Identity::load_or_create(&dir)?;
             println!("peer id {}", id.peer_id());
-            println!("public key {}", blake3::Hash::from_bytes(id.public_key()).to_hex());
-            println!("key file {}{}", dir.join(cyteria_node::identity::KEY_FILE).display(), if created { " (created)" } else { "" });
+            println!(
+                "public key {}",
+                blake3::Hash::from_bytes(id.public_key()).to_hex()
+            );
+            println!(
+                "key file {}{}",
+                dir.join(cyteria_node::identity::KEY_FILE).display(),
+                if created { " (created)" } else { "" }
+            );
             Ok(())
         }
         Command::Node(args) => node(&cli.common, args).await,
@@ -347,14 +371,21 @@ async fn content(common: &CommonArgs, a: ContentArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let net = NetArgs { gateway: Some("off".into()), ..a.net.clone() };
+    let net = NetArgs {
+        gateway: Some("off".into()),
+        ..a.net.clone()
+    };
     let (node, _) = cli::start_with(common, &net, Role::Player, false).await?;
     let c = &node.content;
-    let fetch = |cid, timeout_s: u64| async move { c.get_record(&cid, &[], std::time::Duration::from_secs(timeout_s)).await };
+    let fetch = |cid, timeout_s: u64| async move {
+        c.get_record(&cid, &[], std::time::Duration::from_secs(timeout_s))
+            .await
+    };
     let result: anyhow::Result<()> = async {
         match a.op {
             ContentOp::Add { file } => {
-                let bytes = std::fs::read(&file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
                 println!("{}", c.add(bytes).await?);
             }
             ContentOp::Get { out, timeout_s, .. } => {
@@ -390,8 +421,10 @@ async fn content(common: &CommonArgs, a: ContentArgs) -> anyhow::Result<()> {
 
 /// CYTR as a decimal string ("2.5") in wei.
 fn cytr(s: &str) -> Result<u128, ConfigError> {
-    let v = alloy::primitives::utils::parse_units(s, 18).map_err(|e| ConfigError::Invalid(format!("{s:?} is not an amount of CYTR: {e}")))?;
-    u128::try_from(v.get_absolute()).map_err(|_| ConfigError::Invalid(format!("{s} CYTR is too much")))
+    let v = alloy::primitives::utils::parse_units(s, 18)
+        .map_err(|e| ConfigError::Invalid(format!("{s:?} is not an amount of CYTR: {e}")))?;
+    u128::try_from(v.get_absolute())
+        .map_err(|_| ConfigError::Invalid(format!("{s} CYTR is too much")))
 }
 
 fn show_cytr(v: alloy::primitives::U256) -> String {
@@ -399,13 +432,22 @@ fn show_cytr(v: alloy::primitives::U256) -> String {
 }
 
 /// Brings the node's chain index up to date (kept in `<data dir>/index`).
-async fn synced_index(common: &CommonArgs, chain: &cyteria_settlement::chain::Chain) -> anyhow::Result<cyteria_settlement::indexer::Indexer> {
+async fn synced_index(
+    common: &CommonArgs,
+    chain: &cyteria_settlement::chain::Chain,
+) -> anyhow::Result<cyteria_settlement::indexer::Indexer> {
     let dir = common.data_dir().join("index");
     std::fs::create_dir_all(&dir)?;
-    let db = sled::open(&dir).map_err(|e| anyhow::anyhow!("opening the index in {}: {e}", dir.display()))?;
+    let db = sled::open(&dir)
+        .map_err(|e| anyhow::anyhow!("opening the index in {}: {e}", dir.display()))?;
     let index = cyteria_settlement::indexer::Indexer::open(db, chain.deployment)?;
     let s = index.sync(&chain.provider).await?;
-    tracing::info!(head = s.head, events = s.events, rolled_back = s.rolled_back, "index synced");
+    tracing::info!(
+        head = s.head,
+        events = s.events,
+        rolled_back = s.rolled_back,
+        "index synced"
+    );
     Ok(index)
 }
 
@@ -417,13 +459,20 @@ async fn inventory(common: &CommonArgs, a: ChainArgs) -> anyhow::Result<()> {
     println!("wallet {me}");
     match std::fs::read_to_string(common.data_dir().join("binding.json")) {
         Ok(b) => match serde_json::from_str::<cyteria_settlement::binding::SignedBinding>(&b) {
-            Ok(b) if b.wallet == me => println!("game key {} bound to this wallet", blake3::Hash::from_bytes(b.game_key).to_hex()),
+            Ok(b) if b.wallet == me => println!(
+                "game key {} bound to this wallet",
+                blake3::Hash::from_bytes(b.game_key).to_hex()
+            ),
             Ok(b) => println!("game key bound to another wallet, {}", b.wallet),
             Err(e) => println!("binding.json is damaged: {e}"),
         },
         Err(_) => println!("game key not bound (run `cyteria bind-wallet`)"),
     }
-    println!("CYTR {}  staked {}", show_cytr(index.cytr_of(me)), show_cytr(index.stake_of(me)));
+    println!(
+        "CYTR {}  staked {}",
+        show_cytr(index.cytr_of(me)),
+        show_cytr(index.stake_of(me))
+    );
     let items = index.items_of(me);
     println!("{} item(s)", items.len());
     for (id, amount) in items {
@@ -435,13 +484,22 @@ async fn inventory(common: &CommonArgs, a: ChainArgs) -> anyhow::Result<()> {
                 s.damage,
                 s.defense,
                 s.durability,
-                s.traits.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(",")
+                s.traits
+                    .iter()
+                    .map(|t| format!("{t:?}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
             None => println!("  {id:#x} x{amount}: not a Cyteria item id"),
         }
     }
     for (id, l) in index.listings().into_iter().filter(|(_, l)| l.seller == me) {
-        println!("listing {id}: item {:#x} x{} at {} CYTR", l.id, l.amount, show_cytr(l.unit_price));
+        println!(
+            "listing {id}: item {:#x} x{} at {} CYTR",
+            l.id,
+            l.amount,
+            show_cytr(l.unit_price)
+        );
     }
     Ok(())
 }
@@ -453,9 +511,19 @@ async fn market(common: &CommonArgs, a: MarketArgs) -> anyhow::Result<()> {
         MarketOp::Show => {
             let index = synced_index(common, &chain).await?;
             for (id, l) in index.listings() {
-                println!("listing {id}: item {:#x} x{} at {} CYTR by {}", l.id, l.amount, show_cytr(l.unit_price), l.seller);
+                println!(
+                    "listing {id}: item {:#x} x{} at {} CYTR by {}",
+                    l.id,
+                    l.amount,
+                    show_cytr(l.unit_price),
+                    l.seller
+                );
             }
-            for (id, l) in index.lots().into_iter().filter(|(_, l)| l.state == cyteria_settlement::indexer::LotState::Open) {
+            for (id, l) in index
+                .lots()
+                .into_iter()
+                .filter(|(_, l)| l.state == cyteria_settlement::indexer::LotState::Open)
+            {
                 println!(
                     "lot {id}: item {:#x} x{} reserve {} CYTR, highest bid {} CYTR, ends at {} (unix)",
                     l.id,
@@ -470,7 +538,11 @@ async fn market(common: &CommonArgs, a: MarketArgs) -> anyhow::Result<()> {
             let listing = chain.list(id, amount, cytr(&price)?).await?;
             println!("listing {listing}");
         }
-        MarketOp::Buy { listing, amount, max_price } => {
+        MarketOp::Buy {
+            listing,
+            amount,
+            max_price,
+        } => {
             let r = chain.buy(listing, amount, cytr(&max_price)?).await?;
             println!("bought in {}", r.transaction_hash);
         }
@@ -478,8 +550,15 @@ async fn market(common: &CommonArgs, a: MarketArgs) -> anyhow::Result<()> {
             let r = chain.cancel_listing(listing).await?;
             println!("cancelled in {}", r.transaction_hash);
         }
-        MarketOp::Auction { id, amount, reserve, duration_s } => {
-            let lot = chain.auction_item(id, amount, cytr(&reserve)?, duration_s).await?;
+        MarketOp::Auction {
+            id,
+            amount,
+            reserve,
+            duration_s,
+        } => {
+            let lot = chain
+                .auction_item(id, amount, cytr(&reserve)?, duration_s)
+                .await?;
             println!("lot {lot}");
         }
         MarketOp::Bid { lot, amount } => {
@@ -495,7 +574,8 @@ async fn market(common: &CommonArgs, a: MarketArgs) -> anyhow::Result<()> {
 }
 
 fn seconds(v: f64, what: &str) -> Result<std::time::Duration, ConfigError> {
-    std::time::Duration::try_from_secs_f64(v).map_err(|_| ConfigError::Invalid(format!("{what}: {v} is not a number of seconds")))
+    std::time::Duration::try_from_secs_f64(v)
+        .map_err(|_| ConfigError::Invalid(format!("{what}: {v} is not a number of seconds")))
 }
 
 async fn validator(common: &CommonArgs, a: ValidatorArgs) -> anyhow::Result<()> {
@@ -503,14 +583,23 @@ async fn validator(common: &CommonArgs, a: ValidatorArgs) -> anyhow::Result<()> 
     let file = common.file()?;
     let v = &file.validator;
     let cfg = ValidatorConfig {
-        epoch_interval: seconds(a.epoch_interval_s.unwrap_or(v.epoch_interval_s), "epoch interval")?,
-        round_timeout: seconds(a.round_timeout_s.unwrap_or(v.round_timeout_s), "round timeout")?,
+        epoch_interval: seconds(
+            a.epoch_interval_s.unwrap_or(v.epoch_interval_s),
+            "epoch interval",
+        )?,
+        round_timeout: seconds(
+            a.round_timeout_s.unwrap_or(v.round_timeout_s),
+            "round timeout",
+        )?,
         submit_grace: seconds(v.submit_grace_s, "submit grace")?,
         ..ValidatorConfig::default()
     };
     let chain = cli::connect_chain(&file, &a.chain).await?;
     let signer = cyteria_settlement::chain::load_signer(
-        a.chain.eth_key_file.as_deref().or(file.chain.key_file.as_deref()),
+        a.chain
+            .eth_key_file
+            .as_deref()
+            .or(file.chain.key_file.as_deref()),
         "CYTERIA_ETH_KEY",
     )?;
     if !chain.validators().await?.contains(&signer.address()) {
@@ -535,18 +624,36 @@ async fn bind_wallet(common: &CommonArgs, a: ChainNetArgs) -> anyhow::Result<()>
     let file = common.file()?;
     let chain = cli::connect_chain(&file, &a.chain).await?;
     let signer = cyteria_settlement::chain::load_signer(
-        a.chain.eth_key_file.as_deref().or(file.chain.key_file.as_deref()),
+        a.chain
+            .eth_key_file
+            .as_deref()
+            .or(file.chain.key_file.as_deref()),
         "CYTERIA_ETH_KEY",
     )?;
     let (node, _) = cli::start(common, &a.net, Role::Player).await?;
     // A later binding must carry a higher nonce: the clock gives one.
-    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
     let domain = binding::domain(chain.chain_id, chain.deployment.settlement);
     let b = binding::bind(&signer, node.ctx.identity.public_key(), nonce, &domain)?;
     let m = cyteria_node::wire::ActionMessage::Bind(b.clone());
-    cli::publish_when_heard(&node, cyteria_node::wire::ACTIONS_TOPIC, m.encode(), std::time::Duration::from_secs(30)).await?;
-    std::fs::write(common.data_dir().join("binding.json"), serde_json::to_string_pretty(&b)?)?;
-    println!("bound game key {} to {} (nonce {nonce}); validators record it in their next batch", blake3::Hash::from_bytes(b.game_key).to_hex(), b.wallet);
+    cli::publish_when_heard(
+        &node,
+        cyteria_node::wire::ACTIONS_TOPIC,
+        m.encode(),
+        std::time::Duration::from_secs(30),
+    )
+    .await?;
+    std::fs::write(
+        common.data_dir().join("binding.json"),
+        serde_json::to_string_pretty(&b)?,
+    )?;
+    println!(
+        "bound game key {} to {} (nonce {nonce}); validators record it in their next batch",
+        blake3::Hash::from_bytes(b.game_key).to_hex(),
+        b.wallet
+    );
     node.net().clone().stop().await;
     Ok(())
 }
@@ -555,19 +662,42 @@ async fn craft(common: &CommonArgs, a: CraftArgs) -> anyhow::Result<()> {
     use cyteria_settlement::action::{Action, SignedAction};
     let file = common.file()?;
     if usize::from(a.recipe) >= cyteria_game::crafting::RECIPES.len() {
-        return Err(ConfigError::Invalid(format!("no recipe {}: there are {}", a.recipe, cyteria_game::crafting::RECIPES.len())).into());
+        return Err(ConfigError::Invalid(format!(
+            "no recipe {}: there are {}",
+            a.recipe,
+            cyteria_game::crafting::RECIPES.len()
+        ))
+        .into());
     }
     let chain = cli::connect_chain(&file, &a.chain).await?;
     let nonce_file = common.data_dir().join("action-nonce");
-    let stored = std::fs::read_to_string(&nonce_file).ok().and_then(|s| s.trim().parse::<u64>().ok()).unwrap_or(0);
+    let stored = std::fs::read_to_string(&nonce_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0);
     let nonce = a.nonce.unwrap_or(stored);
     let (node, _) = cli::start(common, &a.net, Role::Player).await?;
     let id = &node.ctx.identity;
-    let act = SignedAction::new(id.public_key(), nonce, chain.chain_id, Action::Craft { recipe: a.recipe }, |m| id.sign(m));
+    let act = SignedAction::new(
+        id.public_key(),
+        nonce,
+        chain.chain_id,
+        Action::Craft { recipe: a.recipe },
+        |m| id.sign(m),
+    );
     let m = cyteria_node::wire::ActionMessage::Act(act);
-    cli::publish_when_heard(&node, cyteria_node::wire::ACTIONS_TOPIC, m.encode(), std::time::Duration::from_secs(30)).await?;
+    cli::publish_when_heard(
+        &node,
+        cyteria_node::wire::ACTIONS_TOPIC,
+        m.encode(),
+        std::time::Duration::from_secs(30),
+    )
+    .await?;
     std::fs::write(&nonce_file, (nonce + 1).to_string())?;
-    println!("sent craft of {} (nonce {nonce}); validators apply it in their next batch", cyteria_game::crafting::RECIPES[usize::from(a.recipe)].name);
+    println!(
+        "sent craft of {} (nonce {nonce}); validators apply it in their next batch",
+        cyteria_game::crafting::RECIPES[usize::from(a.recipe)].name
+    );
     node.net().clone().stop().await;
     Ok(())
 }
@@ -584,7 +714,11 @@ async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {
     session.link.loss = a.loss.unwrap_or(session.link.loss);
     session.link.validate().map_err(ConfigError::Invalid)?;
     if !(1..=60 * 16).contains(&session.tick_hz) {
-        return Err(ConfigError::Invalid(format!("tick rate {} is outside 1..=960", session.tick_hz)).into());
+        return Err(ConfigError::Invalid(format!(
+            "tick rate {} is outside 1..=960",
+            session.tick_hz
+        ))
+        .into());
     }
     let m = &file.matches;
     let kind = MatchKind {
@@ -595,18 +729,30 @@ async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {
         time_limit: a.time_limit_s.unwrap_or(m.time_limit_s).saturating_mul(60),
     };
     if !(1..=4).contains(&kind.size) {
-        return Err(ConfigError::Invalid(format!("{} players: a match has 1 to 4", kind.size)).into());
+        return Err(
+            ConfigError::Invalid(format!("{} players: a match has 1 to 4", kind.size)).into(),
+        );
     }
-    kind.rules().validate().map_err(|e| ConfigError::Invalid(e.into()))?;
+    kind.rules()
+        .validate()
+        .map_err(|e| ConfigError::Invalid(e.into()))?;
     let (mut node, _) = cli::start(common, &a.net, Role::Player).await?;
     let _holdings = if a.chain.rpc.is_some() || file.chain.rpc.is_some() {
         let chain = cli::connect_chain(&file, &a.chain).await?;
         let dir = common.data_dir().join("holdings");
         let db = sled::open(&dir).map_err(|e| anyhow::anyhow!("opening {}: {e}", dir.display()))?;
         let owner = chain.address;
-        let h = cyteria_node::holdings::Holdings::open(node.content.clone(), chain, db, owner, std::time::Duration::from_secs(30))?;
+        let h = cyteria_node::holdings::Holdings::open(
+            node.content.clone(),
+            chain,
+            db,
+            owner,
+            std::time::Duration::from_secs(30),
+        )?;
         tracing::info!(wallet = %owner, "pinning the metadata of the wallet's items");
-        Some(AbortOnDrop(tokio::spawn(h.run(std::time::Duration::from_secs(15)))))
+        Some(AbortOnDrop(tokio::spawn(
+            h.run(std::time::Duration::from_secs(15)),
+        )))
     } else {
         None
     };
@@ -616,7 +762,12 @@ async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
     if a.bot {
-        let player = PlayerConfig { kind, loadout: starter_loadout(), session, source: InputSource::Bot };
+        let player = PlayerConfig {
+            kind,
+            loadout: starter_loadout(),
+            session,
+            source: InputSource::Bot,
+        };
         let matches = a.matches.or(Some(m.matches)).filter(|n| *n > 0);
         let reports = node.play_matches(&player, matches, stop_rx).await;
         for r in &reports {

@@ -94,11 +94,18 @@ fn rarity_name(r: Rarity) -> &'static str {
 
 fn capitalised(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn number(trait_type: &'static str, v: u16) -> Attribute {
-    Attribute { trait_type, value: v.into(), display_type: Some("number"), max_value: None }
+    Attribute {
+        trait_type,
+        value: v.into(),
+        display_type: Some("number"),
+        max_value: None,
+    }
 }
 
 /// The metadata of item `id` with stats `s`, whose sprite is at `image`.
@@ -108,7 +115,13 @@ pub fn item_metadata(id: U256, s: &ItemStats, image: &str) -> ItemMetadata {
     let mut name = format!("{} {}", rarity_name(s.rarity), shape_name(s.item_type));
     if !traits.is_empty() {
         name.push_str(" of ");
-        name.push_str(&traits.iter().map(|t| capitalised(t)).collect::<Vec<_>>().join(" and "));
+        name.push_str(
+            &traits
+                .iter()
+                .map(|t| capitalised(t))
+                .collect::<Vec<_>>()
+                .join(" and "),
+        );
     }
     let description = format!(
         "A {} {} from Cyteria: damage {}, defense {}, durability {} of {}{}. Won in play and settled on chain in batch {batch} as item {index}.",
@@ -118,11 +131,25 @@ pub fn item_metadata(id: U256, s: &ItemStats, image: &str) -> ItemMetadata {
         s.defense,
         s.durability,
         s.rarity.max_durability(),
-        if traits.is_empty() { String::new() } else { format!("; traits: {}", traits.join(", ")) },
+        if traits.is_empty() {
+            String::new()
+        } else {
+            format!("; traits: {}", traits.join(", "))
+        },
     );
     let mut attributes = vec![
-        Attribute { trait_type: "Type", value: type_name(s.item_type).into(), display_type: None, max_value: None },
-        Attribute { trait_type: "Rarity", value: rarity_name(s.rarity).into(), display_type: None, max_value: None },
+        Attribute {
+            trait_type: "Type",
+            value: type_name(s.item_type).into(),
+            display_type: None,
+            max_value: None,
+        },
+        Attribute {
+            trait_type: "Rarity",
+            value: rarity_name(s.rarity).into(),
+            display_type: None,
+            max_value: None,
+        },
         number("Damage", s.damage),
         number("Defense", s.defense),
         Attribute {
@@ -132,9 +159,12 @@ pub fn item_metadata(id: U256, s: &ItemStats, image: &str) -> ItemMetadata {
             max_value: Some(s.rarity.max_durability()),
         },
     ];
-    attributes.extend(
-        traits.iter().map(|t| Attribute { trait_type: "Trait", value: capitalised(t).into(), display_type: None, max_value: None }),
-    );
+    attributes.extend(traits.iter().map(|t| Attribute {
+        trait_type: "Trait",
+        value: capitalised(t).into(),
+        display_type: None,
+        max_value: None,
+    }));
     ItemMetadata {
         name,
         description,
@@ -149,7 +179,14 @@ pub fn item_metadata(id: U256, s: &ItemStats, image: &str) -> ItemMetadata {
             damage: s.damage,
             defense: s.defense,
             durability: s.durability,
-            traits: format!("0x{}", s.traits.0.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            traits: format!(
+                "0x{}",
+                s.traits
+                    .0
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
             trait_names: traits,
             batch,
             index,
@@ -167,7 +204,8 @@ pub fn sprite_png(s: &ItemStats) -> Vec<u8> {
     enc.set_compression(png::Compression::Fast);
     // Writing into a Vec fails only on a bug (wrong buffer length): the sprite's size is fixed.
     let mut w = enc.write_header().expect("png header into memory");
-    w.write_image_data(&sprite.rgba).expect("png data into memory");
+    w.write_image_data(&sprite.rgba)
+        .expect("png data into memory");
     w.finish().expect("png end into memory");
     out
 }
@@ -194,12 +232,18 @@ pub fn directory(items: &[MintedItem]) -> Option<Directory> {
         let index = ids::decode(it.id).map(|(_, _, i)| i).unwrap_or_default();
         let png = sprite_png(&it.stats);
         let png_cid = cid_of(&png);
-        let json = serde_json::to_vec_pretty(&item_metadata(it.id, &it.stats, &format!("ipfs://{png_cid}")))
-            .expect("metadata serialises");
+        let json = serde_json::to_vec_pretty(&item_metadata(
+            it.id,
+            &it.stats,
+            &format!("ipfs://{png_cid}"),
+        ))
+        .expect("metadata serialises");
         let json_cid = cid_of(&json);
         // Names are unique per batch (one index each), so the builder cannot refuse them.
-        tree.put_link(&format!("{index}.png"), png_cid, png.len() as u64).ok()?;
-        tree.put_link(&format!("{index}.json"), json_cid, json.len() as u64).ok()?;
+        tree.put_link(&format!("{index}.png"), png_cid, png.len() as u64)
+            .ok()?;
+        tree.put_link(&format!("{index}.json"), json_cid, json.len() as u64)
+            .ok()?;
         blocks.push((png_cid, png));
         blocks.push((json_cid, json));
     }
@@ -209,13 +253,18 @@ pub fn directory(items: &[MintedItem]) -> Option<Directory> {
         root = Some(node.cid);
         blocks.push((node.cid, node.block.into_vec()));
     }
-    Some(Directory { root: root?, blocks })
+    Some(Directory {
+        root: root?,
+        blocks,
+    })
 }
 
 /// Adds the metadata of `items` to the content store (pinned, the root
 /// announced) and returns the directory's CID, or `None` when there are no items.
 pub async fn publish(content: &Content, items: &[MintedItem]) -> Result<Option<Cid>, ContentError> {
-    let Some(dir) = build(items).await? else { return Ok(None) };
+    let Some(dir) = build(items).await? else {
+        return Ok(None);
+    };
     content.put_tree(dir.root, dir.blocks).await?;
     Ok(Some(dir.root))
 }
@@ -223,7 +272,9 @@ pub async fn publish(content: &Content, items: &[MintedItem]) -> Result<Option<C
 /// [`directory`] off the async runtime (drawing and encoding take ~0.3 ms per item).
 pub async fn build(items: &[MintedItem]) -> Result<Option<Directory>, ContentError> {
     let items = items.to_vec();
-    tokio::task::spawn_blocking(move || directory(&items)).await.map_err(|e| ContentError::Store(format!("building metadata: {e}")))
+    tokio::task::spawn_blocking(move || directory(&items))
+        .await
+        .map_err(|e| ContentError::Store(format!("building metadata: {e}")))
 }
 
 #[cfg(test)]
@@ -241,9 +292,17 @@ mod tests {
                     damage: 10 + i,
                     defense: 3 * i,
                     durability: 120 + i,
-                    traits: if i % 2 == 0 { Traits::NONE.with(Trait::Sturdy) } else { Traits::NONE },
+                    traits: if i % 2 == 0 {
+                        Traits::NONE.with(Trait::Sturdy)
+                    } else {
+                        Traits::NONE
+                    },
                 };
-                MintedItem { to: Address::repeat_byte(1), id: ids::encode(&stats, epoch, i).unwrap(), stats }
+                MintedItem {
+                    to: Address::repeat_byte(1),
+                    id: ids::encode(&stats, epoch, i).unwrap(),
+                    stats,
+                }
             })
             .collect()
     }
@@ -262,7 +321,15 @@ mod tests {
         let m = serde_json::to_value(item_metadata(id, &stats, "ipfs://bafkimage")).unwrap();
         assert_eq!(m["name"], "Epic Sword of Burn and Critical");
         assert_eq!(m["image"], "ipfs://bafkimage");
-        let attr = |t: &str| m["attributes"].as_array().unwrap().iter().filter(|a| a["trait_type"] == t).map(|a| a["value"].clone()).collect::<Vec<_>>();
+        let attr = |t: &str| {
+            m["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["trait_type"] == t)
+                .map(|a| a["value"].clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(attr("Type"), ["Weapon"]);
         assert_eq!(attr("Rarity"), ["Epic"]);
         assert_eq!(attr("Damage"), [41]);
@@ -270,7 +337,10 @@ mod tests {
         assert_eq!(attr("Durability"), [250]);
         assert_eq!(attr("Trait"), ["Burn", "Critical"]);
         let p = &m["properties"];
-        assert_eq!((p["batch"].as_u64(), p["index"].as_u64()), (Some(70_000), Some(9)));
+        assert_eq!(
+            (p["batch"].as_u64(), p["index"].as_u64()),
+            (Some(70_000), Some(9))
+        );
         assert_eq!(p["token_id"], format!("{id:#066x}"));
         assert_eq!(p["trait_names"], serde_json::json!(["burn", "critical"]));
     }
@@ -282,7 +352,9 @@ mod tests {
         assert!(a.starts_with(b"\x89PNG\r\n\x1a\n"));
         assert_eq!(a, sprite_png(&items[0].stats));
         assert_ne!(a, sprite_png(&items[1].stats));
-        let dec = png::Decoder::new(std::io::Cursor::new(&a)).read_info().unwrap();
+        let dec = png::Decoder::new(std::io::Cursor::new(&a))
+            .read_info()
+            .unwrap();
         assert_eq!((dec.info().width, dec.info().height), (256, 256));
     }
 
@@ -291,7 +363,11 @@ mod tests {
         assert!(directory(&[]).is_none());
         let items = minted(3, 5);
         let d = directory(&items).unwrap();
-        assert_eq!(d.blocks.len(), 11, "a PNG and a JSON per item, then the directory");
+        assert_eq!(
+            d.blocks.len(),
+            11,
+            "a PNG and a JSON per item, then the directory"
+        );
         assert_eq!(d.blocks.last().unwrap().0, d.root);
         assert_eq!(d.root.codec(), 0x70, "a dag-pb directory");
         assert_eq!(directory(&items).unwrap().root, d.root);
@@ -317,6 +393,9 @@ mod tests {
     #[test]
     fn published_bytes_are_fixed() {
         let d = directory(&minted(1, 3)).unwrap();
-        assert_eq!(d.root.to_string(), "bafybeiaefisouohtjlxangwzkyhexnpz3d7qfirxfh4lqybqmo4jmccwtu");
+        assert_eq!(
+            d.root.to_string(),
+            "bafybeiaefisouohtjlxangwzkyhexnpz3d7qfirxfh4lqybqmo4jmccwtu"
+        );
     }
 }

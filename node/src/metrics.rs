@@ -52,47 +52,131 @@ impl Metrics {
         let peers = Gauge::default();
         r.register("peers", "Connected peers", peers.clone());
         let matches_started = Counter::default();
-        r.register("matches_started", "Matches started", matches_started.clone());
+        r.register(
+            "matches_started",
+            "Matches started",
+            matches_started.clone(),
+        );
         let matches_finished = Family::<Labels, Counter>::default();
-        r.register("matches_finished", "Matches finished, by how they ended", matches_finished.clone());
+        r.register(
+            "matches_finished",
+            "Matches finished, by how they ended",
+            matches_finished.clone(),
+        );
         let frames = Counter::default();
-        r.register("frames", "Frames simulated forward (not counting re-simulation)", frames.clone());
+        r.register(
+            "frames",
+            "Frames simulated forward (not counting re-simulation)",
+            frames.clone(),
+        );
         let rollbacks = Counter::default();
-        r.register("rollbacks", "Rollbacks (loads of an earlier state)", rollbacks.clone());
+        r.register(
+            "rollbacks",
+            "Rollbacks (loads of an earlier state)",
+            rollbacks.clone(),
+        );
         let rollback_depth = Histogram::new([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0]);
-        r.register("rollback_depth", "Frames re-simulated per rollback", rollback_depth.clone());
+        r.register(
+            "rollback_depth",
+            "Frames re-simulated per rollback",
+            rollback_depth.clone(),
+        );
         let stalls = Counter::default();
-        r.register("stalls", "Ticks skipped: prediction window full or waiting for peers", stalls.clone());
+        r.register(
+            "stalls",
+            "Ticks skipped: prediction window full or waiting for peers",
+            stalls.clone(),
+        );
         let desyncs = Counter::default();
-        r.register("desyncs", "Checksum mismatches between peers", desyncs.clone());
+        r.register(
+            "desyncs",
+            "Checksum mismatches between peers",
+            desyncs.clone(),
+        );
         let bytes = Family::<Labels, Counter>::default();
-        r.register("bytes", "Bytes sent and received, by channel and direction", bytes.clone());
+        r.register(
+            "bytes",
+            "Bytes sent and received, by channel and direction",
+            bytes.clone(),
+        );
         let messages = Family::<Labels, Counter>::default();
-        r.register("messages", "Messages accepted, by channel", messages.clone());
+        r.register(
+            "messages",
+            "Messages accepted, by channel",
+            messages.clone(),
+        );
         let rejected = Family::<Labels, Counter>::default();
-        r.register("rejected_messages", "Messages rejected, by channel and reason", rejected.clone());
+        r.register(
+            "rejected_messages",
+            "Messages rejected, by channel and reason",
+            rejected.clone(),
+        );
         let lobby_to_first_frame = Histogram::new(exponential_buckets(0.05, 2.0, 12));
-        r.register("lobby_to_first_frame_seconds", "Time from first offer to first frame", lobby_to_first_frame.clone());
+        r.register(
+            "lobby_to_first_frame_seconds",
+            "Time from first offer to first frame",
+            lobby_to_first_frame.clone(),
+        );
         let checkpoints_signed = Counter::default();
-        r.register("checkpoints_signed", "Input-chain checkpoints signed", checkpoints_signed.clone());
+        r.register(
+            "checkpoints_signed",
+            "Input-chain checkpoints signed",
+            checkpoints_signed.clone(),
+        );
         let evidence = Counter::default();
-        r.register("equivocation_evidence", "Equivocations detected and stored", evidence.clone());
+        r.register(
+            "equivocation_evidence",
+            "Equivocations detected and stored",
+            evidence.clone(),
+        );
         let transcripts_verified = Counter::default();
-        r.register("transcripts_verified", "Transcripts a validator verified (signatures and re-simulation)", transcripts_verified.clone());
+        r.register(
+            "transcripts_verified",
+            "Transcripts a validator verified (signatures and re-simulation)",
+            transcripts_verified.clone(),
+        );
         let verify_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
-        r.register("verify_seconds", "Time to verify one transcript", verify_seconds.clone());
+        r.register(
+            "verify_seconds",
+            "Time to verify one transcript",
+            verify_seconds.clone(),
+        );
         let batches_signed = Counter::default();
-        r.register("batches_signed", "Batches this validator signed", batches_signed.clone());
+        r.register(
+            "batches_signed",
+            "Batches this validator signed",
+            batches_signed.clone(),
+        );
         let batches_settled = Counter::default();
-        r.register("batches_settled", "Batches this validator submitted and the chain settled", batches_settled.clone());
+        r.register(
+            "batches_settled",
+            "Batches this validator submitted and the chain settled",
+            batches_settled.clone(),
+        );
         let items_minted = Counter::default();
-        r.register("items_minted", "Items minted by batches this validator submitted", items_minted.clone());
+        r.register(
+            "items_minted",
+            "Items minted by batches this validator submitted",
+            items_minted.clone(),
+        );
         let settlement_gas = Counter::default();
-        r.register("settlement_gas", "Gas used by this validator's settlement transactions", settlement_gas.clone());
+        r.register(
+            "settlement_gas",
+            "Gas used by this validator's settlement transactions",
+            settlement_gas.clone(),
+        );
         let equivocations_proven = Counter::default();
-        r.register("equivocations_proven", "Validator equivocations this validator proved on chain", equivocations_proven.clone());
+        r.register(
+            "equivocations_proven",
+            "Validator equivocations this validator proved on chain",
+            equivocations_proven.clone(),
+        );
         let ledger_epoch = Gauge::default();
-        r.register("ledger_epoch", "The settled epoch this validator's ledger reflects", ledger_epoch.clone());
+        r.register(
+            "ledger_epoch",
+            "The settled epoch this validator's ledger reflects",
+            ledger_epoch.clone(),
+        );
         Self {
             transcripts_verified,
             verify_seconds,
@@ -121,11 +205,19 @@ impl Metrics {
     }
 
     pub fn reject(&self, channel: &'static str, reason: &str) {
-        self.rejected.get_or_create(&vec![("channel", channel.to_string()), ("reason", reason.to_string())]).inc();
+        self.rejected
+            .get_or_create(&vec![
+                ("channel", channel.to_string()),
+                ("reason", reason.to_string()),
+            ])
+            .inc();
     }
 
     pub fn rejected_total(&self, channel: &'static str) -> u64 {
-        self.sum("cyteria_rejected_messages_total", &format!("channel=\"{channel}\"")) as u64
+        self.sum(
+            "cyteria_rejected_messages_total",
+            &format!("channel=\"{channel}\""),
+        ) as u64
     }
 
     /// The sum of every sample of `metric` whose labels contain `labels`
@@ -133,21 +225,34 @@ impl Metrics {
     pub fn sum(&self, metric: &str, labels: &str) -> f64 {
         self.render()
             .lines()
-            .filter(|l| l.strip_prefix(metric).is_some_and(|rest| rest.starts_with(['{', ' '])) && l.contains(labels))
+            .filter(|l| {
+                l.strip_prefix(metric)
+                    .is_some_and(|rest| rest.starts_with(['{', ' ']))
+                    && l.contains(labels)
+            })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     }
 
     pub fn bytes(&self, channel: &'static str, dir: &'static str, n: usize) {
-        self.bytes.get_or_create(&vec![("channel", channel.to_string()), ("direction", dir.to_string())]).inc_by(n as u64);
+        self.bytes
+            .get_or_create(&vec![
+                ("channel", channel.to_string()),
+                ("direction", dir.to_string()),
+            ])
+            .inc_by(n as u64);
     }
 
     pub fn accepted(&self, channel: &'static str) {
-        self.messages.get_or_create(&vec![("channel", channel.to_string())]).inc();
+        self.messages
+            .get_or_create(&vec![("channel", channel.to_string())])
+            .inc();
     }
 
     pub fn finished(&self, outcome: &str) {
-        self.matches_finished.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
+        self.matches_finished
+            .get_or_create(&vec![("outcome", outcome.to_string())])
+            .inc();
     }
 
     /// The Prometheus text exposition.
@@ -159,7 +264,10 @@ impl Metrics {
     }
 
     /// Serves `/metrics` on `addr` until the task is dropped; returns the bound address.
-    pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    pub async fn serve(
+        &self,
+        addr: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let me = self.clone();
         let app = axum::Router::new().route(
             "/metrics",
@@ -167,7 +275,10 @@ impl Metrics {
                 let me = me.clone();
                 async move {
                     (
-                        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
                         me.render(),
                     )
                 }
@@ -205,6 +316,8 @@ mod tests {
         m.reject("rollback", "oversized");
         assert_eq!(m.rejected_total("gossip"), 2);
         assert_eq!(m.rejected_total("rollback"), 1);
-        assert!(m.render().contains("cyteria_rejected_messages_total{channel=\"gossip\",reason=\"malformed\"} 2"));
+        assert!(m.render().contains(
+            "cyteria_rejected_messages_total{channel=\"gossip\",reason=\"malformed\"} 2"
+        ));
     }
 }

@@ -15,8 +15,8 @@ use crate::rollback::Hub;
 use crate::session::{self, Cheat, InputSource, MatchContext, MatchReport, SessionConfig};
 use crate::store::Store;
 use crate::wire::{self, ActionMessage, Announce, Attestation, LobbyMessage, MatchKind, Offer};
-use cyteria_game::transcript::Transcript;
 use cyteria_game::inventory::Loadout;
+use cyteria_game::transcript::Transcript;
 
 /// Penalty for a gossip message that fails to decode or validate.
 const GOSSIP_PENALTY: f64 = 40.0;
@@ -42,7 +42,12 @@ struct Outlets {
 }
 
 impl Node {
-    pub async fn start(identity: Identity, config: NetConfig, store: Store, metrics: crate::metrics::Metrics) -> anyhow::Result<Node> {
+    pub async fn start(
+        identity: Identity,
+        config: NetConfig,
+        store: Store,
+        metrics: crate::metrics::Metrics,
+    ) -> anyhow::Result<Node> {
         let (net, events) = Net::start(&identity, config, metrics).await?;
         let hub = Hub::start(net.clone()).await?;
         let (lobby_tx, lobby) = mpsc::channel(1024);
@@ -55,7 +60,12 @@ impl Node {
         tokio::spawn(dispatch(net.clone(), events, outlets.clone()));
         let content = Content::new(net.ipfs.clone());
         Ok(Node {
-            ctx: MatchContext { net, hub, identity, store },
+            ctx: MatchContext {
+                net,
+                hub,
+                identity,
+                store,
+            },
             current: watch::channel(None).0,
             lobby,
             announces: outlets.announces,
@@ -86,7 +96,10 @@ impl Node {
             final_checksum: t.final_checksum,
             claims: wire::claims_hash(&outcome.players),
         };
-        self.ctx.net.publish(wire::TRANSCRIPTS_TOPIC, a.encode()).await?;
+        self.ctx
+            .net
+            .publish(wire::TRANSCRIPTS_TOPIC, a.encode())
+            .await?;
         Ok(a)
     }
 
@@ -116,7 +129,11 @@ impl Node {
                 break;
             }
             counter += 1;
-            let offer = Offer { offer_id: offer_id(&me, counter), kind: play.kind, loadout: play.loadout };
+            let offer = Offer {
+                offer_id: offer_id(&me, counter),
+                kind: play.kind,
+                loadout: play.loadout,
+            };
             let since = Instant::now();
             self.publish_lobby(&lobby.search(offer, since)).await;
             let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -154,7 +171,8 @@ impl Node {
             };
             tracing::info!(match_id = %blake3::Hash::from_bytes(group.match_id).to_hex(), players = group.members.len(), "match agreed");
             self.current.send_replace(Some(group.match_id));
-            let report = session::play(&self.ctx, &group, &play.session, play.source.clone(), since).await;
+            let report =
+                session::play(&self.ctx, &group, &play.session, play.source.clone(), since).await;
             self.current.send_replace(None);
             if let Some(t) = &report.transcript
                 && let Err(e) = self.announce(t, play.session.cheat).await
@@ -185,7 +203,10 @@ pub struct PlayerConfig {
 }
 
 fn offer_id(me: &PeerId, counter: u64) -> [u8; 16] {
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let mut h = blake3::Hasher::new_derive_key("cyteria offer id v1");
     h.update(&me.to_bytes());
     h.update(&nanos.to_le_bytes());
@@ -202,11 +223,18 @@ async fn dispatch(net: Net, mut events: mpsc::Receiver<NetEvent>, out: Outlets) 
     let (actions_hash, batches_hash) = (hash(wire::ACTIONS_TOPIC), hash(wire::BATCHES_TOPIC));
     while let Some(ev) = events.recv().await {
         match ev {
-            NetEvent::Gossip { topic, id, propagation_source, author, data } => {
+            NetEvent::Gossip {
+                topic,
+                id,
+                propagation_source,
+                author,
+                data,
+            } => {
                 net.metrics.bytes("gossip", "in", data.len());
                 let Some(author) = author else {
                     net.report(id, propagation_source, MessageAcceptance::Reject);
-                    net.penalise(propagation_source, "gossip", "unsigned", GOSSIP_PENALTY).await;
+                    net.penalise(propagation_source, "gossip", "unsigned", GOSSIP_PENALTY)
+                        .await;
                     continue;
                 };
                 let verdict = if topic == lobby_hash {
@@ -236,7 +264,8 @@ async fn dispatch(net: Net, mut events: mpsc::Receiver<NetEvent>, out: Outlets) 
                     }
                     Err(e) => {
                         net.report(id, propagation_source, MessageAcceptance::Reject);
-                        net.penalise(propagation_source, "gossip", &reason(&e), GOSSIP_PENALTY).await;
+                        net.penalise(propagation_source, "gossip", &reason(&e), GOSSIP_PENALTY)
+                            .await;
                     }
                 }
             }

@@ -41,7 +41,10 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-pub async fn write_frame<W: futures::AsyncWrite + Unpin>(w: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+pub async fn write_frame<W: futures::AsyncWrite + Unpin>(
+    w: &mut W,
+    bytes: &[u8],
+) -> std::io::Result<()> {
     w.write_all(&(bytes.len() as u32).to_be_bytes()).await?;
     w.write_all(bytes).await?;
     w.flush().await
@@ -80,7 +83,10 @@ impl Hub {
     /// Registers the protocol and starts accepting streams.
     pub async fn start(net: Net) -> anyhow::Result<Hub> {
         let mut incoming = net.ipfs.new_stream(ROLLBACK_PROTOCOL).await?;
-        let hub = Hub { net, routes: Default::default() };
+        let hub = Hub {
+            net,
+            routes: Default::default(),
+        };
         let h = hub.clone();
         tokio::spawn(async move {
             while let Some((peer, stream)) = incoming.next().await {
@@ -92,7 +98,11 @@ impl Hub {
     }
 
     fn route(&self, match_id: &[u8; 32]) -> Option<Route> {
-        self.routes.lock().unwrap_or_else(|e| e.into_inner()).get(match_id).cloned()
+        self.routes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(match_id)
+            .cloned()
     }
 
     async fn serve(&self, peer: PeerId, mut stream: libp2p::Stream) {
@@ -101,10 +111,25 @@ impl Hub {
         let match_id = match hello {
             Ok(Ok(bytes)) => match RollbackFrame::decode(&bytes) {
                 Ok(RollbackFrame::Hello { match_id }) => match_id,
-                Ok(_) => return self.net.penalise(peer, "rollback", "no hello", FRAME_PENALTY).await,
-                Err(_) => return self.net.penalise(peer, "rollback", "malformed", FRAME_PENALTY).await,
+                Ok(_) => {
+                    return self
+                        .net
+                        .penalise(peer, "rollback", "no hello", FRAME_PENALTY)
+                        .await;
+                }
+                Err(_) => {
+                    return self
+                        .net
+                        .penalise(peer, "rollback", "malformed", FRAME_PENALTY)
+                        .await;
+                }
             },
-            Ok(Err(FrameError::Oversized(_))) => return self.net.penalise(peer, "rollback", "oversized", FRAME_PENALTY).await,
+            Ok(Err(FrameError::Oversized(_))) => {
+                return self
+                    .net
+                    .penalise(peer, "rollback", "oversized", FRAME_PENALTY)
+                    .await;
+            }
             Ok(Err(_)) | Err(_) => return,
         };
         // The match may start here a moment after it started there.
@@ -114,20 +139,34 @@ impl Hub {
                 break r;
             }
             if Instant::now() > deadline {
-                return self.net.penalise(peer, "rollback", "unknown match", FRAME_PENALTY).await;
+                return self
+                    .net
+                    .penalise(peer, "rollback", "unknown match", FRAME_PENALTY)
+                    .await;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         };
         if !route.players.contains(&peer) || peer == self.net.peer_id {
-            return self.net.penalise(peer, "rollback", "not a player of the match", FRAME_PENALTY).await;
+            return self
+                .net
+                .penalise(peer, "rollback", "not a player of the match", FRAME_PENALTY)
+                .await;
         }
-        if write_frame(&mut stream, &RollbackFrame::Hello { match_id }.encode()).await.is_err() {
+        if write_frame(&mut stream, &RollbackFrame::Hello { match_id }.encode())
+            .await
+            .is_err()
+        {
             return;
         }
         loop {
             let bytes = match read_frame(&mut stream).await {
                 Ok(b) => b,
-                Err(FrameError::Oversized(_)) => return self.net.penalise(peer, "rollback", "oversized", FRAME_PENALTY).await,
+                Err(FrameError::Oversized(_)) => {
+                    return self
+                        .net
+                        .penalise(peer, "rollback", "oversized", FRAME_PENALTY)
+                        .await;
+                }
                 Err(FrameError::Io(_)) => return,
             };
             m.bytes("rollback", "in", bytes.len() + 4);
@@ -137,7 +176,11 @@ impl Hub {
                         return;
                     }
                 }
-                Err(_) => self.net.penalise(peer, "rollback", "malformed", FRAME_PENALTY).await,
+                Err(_) => {
+                    self.net
+                        .penalise(peer, "rollback", "malformed", FRAME_PENALTY)
+                        .await
+                }
             }
         }
     }
@@ -155,7 +198,13 @@ impl Hub {
         self.routes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(match_id, Route { players: players.clone(), inbox: tx });
+            .insert(
+                match_id,
+                Route {
+                    players: players.clone(),
+                    inbox: tx,
+                },
+            );
         let mut out = BTreeMap::new();
         for (i, p) in players.iter().enumerate() {
             if *p == self.net.peer_id {
@@ -165,16 +214,35 @@ impl Hub {
             out.insert(*p, otx);
             let net = self.net.clone();
             let peer = *p;
-            let link = Conditioner::new(conditions, seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let link = Conditioner::new(
+                conditions,
+                seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
             tokio::spawn(async move { writer(net, peer, match_id, orx, link).await });
         }
         let control = Arc::new(Mutex::new(Vec::new()));
-        let socket = Socket { out: out.clone(), inbox: rx, control: control.clone(), metrics: self.net.metrics.clone() };
-        (socket, control, MatchStreams { hub: self.clone(), match_id, out })
+        let socket = Socket {
+            out: out.clone(),
+            inbox: rx,
+            control: control.clone(),
+            metrics: self.net.metrics.clone(),
+        };
+        (
+            socket,
+            control,
+            MatchStreams {
+                hub: self.clone(),
+                match_id,
+                out,
+            },
+        )
     }
 
     fn close(&self, match_id: &[u8; 32]) {
-        self.routes.lock().unwrap_or_else(|e| e.into_inner()).remove(match_id);
+        self.routes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(match_id);
     }
 }
 
@@ -266,7 +334,9 @@ async fn connect(
     let protocol = StreamProtocol::new(ROLLBACK_PROTOCOL);
     let hello = RollbackFrame::Hello { match_id }.encode();
     loop {
-        match tokio::time::timeout(HELLO_TIMEOUT, net.ipfs.open_stream(peer, protocol.clone())).await {
+        match tokio::time::timeout(HELLO_TIMEOUT, net.ipfs.open_stream(peer, protocol.clone()))
+            .await
+        {
             Ok(Ok(mut s)) => {
                 // The peer waits up to HELLO_TIMEOUT for its side of the match.
                 let echo = async {
@@ -275,8 +345,12 @@ async fn connect(
                 };
                 match tokio::time::timeout(HELLO_TIMEOUT + Duration::from_secs(1), echo).await {
                     Ok(Some(bytes)) if bytes == hello => return Some(s),
-                    Ok(Some(_)) => tracing::debug!(%peer, "rollback stream answered with something else; retrying"),
-                    Ok(None) => tracing::debug!(%peer, "rollback stream dropped before the hello was echoed; retrying"),
+                    Ok(Some(_)) => {
+                        tracing::debug!(%peer, "rollback stream answered with something else; retrying")
+                    }
+                    Ok(None) => {
+                        tracing::debug!(%peer, "rollback stream dropped before the hello was echoed; retrying")
+                    }
                     Err(_) => tracing::debug!(%peer, "no echo of the rollback hello; retrying"),
                 }
             }
@@ -319,7 +393,11 @@ impl NonBlockingSocket<PeerId> for Socket {
                     v.push((peer, m));
                 }
                 RollbackFrame::Hello { .. } => self.metrics.reject("rollback", "second hello"),
-                other => self.control.lock().unwrap_or_else(|e| e.into_inner()).push((peer, other)),
+                other => self
+                    .control
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((peer, other)),
             }
         }
         v

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use cyteria_game::transcript::{InputChain, MatchHeader, Transcript};
 use cyteria_game::{Game, Input, bot, verify};
-use ggrs::{DesyncDetection, GgrsError, GgrsEvent, GgrsRequest, P2PSession, PlayerType, SessionBuilder, SessionState};
+use ggrs::{
+    DesyncDetection, GgrsError, GgrsEvent, GgrsRequest, P2PSession, PlayerType, SessionBuilder,
+    SessionState,
+};
 use libp2p::PeerId;
 use serde::{Deserialize, Serialize};
 
@@ -176,14 +179,24 @@ impl Play {
         }
     }
 
-    fn run_requests(&mut self, reqs: Vec<GgrsRequest<GgrsConfig>>, net: &Net) -> Result<(), String> {
+    fn run_requests(
+        &mut self,
+        reqs: Vec<GgrsRequest<GgrsConfig>>,
+        net: &Net,
+    ) -> Result<(), String> {
         for r in reqs {
             match r {
                 GgrsRequest::SaveGameState { cell, frame } => {
-                    cell.save(frame, Some(self.game.save()), Some(self.game.checksum().as_u128()));
+                    cell.save(
+                        frame,
+                        Some(self.game.save()),
+                        Some(self.game.checksum().as_u128()),
+                    );
                 }
                 GgrsRequest::LoadGameState { cell, frame } => {
-                    let s = cell.load().ok_or("ggrs asked to load a state it never saved")?;
+                    let s = cell
+                        .load()
+                        .ok_or("ggrs asked to load a state it never saved")?;
                     let depth = self.frame.saturating_sub(frame.max(0) as u32);
                     self.game.load(&s);
                     self.frame = frame.max(0) as u32;
@@ -212,7 +225,9 @@ impl Play {
     /// Folds newly confirmed frames into the input chains; returns the end
     /// frame once the end of the match is confirmed.
     fn confirm(&mut self, confirmed_frame: i32) -> Option<u32> {
-        while (self.confirmed as i64) <= confirmed_frame as i64 && (self.confirmed as usize) < self.inputs[0].len() {
+        while (self.confirmed as i64) <= confirmed_frame as i64
+            && (self.confirmed as usize) < self.inputs[0].len()
+        {
             let f = self.confirmed as usize;
             for s in 0..self.players.len() {
                 self.chains[s].push(self.inputs[s][f]);
@@ -228,16 +243,26 @@ impl Play {
 }
 
 /// Plays one agreed match to its end and stores the transcript.
-pub async fn play(ctx: &MatchContext, group: &Group, cfg: &SessionConfig, source: InputSource, searching_since: Instant) -> MatchReport {
+pub async fn play(
+    ctx: &MatchContext,
+    group: &Group,
+    cfg: &SessionConfig,
+    source: InputSource,
+    searching_since: Instant,
+) -> MatchReport {
     let started = Instant::now();
     let me = ctx.net.peer_id;
     let seat = group.seat_of(&me).unwrap_or(0);
     let players: Vec<PeerId> = group.peers().copied().collect();
     let mut report = MatchReport {
-        match_id: blake3::Hash::from_bytes(group.match_id).to_hex().to_string(),
+        match_id: blake3::Hash::from_bytes(group.match_id)
+            .to_hex()
+            .to_string(),
         seat,
         players: players.len(),
-        ending: Ending::Failed { reason: "not started".into() },
+        ending: Ending::Failed {
+            reason: "not started".into(),
+        },
         frames: 0,
         final_checksum: None,
         rollbacks: 0,
@@ -259,12 +284,21 @@ pub async fn play(ctx: &MatchContext, group: &Group, cfg: &SessionConfig, source
         }
     };
     ctx.net.metrics.matches_started.inc();
-    let seed = group.seed ^ u64::from_le_bytes(blake3::hash(&me.to_bytes()).as_bytes()[..8].try_into().unwrap_or([0; 8]));
-    let (socket, control, streams) = ctx.hub.open(group.match_id, players.clone(), cfg.link, seed);
+    let seed = group.seed
+        ^ u64::from_le_bytes(
+            blake3::hash(&me.to_bytes()).as_bytes()[..8]
+                .try_into()
+                .unwrap_or([0; 8]),
+        );
+    let (socket, control, streams) = ctx
+        .hub
+        .open(group.match_id, players.clone(), cfg.link, seed);
     let session = match build_session(&players, seat, cfg, socket) {
         Ok(s) => s,
         Err(e) => {
-            report.ending = Ending::Failed { reason: e.to_string() };
+            report.ending = Ending::Failed {
+                reason: e.to_string(),
+            };
             return report;
         }
     };
@@ -272,8 +306,12 @@ pub async fn play(ctx: &MatchContext, group: &Group, cfg: &SessionConfig, source
     let mut play = Play {
         game: Game::from_header(&header),
         book: CheckpointBook::new(header.clone()),
-        chains: (0..n).map(|s| InputChain::new(&header.match_id, s as u8)).collect(),
-        heads: (0..n).map(|s| vec![InputChain::new(&header.match_id, s as u8).head]).collect(),
+        chains: (0..n)
+            .map(|s| InputChain::new(&header.match_id, s as u8))
+            .collect(),
+        heads: (0..n)
+            .map(|s| vec![InputChain::new(&header.match_id, s as u8).head])
+            .collect(),
         header,
         seat,
         players,
@@ -285,11 +323,27 @@ pub async fn play(ctx: &MatchContext, group: &Group, cfg: &SessionConfig, source
         byes: vec![None; n],
         report,
     };
-    let ending = drive(ctx, cfg, source, session, &control, &streams, &mut play, started, searching_since).await;
+    let ending = drive(
+        ctx,
+        cfg,
+        source,
+        session,
+        &control,
+        &streams,
+        &mut play,
+        started,
+        searching_since,
+    )
+    .await;
     finish(ctx, play, ending, started).await
 }
 
-fn build_session(players: &[PeerId], seat: usize, cfg: &SessionConfig, socket: crate::rollback::Socket) -> Result<P2PSession<GgrsConfig>, GgrsError> {
+fn build_session(
+    players: &[PeerId],
+    seat: usize,
+    cfg: &SessionConfig,
+    socket: crate::rollback::Socket,
+) -> Result<P2PSession<GgrsConfig>, GgrsError> {
     let mut b = SessionBuilder::<GgrsConfig>::new()
         .with_num_players(players.len())?
         .with_input_delay(cfg.input_delay)
@@ -299,7 +353,14 @@ fn build_session(players: &[PeerId], seat: usize, cfg: &SessionConfig, socket: c
         .with_disconnect_notify_delay(Duration::from_millis(cfg.disconnect_timeout_ms / 2))
         .with_fps(cfg.tick_hz as usize)?;
     for (i, p) in players.iter().enumerate() {
-        b = b.add_player(if i == seat { PlayerType::Local } else { PlayerType::Remote(*p) }, i)?;
+        b = b.add_player(
+            if i == seat {
+                PlayerType::Local
+            } else {
+                PlayerType::Remote(*p)
+            },
+            i,
+        )?;
     }
     b.start_p2p_session(socket)
 }
@@ -317,7 +378,8 @@ async fn drive(
     searching_since: Instant,
 ) -> Ending {
     let net = &ctx.net;
-    let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / cfg.tick_hz.max(1) as f64));
+    let mut interval =
+        tokio::time::interval(Duration::from_secs_f64(1.0 / cfg.tick_hz.max(1) as f64));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut skip = 0u32;
     let mut end: Option<(u32, Instant)> = None;
@@ -326,23 +388,33 @@ async fn drive(
         interval.tick().await;
         if cfg.vanish_after.is_some_and(|v| play.frame >= v) {
             // Simulates a crash: stop sending anything, keep nothing.
-            return Ending::Failed { reason: "vanished on purpose".into() };
+            return Ending::Failed {
+                reason: "vanished on purpose".into(),
+            };
         }
         session.poll_remote_clients();
         for ev in session.events() {
             match ev {
                 GgrsEvent::Disconnected { addr } => left.push(addr),
-                GgrsEvent::DesyncDetected { frame, local_checksum, remote_checksum, addr } => {
+                GgrsEvent::DesyncDetected {
+                    frame,
+                    local_checksum,
+                    remote_checksum,
+                    addr,
+                } => {
                     tracing::error!(frame, local_checksum, remote_checksum, %addr, "desync");
                     net.metrics.desyncs.inc();
                     play.report.desyncs += 1;
                 }
                 GgrsEvent::WaitRecommendation { skip_frames } => skip += skip_frames,
-                GgrsEvent::NetworkInterrupted { addr, .. } => tracing::info!(%addr, "peer interrupted"),
+                GgrsEvent::NetworkInterrupted { addr, .. } => {
+                    tracing::info!(%addr, "peer interrupted")
+                }
                 _ => {}
             }
         }
-        let frames: Vec<(PeerId, RollbackFrame)> = std::mem::take(&mut *control.lock().unwrap_or_else(|e| e.into_inner()));
+        let frames: Vec<(PeerId, RollbackFrame)> =
+            std::mem::take(&mut *control.lock().unwrap_or_else(|e| e.into_inner()));
         for (from, f) in frames {
             on_control(ctx, play, streams, from, f).await;
         }
@@ -351,11 +423,15 @@ async fn drive(
             return Ending::Desync;
         }
         if !left.is_empty() {
-            return Ending::PeerLeft { peers: left.iter().map(|p| p.to_string()).collect() };
+            return Ending::PeerLeft {
+                peers: left.iter().map(|p| p.to_string()).collect(),
+            };
         }
         if session.current_state() != SessionState::Running {
             if started.elapsed() > Duration::from_millis(cfg.sync_timeout_ms) {
-                return Ending::Failed { reason: "the players never synchronized".into() };
+                return Ending::Failed {
+                    reason: "the players never synchronized".into(),
+                };
             }
             continue;
         }
@@ -365,7 +441,11 @@ async fn drive(
             net.metrics.lobby_to_first_frame.observe(t.as_secs_f64());
         }
         if let Some((frame, since)) = end {
-            let others_done = play.byes.iter().enumerate().all(|(s, b)| s == play.seat || *b == Some(frame));
+            let others_done = play
+                .byes
+                .iter()
+                .enumerate()
+                .all(|(s, b)| s == play.seat || *b == Some(frame));
             if others_done || since.elapsed() > Duration::from_millis(cfg.end_linger_ms) {
                 return Ending::Finished;
             }
@@ -385,7 +465,9 @@ async fn drive(
                 InputSource::Watch(rx) => *rx.borrow(),
             };
             if let Err(e) = session.add_local_input(play.seat, input) {
-                return Ending::Failed { reason: e.to_string() };
+                return Ending::Failed {
+                    reason: e.to_string(),
+                };
             }
             match session.advance_frame() {
                 Ok(reqs) => {
@@ -398,7 +480,11 @@ async fn drive(
                     play.report.stalls += 1;
                     net.metrics.stalls.inc();
                 }
-                Err(e) => return Ending::Failed { reason: e.to_string() },
+                Err(e) => {
+                    return Ending::Failed {
+                        reason: e.to_string(),
+                    };
+                }
             }
         }
         if !advanced {
@@ -413,13 +499,23 @@ async fn drive(
             }
         }
         if let Some(frame) = over {
-            let inputs: Vec<Vec<Input>> = play.inputs.iter().map(|v| v[..frame as usize].to_vec()).collect();
+            let inputs: Vec<Vec<Input>> = play
+                .inputs
+                .iter()
+                .map(|v| v[..frame as usize].to_vec())
+                .collect();
             let checksum = match verify(&play.header, &inputs) {
                 Ok(o) => o.final_checksum,
-                Err(e) => return Ending::Failed { reason: format!("own inputs do not replay: {e}") },
+                Err(e) => {
+                    return Ending::Failed {
+                        reason: format!("own inputs do not replay: {e}"),
+                    };
+                }
             };
             sign_and_send(ctx, cfg, play, streams, frame, Some(checksum));
-            play.inputs.iter_mut().for_each(|v| v.truncate(frame as usize));
+            play.inputs
+                .iter_mut()
+                .for_each(|v| v.truncate(frame as usize));
             end = Some((frame, Instant::now()));
         }
     }
@@ -433,12 +529,19 @@ fn sign_and_send(
     frame: u32,
     bye: Option<cyteria_game::state::Checksum>,
 ) {
-    let chain = InputChain { frame, head: play.heads[play.seat][frame as usize] };
+    let chain = InputChain {
+        frame,
+        head: play.heads[play.seat][frame as usize],
+    };
     let cp = sign_checkpoint(&ctx.identity, play.book.digest(), play.seat as u8, &chain);
     play.book.file(cp);
     ctx.net.metrics.checkpoints_signed.inc();
     let frame_of = |cp| match bye {
-        Some(checksum) => RollbackFrame::Bye { frame, checksum, last: cp },
+        Some(checksum) => RollbackFrame::Bye {
+            frame,
+            checksum,
+            last: cp,
+        },
         None => RollbackFrame::Checkpoint(cp),
     };
     match cfg.cheat {
@@ -453,19 +556,36 @@ fn sign_and_send(
             let mut other = chain;
             other.head[0] ^= 1;
             let fake = sign_checkpoint(&ctx.identity, play.book.digest(), play.seat as u8, &other);
-            for p in play.players.iter().copied().filter(|p| *p != ctx.net.peer_id) {
-                streams.send(Some(p), &frame_of(if Some(p) == victim { fake } else { cp }));
+            for p in play
+                .players
+                .iter()
+                .copied()
+                .filter(|p| *p != ctx.net.peer_id)
+            {
+                streams.send(
+                    Some(p),
+                    &frame_of(if Some(p) == victim { fake } else { cp }),
+                );
             }
         }
     }
 }
 
-async fn on_control(ctx: &MatchContext, play: &mut Play, streams: &MatchStreams, from: PeerId, f: RollbackFrame) {
+async fn on_control(
+    ctx: &MatchContext,
+    play: &mut Play,
+    streams: &MatchStreams,
+    from: PeerId,
+    f: RollbackFrame,
+) {
     let cp = match f {
         RollbackFrame::Checkpoint(cp) => cp,
         RollbackFrame::Bye { frame, last, .. } => {
             if last.frame != frame {
-                return ctx.net.penalise(from, "rollback", "inconsistent bye", 40.0).await;
+                return ctx
+                    .net
+                    .penalise(from, "rollback", "inconsistent bye", 40.0)
+                    .await;
             }
             if let Some(s) = play.players.iter().position(|p| *p == from)
                 && last.seat as usize == s
@@ -477,16 +597,25 @@ async fn on_control(ctx: &MatchContext, play: &mut Play, streams: &MatchStreams,
         _ => return,
     };
     if cp.seat as usize >= play.players.len() {
-        return ctx.net.penalise(from, "rollback", "checkpoint for no seat", 40.0).await;
+        return ctx
+            .net
+            .penalise(from, "rollback", "checkpoint for no seat", 40.0)
+            .await;
     }
     match play.book.file(cp) {
         Filed::BadSignature => {
             play.report.rejected_checkpoints += 1;
-            ctx.net.penalise(from, "rollback", "bad checkpoint signature", 40.0).await;
+            ctx.net
+                .penalise(from, "rollback", "bad checkpoint signature", 40.0)
+                .await;
         }
         Filed::Duplicate => {}
         Filed::Equivocation(ev) => {
-            tracing::warn!(seat = cp.seat, frame = cp.frame, "equivocation: two signed input chains for one frame");
+            tracing::warn!(
+                seat = cp.seat,
+                frame = cp.frame,
+                "equivocation: two signed input chains for one frame"
+            );
             ctx.net.metrics.evidence.inc();
             play.report.evidence += 1;
             if let Err(e) = ctx.store.put_evidence(&ev) {
@@ -508,18 +637,31 @@ async fn on_control(ctx: &MatchContext, play: &mut Play, streams: &MatchStreams,
 /// Compares received checkpoints with the inputs this node confirmed.
 async fn check_pending(ctx: &MatchContext, play: &mut Play) {
     let confirmed = play.confirmed;
-    let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut play.pending).into_iter().partition(|(_, c)| c.frame <= confirmed);
+    let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut play.pending)
+        .into_iter()
+        .partition(|(_, c)| c.frame <= confirmed);
     play.pending = rest;
     for (from, cp) in ready {
         if play.heads[cp.seat as usize].get(cp.frame as usize) != Some(&cp.chain) {
             play.report.rejected_checkpoints += 1;
-            tracing::warn!(seat = cp.seat, frame = cp.frame, "a signed checkpoint does not match the inputs received");
-            ctx.net.penalise(from, "rollback", "checkpoint does not match inputs", 40.0).await;
+            tracing::warn!(
+                seat = cp.seat,
+                frame = cp.frame,
+                "a signed checkpoint does not match the inputs received"
+            );
+            ctx.net
+                .penalise(from, "rollback", "checkpoint does not match inputs", 40.0)
+                .await;
         }
     }
 }
 
-async fn finish(ctx: &MatchContext, mut play: Play, ending: Ending, started: Instant) -> MatchReport {
+async fn finish(
+    ctx: &MatchContext,
+    mut play: Play,
+    ending: Ending,
+    started: Instant,
+) -> MatchReport {
     let m = &ctx.net.metrics;
     // The transcript ends where every player's signature reaches: the end
     // of the match, or for a cut-short match the last common checkpoint.
@@ -528,13 +670,27 @@ async fn finish(ctx: &MatchContext, mut play: Play, ending: Ending, started: Ins
     let mut report = play.report.clone();
     report.ending = ending.clone();
     report.duration_ms = started.elapsed().as_millis() as u64;
-    if frames > 0 && !matches!(ending, Ending::Desync) && !matches!(&ending, Ending::Failed { reason } if reason.contains("on purpose")) {
+    if frames > 0
+        && !matches!(ending, Ending::Desync)
+        && !matches!(&ending, Ending::Failed { reason } if reason.contains("on purpose"))
+    {
         let n = play.players.len();
-        let inputs: Vec<Vec<Input>> = play.inputs.iter_mut().map(|v| v[..frames as usize].to_vec()).collect();
-        let checkpoints = (0..n).map(|s| play.book.signed_up_to(s as u8, frames)).collect::<Vec<_>>();
+        let inputs: Vec<Vec<Input>> = play
+            .inputs
+            .iter_mut()
+            .map(|v| v[..frames as usize].to_vec())
+            .collect();
+        let checkpoints = (0..n)
+            .map(|s| play.book.signed_up_to(s as u8, frames))
+            .collect::<Vec<_>>();
         match verify(&play.header, &inputs) {
             Ok(outcome) => {
-                let t = Transcript { header: play.header.clone(), inputs, checkpoints, final_checksum: outcome.final_checksum };
+                let t = Transcript {
+                    header: play.header.clone(),
+                    inputs,
+                    checkpoints,
+                    final_checksum: outcome.final_checksum,
+                };
                 match verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints) {
                     Ok(()) => {
                         if let Err(e) = ctx.store.put_transcript(&t) {
@@ -544,14 +700,18 @@ async fn finish(ctx: &MatchContext, mut play: Play, ending: Ending, started: Ins
                         report.final_checksum = Some(t.final_checksum.to_hex());
                         report.transcript = Some(t);
                     }
-                    Err(e) => tracing::warn!(error = %e, "the transcript's signatures do not hold; not kept"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the transcript's signatures do not hold; not kept")
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "the transcript does not replay; not kept"),
         }
     }
     if matches!(ending, Ending::Finished) && report.frames != play.confirmed {
-        report.ending = Ending::Failed { reason: "the end was not signed by every player".into() };
+        report.ending = Ending::Failed {
+            reason: "the end was not signed by every player".into(),
+        };
     }
     let label = match &report.ending {
         Ending::Finished => "finished",

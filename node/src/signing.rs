@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use cyteria_game::transcript::{InputChain, MatchHeader, SignedCheckpoint, Signature};
 use cyteria_game::Input;
+use cyteria_game::transcript::{InputChain, MatchHeader, Signature, SignedCheckpoint};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{Identity, verify};
@@ -18,7 +18,12 @@ use crate::wire::WireCheckpoint;
 pub const CHECKPOINT_TAG: &[u8] = b"cyteria checkpoint v1\0";
 
 /// The exact bytes a checkpoint signature covers.
-pub fn checkpoint_message(header_digest: &[u8; 32], seat: u8, frame: u32, chain: &[u8; 32]) -> Vec<u8> {
+pub fn checkpoint_message(
+    header_digest: &[u8; 32],
+    seat: u8,
+    frame: u32,
+    chain: &[u8; 32],
+) -> Vec<u8> {
     let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + 32 + 1 + 4 + 32);
     m.extend_from_slice(CHECKPOINT_TAG);
     m.extend_from_slice(header_digest);
@@ -28,15 +33,40 @@ pub fn checkpoint_message(header_digest: &[u8; 32], seat: u8, frame: u32, chain:
     m
 }
 
-pub fn sign_checkpoint(id: &Identity, header_digest: &[u8; 32], seat: u8, chain: &InputChain) -> WireCheckpoint {
-    let sig = id.sign(&checkpoint_message(header_digest, seat, chain.frame, &chain.head));
-    WireCheckpoint { seat, frame: chain.frame, chain: chain.head, signature: Signature(sig) }
+pub fn sign_checkpoint(
+    id: &Identity,
+    header_digest: &[u8; 32],
+    seat: u8,
+    chain: &InputChain,
+) -> WireCheckpoint {
+    let sig = id.sign(&checkpoint_message(
+        header_digest,
+        seat,
+        chain.frame,
+        &chain.head,
+    ));
+    WireCheckpoint {
+        seat,
+        frame: chain.frame,
+        chain: chain.head,
+        signature: Signature(sig),
+    }
 }
 
 /// Whether `cp` is signed by the key of its seat in `header`.
-pub fn checkpoint_signed(header: &MatchHeader, header_digest: &[u8; 32], cp: &WireCheckpoint) -> bool {
-    let Some(slot) = header.players.get(cp.seat as usize) else { return false };
-    verify(&slot.public_key, &checkpoint_message(header_digest, cp.seat, cp.frame, &cp.chain), &cp.signature.0)
+pub fn checkpoint_signed(
+    header: &MatchHeader,
+    header_digest: &[u8; 32],
+    cp: &WireCheckpoint,
+) -> bool {
+    let Some(slot) = header.players.get(cp.seat as usize) else {
+        return false;
+    };
+    verify(
+        &slot.public_key,
+        &checkpoint_message(header_digest, cp.seat, cp.frame, &cp.chain),
+        &cp.signature.0,
+    )
 }
 
 /// Why a transcript's signatures do not hold.
@@ -85,27 +115,39 @@ pub fn verify_transcript_signatures(
         }
         let mut chain = InputChain::new(&header.match_id, seat as u8);
         let mut next = 0usize;
-        for (f, input) in std::iter::once(None).chain(inputs[seat].iter().map(Some)).enumerate() {
+        for (f, input) in std::iter::once(None)
+            .chain(inputs[seat].iter().map(Some))
+            .enumerate()
+        {
             if let Some(i) = input {
                 chain.push(*i);
             }
             while next < cps.len() && cps[next].frame as usize == f {
                 if cps[next].chain != chain.head {
-                    return Err(SignatureError::ForgedInput { seat, frame: cps[next].frame });
+                    return Err(SignatureError::ForgedInput {
+                        seat,
+                        frame: cps[next].frame,
+                    });
                 }
                 signed.push((seat, &cps[next]));
                 next += 1;
             }
         }
     }
-    let messages: Vec<Vec<u8>> =
-        signed.iter().map(|(seat, cp)| checkpoint_message(&digest, *seat as u8, cp.frame, &cp.chain)).collect();
+    let messages: Vec<Vec<u8>> = signed
+        .iter()
+        .map(|(seat, cp)| checkpoint_message(&digest, *seat as u8, cp.frame, &cp.chain))
+        .collect();
     let keys: Option<Vec<ed25519_dalek::VerifyingKey>> = signed
         .iter()
-        .map(|(seat, _)| ed25519_dalek::VerifyingKey::from_bytes(&header.players[*seat].public_key).ok())
+        .map(|(seat, _)| {
+            ed25519_dalek::VerifyingKey::from_bytes(&header.players[*seat].public_key).ok()
+        })
         .collect();
-    let sigs: Vec<ed25519_dalek::Signature> =
-        signed.iter().map(|(_, cp)| ed25519_dalek::Signature::from_bytes(&cp.signature.0)).collect();
+    let sigs: Vec<ed25519_dalek::Signature> = signed
+        .iter()
+        .map(|(_, cp)| ed25519_dalek::Signature::from_bytes(&cp.signature.0))
+        .collect();
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
     if let Some(keys) = keys
         && ed25519_dalek::verify_batch(&refs, &sigs, &keys).is_ok()
@@ -114,7 +156,10 @@ pub fn verify_transcript_signatures(
     }
     for ((seat, cp), m) in signed.iter().zip(&messages) {
         if !verify(&header.players[*seat].public_key, m, &cp.signature.0) {
-            return Err(SignatureError::BadSignature { seat: *seat, frame: cp.frame });
+            return Err(SignatureError::BadSignature {
+                seat: *seat,
+                frame: cp.frame,
+            });
         }
     }
     Ok(())
@@ -134,7 +179,11 @@ impl Equivocation {
     /// Anyone can check the proof with the header digest and the key alone.
     pub fn is_valid(&self) -> bool {
         let ok = |c: &WireCheckpoint| {
-            verify(&self.public_key, &checkpoint_message(&self.header_digest, c.seat, c.frame, &c.chain), &c.signature.0)
+            verify(
+                &self.public_key,
+                &checkpoint_message(&self.header_digest, c.seat, c.frame, &c.chain),
+                &c.signature.0,
+            )
         };
         self.first.seat == self.second.seat
             && self.first.frame == self.second.frame
@@ -164,7 +213,11 @@ pub struct CheckpointBook {
 impl CheckpointBook {
     pub fn new(header: MatchHeader) -> Self {
         let digest = header.digest();
-        Self { header, digest, seen: BTreeMap::new() }
+        Self {
+            header,
+            digest,
+            seen: BTreeMap::new(),
+        }
     }
 
     pub fn digest(&self) -> &[u8; 32] {
@@ -199,14 +252,23 @@ impl CheckpointBook {
     pub fn signed_up_to(&self, seat: u8, frame: u32) -> Vec<SignedCheckpoint> {
         self.seen
             .range((seat, 0)..=(seat, frame))
-            .map(|(_, c)| SignedCheckpoint { frame: c.frame, chain: c.chain, signature: c.signature })
+            .map(|(_, c)| SignedCheckpoint {
+                frame: c.frame,
+                chain: c.chain,
+                signature: c.signature,
+            })
             .collect()
     }
 
     /// The last frame every seat has signed a checkpoint for (at most `cap`).
     pub fn common_frame(&self, cap: u32) -> u32 {
         let seats = self.header.players.len() as u8;
-        let frames_of = |s: u8| self.seen.range((s, 0)..=(s, cap)).map(|(k, _)| k.1).collect::<std::collections::BTreeSet<_>>();
+        let frames_of = |s: u8| {
+            self.seen
+                .range((s, 0)..=(s, cap))
+                .map(|(k, _)| k.1)
+                .collect::<std::collections::BTreeSet<_>>()
+        };
         let mut common = frames_of(0);
         for s in 1..seats {
             let f = frames_of(s);
@@ -219,13 +281,19 @@ impl CheckpointBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cyteria_game::{scenario, Rules};
     use cyteria_game::transcript::PlayerSlot;
+    use cyteria_game::{Rules, scenario};
 
     fn setup() -> (Vec<Identity>, MatchHeader) {
         let ids: Vec<Identity> = (0..2).map(|i| Identity::from_secret([i + 1; 32])).collect();
         let mut h = scenario::header(5, 2, Rules::default());
-        h.players = ids.iter().map(|i| PlayerSlot { public_key: i.public_key(), loadout: Default::default() }).collect();
+        h.players = ids
+            .iter()
+            .map(|i| PlayerSlot {
+                public_key: i.public_key(),
+                loadout: Default::default(),
+            })
+            .collect();
         (ids, h)
     }
 
@@ -241,7 +309,9 @@ mod tests {
         let cb = sign_checkpoint(&ids[0], book.digest(), 0, &b);
         assert_eq!(book.file(ca), Filed::New);
         assert_eq!(book.file(ca), Filed::Duplicate);
-        let Filed::Equivocation(ev) = book.file(cb) else { panic!("equivocation not detected") };
+        let Filed::Equivocation(ev) = book.file(cb) else {
+            panic!("equivocation not detected")
+        };
         assert!(ev.is_valid());
         // Evidence cannot be made from one honest checkpoint twice or a forgery.
         let mut fake = (*ev).clone();
@@ -256,15 +326,24 @@ mod tests {
         let mut c = InputChain::new(&h.match_id, 0);
         c.push(Input(1));
         let cp = sign_checkpoint(&ids[0], book.digest(), 0, &c);
-        assert_eq!(book.file(WireCheckpoint { seat: 1, ..cp }), Filed::BadSignature);
-        assert_eq!(book.file(WireCheckpoint { frame: 2, ..cp }), Filed::BadSignature);
+        assert_eq!(
+            book.file(WireCheckpoint { seat: 1, ..cp }),
+            Filed::BadSignature
+        );
+        assert_eq!(
+            book.file(WireCheckpoint { frame: 2, ..cp }),
+            Filed::BadSignature
+        );
         let mut other = h.clone();
         other.match_id[0] ^= 1;
         assert_eq!(CheckpointBook::new(other).file(cp), Filed::BadSignature);
         // Signed by the wrong key for the seat.
         let forged = sign_checkpoint(&ids[1], book.digest(), 0, &c);
         assert_eq!(book.file(forged), Filed::BadSignature);
-        assert_eq!(book.file(WireCheckpoint { seat: 9, ..cp }), Filed::BadSignature);
+        assert_eq!(
+            book.file(WireCheckpoint { seat: 9, ..cp }),
+            Filed::BadSignature
+        );
     }
 
     #[test]
@@ -279,7 +358,11 @@ mod tests {
                 chain.push(*i);
                 if (f + 1) % 60 == 0 || f + 1 == 130 {
                     let w = sign_checkpoint(&ids[seat as usize], &digest, seat, &chain);
-                    cps[seat as usize].push(SignedCheckpoint { frame: w.frame, chain: w.chain, signature: w.signature });
+                    cps[seat as usize].push(SignedCheckpoint {
+                        frame: w.frame,
+                        chain: w.chain,
+                        signature: w.signature,
+                    });
                 }
             }
         }

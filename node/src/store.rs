@@ -11,7 +11,12 @@ use thiserror::Error;
 
 use crate::signing::Equivocation;
 
-const EVIDENCE: Format = Format { name: "equivocation evidence", magic: *b"CYEV", version: 1, max_bytes: 1024 };
+const EVIDENCE: Format = Format {
+    name: "equivocation evidence",
+    magic: *b"CYEV",
+    version: 1,
+    max_bytes: 1024,
+};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -31,13 +36,21 @@ pub struct Store {
 impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::open(dir)?;
-        Ok(Self { transcripts: db.open_tree("transcripts")?, evidence: db.open_tree("evidence")?, db })
+        Ok(Self {
+            transcripts: db.open_tree("transcripts")?,
+            evidence: db.open_tree("evidence")?,
+            db,
+        })
     }
 
     /// A throwaway store for tests.
     pub fn temporary() -> Result<Self, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
-        Ok(Self { transcripts: db.open_tree("transcripts")?, evidence: db.open_tree("evidence")?, db })
+        Ok(Self {
+            transcripts: db.open_tree("transcripts")?,
+            evidence: db.open_tree("evidence")?,
+            db,
+        })
     }
 
     /// A named tree of this store (the validator keeps its ledger and
@@ -66,7 +79,11 @@ impl Store {
     }
 
     pub fn transcript_ids(&self) -> Vec<[u8; 32]> {
-        self.transcripts.iter().keys().filter_map(|k| k.ok()?.as_ref().try_into().ok()).collect()
+        self.transcripts
+            .iter()
+            .keys()
+            .filter_map(|k| k.ok()?.as_ref().try_into().ok())
+            .collect()
     }
 
     pub fn put_evidence(&self, e: &Equivocation) -> Result<(), StoreError> {
@@ -88,14 +105,26 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cyteria_game::{scenario, Rules};
+    use cyteria_game::{Rules, scenario};
 
     #[test]
     fn transcripts_survive_a_reopen_and_a_damaged_record_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let header = scenario::header(3, 2, Rules { waves: 1, time_limit: 120 });
+        let header = scenario::header(
+            3,
+            2,
+            Rules {
+                waves: 1,
+                time_limit: 120,
+            },
+        );
         let (inputs, game) = scenario::bot_match(&header, 120);
-        let t = Transcript { header, inputs, checkpoints: vec![], final_checksum: game.checksum() };
+        let t = Transcript {
+            header,
+            inputs,
+            checkpoints: vec![],
+            final_checksum: game.checksum(),
+        };
         {
             let s = Store::open(dir.path()).unwrap();
             s.put_transcript(&t).unwrap();
@@ -103,7 +132,9 @@ mod tests {
         let s = Store::open(dir.path()).unwrap();
         assert_eq!(s.transcript(&t.header.match_id).unwrap(), Some(t.clone()));
         assert_eq!(s.transcript_ids(), vec![t.header.match_id]);
-        s.transcripts.insert([9u8; 32], b"CYTX\x01junk".to_vec()).unwrap();
+        s.transcripts
+            .insert([9u8; 32], b"CYTX\x01junk".to_vec())
+            .unwrap();
         assert!(s.transcript(&[9; 32]).is_err());
         assert_eq!(s.transcript(&t.header.match_id).unwrap(), Some(t));
     }

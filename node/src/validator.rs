@@ -104,9 +104,21 @@ struct Checked {
 
 /// What a background task reports to the loop.
 enum Report {
-    Transcript { peer: PeerId, announce: Announce, result: Result<verifier::Verified, Rejection>, took: Duration },
-    Fetched { peer: PeerId, cid: String, error: String },
-    Checked { digest: B256, result: Result<(Checked, Vec<verifier::Verified>), String> },
+    Transcript {
+        peer: PeerId,
+        announce: Announce,
+        result: Result<verifier::Verified, Rejection>,
+        took: Duration,
+    },
+    Fetched {
+        peer: PeerId,
+        cid: String,
+        error: String,
+    },
+    Checked {
+        digest: B256,
+        result: Result<(Checked, Vec<verifier::Verified>), String>,
+    },
 }
 
 /// Write-ahead record of a submission.
@@ -117,8 +129,18 @@ struct Submission {
     signatures: Vec<Vec<u8>>,
 }
 
-const SUBMISSION: Format = Format { name: "submission record", magic: *b"CYSB", version: 1, max_bytes: 1 << 20 };
-const SIGNED: Format = Format { name: "signed batch record", magic: *b"CYSS", version: 1, max_bytes: 4096 };
+const SUBMISSION: Format = Format {
+    name: "submission record",
+    magic: *b"CYSB",
+    version: 1,
+    max_bytes: 1 << 20,
+};
+const SIGNED: Format = Format {
+    name: "signed batch record",
+    magic: *b"CYSS",
+    version: 1,
+    max_bytes: 4096,
+};
 const LEDGER_KEY: &[u8] = b"ledger";
 
 /// The validator's durable state.
@@ -169,7 +191,8 @@ impl Durable {
     }
 
     fn put_signed(&self, b: &WireBatch) -> anyhow::Result<()> {
-        self.signed.insert(b.epoch.to_be_bytes(), SIGNED.encode(b))?;
+        self.signed
+            .insert(b.epoch.to_be_bytes(), SIGNED.encode(b))?;
         self.store.flush()?;
         Ok(())
     }
@@ -182,7 +205,8 @@ impl Durable {
     }
 
     fn put_submission(&self, s: &Submission) -> anyhow::Result<()> {
-        self.submissions.insert(s.batch.epoch.to_be_bytes(), SUBMISSION.encode(s))?;
+        self.submissions
+            .insert(s.batch.epoch.to_be_bytes(), SUBMISSION.encode(s))?;
         self.store.flush()?;
         Ok(())
     }
@@ -230,8 +254,16 @@ pub struct Validator {
 
 impl Validator {
     /// A validator over a started node, acting on chain as `signer`.
-    pub async fn new(node: Arc<Node>, chain: Chain, signer: PrivateKeySigner, cfg: ValidatorConfig) -> anyhow::Result<(Self, ValidatorHandle)> {
-        anyhow::ensure!(chain.address == signer.address(), "the chain connection signs as another address");
+    pub async fn new(
+        node: Arc<Node>,
+        chain: Chain,
+        signer: PrivateKeySigner,
+        cfg: ValidatorConfig,
+    ) -> anyhow::Result<(Self, ValidatorHandle)> {
+        anyhow::ensure!(
+            chain.address == signer.address(),
+            "the chain connection signs as another address"
+        );
         let durable = Durable::open(node.ctx.store.clone())?;
         let (epoch, ledger) = durable.ledger()?;
         let (ledger_tx, ledger_rx) = watch::channel((epoch, Arc::new(ledger.clone())));
@@ -276,7 +308,10 @@ impl Validator {
 
     /// Runs until `shutdown` turns true (or, with [`Fault::CrashAfterSigning`], until it signs).
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-        let mut reports = self.reports.take().ok_or_else(|| anyhow::anyhow!("the validator already ran"))?;
+        let mut reports = self
+            .reports
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the validator already ran"))?;
         let mut announces = self.node.announces.subscribe();
         let mut actions = self.node.actions.subscribe();
         let mut attestations = self.node.attestations.subscribe();
@@ -329,10 +364,21 @@ impl Validator {
             let mints: Vec<Mint> = s
                 .mints
                 .iter()
-                .map(|(to, ids)| Mint { to: *to, amounts: vec![alloy::primitives::U256::from(1); ids.len()], ids: ids.clone() })
+                .map(|(to, ids)| Mint {
+                    to: *to,
+                    amounts: vec![alloy::primitives::U256::from(1); ids.len()],
+                    ids: ids.clone(),
+                })
                 .collect();
-            let sigs = s.signatures.iter().map(|x| Bytes::from(x.clone())).collect();
-            tracing::info!(epoch = b.epoch, "resubmitting the batch this validator was submitting when it stopped");
+            let sigs = s
+                .signatures
+                .iter()
+                .map(|x| Bytes::from(x.clone()))
+                .collect();
+            tracing::info!(
+                epoch = b.epoch,
+                "resubmitting the batch this validator was submitting when it stopped"
+            );
             match self.chain.submit_batch(&b, &mints, sigs).await {
                 Ok(r) => tracing::info!(epoch = b.epoch, result = ?r, "resubmission done"),
                 Err(e) => tracing::warn!(epoch = b.epoch, error = %e, "resubmission failed"),
@@ -352,21 +398,45 @@ impl Validator {
     }
 
     fn on_announce(&mut self, peer: PeerId, a: Announce) {
-        if self.ledger.credited.contains(&a.match_id) || self.refs.contains_key(&a.match_id) || !self.seen.insert(a.cid.clone()) {
+        if self.ledger.credited.contains(&a.match_id)
+            || self.refs.contains_key(&a.match_id)
+            || !self.seen.insert(a.cid.clone())
+        {
             return;
         }
-        let (content, tx, timeout) = (self.node.content.clone(), self.reports_tx.clone(), self.cfg.fetch_timeout);
+        let (content, tx, timeout) = (
+            self.node.content.clone(),
+            self.reports_tx.clone(),
+            self.cfg.fetch_timeout,
+        );
         tokio::spawn(async move {
             let report = match fetch(&content, &a.cid, Some(peer), timeout).await {
                 Ok(bytes) => {
                     let started = Instant::now();
                     let announce = a.clone();
-                    let result = tokio::task::spawn_blocking(move || verifier::verify_announced(&announce, &bytes))
-                        .await
-                        .unwrap_or_else(|e| Err(Rejection::NotAnnounced(if e.is_panic() { "verifier panicked" } else { "cancelled" })));
-                    Report::Transcript { peer, announce: a, result, took: started.elapsed() }
+                    let result = tokio::task::spawn_blocking(move || {
+                        verifier::verify_announced(&announce, &bytes)
+                    })
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(Rejection::NotAnnounced(if e.is_panic() {
+                            "verifier panicked"
+                        } else {
+                            "cancelled"
+                        }))
+                    });
+                    Report::Transcript {
+                        peer,
+                        announce: a,
+                        result,
+                        took: started.elapsed(),
+                    }
                 }
-                Err(error) => Report::Fetched { peer, cid: a.cid, error },
+                Err(error) => Report::Fetched {
+                    peer,
+                    cid: a.cid,
+                    error,
+                },
             };
             let _ = tx.send(report).await;
         });
@@ -378,7 +448,10 @@ impl Validator {
                 if !b.is_valid(&self.binding_domain) {
                     Some("bad binding")
                 } else {
-                    let newer = self.bindings.get(&b.game_key).is_none_or(|old| old.nonce < b.nonce);
+                    let newer = self
+                        .bindings
+                        .get(&b.game_key)
+                        .is_none_or(|old| old.nonce < b.nonce);
                     if newer {
                         self.bindings.insert(b.game_key, b);
                     }
@@ -406,13 +479,21 @@ impl Validator {
     async fn on_attestation(&mut self, peer: PeerId, att: Attestation) -> anyhow::Result<()> {
         let b = Batch::from(&att.batch);
         let Some(signer) = batch::recover(&b, &self.domain, &att.signature) else {
-            self.node.ctx.net.penalise(peer, "batch", "bad signature", PENALTY).await;
+            self.node
+                .ctx
+                .net
+                .penalise(peer, "batch", "bad signature", PENALTY)
+                .await;
             return Ok(());
         };
         if !self.validators.contains(&signer) {
             self.refresh_validators().await?;
             if !self.validators.contains(&signer) {
-                self.node.ctx.net.penalise(peer, "batch", "not a validator", PENALTY).await;
+                self.node
+                    .ctx
+                    .net
+                    .penalise(peer, "batch", "not a validator", PENALTY)
+                    .await;
                 return Ok(());
             }
         }
@@ -432,7 +513,10 @@ impl Validator {
             }
         }
         self.providers.entry(b.dataCid.clone()).or_insert(peer);
-        if e == self.epoch + 1 && !self.checked.contains_key(&digest) && self.checking.insert(digest) {
+        if e == self.epoch + 1
+            && !self.checked.contains_key(&digest)
+            && self.checking.insert(digest)
+        {
             self.spawn_check(peer, b);
         }
         self.try_submit().await;
@@ -441,29 +525,75 @@ impl Validator {
 
     fn spawn_check(&self, peer: PeerId, b: Batch) {
         let digest = batch::digest(&b, &self.domain);
-        let (content, tx, timeout) = (self.node.content.clone(), self.reports_tx.clone(), self.cfg.fetch_timeout);
-        let (ledger, verified, chain_id, bd) = (self.ledger.clone(), self.verified.clone(), self.chain.chain_id, self.binding_domain.clone());
+        let (content, tx, timeout) = (
+            self.node.content.clone(),
+            self.reports_tx.clone(),
+            self.cfg.fetch_timeout,
+        );
+        let (ledger, verified, chain_id, bd) = (
+            self.ledger.clone(),
+            self.verified.clone(),
+            self.chain.chain_id,
+            self.binding_domain.clone(),
+        );
         let domain = self.domain.clone();
         tokio::spawn(async move {
             let result = async {
-                let (applied, data, fresh) = check_data(&content, &b.dataCid, Some(peer), ledger, verified, chain_id, &bd, timeout).await?;
+                let (applied, data, fresh) = check_data(
+                    &content,
+                    &b.dataCid,
+                    Some(peer),
+                    ledger,
+                    verified,
+                    chain_id,
+                    &bd,
+                    timeout,
+                )
+                .await?;
                 if data.epoch != b.epoch {
-                    return Err(format!("the data is for epoch {}, the batch for {}", data.epoch, b.epoch));
+                    return Err(format!(
+                        "the data is for epoch {}, the batch for {}",
+                        data.epoch, b.epoch
+                    ));
                 }
                 // The items' metadata is ours to build too: a batch whose
                 // directory differs from ours differs from the batch we reach.
                 // It is stored (and pinned) only once the batches agree.
-                let meta = crate::metadata::build(&applied.items).await.map_err(|e| format!("metadata: {e}"))?;
-                let ours = applied.batch(&data, &b.dataCid, &meta.as_ref().map(|d| d.root.to_string()).unwrap_or_default());
+                let meta = crate::metadata::build(&applied.items)
+                    .await
+                    .map_err(|e| format!("metadata: {e}"))?;
+                let ours = applied.batch(
+                    &data,
+                    &b.dataCid,
+                    &meta
+                        .as_ref()
+                        .map(|d| d.root.to_string())
+                        .unwrap_or_default(),
+                );
                 if batch::digest(&ours, &domain) != digest {
-                    return Err("applying the data gives another batch (root, mints or metadata differ)".to_string());
+                    return Err(
+                        "applying the data gives another batch (root, mints or metadata differ)"
+                            .to_string(),
+                    );
                 }
                 if let Some(d) = meta {
-                    content.put_tree(d.root, d.blocks).await.map_err(|e| format!("storing metadata: {e}"))?;
+                    content
+                        .put_tree(d.root, d.blocks)
+                        .await
+                        .map_err(|e| format!("storing metadata: {e}"))?;
                 }
                 let (items, unbound) = (applied.items.len(), applied.unbound.len());
                 Ok((
-                    Checked { batch: ours, mints: applied.mints, items, unbound, ledger: applied.ledger, proposed_here: false, quorum_since: None, next_try: None },
+                    Checked {
+                        batch: ours,
+                        mints: applied.mints,
+                        items,
+                        unbound,
+                        ledger: applied.ledger,
+                        proposed_here: false,
+                        quorum_since: None,
+                        next_try: None,
+                    },
                     fresh,
                 ))
             }
@@ -474,7 +604,12 @@ impl Validator {
 
     async fn on_report(&mut self, r: Report) -> anyhow::Result<()> {
         match r {
-            Report::Transcript { peer, announce, result, took } => match result {
+            Report::Transcript {
+                peer,
+                announce,
+                result,
+                took,
+            } => match result {
                 Ok(v) => {
                     self.metrics().transcripts_verified.inc();
                     self.metrics().verify_seconds.observe(took.as_secs_f64());
@@ -485,13 +620,23 @@ impl Validator {
                     if !self.ledger.credited.contains(&id) && !self.refs.contains_key(&id) {
                         tracing::info!(match_id = %short(&id), frames = v.transcript.frames(), took_ms = took.as_millis() as u64, "transcript verified");
                         self.verified.insert(id, (v.transcript.header, v.outcome));
-                        self.refs.insert(id, TranscriptRef { match_id: id, cid: announce.cid });
+                        self.refs.insert(
+                            id,
+                            TranscriptRef {
+                                match_id: id,
+                                cid: announce.cid,
+                            },
+                        );
                     }
                 }
                 Err(e) => {
                     tracing::warn!(%peer, match_id = %short(&announce.match_id), reason = e.label(), error = %e, "transcript rejected");
                     self.metrics().reject("transcript", e.label());
-                    self.node.ctx.net.penalise(peer, "transcript", e.label(), PENALTY).await;
+                    self.node
+                        .ctx
+                        .net
+                        .penalise(peer, "transcript", e.label(), PENALTY)
+                        .await;
                 }
             },
             Report::Fetched { peer, cid, error } => {
@@ -503,7 +648,9 @@ impl Validator {
                 match result {
                     Ok((c, fresh)) => {
                         for v in fresh {
-                            self.verified.entry(v.transcript.header.match_id).or_insert((v.transcript.header, v.outcome));
+                            self.verified
+                                .entry(v.transcript.header.match_id)
+                                .or_insert((v.transcript.header, v.outcome));
                         }
                         self.checked.insert(digest, c);
                         self.sign(digest).await?;
@@ -520,14 +667,19 @@ impl Validator {
 
     /// Signs the checked batch `digest` unless another batch of its epoch was signed before.
     async fn sign(&mut self, digest: B256) -> anyhow::Result<()> {
-        let Some(c) = self.checked.get(&digest) else { return Ok(()) };
+        let Some(c) = self.checked.get(&digest) else {
+            return Ok(());
+        };
         let b = c.batch.clone();
         if b.epoch != self.epoch + 1 {
             return Ok(());
         }
         if let Some(prev) = self.durable.signed(b.epoch)? {
             if batch::digest(&Batch::from(&prev), &self.domain) != digest {
-                tracing::warn!(epoch = b.epoch, "not signing a second batch for an epoch already signed");
+                tracing::warn!(
+                    epoch = b.epoch,
+                    "not signing a second batch for an epoch already signed"
+                );
             }
             return Ok(());
         }
@@ -536,7 +688,10 @@ impl Validator {
         self.durable.put_signed(&WireBatch::from(&b))?;
         let att = batch::sign(&self.signer, &b, &self.domain)?;
         let me = self.me();
-        self.attestations.entry(b.epoch).or_default().insert(me, (b.clone(), att.signature.clone()));
+        self.attestations
+            .entry(b.epoch)
+            .or_default()
+            .insert(me, (b.clone(), att.signature.clone()));
         self.publish_attestation(&b, &att).await;
         self.metrics().batches_signed.inc();
         tracing::info!(epoch = b.epoch, digest = %digest, data = %b.dataCid, "batch signed");
@@ -546,7 +701,10 @@ impl Validator {
                 other.newRoot.0[0] ^= 1;
                 let att = batch::sign(&self.signer, &other, &self.domain)?;
                 self.publish_attestation(&other, &att).await;
-                tracing::warn!(epoch = b.epoch, "signed a second batch for the epoch (fault injected)");
+                tracing::warn!(
+                    epoch = b.epoch,
+                    "signed a second batch for the epoch (fault injected)"
+                );
             }
             Some(Fault::CrashAfterSigning) => {
                 self.crashed = true;
@@ -559,8 +717,17 @@ impl Validator {
     }
 
     async fn publish_attestation(&self, b: &Batch, att: &BatchSig) {
-        let m = Attestation { batch: WireBatch::from(b), signature: att.signature.to_vec() };
-        if let Err(e) = self.node.ctx.net.publish(wire::BATCHES_TOPIC, m.encode()).await {
+        let m = Attestation {
+            batch: WireBatch::from(b),
+            signature: att.signature.to_vec(),
+        };
+        if let Err(e) = self
+            .node
+            .ctx
+            .net
+            .publish(wire::BATCHES_TOPIC, m.encode())
+            .await
+        {
             tracing::debug!(error = %e, "attestation not sent");
         }
     }
@@ -568,20 +735,32 @@ impl Validator {
     /// Submits the next epoch's batch once ≥ 2/3 of the validators signed it.
     async fn try_submit(&mut self) {
         let e = self.epoch + 1;
-        let Some(atts) = self.attestations.get(&e) else { return };
+        let Some(atts) = self.attestations.get(&e) else {
+            return;
+        };
         let mut by_digest: BTreeMap<B256, Vec<BatchSig>> = BTreeMap::new();
         for (signer, (b, sig)) in atts {
             if self.validators.contains(signer) {
-                by_digest.entry(batch::digest(b, &self.domain)).or_default().push(BatchSig { signer: *signer, signature: sig.clone() });
+                by_digest
+                    .entry(batch::digest(b, &self.domain))
+                    .or_default()
+                    .push(BatchSig {
+                        signer: *signer,
+                        signature: sig.clone(),
+                    });
             }
         }
         for (digest, sigs) in by_digest {
             if !batch::is_quorum(sigs.len(), self.validators.len()) {
                 continue;
             }
-            let Some(c) = self.checked.get_mut(&digest) else { continue };
+            let Some(c) = self.checked.get_mut(&digest) else {
+                continue;
+            };
             let since = *c.quorum_since.get_or_insert_with(Instant::now);
-            if (!c.proposed_here && since.elapsed() < self.cfg.submit_grace) || c.next_try.is_some_and(|t| Instant::now() < t) {
+            if (!c.proposed_here && since.elapsed() < self.cfg.submit_grace)
+                || c.next_try.is_some_and(|t| Instant::now() < t)
+            {
                 continue;
             }
             c.next_try = Some(Instant::now() + self.cfg.poll * 8);
@@ -597,7 +776,11 @@ impl Validator {
                 return;
             }
             match self.chain.submit_batch(&b, &mints, signatures).await {
-                Ok(Submitted::Settled { tx, gas_used, block }) => {
+                Ok(Submitted::Settled {
+                    tx,
+                    gas_used,
+                    block,
+                }) => {
                     self.metrics().batches_settled.inc();
                     self.metrics().items_minted.inc_by(items as u64);
                     self.metrics().settlement_gas.inc_by(gas_used);
@@ -626,8 +809,19 @@ impl Validator {
         self.metrics().evidence.inc();
         let mut key = e.to_be_bytes().to_vec();
         key.extend_from_slice(signer.as_slice());
-        let record = SIGNED.encode(&(WireBatch::from(&a.0), a.1.to_vec(), WireBatch::from(&b.0), b.1.to_vec()));
-        if let Err(err) = self.durable.evidence.insert(key, record).map_err(anyhow::Error::from).and_then(|_| Ok(self.durable.store.flush()?)) {
+        let record = SIGNED.encode(&(
+            WireBatch::from(&a.0),
+            a.1.to_vec(),
+            WireBatch::from(&b.0),
+            b.1.to_vec(),
+        ));
+        if let Err(err) = self
+            .durable
+            .evidence
+            .insert(key, record)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| Ok(self.durable.store.flush()?))
+        {
             tracing::warn!(error = %err, "equivocation evidence not stored");
         }
         let (chain, metrics) = (self.chain.clone(), self.metrics().clone());
@@ -637,7 +831,9 @@ impl Validator {
                     metrics.equivocations_proven.inc();
                     tracing::info!(epoch = e, validator = %signer, tx = %r.transaction_hash, "equivocation proven; stake slashed");
                 }
-                Err(err) => tracing::info!(epoch = e, validator = %signer, error = %err, "equivocation proof not accepted (already slashed?)"),
+                Err(err) => {
+                    tracing::info!(epoch = e, validator = %signer, error = %err, "equivocation proof not accepted (already slashed?)")
+                }
             }
         });
     }
@@ -653,8 +849,20 @@ impl Validator {
         if self.last_gossip.elapsed() >= self.cfg.poll * 3 {
             self.last_gossip = Instant::now();
             let e = self.epoch + 1;
-            if let Some((b, sig)) = self.attestations.get(&e).and_then(|a| a.get(&self.me())).cloned() {
-                self.publish_attestation(&b, &BatchSig { signer: self.me(), signature: sig }).await;
+            if let Some((b, sig)) = self
+                .attestations
+                .get(&e)
+                .and_then(|a| a.get(&self.me()))
+                .cloned()
+            {
+                self.publish_attestation(
+                    &b,
+                    &BatchSig {
+                        signer: self.me(),
+                        signature: sig,
+                    },
+                )
+                .await;
             }
         }
         Ok(())
@@ -674,7 +882,11 @@ impl Validator {
         if self.refs.is_empty() && self.bindings.is_empty() && self.actions.is_empty() {
             return Ok(());
         }
-        let cx = Context { chain_id: self.chain.chain_id, binding_domain: &self.binding_domain, verified: &self.verified };
+        let cx = Context {
+            chain_id: self.chain.chain_id,
+            binding_domain: &self.binding_domain,
+            verified: &self.verified,
+        };
         let (data, applied, left_out) = proposal::build(
             &self.ledger,
             e,
@@ -694,7 +906,11 @@ impl Validator {
                     self.refs.remove(&m);
                 }
                 // An action whose predecessor has not arrived may fit a later batch.
-                proposal::Entry::Action(..) if matches!(l.reason, cyteria_settlement::ledger::Rejected::NonceGap { .. }) => {}
+                proposal::Entry::Action(..)
+                    if matches!(
+                        l.reason,
+                        cyteria_settlement::ledger::Rejected::NonceGap { .. }
+                    ) => {}
                 proposal::Entry::Action(p, n) => {
                     self.actions.remove(&(p, n));
                 }
@@ -703,15 +919,41 @@ impl Validator {
         if data.is_empty() {
             return Ok(());
         }
-        let cid = self.node.content.put_record(data.encode()).await?.to_string();
+        let cid = self
+            .node
+            .content
+            .put_record(data.encode())
+            .await?
+            .to_string();
         let meta = crate::metadata::publish(&self.node.content, &applied.items).await?;
-        let b = applied.batch(&data, &cid, &meta.map(|c| c.to_string()).unwrap_or_default());
+        let b = applied.batch(
+            &data,
+            &cid,
+            &meta.map(|c| c.to_string()).unwrap_or_default(),
+        );
         let digest = batch::digest(&b, &self.domain);
-        tracing::info!(epoch = e, round, transcripts = data.transcripts.len(), actions = data.actions.len(), bindings = data.bindings.len(), items = applied.items.len(), "proposing a batch");
+        tracing::info!(
+            epoch = e,
+            round,
+            transcripts = data.transcripts.len(),
+            actions = data.actions.len(),
+            bindings = data.bindings.len(),
+            items = applied.items.len(),
+            "proposing a batch"
+        );
         let (items, unbound) = (applied.items.len(), applied.unbound.len());
         self.checked.insert(
             digest,
-            Checked { batch: b, mints: applied.mints, items, unbound, ledger: applied.ledger, proposed_here: true, quorum_since: None, next_try: None },
+            Checked {
+                batch: b,
+                mints: applied.mints,
+                items,
+                unbound,
+                ledger: applied.ledger,
+                proposed_here: true,
+                quorum_since: None,
+                next_try: None,
+            },
         );
         self.sign(digest).await
     }
@@ -724,7 +966,10 @@ impl Validator {
             let settlement = self.chain.settlement();
             let root = settlement.rootOf(e).call().await?;
             let cid = settlement.dataCidOf(e).call().await?;
-            let known = self.checked.values().find(|c| c.batch.epoch == e && c.batch.newRoot == root && c.batch.dataCid == cid);
+            let known = self
+                .checked
+                .values()
+                .find(|c| c.batch.epoch == e && c.batch.newRoot == root && c.batch.dataCid == cid);
             let (ledger, unbound) = match known {
                 Some(c) => (c.ledger.clone(), c.unbound),
                 None => {
@@ -742,7 +987,9 @@ impl Validator {
                     .await
                     .map_err(|err| anyhow::anyhow!("epoch {e}'s batch data: {err}"))?;
                     for v in fresh {
-                        self.verified.entry(v.transcript.header.match_id).or_insert((v.transcript.header, v.outcome));
+                        self.verified
+                            .entry(v.transcript.header.match_id)
+                            .or_insert((v.transcript.header, v.outcome));
                     }
                     (applied.ledger, applied.unbound.len())
                 }
@@ -765,7 +1012,8 @@ impl Validator {
             self.metrics().ledger_epoch.set(e as i64);
             tracing::info!(epoch = e, root = %root, "ledger at the settled epoch");
             self.prune();
-            self.ledger_tx.send_replace((e, Arc::new(self.ledger.clone())));
+            self.ledger_tx
+                .send_replace((e, Arc::new(self.ledger.clone())));
         }
         Ok(())
     }
@@ -775,8 +1023,12 @@ impl Validator {
         let l = &self.ledger;
         self.refs.retain(|id, _| !l.credited.contains(id));
         self.verified.retain(|id, _| !l.credited.contains(id));
-        self.actions.retain(|(p, n), _| l.account(p).is_none_or(|a| *n >= a.next_nonce));
-        self.bindings.retain(|k, b| l.account(k).is_none_or(|a| a.wallet.is_none() || b.nonce > a.binding_nonce));
+        self.actions
+            .retain(|(p, n), _| l.account(p).is_none_or(|a| *n >= a.next_nonce));
+        self.bindings.retain(|k, b| {
+            l.account(k)
+                .is_none_or(|a| a.wallet.is_none() || b.nonce > a.binding_nonce)
+        });
         let e = self.epoch;
         self.checked.retain(|_, c| c.batch.epoch > e);
         // Keep a few epochs of signatures: equivocation there is still provable.
@@ -788,7 +1040,12 @@ impl Validator {
 /// ledger from epoch 1 to `upto` out of each settled batch's data (fetched
 /// by the CID on chain, every transcript in it re-verified), checking each
 /// epoch's root against the one the chain recorded. Returns the ledger.
-pub async fn replay_settled(content: &Content, chain: &Chain, upto: u64, timeout: Duration) -> anyhow::Result<Ledger> {
+pub async fn replay_settled(
+    content: &Content,
+    chain: &Chain,
+    upto: u64,
+    timeout: Duration,
+) -> anyhow::Result<Ledger> {
     let binding_domain = binding::domain(chain.chain_id, chain.deployment.settlement);
     let mut ledger = Ledger::default();
     let mut verified = Verified::new();
@@ -796,22 +1053,45 @@ pub async fn replay_settled(content: &Content, chain: &Chain, upto: u64, timeout
         let settlement = chain.settlement();
         let root = settlement.rootOf(e).call().await?;
         let cid = settlement.dataCidOf(e).call().await?;
-        let (applied, _, fresh) = check_data(content, &cid, None, ledger, verified.clone(), chain.chain_id, &binding_domain, timeout)
-            .await
-            .map_err(|err| anyhow::anyhow!("epoch {e}'s batch data {cid}: {err}"))?;
+        let (applied, _, fresh) = check_data(
+            content,
+            &cid,
+            None,
+            ledger,
+            verified.clone(),
+            chain.chain_id,
+            &binding_domain,
+            timeout,
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("epoch {e}'s batch data {cid}: {err}"))?;
         for v in fresh {
-            verified.insert(v.transcript.header.match_id, (v.transcript.header, v.outcome));
+            verified.insert(
+                v.transcript.header.match_id,
+                (v.transcript.header, v.outcome),
+            );
         }
-        anyhow::ensure!(B256::from(applied.ledger.root()) == root, "epoch {e}: the data does not give the root the chain holds");
+        anyhow::ensure!(
+            B256::from(applied.ledger.root()) == root,
+            "epoch {e}: the data does not give the root the chain holds"
+        );
         ledger = applied.ledger;
     }
     Ok(ledger)
 }
 
 /// Fetches a block by its textual CID.
-async fn fetch(content: &Content, cid: &str, provider: Option<PeerId>, timeout: Duration) -> Result<Vec<u8>, String> {
+async fn fetch(
+    content: &Content,
+    cid: &str,
+    provider: Option<PeerId>,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     let c = parse_cid(cid).map_err(|e| e.to_string())?;
-    content.get_record(&c, provider.as_slice(), timeout).await.map_err(|e| e.to_string())
+    content
+        .get_record(&c, provider.as_slice(), timeout)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Fetches batch data and every transcript it names that is not verified
@@ -840,12 +1120,20 @@ async fn check_data(
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("transcript {}: {e}", t.cid))?;
         if v.transcript.header.match_id != t.match_id {
-            return Err(format!("transcript {} is not match {}", t.cid, short(&t.match_id)));
+            return Err(format!(
+                "transcript {} is not match {}",
+                t.cid,
+                short(&t.match_id)
+            ));
         }
         verified.insert(t.match_id, (v.transcript.header.clone(), v.outcome.clone()));
         fresh.push(v);
     }
-    let cx = Context { chain_id, binding_domain, verified: &verified };
+    let cx = Context {
+        chain_id,
+        binding_domain,
+        verified: &verified,
+    };
     let applied = proposal::apply(&ledger, &data, &cx).map_err(|e| e.to_string())?;
     Ok((applied, data, fresh))
 }

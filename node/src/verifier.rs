@@ -53,7 +53,10 @@ pub fn verify_transcript(bytes: &[u8]) -> Result<Verified, Rejection> {
     let t = Transcript::decode(bytes)?;
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)?;
     let outcome = t.verify()?;
-    Ok(Verified { transcript: t, outcome })
+    Ok(Verified {
+        transcript: t,
+        outcome,
+    })
 }
 
 /// Checks the transcript `bytes` fetched for announcement `a`.
@@ -70,5 +73,8 @@ pub fn verify_announced(a: &Announce, bytes: &[u8]) -> Result<Verified, Rejectio
     if claims_hash(&outcome.players) != a.claims {
         return Err(Rejection::ClaimedRewards);
     }
-    Ok(Verified { transcript: t, outcome })
+    Ok(Verified {
+        transcript: t,
+        outcome,
+    })
 }

@@ -2,11 +2,11 @@
 //! size-bounded encoding (the core's [`Format`]: magic, version, postcard).
 //! `docs/protocol.md` is the human-readable form of this file.
 
+use cyteria_game::Rules;
 use cyteria_game::codec::{DecodeError, Format};
 use cyteria_game::inventory::Loadout;
 use cyteria_game::state::Checksum;
 use cyteria_game::transcript::Signature;
-use cyteria_game::Rules;
 use cyteria_settlement::action::SignedAction;
 use cyteria_settlement::batch::Batch;
 use cyteria_settlement::binding::SignedBinding;
@@ -31,11 +31,36 @@ pub const IDENTIFY_VERSION: &str = "/cyteria/0.1.0";
 /// Largest gossip message accepted by any topic.
 pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 
-pub const LOBBY: Format = Format { name: "lobby message", magic: *b"CYLB", version: 1, max_bytes: 4 * 1024 };
-pub const ROLLBACK: Format = Format { name: "rollback frame", magic: *b"CYRB", version: 1, max_bytes: 16 * 1024 };
-pub const ANNOUNCE: Format = Format { name: "transcript announcement", magic: *b"CYTA", version: 2, max_bytes: 1024 };
-pub const ATTESTATION: Format = Format { name: "batch attestation", magic: *b"CYBA", version: 2, max_bytes: 1024 };
-pub const ACTION_MESSAGE: Format = Format { name: "action message", magic: *b"CYAM", version: 1, max_bytes: 2048 };
+pub const LOBBY: Format = Format {
+    name: "lobby message",
+    magic: *b"CYLB",
+    version: 1,
+    max_bytes: 4 * 1024,
+};
+pub const ROLLBACK: Format = Format {
+    name: "rollback frame",
+    magic: *b"CYRB",
+    version: 1,
+    max_bytes: 16 * 1024,
+};
+pub const ANNOUNCE: Format = Format {
+    name: "transcript announcement",
+    magic: *b"CYTA",
+    version: 2,
+    max_bytes: 1024,
+};
+pub const ATTESTATION: Format = Format {
+    name: "batch attestation",
+    magic: *b"CYBA",
+    version: 2,
+    max_bytes: 1024,
+};
+pub const ACTION_MESSAGE: Format = Format {
+    name: "action message",
+    magic: *b"CYAM",
+    version: 1,
+    max_bytes: 2048,
+};
 
 /// The kind of match an offer asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -57,7 +82,10 @@ pub struct MatchKind {
 
 impl MatchKind {
     pub fn rules(&self) -> Rules {
-        Rules { waves: self.waves, time_limit: self.time_limit }
+        Rules {
+            waves: self.waves,
+            time_limit: self.time_limit,
+        }
     }
 }
 
@@ -81,7 +109,9 @@ pub enum LobbyMessage {
     Offer(Offer),
     Accept(Accept),
     /// The sender stopped searching (its offer is void).
-    Withdraw { offer_id: [u8; 16] },
+    Withdraw {
+        offer_id: [u8; 16],
+    },
 }
 
 impl LobbyMessage {
@@ -118,13 +148,19 @@ pub struct WireCheckpoint {
 /// first frame is `Hello`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum RollbackFrame {
-    Hello { match_id: [u8; 32] },
+    Hello {
+        match_id: [u8; 32],
+    },
     /// A ggrs protocol message.
     Ggrs(ggrs::Message),
     Checkpoint(WireCheckpoint),
     /// The sender reached the end of the match at `frame` with `checksum`;
     /// `last` is its final checkpoint.
-    Bye { frame: u32, checksum: Checksum, last: WireCheckpoint },
+    Bye {
+        frame: u32,
+        checksum: Checksum,
+        last: WireCheckpoint,
+    },
 }
 
 impl RollbackFrame {
@@ -228,9 +264,11 @@ impl Attestation {
         if a.signature.len() != 65 {
             return Err(ATTESTATION.invalid("a signature is 65 bytes"));
         }
-        crate::content::parse_cid(&a.batch.data_cid).map_err(|_| ATTESTATION.invalid("not a CID"))?;
+        crate::content::parse_cid(&a.batch.data_cid)
+            .map_err(|_| ATTESTATION.invalid("not a CID"))?;
         if !a.batch.metadata_cid.is_empty() {
-            crate::content::parse_cid(&a.batch.metadata_cid).map_err(|_| ATTESTATION.invalid("metadata: not a CID"))?;
+            crate::content::parse_cid(&a.batch.metadata_cid)
+                .map_err(|_| ATTESTATION.invalid("metadata: not a CID"))?;
         }
         Ok(a)
     }
@@ -253,8 +291,12 @@ impl ActionMessage {
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let m: ActionMessage = ACTION_MESSAGE.decode(bytes)?;
         match &m {
-            ActionMessage::Bind(b) if b.signature.len() != 65 => Err(ACTION_MESSAGE.invalid("a signature is 65 bytes")),
-            ActionMessage::Act(a) if !a.is_signed() => Err(ACTION_MESSAGE.invalid("the action's signature does not verify")),
+            ActionMessage::Bind(b) if b.signature.len() != 65 => {
+                Err(ACTION_MESSAGE.invalid("a signature is 65 bytes"))
+            }
+            ActionMessage::Act(a) if !a.is_signed() => {
+                Err(ACTION_MESSAGE.invalid("the action's signature does not verify"))
+            }
             _ => Ok(m),
         }
     }
@@ -268,7 +310,13 @@ mod tests {
     fn offer() -> LobbyMessage {
         LobbyMessage::Offer(Offer {
             offer_id: [7; 16],
-            kind: MatchKind { mode: Mode::Coop, size: 2, rules_version: RULES_VERSION, waves: 1, time_limit: 600 },
+            kind: MatchKind {
+                mode: Mode::Coop,
+                size: 2,
+                rules_version: RULES_VERSION,
+                waves: 1,
+                time_limit: 600,
+            },
             loadout: Loadout::default(),
         })
     }
@@ -282,7 +330,9 @@ mod tests {
         assert!(LobbyMessage::decode(&bytes).is_err());
         assert!(LobbyMessage::decode(&[0u8; 5000]).is_err());
         assert!(LobbyMessage::decode(b"garbage").is_err());
-        let LobbyMessage::Offer(mut o) = m else { unreachable!() };
+        let LobbyMessage::Offer(mut o) = m else {
+            unreachable!()
+        };
         o.kind.size = 9;
         assert!(LobbyMessage::decode(&LobbyMessage::Offer(o.clone()).encode()).is_err());
         o.kind.size = 2;
@@ -293,7 +343,9 @@ mod tests {
     #[test]
     fn rollback_frames_round_trip_and_never_panic_on_junk() {
         let f = RollbackFrame::Hello { match_id: [3; 32] };
-        assert!(matches!(RollbackFrame::decode(&f.encode()).unwrap(), RollbackFrame::Hello { match_id } if match_id == [3; 32]));
+        assert!(
+            matches!(RollbackFrame::decode(&f.encode()).unwrap(), RollbackFrame::Hello { match_id } if match_id == [3; 32])
+        );
         for n in 0..64 {
             let junk: Vec<u8> = (0..n).map(|i| (i * 37 + n) as u8).collect();
             let _ = RollbackFrame::decode(&junk);

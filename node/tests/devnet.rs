@@ -12,24 +12,68 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let out = Command::new(EXE)
-        .args(["--data-dir", dir.path().to_str().unwrap(), "devnet", "--players", "4", "--validators", "3"])
-        .args(["--match-seconds", "30", "--scenario", "cheater", "--quiet", "--report", report.to_str().unwrap()])
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "devnet",
+            "--players",
+            "4",
+            "--validators",
+            "3",
+        ])
+        .args([
+            "--match-seconds",
+            "30",
+            "--scenario",
+            "cheater",
+            "--quiet",
+            "--report",
+            report.to_str().unwrap(),
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     let log = std::fs::read_to_string(dir.path().join("devnet/devnet.log")).unwrap_or_default();
-    let tail: String = log.lines().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+    let tail: String = log
+        .lines()
+        .rev()
+        .take(60)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("no report ({e}):\n{table}\n{}\n{tail}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|e| {
+            panic!(
+                "no report ({e}):\n{table}\n{}\n{tail}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     let checks = r["checks"].as_array().unwrap();
     for c in checks {
-        assert!(c["ok"].as_bool().unwrap(), "check failed: {} — {}\n{table}\n{tail}", c["name"], c["detail"]);
+        assert!(
+            c["ok"].as_bool().unwrap(),
+            "check failed: {} — {}\n{table}\n{tail}",
+            c["name"],
+            c["detail"]
+        );
     }
     assert!(out.status.success(), "{table}");
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for expected in ["no desync", "every honest match settled on chain", "items exist with their stats, each minted once", "the cheaters got nothing", "the market traded", "a DAO proposal went through the timelock"] {
-        assert!(names.contains(&expected), "the report checks {expected:?}: {names:?}");
+    for expected in [
+        "no desync",
+        "every honest match settled on chain",
+        "items exist with their stats, each minted once",
+        "the cheaters got nothing",
+        "the market traded",
+        "a DAO proposal went through the timelock",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "the report checks {expected:?}: {names:?}"
+        );
     }
     // The matches settled on chain, with no desync.
     assert_eq!(r["matches"]["desyncs"], 0);
@@ -39,14 +83,26 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
     let items = r["items"].as_array().unwrap();
     assert!(!items.is_empty());
     for it in items {
-        assert!(it["rarity"].is_string() && it["durability"].as_u64().unwrap() > 0, "{it}");
+        assert!(
+            it["rarity"].is_string() && it["durability"].as_u64().unwrap() > 0,
+            "{it}"
+        );
         assert!(it["uri"].as_str().unwrap().starts_with("ipfs://"), "{it}");
     }
     // The cheaters' forged input and false claim were refused, by every validator.
     let refused = &r["verification"]["rejected"];
-    assert!(refused["forged input"].as_u64().unwrap_or(0) >= 1, "{refused}");
-    assert!(refused["claimed rewards"].as_u64().unwrap_or(0) >= 1, "{refused}");
+    assert!(
+        refused["forged input"].as_u64().unwrap_or(0) >= 1,
+        "{refused}"
+    );
+    assert!(
+        refused["claimed rewards"].as_u64().unwrap_or(0) >= 1,
+        "{refused}"
+    );
     assert_eq!(r["market"]["auction_settled"], true);
-    assert_eq!(r["dao"]["fee_bps_after"].as_u64().unwrap() + 50, r["dao"]["fee_bps_before"].as_u64().unwrap());
+    assert_eq!(
+        r["dao"]["fee_bps_after"].as_u64().unwrap() + 50,
+        r["dao"]["fee_bps_before"].as_u64().unwrap()
+    );
     assert!(table.contains("checks:"), "the terminal shows the table");
 }

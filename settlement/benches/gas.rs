@@ -27,11 +27,23 @@ async fn main() -> anyhow::Result<()> {
     println!("| ---: | ---: | ---: | ---: | ---: |");
     // The first epoch also pays for the contract's first writes: a warm-up, not printed.
     let mut empty = 0;
-    let sizes = [(0usize, 0usize), (0, 0), (1, 1), (10, 1), (10, 10), (100, 1), (100, 10)];
+    let sizes = [
+        (0usize, 0usize),
+        (0, 0),
+        (1, 1),
+        (10, 1),
+        (10, 10),
+        (100, 1),
+        (100, 10),
+    ];
     for (epoch, (n, receivers)) in sizes.into_iter().enumerate() {
         let epoch = epoch as u64 + 1;
         let mut mints: Vec<Mint> = (0..receivers)
-            .map(|r| Mint { to: Address::repeat_byte(0x10 + r as u8), ids: vec![], amounts: vec![] })
+            .map(|r| Mint {
+                to: Address::repeat_byte(0x10 + r as u8),
+                ids: vec![],
+                amounts: vec![],
+            })
             .collect();
         for i in 0..n {
             let id = ids::encode(&kinds[i % 3], epoch, i as u16).expect("fits");
@@ -48,8 +60,14 @@ async fn main() -> anyhow::Result<()> {
             metadataCid: if n == 0 { String::new() } else { cid.clone() },
             mintsHash: batch::mints_hash(&mints),
         };
-        let sigs = batch::ordered((1..=2).map(|i| batch::sign(&chain.keys[i], &b, &domain)).collect::<Result<_, _>>()?);
-        let Submitted::Settled { gas_used, .. } = v.submit_batch(&b, &mints, sigs).await? else { anyhow::bail!("not settled") };
+        let sigs = batch::ordered(
+            (1..=2)
+                .map(|i| batch::sign(&chain.keys[i], &b, &domain))
+                .collect::<Result<_, _>>()?,
+        );
+        let Submitted::Settled { gas_used, .. } = v.submit_batch(&b, &mints, sigs).await? else {
+            anyhow::bail!("not settled")
+        };
         if epoch == 1 {
             prev = b.newRoot;
             continue;
@@ -59,7 +77,10 @@ async fn main() -> anyhow::Result<()> {
         }
         let (per_item, marginal) = match n {
             0 => ("—".to_string(), "—".to_string()),
-            n => (format!("{}", gas_used / n as u64), format!("{}", (gas_used - empty) / n as u64)),
+            n => (
+                format!("{}", gas_used / n as u64),
+                format!("{}", (gas_used - empty) / n as u64),
+            ),
         };
         println!("| {n} | {receivers} | {gas_used} | {per_item} | {marginal} |");
         prev = b.newRoot;

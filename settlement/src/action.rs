@@ -14,7 +14,12 @@ use serde::{Deserialize, Serialize};
 pub const ACTION_TAG: &[u8] = b"cyteria action v1\0";
 
 /// The action encoding (as gossiped and as stored in batch data).
-pub const ACTION: Format = Format { name: "signed action", magic: *b"CYAC", version: 1, max_bytes: 1024 };
+pub const ACTION: Format = Format {
+    name: "signed action",
+    magic: *b"CYAC",
+    version: 1,
+    max_bytes: 1024,
+};
 
 /// What a player asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,9 +66,21 @@ pub fn message(player: &[u8; 32], nonce: u64, chain_id: u64, action: &Action) ->
 
 impl SignedAction {
     /// Signs `action` with `sign` (the player's ed25519 signing function).
-    pub fn new(player: [u8; 32], nonce: u64, chain_id: u64, action: Action, sign: impl FnOnce(&[u8]) -> [u8; 64]) -> Self {
+    pub fn new(
+        player: [u8; 32],
+        nonce: u64,
+        chain_id: u64,
+        action: Action,
+        sign: impl FnOnce(&[u8]) -> [u8; 64],
+    ) -> Self {
         let signature = Signature(sign(&message(&player, nonce, chain_id, &action)));
-        Self { player, nonce, chain_id, action, signature }
+        Self {
+            player,
+            nonce,
+            chain_id,
+            action,
+            signature,
+        }
     }
 
     pub fn message(&self) -> Vec<u8> {
@@ -72,14 +89,20 @@ impl SignedAction {
 
     /// Whether the player's key signed this action (strict ed25519).
     pub fn is_signed(&self) -> bool {
-        let Ok(vk) = VerifyingKey::from_bytes(&self.player) else { return false };
+        let Ok(vk) = VerifyingKey::from_bytes(&self.player) else {
+            return false;
+        };
         let sig = ed25519_dalek::Signature::from_bytes(&self.signature.0);
         vk.verify_strict(&self.message(), &sig).is_ok() && vk.verify(&self.message(), &sig).is_ok()
     }
 
     /// The action's identity: the hash of its encoding. It also seeds its rolls.
     pub fn id(&self) -> [u8; 32] {
-        *blake3::keyed_hash(&blake3::derive_key("cyteria action id v1", b""), &self.encode()).as_bytes()
+        *blake3::keyed_hash(
+            &blake3::derive_key("cyteria action id v1", b""),
+            &self.encode(),
+        )
+        .as_bytes()
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -109,21 +132,47 @@ mod tests {
     #[test]
     fn a_signature_binds_key_nonce_chain_and_action() {
         let k = key(1);
-        let a = SignedAction::new(k.verifying_key().to_bytes(), 3, 80002, Action::Craft { recipe: 1 }, |m| {
-            k.sign(m).to_bytes()
-        });
+        let a = SignedAction::new(
+            k.verifying_key().to_bytes(),
+            3,
+            80002,
+            Action::Craft { recipe: 1 },
+            |m| k.sign(m).to_bytes(),
+        );
         assert!(a.is_signed());
         assert_eq!(SignedAction::decode(&a.encode()).unwrap(), a);
         for changed in [
-            SignedAction { nonce: 4, ..a.clone() },
-            SignedAction { chain_id: 137, ..a.clone() },
-            SignedAction { action: Action::Craft { recipe: 2 }, ..a.clone() },
-            SignedAction { player: key(2).verifying_key().to_bytes(), ..a.clone() },
-            SignedAction { player: [0xff; 32], ..a.clone() },
+            SignedAction {
+                nonce: 4,
+                ..a.clone()
+            },
+            SignedAction {
+                chain_id: 137,
+                ..a.clone()
+            },
+            SignedAction {
+                action: Action::Craft { recipe: 2 },
+                ..a.clone()
+            },
+            SignedAction {
+                player: key(2).verifying_key().to_bytes(),
+                ..a.clone()
+            },
+            SignedAction {
+                player: [0xff; 32],
+                ..a.clone()
+            },
         ] {
             assert!(!changed.is_signed(), "{changed:?}");
         }
-        assert_ne!(a.id(), SignedAction { nonce: 4, ..a.clone() }.id());
+        assert_ne!(
+            a.id(),
+            SignedAction {
+                nonce: 4,
+                ..a.clone()
+            }
+            .id()
+        );
     }
 
     #[test]

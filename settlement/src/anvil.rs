@@ -21,7 +21,12 @@ pub const CHAIN_ID: u64 = 80002;
 
 macro_rules! tx {
     ($what:literal, $call:expr) => {{
-        let r = $call.send().await.map_err(|e| anyhow::anyhow!("{}: {e}", $what))?.get_receipt().await?;
+        let r = $call
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", $what))?
+            .get_receipt()
+            .await?;
         ensure_success(&r, $what)?;
     }};
 }
@@ -31,7 +36,10 @@ pub fn anvil_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CYTERIA_ANVIL") {
         return PathBuf::from(p);
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contracts/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
+    ))
 }
 
 /// A running anvil with the contracts deployed.
@@ -49,7 +57,9 @@ impl LocalChain {
     }
 
     /// Starts anvil and deploys, with the genesis CYTR chosen once the accounts are known.
-    pub async fn start_with(genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>) -> anyhow::Result<LocalChain> {
+    pub async fn start_with(
+        genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>,
+    ) -> anyhow::Result<LocalChain> {
         Self::start_accounts(10, genesis).await
     }
 
@@ -59,20 +69,42 @@ impl LocalChain {
         genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>,
     ) -> anyhow::Result<LocalChain> {
         let bin = anvil_binary();
-        anyhow::ensure!(bin.exists(), "no anvil at {} (run `make test` once, or set CYTERIA_ANVIL)", bin.display());
-        let anvil = Anvil::at(bin).chain_id(CHAIN_ID).args(["--accounts".to_string(), accounts.max(1).to_string()]).try_spawn()?;
-        let keys: Vec<PrivateKeySigner> = anvil.keys().iter().map(|k| PrivateKeySigner::from(k.clone())).collect();
+        anyhow::ensure!(
+            bin.exists(),
+            "no anvil at {} (run `make test` once, or set CYTERIA_ANVIL)",
+            bin.display()
+        );
+        let anvil = Anvil::at(bin)
+            .chain_id(CHAIN_ID)
+            .args(["--accounts".to_string(), accounts.max(1).to_string()])
+            .try_spawn()?;
+        let keys: Vec<PrivateKeySigner> = anvil
+            .keys()
+            .iter()
+            .map(|k| PrivateKeySigner::from(k.clone()))
+            .collect();
         let provider = provider(&anvil.endpoint(), keys[0].clone()).await?;
         let deployment = deploy(&provider, keys[0].address(), &genesis(&keys)).await?;
-        Ok(LocalChain { anvil, deployment, keys })
+        Ok(LocalChain {
+            anvil,
+            deployment,
+            keys,
+        })
     }
 
     /// Starts anvil and deploys with accounts `1..=n` staked and registered
     /// as validators (`stake` CYTR each, as much again left in their wallets).
     pub async fn start_with_validators(n: usize, stake: U256) -> anyhow::Result<LocalChain> {
-        let chain = Self::start_with(|keys| keys[1..=n].iter().map(|k| (k.address(), stake * U256::from(2))).collect()).await?;
+        let chain = Self::start_with(|keys| {
+            keys[1..=n]
+                .iter()
+                .map(|k| (k.address(), stake * U256::from(2)))
+                .collect()
+        })
+        .await?;
         for i in 1..=n {
-            let c = Chain::connect(&chain.endpoint(), chain.keys[i].clone(), chain.deployment).await?;
+            let c =
+                Chain::connect(&chain.endpoint(), chain.keys[i].clone(), chain.deployment).await?;
             c.become_validator(stake).await?;
         }
         Ok(chain)
@@ -117,14 +149,33 @@ impl LocalChain {
     ) -> anyhow::Result<U256> {
         for v in voters {
             let p = self.provider(*v).await?;
-            tx!("delegate", CYTR::new(self.deployment.cytr, p).delegate(self.keys[*v].address()));
+            tx!(
+                "delegate",
+                CYTR::new(self.deployment.cytr, p).delegate(self.keys[*v].address())
+            );
         }
         self.mine(1).await?;
         let dao = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(proposer).await?);
         let (targets, values, calldatas) = (vec![target], vec![U256::ZERO], vec![calldata]);
         let description_hash = alloy::primitives::keccak256(description.as_bytes());
-        tx!("propose", dao.propose(targets.clone(), values.clone(), calldatas.clone(), description.to_string()));
-        let id = dao.hashProposal(targets.clone(), values.clone(), calldatas.clone(), description_hash).call().await?;
+        tx!(
+            "propose",
+            dao.propose(
+                targets.clone(),
+                values.clone(),
+                calldatas.clone(),
+                description.to_string()
+            )
+        );
+        let id = dao
+            .hashProposal(
+                targets.clone(),
+                values.clone(),
+                calldatas.clone(),
+                description_hash,
+            )
+            .call()
+            .await?;
         let delay: u64 = dao.votingDelay().call().await?.try_into()?;
         self.mine(delay + 1).await?;
         for v in voters {
@@ -135,13 +186,28 @@ impl LocalChain {
         self.mine(period + 1).await?;
         // A fresh connection: the proposer's nonce moved on when it voted through another one.
         let dao = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(proposer).await?);
-        tx!("queue", dao.queue(targets.clone(), values.clone(), calldatas.clone(), description_hash));
-        let timelock = TimelockController::new(self.deployment.timelock_controller, self.provider(0).await?);
+        tx!(
+            "queue",
+            dao.queue(
+                targets.clone(),
+                values.clone(),
+                calldatas.clone(),
+                description_hash
+            )
+        );
+        let timelock =
+            TimelockController::new(self.deployment.timelock_controller, self.provider(0).await?);
         let min_delay: u64 = timelock.getMinDelay().call().await?.try_into()?;
         self.advance_time(min_delay + 1).await?;
-        tx!("execute", dao.execute(targets, values, calldatas, description_hash));
+        tx!(
+            "execute",
+            dao.execute(targets, values, calldatas, description_hash)
+        );
         let state = dao.state(id).call().await?;
-        anyhow::ensure!(state == 7, "the proposal is in state {state}, not executed (7)");
+        anyhow::ensure!(
+            state == 7,
+            "the proposal is in state {state}, not executed (7)"
+        );
         Ok(id)
     }
 
@@ -152,32 +218,101 @@ impl LocalChain {
 }
 
 async fn provider(url: &str, key: PrivateKeySigner) -> anyhow::Result<DynProvider> {
-    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect(url).await?.erased())
+    Ok(ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key))
+        .connect(url)
+        .await?
+        .erased())
 }
 
 /// Deploys every contract as `Deploy.s.sol` does, minting `genesis` CYTR first.
-pub async fn deploy(p: &DynProvider, me: Address, genesis: &[(Address, U256)]) -> anyhow::Result<Deployment> {
+pub async fn deploy(
+    p: &DynProvider,
+    me: Address,
+    genesis: &[(Address, U256)],
+) -> anyhow::Result<Deployment> {
     let ether = U256::from(10u64).pow(U256::from(18));
-    let timelock = TimelockController::deploy(p.clone(), U256::from(86_400), vec![], vec![], me).await?;
+    let timelock =
+        TimelockController::deploy(p.clone(), U256::from(86_400), vec![], vec![], me).await?;
     let forwarder = ERC2771Forwarder::deploy(p.clone(), "CyteriaForwarder".to_string()).await?;
     let cytr = CYTR::deploy(p.clone(), me, U256::from(1_000_000_000u64) * ether).await?;
     let tl = *timelock.address();
     let items = CyteriaItems::deploy(p.clone(), me, tl, U96::from(250)).await?;
-    let staking = Staking::deploy(p.clone(), *cytr.address(), me, U256::from(1_000) * ether, 7 * 86_400).await?;
-    let settlement = Settlement::deploy(p.clone(), *staking.address(), *items.address(), me, tl, U256::from(500) * ether).await?;
-    let market = Marketplace::deploy(p.clone(), *cytr.address(), *items.address(), me, tl, 250, *forwarder.address()).await?;
-    let auction = Auction::deploy(p.clone(), *cytr.address(), *items.address(), me, tl, *forwarder.address()).await?;
-    let crafting = Crafting::deploy(p.clone(), *items.address(), *cytr.address(), me, tl, *forwarder.address()).await?;
-    let dao = CyteriaDAO::deploy(p.clone(), *cytr.address(), tl, U48::from(1), 50, U256::from(4)).await?;
+    let staking = Staking::deploy(
+        p.clone(),
+        *cytr.address(),
+        me,
+        U256::from(1_000) * ether,
+        7 * 86_400,
+    )
+    .await?;
+    let settlement = Settlement::deploy(
+        p.clone(),
+        *staking.address(),
+        *items.address(),
+        me,
+        tl,
+        U256::from(500) * ether,
+    )
+    .await?;
+    let market = Marketplace::deploy(
+        p.clone(),
+        *cytr.address(),
+        *items.address(),
+        me,
+        tl,
+        250,
+        *forwarder.address(),
+    )
+    .await?;
+    let auction = Auction::deploy(
+        p.clone(),
+        *cytr.address(),
+        *items.address(),
+        me,
+        tl,
+        *forwarder.address(),
+    )
+    .await?;
+    let crafting = Crafting::deploy(
+        p.clone(),
+        *items.address(),
+        *cytr.address(),
+        me,
+        tl,
+        *forwarder.address(),
+    )
+    .await?;
+    let dao = CyteriaDAO::deploy(
+        p.clone(),
+        *cytr.address(),
+        tl,
+        U48::from(1),
+        50,
+        U256::from(4),
+    )
+    .await?;
 
     let minter = items.MINTER_ROLE().call().await?;
-    tx!("grant settlement minter", items.grantRole(minter, *settlement.address()));
-    tx!("grant crafting minter", items.grantRole(minter, *crafting.address()));
+    tx!(
+        "grant settlement minter",
+        items.grantRole(minter, *settlement.address())
+    );
+    tx!(
+        "grant crafting minter",
+        items.grantRole(minter, *crafting.address())
+    );
     let slasher = staking.SLASHER_ROLE().call().await?;
-    tx!("grant slasher", staking.grantRole(slasher, *settlement.address()));
+    tx!(
+        "grant slasher",
+        staking.grantRole(slasher, *settlement.address())
+    );
     for t in 0u8..3 {
         for r in 0u8..4 {
-            tx!("set recipe", crafting.setRecipe(t, r, true, (10u128 * 10u128.pow(18)) << r));
+            tx!(
+                "set recipe",
+                crafting.setRecipe(t, r, true, (10u128 * 10u128.pow(18)) << r)
+            );
         }
     }
     let cytr_minter = cytr.MINTER_ROLE().call().await?;
@@ -188,15 +323,39 @@ pub async fn deploy(p: &DynProvider, me: Address, genesis: &[(Address, U256)]) -
         }
         tx!("drop genesis minter", cytr.renounceRole(cytr_minter, me));
     }
-    tx!("items pauser", items.grantRole(items.PAUSER_ROLE().call().await?, tl));
-    tx!("market pauser", market.grantRole(market.PAUSER_ROLE().call().await?, tl));
-    tx!("auction pauser", auction.grantRole(auction.PAUSER_ROLE().call().await?, tl));
-    tx!("crafting pauser", crafting.grantRole(crafting.PAUSER_ROLE().call().await?, tl));
-    tx!("rewards", staking.grantRole(staking.REWARDS_ROLE().call().await?, tl));
+    tx!(
+        "items pauser",
+        items.grantRole(items.PAUSER_ROLE().call().await?, tl)
+    );
+    tx!(
+        "market pauser",
+        market.grantRole(market.PAUSER_ROLE().call().await?, tl)
+    );
+    tx!(
+        "auction pauser",
+        auction.grantRole(auction.PAUSER_ROLE().call().await?, tl)
+    );
+    tx!(
+        "crafting pauser",
+        crafting.grantRole(crafting.PAUSER_ROLE().call().await?, tl)
+    );
+    tx!(
+        "rewards",
+        staking.grantRole(staking.REWARDS_ROLE().call().await?, tl)
+    );
     tx!("cytr minter", cytr.grantRole(cytr_minter, tl));
-    tx!("proposer", timelock.grantRole(timelock.PROPOSER_ROLE().call().await?, *dao.address()));
-    tx!("canceller", timelock.grantRole(timelock.CANCELLER_ROLE().call().await?, *dao.address()));
-    tx!("executor", timelock.grantRole(timelock.EXECUTOR_ROLE().call().await?, Address::ZERO));
+    tx!(
+        "proposer",
+        timelock.grantRole(timelock.PROPOSER_ROLE().call().await?, *dao.address())
+    );
+    tx!(
+        "canceller",
+        timelock.grantRole(timelock.CANCELLER_ROLE().call().await?, *dao.address())
+    );
+    tx!(
+        "executor",
+        timelock.grantRole(timelock.EXECUTOR_ROLE().call().await?, Address::ZERO)
+    );
     let admin = B256::ZERO;
     tx!("admin", cytr.grantRole(admin, tl));
     tx!("admin", items.grantRole(admin, tl));
@@ -212,7 +371,10 @@ pub async fn deploy(p: &DynProvider, me: Address, genesis: &[(Address, U256)]) -
     tx!("renounce", market.renounceRole(admin, me));
     tx!("renounce", auction.renounceRole(admin, me));
     tx!("renounce", crafting.renounceRole(admin, me));
-    tx!("renounce", timelock.renounceRole(timelock.DEFAULT_ADMIN_ROLE().call().await?, me));
+    tx!(
+        "renounce",
+        timelock.renounceRole(timelock.DEFAULT_ADMIN_ROLE().call().await?, me)
+    );
     let _ = p.get_block_number().await?;
     Ok(Deployment {
         cytr: *cytr.address(),

@@ -36,15 +36,23 @@ pub struct Attestation {
     pub signature: Bytes,
 }
 
-pub fn sign(signer: &PrivateKeySigner, batch: &Batch, domain: &Eip712Domain) -> Result<Attestation, alloy::signers::Error> {
+pub fn sign(
+    signer: &PrivateKeySigner,
+    batch: &Batch,
+    domain: &Eip712Domain,
+) -> Result<Attestation, alloy::signers::Error> {
     let sig = signer.sign_hash_sync(&digest(batch, domain))?;
-    Ok(Attestation { signer: signer.address(), signature: Bytes::from(sig.as_bytes().to_vec()) })
+    Ok(Attestation {
+        signer: signer.address(),
+        signature: Bytes::from(sig.as_bytes().to_vec()),
+    })
 }
 
 /// The address that signed `signature` over `batch`, if it parses.
 pub fn recover(batch: &Batch, domain: &Eip712Domain, signature: &[u8]) -> Option<Address> {
     let sig = alloy::primitives::Signature::try_from(signature).ok()?;
-    sig.recover_address_from_prehash(&digest(batch, domain)).ok()
+    sig.recover_address_from_prehash(&digest(batch, domain))
+        .ok()
 }
 
 /// Signatures in the order the contract wants: by signer address, each signer once.
@@ -64,7 +72,14 @@ mod tests {
     use super::*;
 
     fn batch() -> Batch {
-        Batch { epoch: 1, prevRoot: B256::ZERO, newRoot: B256::repeat_byte(7), dataCid: "bafy".into(), metadataCid: String::new(), mintsHash: mints_hash(&[]) }
+        Batch {
+            epoch: 1,
+            prevRoot: B256::ZERO,
+            newRoot: B256::repeat_byte(7),
+            dataCid: "bafy".into(),
+            metadataCid: String::new(),
+            mintsHash: mints_hash(&[]),
+        }
     }
 
     #[test]
@@ -79,7 +94,14 @@ mod tests {
         let mut other = batch();
         other.metadataCid = "bafymeta".into();
         assert_ne!(recover(&other, &d, &a.signature), Some(s.address()));
-        assert_ne!(recover(&batch(), &domain(137, Address::repeat_byte(1)), &a.signature), Some(s.address()));
+        assert_ne!(
+            recover(
+                &batch(),
+                &domain(137, Address::repeat_byte(1)),
+                &a.signature
+            ),
+            Some(s.address())
+        );
         assert_eq!(recover(&batch(), &d, b"short"), None);
     }
 
@@ -87,12 +109,24 @@ mod tests {
     fn order_and_quorum_follow_the_contract() {
         let d = domain(1, Address::ZERO);
         let signers: Vec<PrivateKeySigner> = (0..3).map(|_| PrivateKeySigner::random()).collect();
-        let mut atts: Vec<Attestation> = signers.iter().map(|s| sign(s, &batch(), &d).unwrap()).collect();
+        let mut atts: Vec<Attestation> = signers
+            .iter()
+            .map(|s| sign(s, &batch(), &d).unwrap())
+            .collect();
         atts.push(atts[0].clone());
         let sigs = ordered(atts);
         assert_eq!(sigs.len(), 3);
-        let addrs: Vec<Address> = sigs.iter().map(|s| recover(&batch(), &d, s).unwrap()).collect();
+        let addrs: Vec<Address> = sigs
+            .iter()
+            .map(|s| recover(&batch(), &d, s).unwrap())
+            .collect();
         assert!(addrs.windows(2).all(|w| w[0] < w[1]));
-        assert!(is_quorum(2, 3) && !is_quorum(1, 3) && is_quorum(3, 4) && !is_quorum(2, 4) && !is_quorum(0, 0));
+        assert!(
+            is_quorum(2, 3)
+                && !is_quorum(1, 3)
+                && is_quorum(3, 4)
+                && !is_quorum(2, 4)
+                && !is_quorum(0, 0)
+        );
     }
 }

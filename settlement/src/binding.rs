@@ -39,18 +39,39 @@ pub struct SignedBinding {
     pub signature: Bytes,
 }
 
-pub fn bind(wallet: &PrivateKeySigner, game_key: [u8; 32], nonce: u64, domain: &Eip712Domain) -> Result<SignedBinding, alloy::signers::Error> {
-    let msg = WalletBinding { gameKey: B256::from(game_key), wallet: wallet.address(), nonce };
+pub fn bind(
+    wallet: &PrivateKeySigner,
+    game_key: [u8; 32],
+    nonce: u64,
+    domain: &Eip712Domain,
+) -> Result<SignedBinding, alloy::signers::Error> {
+    let msg = WalletBinding {
+        gameKey: B256::from(game_key),
+        wallet: wallet.address(),
+        nonce,
+    };
     let sig = wallet.sign_hash_sync(&msg.eip712_signing_hash(domain))?;
-    Ok(SignedBinding { game_key, wallet: wallet.address(), nonce, signature: Bytes::from(sig.as_bytes().to_vec()) })
+    Ok(SignedBinding {
+        game_key,
+        wallet: wallet.address(),
+        nonce,
+        signature: Bytes::from(sig.as_bytes().to_vec()),
+    })
 }
 
 impl SignedBinding {
     /// Whether the named wallet really signed this binding in `domain`.
     pub fn is_valid(&self, domain: &Eip712Domain) -> bool {
-        let msg = WalletBinding { gameKey: B256::from(self.game_key), wallet: self.wallet, nonce: self.nonce };
-        let Ok(sig) = alloy::primitives::Signature::try_from(self.signature.as_ref()) else { return false };
-        sig.recover_address_from_prehash(&msg.eip712_signing_hash(domain)).is_ok_and(|a| a == self.wallet)
+        let msg = WalletBinding {
+            gameKey: B256::from(self.game_key),
+            wallet: self.wallet,
+            nonce: self.nonce,
+        };
+        let Ok(sig) = alloy::primitives::Signature::try_from(self.signature.as_ref()) else {
+            return false;
+        };
+        sig.recover_address_from_prehash(&msg.eip712_signing_hash(domain))
+            .is_ok_and(|a| a == self.wallet)
     }
 }
 
@@ -64,10 +85,34 @@ mod tests {
         let d = domain(80002, Address::repeat_byte(9));
         let b = bind(&w, [5; 32], 1, &d).unwrap();
         assert!(b.is_valid(&d));
-        assert!(!SignedBinding { game_key: [6; 32], ..b.clone() }.is_valid(&d));
-        assert!(!SignedBinding { wallet: Address::repeat_byte(3), ..b.clone() }.is_valid(&d));
-        assert!(!SignedBinding { nonce: 2, ..b.clone() }.is_valid(&d));
+        assert!(
+            !SignedBinding {
+                game_key: [6; 32],
+                ..b.clone()
+            }
+            .is_valid(&d)
+        );
+        assert!(
+            !SignedBinding {
+                wallet: Address::repeat_byte(3),
+                ..b.clone()
+            }
+            .is_valid(&d)
+        );
+        assert!(
+            !SignedBinding {
+                nonce: 2,
+                ..b.clone()
+            }
+            .is_valid(&d)
+        );
         assert!(!b.is_valid(&domain(137, Address::repeat_byte(9))));
-        assert!(!SignedBinding { signature: Bytes::from_static(b"x"), ..b }.is_valid(&d));
+        assert!(
+            !SignedBinding {
+                signature: Bytes::from_static(b"x"),
+                ..b
+            }
+            .is_valid(&d)
+        );
     }
 }

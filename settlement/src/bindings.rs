@@ -5,13 +5,63 @@
 
 use alloy::sol;
 
-sol!(#[sol(rpc)] #[derive(Debug)] CYTR, "../contracts/artifacts/CYTR.json");
-sol!(#[sol(rpc)] #[derive(Debug)] CyteriaItems, "../contracts/artifacts/CyteriaItems.json");
-sol!(#[sol(rpc)] #[derive(Debug)] Staking, "../contracts/artifacts/Staking.json");
-sol!(#[sol(rpc)] #[derive(Debug, PartialEq, Eq)] Settlement, "../contracts/artifacts/Settlement.json");
-sol!(#[sol(rpc)] #[derive(Debug)] Marketplace, "../contracts/artifacts/Marketplace.json");
-sol!(#[sol(rpc)] #[derive(Debug)] Auction, "../contracts/artifacts/Auction.json");
-sol!(#[sol(rpc)] #[derive(Debug)] Crafting, "../contracts/artifacts/Crafting.json");
-sol!(#[sol(rpc)] #[derive(Debug)] CyteriaDAO, "../contracts/artifacts/CyteriaDAO.json");
-sol!(#[sol(rpc)] #[derive(Debug)] TimelockController, "../contracts/artifacts/TimelockController.json");
-sol!(#[sol(rpc)] #[derive(Debug)] ERC2771Forwarder, "../contracts/artifacts/ERC2771Forwarder.json");
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    CYTR,
+    "../contracts/artifacts/CYTR.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    CyteriaItems,
+    "../contracts/artifacts/CyteriaItems.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    Staking,
+    "../contracts/artifacts/Staking.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq, Eq)]
+    Settlement,
+    "../contracts/artifacts/Settlement.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    Marketplace,
+    "../contracts/artifacts/Marketplace.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    Auction,
+    "../contracts/artifacts/Auction.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    Crafting,
+    "../contracts/artifacts/Crafting.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    CyteriaDAO,
+    "../contracts/artifacts/CyteriaDAO.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    TimelockController,
+    "../contracts/artifacts/TimelockController.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ERC2771Forwarder,
+    "../contracts/artifacts/ERC2771Forwarder.json"
+);

@@ -78,27 +78,52 @@ pub struct Chain {
 /// The result of submitting a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Submitted {
-    Settled { tx: B256, gas_used: u64, block: u64 },
+    Settled {
+        tx: B256,
+        gas_used: u64,
+        block: u64,
+    },
     /// The chain already holds this epoch (someone else submitted it).
     AlreadySettled,
 }
 
 /// Reads a private key (hex) from a file or the environment variable named.
-pub fn load_signer(key_file: Option<&std::path::Path>, env_var: &str) -> anyhow::Result<PrivateKeySigner> {
+pub fn load_signer(
+    key_file: Option<&std::path::Path>,
+    env_var: &str,
+) -> anyhow::Result<PrivateKeySigner> {
     let text = match key_file {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("reading the key file {}: {e}", p.display()))?,
-        None => std::env::var(env_var).map_err(|_| anyhow::anyhow!("no key: give a key file or set {env_var}"))?,
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| anyhow::anyhow!("reading the key file {}: {e}", p.display()))?,
+        None => std::env::var(env_var)
+            .map_err(|_| anyhow::anyhow!("no key: give a key file or set {env_var}"))?,
     };
-    text.trim().parse::<PrivateKeySigner>().map_err(|e| anyhow::anyhow!("the key is not a hex secp256k1 key: {e}"))
+    text.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|e| anyhow::anyhow!("the key is not a hex secp256k1 key: {e}"))
 }
 
 impl Chain {
     /// Connects to `url` (`http(s)://` or `ws(s)://`) as `signer`.
-    pub async fn connect(url: &str, signer: PrivateKeySigner, deployment: Deployment) -> anyhow::Result<Chain> {
+    pub async fn connect(
+        url: &str,
+        signer: PrivateKeySigner,
+        deployment: Deployment,
+    ) -> anyhow::Result<Chain> {
         let address = signer.address();
-        let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect(url).await?.erased();
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect(url)
+            .await?
+            .erased();
         let chain_id = retry(|| provider.get_chain_id()).await?;
-        Ok(Chain { provider, deployment, chain_id, address, confirmations: 1 })
+        Ok(Chain {
+            provider,
+            deployment,
+            chain_id,
+            address,
+            confirmations: 1,
+        })
     }
 
     pub fn with_confirmations(mut self, n: u64) -> Self {
@@ -146,7 +171,12 @@ impl Chain {
     }
 
     /// Submits a signed batch; an epoch the chain already holds is skipped.
-    pub async fn submit_batch(&self, batch: &Batch, mints: &[Mint], signatures: Vec<Bytes>) -> anyhow::Result<Submitted> {
+    pub async fn submit_batch(
+        &self,
+        batch: &Batch,
+        mints: &[Mint],
+        signatures: Vec<Bytes>,
+    ) -> anyhow::Result<Submitted> {
         if self.settled_epoch().await? >= batch.epoch {
             return Ok(Submitted::AlreadySettled);
         }
@@ -162,7 +192,10 @@ impl Chain {
             if self.settled_epoch().await? >= batch.epoch {
                 return Ok(Submitted::AlreadySettled);
             }
-            return Err(anyhow::anyhow!("submitBatch for epoch {} would revert: {e}", batch.epoch));
+            return Err(anyhow::anyhow!(
+                "submitBatch for epoch {} would revert: {e}",
+                batch.epoch
+            ));
         }
         match call.send().await {
             Ok(pending) => {
@@ -172,40 +205,77 @@ impl Chain {
                     .get_receipt()
                     .await?;
                 ensure_success(&r, "submitBatch")?;
-                Ok(Submitted::Settled { tx: r.transaction_hash, gas_used: r.gas_used, block: r.block_number.unwrap_or(0) })
+                Ok(Submitted::Settled {
+                    tx: r.transaction_hash,
+                    gas_used: r.gas_used,
+                    block: r.block_number.unwrap_or(0),
+                })
             }
             // Another validator's submission may have landed between the check and the send.
             Err(e) if self.settled_epoch().await? >= batch.epoch => {
                 tracing::info!(epoch = batch.epoch, error = %e, "batch already settled by another validator");
                 Ok(Submitted::AlreadySettled)
             }
-            Err(e) => Err(anyhow::anyhow!("submitBatch for epoch {}: {e}", batch.epoch)),
+            Err(e) => Err(anyhow::anyhow!(
+                "submitBatch for epoch {}: {e}",
+                batch.epoch
+            )),
         }
     }
 
     /// Sends proof that one validator signed two batches for one epoch.
-    pub async fn prove_equivocation(&self, a: &Batch, sig_a: Bytes, b: &Batch, sig_b: Bytes) -> anyhow::Result<TransactionReceipt> {
-        Ok(send!(self, "proveEquivocation", self.settlement(), proveEquivocation(a.clone(), sig_a, b.clone(), sig_b)))
+    pub async fn prove_equivocation(
+        &self,
+        a: &Batch,
+        sig_a: Bytes,
+        b: &Batch,
+        sig_b: Bytes,
+    ) -> anyhow::Result<TransactionReceipt> {
+        Ok(send!(
+            self,
+            "proveEquivocation",
+            self.settlement(),
+            proveEquivocation(a.clone(), sig_a, b.clone(), sig_b)
+        ))
     }
 
     /// Approves and stakes `amount` CYTR (it earns staking rewards).
     pub async fn stake(&self, amount: U256) -> anyhow::Result<()> {
-        send!(self, "approve", self.cytr(), approve(self.deployment.staking, amount));
+        send!(
+            self,
+            "approve",
+            self.cytr(),
+            approve(self.deployment.staking, amount)
+        );
         send!(self, "stake", self.staking(), stake(amount));
         Ok(())
     }
 
     /// Approves and stakes `amount` CYTR, then registers as a validator.
     pub async fn become_validator(&self, amount: U256) -> anyhow::Result<()> {
-        send!(self, "approve", self.cytr(), approve(self.deployment.staking, amount));
+        send!(
+            self,
+            "approve",
+            self.cytr(),
+            approve(self.deployment.staking, amount)
+        );
         send!(self, "stake", self.staking(), stake(amount));
-        send!(self, "registerValidator", self.staking(), registerValidator());
+        send!(
+            self,
+            "registerValidator",
+            self.staking(),
+            registerValidator()
+        );
         Ok(())
     }
 }
 
 pub fn ensure_success(r: &TransactionReceipt, what: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(r.status(), "{what} reverted in transaction {}", r.transaction_hash);
+    anyhow::ensure!(
+        r.status(),
+        "{what} reverted in transaction {}",
+        r.transaction_hash
+    );
     Ok(())
 }
 

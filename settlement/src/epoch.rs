@@ -34,12 +34,27 @@ mod tests {
 
     #[test]
     fn leadership_rotates_over_the_sorted_set_and_moves_on_with_rounds() {
-        let v = [Address::repeat_byte(3), Address::repeat_byte(1), Address::repeat_byte(2)];
+        let v = [
+            Address::repeat_byte(3),
+            Address::repeat_byte(1),
+            Address::repeat_byte(2),
+        ];
         let l: Vec<Address> = (1..=4).map(|e| leader(&v, e, 0).unwrap()).collect();
-        assert_eq!(l, vec![Address::repeat_byte(2), Address::repeat_byte(3), Address::repeat_byte(1), Address::repeat_byte(2)]);
+        assert_eq!(
+            l,
+            vec![
+                Address::repeat_byte(2),
+                Address::repeat_byte(3),
+                Address::repeat_byte(1),
+                Address::repeat_byte(2)
+            ]
+        );
         assert_eq!(leader(&v, 1, 1), leader(&v, 2, 0));
         assert_eq!(leader(&[], 1, 0), None);
-        assert_eq!(round(Duration::from_millis(2500), Duration::from_secs(1)), 2);
+        assert_eq!(
+            round(Duration::from_millis(2500), Duration::from_secs(1)),
+            2
+        );
         assert_eq!(round(Duration::from_secs(5), Duration::ZERO), 0);
     }
 }

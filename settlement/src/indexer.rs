@@ -23,19 +23,72 @@ use crate::chain::{Deployment, retry};
 /// A contract event the index cares about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    Items { from: Address, to: Address, id: U256, amount: U256 },
-    Cytr { from: Address, to: Address, value: U256 },
-    Listed { listing: U256, seller: Address, id: U256, amount: U256, unit_price: U256 },
-    Purchased { listing: U256, amount: U256 },
-    Cancelled { listing: U256 },
-    LotCreated { lot: U256, seller: Address, id: U256, amount: U256, reserve: U256, ends_at: u64 },
-    Bid { lot: U256, bidder: Address, bid: U256, ends_at: u64 },
-    LotSettled { lot: U256, winner: Address, price: U256 },
-    LotCancelled { lot: U256 },
-    Staked { account: Address, amount: U256 },
-    Unstaking { account: Address, amount: U256 },
-    Slashed { account: Address, amount: U256 },
-    Settled { epoch: u64, root: B256, cid: String, signers: U256, items: U256 },
+    Items {
+        from: Address,
+        to: Address,
+        id: U256,
+        amount: U256,
+    },
+    Cytr {
+        from: Address,
+        to: Address,
+        value: U256,
+    },
+    Listed {
+        listing: U256,
+        seller: Address,
+        id: U256,
+        amount: U256,
+        unit_price: U256,
+    },
+    Purchased {
+        listing: U256,
+        amount: U256,
+    },
+    Cancelled {
+        listing: U256,
+    },
+    LotCreated {
+        lot: U256,
+        seller: Address,
+        id: U256,
+        amount: U256,
+        reserve: U256,
+        ends_at: u64,
+    },
+    Bid {
+        lot: U256,
+        bidder: Address,
+        bid: U256,
+        ends_at: u64,
+    },
+    LotSettled {
+        lot: U256,
+        winner: Address,
+        price: U256,
+    },
+    LotCancelled {
+        lot: U256,
+    },
+    Staked {
+        account: Address,
+        amount: U256,
+    },
+    Unstaking {
+        account: Address,
+        amount: U256,
+    },
+    Slashed {
+        account: Address,
+        amount: U256,
+    },
+    Settled {
+        epoch: u64,
+        root: B256,
+        cid: String,
+        signers: U256,
+        items: U256,
+    },
 }
 
 /// A listing as the index shows it.
@@ -83,12 +136,22 @@ pub fn decode(log: &Log, d: &Deployment) -> Vec<Event> {
     if a == d.cyteria_items {
         use CyteriaItems::CyteriaItemsEvents as E;
         return match E::decode_log(l).map(|e| e.data) {
-            Ok(E::TransferSingle(e)) => vec![Event::Items { from: e.from, to: e.to, id: e.id, amount: e.value }],
+            Ok(E::TransferSingle(e)) => vec![Event::Items {
+                from: e.from,
+                to: e.to,
+                id: e.id,
+                amount: e.value,
+            }],
             Ok(E::TransferBatch(e)) => e
                 .ids
                 .iter()
                 .zip(&e.values)
-                .map(|(id, v)| Event::Items { from: e.from, to: e.to, id: *id, amount: *v })
+                .map(|(id, v)| Event::Items {
+                    from: e.from,
+                    to: e.to,
+                    id: *id,
+                    amount: *v,
+                })
                 .collect(),
             _ => vec![],
         };
@@ -96,17 +159,30 @@ pub fn decode(log: &Log, d: &Deployment) -> Vec<Event> {
     let one = if a == d.cytr {
         use CYTR::CYTREvents as E;
         match E::decode_log(l).map(|e| e.data) {
-            Ok(E::Transfer(e)) => Some(Event::Cytr { from: e.from, to: e.to, value: e.value }),
+            Ok(E::Transfer(e)) => Some(Event::Cytr {
+                from: e.from,
+                to: e.to,
+                value: e.value,
+            }),
             _ => None,
         }
     } else if a == d.marketplace {
         use Marketplace::MarketplaceEvents as E;
         match E::decode_log(l).map(|e| e.data) {
-            Ok(E::Listed(e)) => {
-                Some(Event::Listed { listing: e.listingId, seller: e.seller, id: e.id, amount: e.amount, unit_price: e.unitPrice })
-            }
-            Ok(E::Purchased(e)) => Some(Event::Purchased { listing: e.listingId, amount: e.amount }),
-            Ok(E::Cancelled(e)) => Some(Event::Cancelled { listing: e.listingId }),
+            Ok(E::Listed(e)) => Some(Event::Listed {
+                listing: e.listingId,
+                seller: e.seller,
+                id: e.id,
+                amount: e.amount,
+                unit_price: e.unitPrice,
+            }),
+            Ok(E::Purchased(e)) => Some(Event::Purchased {
+                listing: e.listingId,
+                amount: e.amount,
+            }),
+            Ok(E::Cancelled(e)) => Some(Event::Cancelled {
+                listing: e.listingId,
+            }),
             _ => None,
         }
     } else if a == d.auction {
@@ -120,17 +196,35 @@ pub fn decode(log: &Log, d: &Deployment) -> Vec<Event> {
                 reserve: e.reserve,
                 ends_at: e.endsAt,
             }),
-            Ok(E::BidPlaced(e)) => Some(Event::Bid { lot: e.lotId, bidder: e.bidder, bid: e.bid, ends_at: e.endsAt }),
-            Ok(E::LotSettled(e)) => Some(Event::LotSettled { lot: e.lotId, winner: e.winner, price: e.price }),
+            Ok(E::BidPlaced(e)) => Some(Event::Bid {
+                lot: e.lotId,
+                bidder: e.bidder,
+                bid: e.bid,
+                ends_at: e.endsAt,
+            }),
+            Ok(E::LotSettled(e)) => Some(Event::LotSettled {
+                lot: e.lotId,
+                winner: e.winner,
+                price: e.price,
+            }),
             Ok(E::LotCancelled(e)) => Some(Event::LotCancelled { lot: e.lotId }),
             _ => None,
         }
     } else if a == d.staking {
         use Staking::StakingEvents as E;
         match E::decode_log(l).map(|e| e.data) {
-            Ok(E::Staked(e)) => Some(Event::Staked { account: e.account, amount: e.amount }),
-            Ok(E::UnstakeRequested(e)) => Some(Event::Unstaking { account: e.account, amount: e.amount }),
-            Ok(E::Slashed(e)) => Some(Event::Slashed { account: e.validator, amount: e.amount }),
+            Ok(E::Staked(e)) => Some(Event::Staked {
+                account: e.account,
+                amount: e.amount,
+            }),
+            Ok(E::UnstakeRequested(e)) => Some(Event::Unstaking {
+                account: e.account,
+                amount: e.amount,
+            }),
+            Ok(E::Slashed(e)) => Some(Event::Slashed {
+                account: e.validator,
+                amount: e.amount,
+            }),
             _ => None,
         }
     } else if a == d.settlement {
@@ -170,7 +264,10 @@ fn item_key(owner: &Address, id: &U256) -> Vec<u8> {
 }
 
 fn u256_at(kv: &dyn Kv, k: &[u8]) -> U256 {
-    kv.get(k).and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()).map(U256::from_be_bytes).unwrap_or_default()
+    kv.get(k)
+        .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok())
+        .map(U256::from_be_bytes)
+        .unwrap_or_default()
 }
 
 fn put_u256(kv: &mut dyn Kv, k: Vec<u8>, v: U256) {
@@ -189,14 +286,27 @@ impl Event {
     /// The changes this event makes to the index.
     pub fn apply(&self, kv: &mut dyn Kv) {
         match self {
-            Event::Items { from, to, id, amount } => {
+            Event::Items {
+                from,
+                to,
+                id,
+                amount,
+            } => {
                 for (who, add) in [(from, false), (to, true)] {
                     if who.is_zero() {
                         continue;
                     }
                     let k = item_key(who, id);
                     let v = u256_at(kv, &k);
-                    put_u256(kv, k, if add { v.saturating_add(*amount) } else { v.saturating_sub(*amount) });
+                    put_u256(
+                        kv,
+                        k,
+                        if add {
+                            v.saturating_add(*amount)
+                        } else {
+                            v.saturating_sub(*amount)
+                        },
+                    );
                 }
             }
             Event::Cytr { from, to, value } => {
@@ -206,11 +316,30 @@ impl Event {
                     }
                     let k = key("cytr/", &[who.as_slice()]);
                     let v = u256_at(kv, &k);
-                    put_u256(kv, k, if add { v.saturating_add(*value) } else { v.saturating_sub(*value) });
+                    put_u256(
+                        kv,
+                        k,
+                        if add {
+                            v.saturating_add(*value)
+                        } else {
+                            v.saturating_sub(*value)
+                        },
+                    );
                 }
             }
-            Event::Listed { listing, seller, id, amount, unit_price } => {
-                let l = Listing { seller: *seller, id: *id, amount: *amount, unit_price: *unit_price };
+            Event::Listed {
+                listing,
+                seller,
+                id,
+                amount,
+                unit_price,
+            } => {
+                let l = Listing {
+                    seller: *seller,
+                    id: *id,
+                    amount: *amount,
+                    unit_price: *unit_price,
+                };
                 put_json(kv, key("list/", &[&listing.to_be_bytes::<32>()]), &l);
             }
             Event::Purchased { listing, amount } => {
@@ -224,8 +353,17 @@ impl Event {
                     }
                 }
             }
-            Event::Cancelled { listing } => kv.set(key("list/", &[&listing.to_be_bytes::<32>()]), None),
-            Event::LotCreated { lot, seller, id, amount, reserve, ends_at } => {
+            Event::Cancelled { listing } => {
+                kv.set(key("list/", &[&listing.to_be_bytes::<32>()]), None)
+            }
+            Event::LotCreated {
+                lot,
+                seller,
+                id,
+                amount,
+                reserve,
+                ends_at,
+            } => {
                 let l = Lot {
                     seller: *seller,
                     id: *id,
@@ -238,7 +376,12 @@ impl Event {
                 };
                 put_json(kv, key("lot/", &[&lot.to_be_bytes::<32>()]), &l);
             }
-            Event::Bid { lot, bidder, bid, ends_at } => self.update_lot(kv, lot, |l| {
+            Event::Bid {
+                lot,
+                bidder,
+                bid,
+                ends_at,
+            } => self.update_lot(kv, lot, |l| {
                 l.highest_bid = *bid;
                 l.bidder = Some(*bidder);
                 l.ends_at = *ends_at;
@@ -248,7 +391,9 @@ impl Event {
                 l.highest_bid = *price;
                 l.bidder = (!winner.is_zero()).then_some(*winner);
             }),
-            Event::LotCancelled { lot } => self.update_lot(kv, lot, |l| l.state = LotState::Cancelled),
+            Event::LotCancelled { lot } => {
+                self.update_lot(kv, lot, |l| l.state = LotState::Cancelled)
+            }
             Event::Staked { account, amount } => {
                 let k = key("stake/", &[account.as_slice()]);
                 let v = u256_at(kv, &k);
@@ -259,8 +404,19 @@ impl Event {
                 let v = u256_at(kv, &k);
                 put_u256(kv, k, v.saturating_sub(*amount));
             }
-            Event::Settled { epoch, root, cid, signers, items } => {
-                let b = SettledBatch { root: *root, data_cid: cid.clone(), signers: *signers, items: *items };
+            Event::Settled {
+                epoch,
+                root,
+                cid,
+                signers,
+                items,
+            } => {
+                let b = SettledBatch {
+                    root: *root,
+                    data_cid: cid.clone(),
+                    signers: *signers,
+                    items: *items,
+                };
                 put_json(kv, key("batch/", &[&epoch.to_be_bytes()]), &b);
             }
         }
@@ -330,21 +486,40 @@ const HEAD: &[u8] = b"head";
 
 impl Indexer {
     pub fn open(db: sled::Db, deployment: Deployment) -> anyhow::Result<Self> {
-        Ok(Self { state: db.open_tree("index/state")?, blocks: db.open_tree("index/blocks")?, undo: db.open_tree("index/undo")?, db, deployment })
+        Ok(Self {
+            state: db.open_tree("index/state")?,
+            blocks: db.open_tree("index/blocks")?,
+            undo: db.open_tree("index/undo")?,
+            db,
+            deployment,
+        })
     }
 
     /// The last block indexed (0 before the first sync).
     pub fn head(&self) -> u64 {
-        self.blocks.get(HEAD).ok().flatten().and_then(|v| v.get(..8)?.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
+        self.blocks
+            .get(HEAD)
+            .ok()
+            .flatten()
+            .and_then(|v| v.get(..8)?.try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(0)
     }
 
     fn head_hash(&self) -> Option<B256> {
-        self.blocks.get(HEAD).ok().flatten().and_then(|v| Some(B256::from_slice(v.get(8..40)?)))
+        self.blocks
+            .get(HEAD)
+            .ok()
+            .flatten()
+            .and_then(|v| Some(B256::from_slice(v.get(8..40)?)))
     }
 
     /// Follows the chain to its head, first undoing blocks the chain dropped.
     pub async fn sync(&self, provider: &DynProvider) -> anyhow::Result<Synced> {
-        let mut out = Synced { rolled_back: self.unwind(provider).await?, ..Default::default() };
+        let mut out = Synced {
+            rolled_back: self.unwind(provider).await?,
+            ..Default::default()
+        };
         let head = retry(|| provider.get_block_number()).await?;
         let mut from = self.head() + 1;
         if self.head_hash().is_none() {
@@ -352,20 +527,35 @@ impl Indexer {
         }
         let addresses = {
             let d = &self.deployment;
-            vec![d.cyteria_items, d.cytr, d.marketplace, d.auction, d.staking, d.settlement]
+            vec![
+                d.cyteria_items,
+                d.cytr,
+                d.marketplace,
+                d.auction,
+                d.staking,
+                d.settlement,
+            ]
         };
         while from <= head {
             let to = (from + CHUNK - 1).min(head);
-            let filter = Filter::new().address(addresses.clone()).from_block(from).to_block(to);
+            let filter = Filter::new()
+                .address(addresses.clone())
+                .from_block(from)
+                .to_block(to);
             let logs = retry(|| provider.get_logs(&filter)).await?;
             let mut by_block: BTreeMap<u64, (B256, Vec<Log>)> = BTreeMap::new();
             for log in logs {
-                let (Some(n), Some(h)) = (log.block_number, log.block_hash) else { continue };
+                let (Some(n), Some(h)) = (log.block_number, log.block_hash) else {
+                    continue;
+                };
                 by_block.entry(n).or_insert_with(|| (h, vec![])).1.push(log);
             }
             for (n, (hash, mut logs)) in by_block {
                 logs.sort_by_key(|l| l.log_index);
-                let mut staged = Staged { tree: &self.state, changes: BTreeMap::new() };
+                let mut staged = Staged {
+                    tree: &self.state,
+                    changes: BTreeMap::new(),
+                };
                 for log in &logs {
                     for ev in decode(log, &self.deployment) {
                         ev.apply(&mut staged);
@@ -387,7 +577,12 @@ impl Indexer {
     }
 
     /// Applies one block's changes and keeps what they replaced.
-    fn commit(&self, number: u64, hash: B256, changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> anyhow::Result<()> {
+    fn commit(
+        &self,
+        number: u64,
+        hash: B256,
+        changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> anyhow::Result<()> {
         let mut undo: Undo = vec![];
         let mut batch = sled::Batch::default();
         for (k, v) in changes {
@@ -398,14 +593,17 @@ impl Indexer {
             }
         }
         self.state.apply_batch(batch)?;
-        self.undo.insert(number.to_be_bytes(), serde_json::to_vec(&undo)?)?;
+        self.undo
+            .insert(number.to_be_bytes(), serde_json::to_vec(&undo)?)?;
         self.blocks.insert(number.to_be_bytes(), hash.as_slice())?;
         Ok(())
     }
 
     /// Undoes indexed blocks the chain no longer has; returns how many.
     async fn unwind(&self, provider: &DynProvider) -> anyhow::Result<u64> {
-        let Some(head_hash) = self.head_hash() else { return Ok(0) };
+        let Some(head_hash) = self.head_hash() else {
+            return Ok(0);
+        };
         let head = self.head();
         let on_chain = block_hash(provider, head).await?;
         if on_chain == Some(head_hash) {
@@ -420,7 +618,12 @@ impl Indexer {
             .rev()
             .filter_map(|r| r.ok())
             .filter(|(k, _)| k.as_ref() != HEAD)
-            .filter_map(|(k, v)| Some((u64::from_be_bytes(k.as_ref().try_into().ok()?), B256::from_slice(v.get(..32)?))))
+            .filter_map(|(k, v)| {
+                Some((
+                    u64::from_be_bytes(k.as_ref().try_into().ok()?),
+                    B256::from_slice(v.get(..32)?),
+                ))
+            })
             .collect();
         for (n, hash) in recorded {
             let still = block_hash(provider, n).await?;
@@ -436,7 +639,12 @@ impl Indexer {
         let mut v = fork.to_be_bytes().to_vec();
         v.extend_from_slice(hash.as_slice());
         self.blocks.insert(HEAD, v)?;
-        tracing::warn!(from = head, to = fork, blocks_undone = undone, "chain reorganised; index rolled back");
+        tracing::warn!(
+            from = head,
+            to = fork,
+            blocks_undone = undone,
+            "chain reorganised; index rolled back"
+        );
         Ok(undone)
     }
 
@@ -469,39 +677,66 @@ impl Indexer {
     }
 
     fn prefixed(&self, prefix: &'static str) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
-        self.state.scan_prefix(prefix.as_bytes()).filter_map(|r| r.ok()).map(move |(k, v)| (k[prefix.len()..].to_vec(), v.to_vec()))
+        self.state
+            .scan_prefix(prefix.as_bytes())
+            .filter_map(|r| r.ok())
+            .map(move |(k, v)| (k[prefix.len()..].to_vec(), v.to_vec()))
     }
 
     /// Items `owner` holds: (token id, amount).
     pub fn items_of(&self, owner: Address) -> Vec<(U256, U256)> {
         self.prefixed("item/")
             .filter(|(k, _)| k.len() == 52 && &k[..20] == owner.as_slice())
-            .filter_map(|(k, v)| Some((U256::from_be_slice(&k[20..]), U256::from_be_slice(v.get(..32)?))))
+            .filter_map(|(k, v)| {
+                Some((
+                    U256::from_be_slice(&k[20..]),
+                    U256::from_be_slice(v.get(..32)?),
+                ))
+            })
             .collect()
     }
 
     pub fn cytr_of(&self, owner: Address) -> U256 {
-        self.state.get(key("cytr/", &[owner.as_slice()])).ok().flatten().map(|v| U256::from_be_slice(&v)).unwrap_or_default()
+        self.state
+            .get(key("cytr/", &[owner.as_slice()]))
+            .ok()
+            .flatten()
+            .map(|v| U256::from_be_slice(&v))
+            .unwrap_or_default()
     }
 
     pub fn stake_of(&self, account: Address) -> U256 {
-        self.state.get(key("stake/", &[account.as_slice()])).ok().flatten().map(|v| U256::from_be_slice(&v)).unwrap_or_default()
+        self.state
+            .get(key("stake/", &[account.as_slice()]))
+            .ok()
+            .flatten()
+            .map(|v| U256::from_be_slice(&v))
+            .unwrap_or_default()
     }
 
     /// Open listings, by listing id.
     pub fn listings(&self) -> Vec<(U256, Listing)> {
-        self.prefixed("list/").filter_map(|(k, v)| Some((U256::from_be_slice(&k), serde_json::from_slice(&v).ok()?))).collect()
+        self.prefixed("list/")
+            .filter_map(|(k, v)| Some((U256::from_be_slice(&k), serde_json::from_slice(&v).ok()?)))
+            .collect()
     }
 
     /// Auction lots, by lot id.
     pub fn lots(&self) -> Vec<(U256, Lot)> {
-        self.prefixed("lot/").filter_map(|(k, v)| Some((U256::from_be_slice(&k), serde_json::from_slice(&v).ok()?))).collect()
+        self.prefixed("lot/")
+            .filter_map(|(k, v)| Some((U256::from_be_slice(&k), serde_json::from_slice(&v).ok()?)))
+            .collect()
     }
 
     /// Settled batches, by epoch.
     pub fn batches(&self) -> Vec<(u64, SettledBatch)> {
         self.prefixed("batch/")
-            .filter_map(|(k, v)| Some((u64::from_be_bytes(k.as_slice().try_into().ok()?), serde_json::from_slice(&v).ok()?)))
+            .filter_map(|(k, v)| {
+                Some((
+                    u64::from_be_bytes(k.as_slice().try_into().ok()?),
+                    serde_json::from_slice(&v).ok()?,
+                ))
+            })
             .collect()
     }
 }
@@ -529,24 +764,86 @@ mod tests {
         let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
         let id = U256::from(77);
         let mut kv = Mem(BTreeMap::new());
-        Event::Items { from: Address::ZERO, to: a, id, amount: U256::from(2) }.apply(&mut kv);
-        Event::Items { from: a, to: b, id, amount: U256::from(1) }.apply(&mut kv);
+        Event::Items {
+            from: Address::ZERO,
+            to: a,
+            id,
+            amount: U256::from(2),
+        }
+        .apply(&mut kv);
+        Event::Items {
+            from: a,
+            to: b,
+            id,
+            amount: U256::from(1),
+        }
+        .apply(&mut kv);
         assert_eq!(u256_at(&kv, &item_key(&a, &id)), U256::from(1));
         assert_eq!(u256_at(&kv, &item_key(&b, &id)), U256::from(1));
-        Event::Items { from: a, to: b, id, amount: U256::from(1) }.apply(&mut kv);
-        assert!(kv.get(&item_key(&a, &id)).is_none(), "a zero balance leaves no record");
+        Event::Items {
+            from: a,
+            to: b,
+            id,
+            amount: U256::from(1),
+        }
+        .apply(&mut kv);
+        assert!(
+            kv.get(&item_key(&a, &id)).is_none(),
+            "a zero balance leaves no record"
+        );
         let listing = U256::from(1);
-        Event::Listed { listing, seller: b, id, amount: U256::from(2), unit_price: U256::from(5) }.apply(&mut kv);
-        Event::Purchased { listing, amount: U256::from(1) }.apply(&mut kv);
+        Event::Listed {
+            listing,
+            seller: b,
+            id,
+            amount: U256::from(2),
+            unit_price: U256::from(5),
+        }
+        .apply(&mut kv);
+        Event::Purchased {
+            listing,
+            amount: U256::from(1),
+        }
+        .apply(&mut kv);
         let l: Listing = json_at(&kv, &key("list/", &[&listing.to_be_bytes::<32>()])).unwrap();
         assert_eq!(l.amount, U256::from(1));
-        Event::Purchased { listing, amount: U256::from(1) }.apply(&mut kv);
-        assert!(kv.get(&key("list/", &[&listing.to_be_bytes::<32>()])).is_none(), "a sold-out listing is gone");
+        Event::Purchased {
+            listing,
+            amount: U256::from(1),
+        }
+        .apply(&mut kv);
+        assert!(
+            kv.get(&key("list/", &[&listing.to_be_bytes::<32>()]))
+                .is_none(),
+            "a sold-out listing is gone"
+        );
         let lot = U256::from(3);
-        Event::LotCreated { lot, seller: a, id, amount: U256::from(1), reserve: U256::from(10), ends_at: 100 }.apply(&mut kv);
-        Event::Bid { lot, bidder: b, bid: U256::from(12), ends_at: 130 }.apply(&mut kv);
-        Event::LotSettled { lot, winner: b, price: U256::from(12) }.apply(&mut kv);
+        Event::LotCreated {
+            lot,
+            seller: a,
+            id,
+            amount: U256::from(1),
+            reserve: U256::from(10),
+            ends_at: 100,
+        }
+        .apply(&mut kv);
+        Event::Bid {
+            lot,
+            bidder: b,
+            bid: U256::from(12),
+            ends_at: 130,
+        }
+        .apply(&mut kv);
+        Event::LotSettled {
+            lot,
+            winner: b,
+            price: U256::from(12),
+        }
+        .apply(&mut kv);
         let l: Lot = json_at(&kv, &key("lot/", &[&lot.to_be_bytes::<32>()])).unwrap();
-        assert_eq!((l.state, l.bidder, l.highest_bid, l.ends_at), (LotState::Settled, Some(b), U256::from(12), 130));
+        assert_eq!(
+            (l.state, l.bidder, l.highest_bid, l.ends_at),
+            (LotState::Settled, Some(b), U256::from(12), 130)
+        );
     }
 }

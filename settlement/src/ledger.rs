@@ -93,9 +93,13 @@ impl Rejected {
             Rejected::BadBinding => "bad binding",
             Rejected::StaleBinding { .. } => "stale binding",
             Rejected::AlreadyCredited => "already credited",
-            Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => "nothing to repair",
+            Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => {
+                "nothing to repair"
+            }
             Rejected::Unmintable => "unmintable",
-            Rejected::Craft(CraftError::Inventory(InventoryError::NotEnough { .. })) => "insufficient materials",
+            Rejected::Craft(CraftError::Inventory(InventoryError::NotEnough { .. })) => {
+                "insufficient materials"
+            }
             Rejected::Craft(CraftError::UnknownRecipe(_)) => "unknown recipe",
             Rejected::Craft(_) => "craft refused",
         }
@@ -127,9 +131,19 @@ pub fn fingerprint(item: &ItemStats) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
-const ACCOUNT: Format = Format { name: "ledger account", magic: *b"CYLA", version: 1, max_bytes: 1 << 20 };
+const ACCOUNT: Format = Format {
+    name: "ledger account",
+    magic: *b"CYLA",
+    version: 1,
+    max_bytes: 1 << 20,
+};
 /// A whole ledger, as validators keep it between epochs.
-pub const LEDGER: Format = Format { name: "ledger", magic: *b"CYLG", version: 1, max_bytes: 1 << 30 };
+pub const LEDGER: Format = Format {
+    name: "ledger",
+    magic: *b"CYLG",
+    version: 1,
+    max_bytes: 1 << 30,
+};
 
 impl Ledger {
     /// The state root: Merkle root over `a‖key → account` then `m‖match id → ""`.
@@ -138,8 +152,14 @@ impl Ledger {
         if self.accounts.is_empty() && self.credited.is_empty() {
             return [0; 32];
         }
-        let accounts = self.accounts.iter().map(|(k, a)| ([&b"a"[..], k].concat(), ACCOUNT.encode(a)));
-        let matches = self.credited.iter().map(|m| ([&b"m"[..], m].concat(), vec![]));
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|(k, a)| ([&b"a"[..], k].concat(), ACCOUNT.encode(a)));
+        let matches = self
+            .credited
+            .iter()
+            .map(|m| ([&b"m"[..], m].concat(), vec![]));
         let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts.chain(matches).collect();
         merkle::root(leaves.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
     }
@@ -163,7 +183,10 @@ impl Ledger {
         }
         let acct = self.accounts.entry(b.game_key).or_default();
         if acct.wallet.is_some() && b.nonce <= acct.binding_nonce {
-            return Err(Rejected::StaleBinding { got: b.nonce, current: acct.binding_nonce });
+            return Err(Rejected::StaleBinding {
+                got: b.nonce,
+                current: acct.binding_nonce,
+            });
         }
         acct.wallet = Some(b.wallet.into_array());
         acct.binding_nonce = b.nonce;
@@ -173,16 +196,29 @@ impl Ledger {
     /// Credits a verified match's outcome: experience, kills, materials and
     /// wear to every bound seat, and its drops as awards to the seat's
     /// wallet. Unbound seats get nothing and are listed.
-    pub fn credit_match(&mut self, header: &MatchHeader, outcome: &Outcome) -> Result<MatchCredit, Rejected> {
+    pub fn credit_match(
+        &mut self,
+        header: &MatchHeader,
+        outcome: &Outcome,
+    ) -> Result<MatchCredit, Rejected> {
         if self.credited.contains(&header.match_id) {
             return Err(Rejected::AlreadyCredited);
         }
-        if outcome.players.iter().flat_map(|p| &p.items).any(|i| !ids::traits_fit(&i.traits)) {
+        if outcome
+            .players
+            .iter()
+            .flat_map(|p| &p.items)
+            .any(|i| !ids::traits_fit(&i.traits))
+        {
             return Err(Rejected::Unmintable);
         }
         let mut credit = MatchCredit::default();
         for (seat, (slot, p)) in header.players.iter().zip(&outcome.players).enumerate() {
-            let Some(acct) = self.accounts.get_mut(&slot.public_key).filter(|a| a.wallet.is_some()) else {
+            let Some(acct) = self
+                .accounts
+                .get_mut(&slot.public_key)
+                .filter(|a| a.wallet.is_some())
+            else {
                 credit.unbound.push(seat as u8);
                 continue;
             };
@@ -200,7 +236,9 @@ impl Ledger {
                     *w = w.saturating_add(u32::from(lost));
                 }
             }
-            credit.awards.extend(p.items.iter().map(|stats| Award { to, stats: *stats }));
+            credit
+                .awards
+                .extend(p.items.iter().map(|stats| Award { to, stats: *stats }));
         }
         self.credited.insert(header.match_id);
         Ok(credit)
@@ -208,19 +246,36 @@ impl Ledger {
 
     /// Applies a signed action: checks chain, signature, binding and nonce,
     /// then the action itself against the account.
-    pub fn apply_action(&mut self, a: &SignedAction, chain_id: u64) -> Result<Option<Award>, Rejected> {
+    pub fn apply_action(
+        &mut self,
+        a: &SignedAction,
+        chain_id: u64,
+    ) -> Result<Option<Award>, Rejected> {
         if a.chain_id != chain_id {
-            return Err(Rejected::WrongChain { got: a.chain_id, expected: chain_id });
+            return Err(Rejected::WrongChain {
+                got: a.chain_id,
+                expected: chain_id,
+            });
         }
         if !a.is_signed() {
             return Err(Rejected::BadSignature);
         }
-        let acct = self.accounts.get(&a.player).filter(|x| x.wallet.is_some()).ok_or(Rejected::Unbound)?;
+        let acct = self
+            .accounts
+            .get(&a.player)
+            .filter(|x| x.wallet.is_some())
+            .ok_or(Rejected::Unbound)?;
         if a.nonce < acct.next_nonce {
-            return Err(Rejected::Replayed { got: a.nonce, expected: acct.next_nonce });
+            return Err(Rejected::Replayed {
+                got: a.nonce,
+                expected: acct.next_nonce,
+            });
         }
         if a.nonce > acct.next_nonce {
-            return Err(Rejected::NonceGap { got: a.nonce, expected: acct.next_nonce });
+            return Err(Rejected::NonceGap {
+                got: a.nonce,
+                expected: acct.next_nonce,
+            });
         }
         let mut next = acct.clone();
         let to = Address::from(next.wallet.unwrap_or_default());
@@ -239,7 +294,9 @@ impl Ledger {
                     return Err(Rejected::NothingToRepair);
                 }
                 let mut current = item;
-                current.durability = item.durability.saturating_sub(worn.min(u32::from(u16::MAX)) as u16);
+                current.durability = item
+                    .durability
+                    .saturating_sub(worn.min(u32::from(u16::MAX)) as u16);
                 crafting::repair(&mut next.materials, &mut current)?;
                 next.wear.remove(&fp);
                 None
@@ -256,10 +313,10 @@ mod tests {
     use super::*;
     use crate::binding;
     use alloy::signers::local::PrivateKeySigner;
+    use cyteria_game::Rules;
     use cyteria_game::crafting::{RECIPES, starter_loadout};
     use cyteria_game::transcript::PlayerSlot;
     use cyteria_game::verify::PlayerOutcome;
-    use cyteria_game::Rules;
     use ed25519_dalek::{Signer as _, SigningKey};
 
     const CHAIN: u64 = 80002;
@@ -275,7 +332,10 @@ mod tests {
 
     impl Player {
         fn new(n: u8) -> Self {
-            Self { key: SigningKey::from_bytes(&[n; 32]), wallet: PrivateKeySigner::random() }
+            Self {
+                key: SigningKey::from_bytes(&[n; 32]),
+                wallet: PrivateKeySigner::random(),
+            }
         }
         fn pk(&self) -> [u8; 32] {
             self.key.verifying_key().to_bytes()
@@ -284,13 +344,21 @@ mod tests {
             binding::bind(&self.wallet, self.pk(), nonce, &domain()).unwrap()
         }
         fn act(&self, nonce: u64, action: Action) -> SignedAction {
-            SignedAction::new(self.pk(), nonce, CHAIN, action, |m| self.key.sign(m).to_bytes())
+            SignedAction::new(self.pk(), nonce, CHAIN, action, |m| {
+                self.key.sign(m).to_bytes()
+            })
         }
     }
 
     fn outcome(players: &[&Player]) -> (MatchHeader, Outcome) {
         let loadout = starter_loadout();
-        let slots = players.iter().map(|p| PlayerSlot { public_key: p.pk(), loadout }).collect();
+        let slots = players
+            .iter()
+            .map(|p| PlayerSlot {
+                public_key: p.pk(),
+                loadout,
+            })
+            .collect();
         let header = MatchHeader::new([9; 32], 1, Rules::default(), slots);
         let mut materials = Materials::default();
         materials.add(Material::Ore, 10);
@@ -328,9 +396,23 @@ mod tests {
         let c = l.credit_match(&h, &o).unwrap();
         assert_ne!(l.root(), before);
         assert_eq!(c.unbound, vec![1]);
-        assert_eq!(c.awards, vec![Award { to: a.wallet.address(), stats: o.players[0].items[0] }]);
+        assert_eq!(
+            c.awards,
+            vec![Award {
+                to: a.wallet.address(),
+                stats: o.players[0].items[0]
+            }]
+        );
         let acct = l.account(&a.pk()).unwrap();
-        assert_eq!((acct.xp, acct.kills, acct.matches, acct.materials.get(Material::Ore)), (40, 3, 1, 10));
+        assert_eq!(
+            (
+                acct.xp,
+                acct.kills,
+                acct.matches,
+                acct.materials.get(Material::Ore)
+            ),
+            (40, 3, 1, 10)
+        );
         assert_eq!(acct.wear.values().copied().collect::<Vec<_>>(), vec![5]);
         assert!(l.account(&b.pk()).is_none());
         let snapshot = l.clone();
@@ -344,7 +426,10 @@ mod tests {
         let a = Player::new(1);
         let mut l = Ledger::default();
         let sword = Action::Craft { recipe: 0 };
-        assert_eq!(l.apply_action(&a.act(0, sword), CHAIN), Err(Rejected::Unbound));
+        assert_eq!(
+            l.apply_action(&a.act(0, sword), CHAIN),
+            Err(Rejected::Unbound)
+        );
         l.bind(&a.binding(1), &domain()).unwrap();
         let poor = l.apply_action(&a.act(0, sword), CHAIN).unwrap_err();
         assert_eq!(poor.label(), "insufficient materials");
@@ -354,12 +439,24 @@ mod tests {
         assert_eq!(crafted.stats.item_type, RECIPES[0].item_type);
         assert_eq!(l.account(&a.pk()).unwrap().materials.get(Material::Ore), 6);
         let snapshot = l.clone();
-        assert_eq!(l.apply_action(&a.act(0, sword), CHAIN).unwrap_err().label(), "replayed");
-        assert_eq!(l.apply_action(&a.act(5, sword), CHAIN).unwrap_err().label(), "nonce gap");
-        assert_eq!(l.apply_action(&a.act(1, sword), 137).unwrap_err().label(), "wrong chain");
+        assert_eq!(
+            l.apply_action(&a.act(0, sword), CHAIN).unwrap_err().label(),
+            "replayed"
+        );
+        assert_eq!(
+            l.apply_action(&a.act(5, sword), CHAIN).unwrap_err().label(),
+            "nonce gap"
+        );
+        assert_eq!(
+            l.apply_action(&a.act(1, sword), 137).unwrap_err().label(),
+            "wrong chain"
+        );
         let mut forged = a.act(1, sword);
         forged.action = Action::Craft { recipe: 1 };
-        assert_eq!(l.apply_action(&forged, CHAIN).unwrap_err().label(), "bad signature");
+        assert_eq!(
+            l.apply_action(&forged, CHAIN).unwrap_err().label(),
+            "bad signature"
+        );
         assert_eq!(l, snapshot, "rejected actions change nothing");
         // The same action crafts the same item on every validator.
         let mut other = snapshot.clone();
@@ -376,9 +473,13 @@ mod tests {
         l.credit_match(&h, &o).unwrap();
         let weapon = starter_loadout().weapon.unwrap();
         let armor = starter_loadout().armor.unwrap();
-        assert_eq!(l.apply_action(&a.act(0, Action::Repair { item: armor }), CHAIN), Err(Rejected::NothingToRepair));
+        assert_eq!(
+            l.apply_action(&a.act(0, Action::Repair { item: armor }), CHAIN),
+            Err(Rejected::NothingToRepair)
+        );
         let ore = l.account(&a.pk()).unwrap().materials.get(Material::Ore);
-        l.apply_action(&a.act(0, Action::Repair { item: weapon }), CHAIN).unwrap();
+        l.apply_action(&a.act(0, Action::Repair { item: weapon }), CHAIN)
+            .unwrap();
         let acct = l.account(&a.pk()).unwrap();
         assert!(acct.wear.is_empty());
         assert!(acct.materials.get(Material::Ore) < ore);
@@ -393,9 +494,18 @@ mod tests {
         bad.nonce = 2;
         assert_eq!(l.bind(&bad, &domain()), Err(Rejected::BadBinding));
         l.bind(&a.binding(2), &domain()).unwrap();
-        assert_eq!(l.bind(&a.binding(2), &domain()).unwrap_err().label(), "stale binding");
-        let moved = Player { key: a.key.clone(), wallet: PrivateKeySigner::random() };
+        assert_eq!(
+            l.bind(&a.binding(2), &domain()).unwrap_err().label(),
+            "stale binding"
+        );
+        let moved = Player {
+            key: a.key.clone(),
+            wallet: PrivateKeySigner::random(),
+        };
         l.bind(&moved.binding(3), &domain()).unwrap();
-        assert_eq!(l.account(&a.pk()).unwrap().wallet(), Some(moved.wallet.address()));
+        assert_eq!(
+            l.account(&a.pk()).unwrap().wallet(),
+            Some(moved.wallet.address())
+        );
     }
 }

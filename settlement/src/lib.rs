@@ -10,8 +10,8 @@
 pub mod action;
 pub mod anvil;
 pub mod batch;
-pub mod bindings;
 pub mod binding;
+pub mod bindings;
 pub mod chain;
 pub mod epoch;
 pub mod ids;

@@ -10,8 +10,18 @@ use crate::chain::{Chain, send};
 impl Chain {
     /// Lets `operator` move this wallet's items (once).
     async fn approve_items(&self, operator: Address) -> anyhow::Result<()> {
-        if !self.items().isApprovedForAll(self.address, operator).call().await? {
-            send!(self, "setApprovalForAll", self.items(), setApprovalForAll(operator, true));
+        if !self
+            .items()
+            .isApprovedForAll(self.address, operator)
+            .call()
+            .await?
+        {
+            send!(
+                self,
+                "setApprovalForAll",
+                self.items(),
+                setApprovalForAll(operator, true)
+            );
         }
         Ok(())
     }
@@ -24,7 +34,9 @@ impl Chain {
         Ok(())
     }
 
-    fn market(&self) -> crate::bindings::Marketplace::MarketplaceInstance<alloy::providers::DynProvider> {
+    fn market(
+        &self,
+    ) -> crate::bindings::Marketplace::MarketplaceInstance<alloy::providers::DynProvider> {
         crate::bindings::Marketplace::new(self.deployment.marketplace, self.provider.clone())
     }
 
@@ -41,9 +53,23 @@ impl Chain {
     }
 
     /// Buys `amount` from a listing at its price, if it is at most `max_unit_price`.
-    pub async fn buy(&self, listing: U256, amount: u128, max_unit_price: u128) -> anyhow::Result<TransactionReceipt> {
-        self.approve_cytr(self.deployment.marketplace, U256::from(amount) * U256::from(max_unit_price)).await?;
-        Ok(send!(self, "buy", self.market(), buy(listing, amount, max_unit_price)))
+    pub async fn buy(
+        &self,
+        listing: U256,
+        amount: u128,
+        max_unit_price: u128,
+    ) -> anyhow::Result<TransactionReceipt> {
+        self.approve_cytr(
+            self.deployment.marketplace,
+            U256::from(amount) * U256::from(max_unit_price),
+        )
+        .await?;
+        Ok(send!(
+            self,
+            "buy",
+            self.market(),
+            buy(listing, amount, max_unit_price)
+        ))
     }
 
     pub async fn cancel_listing(&self, listing: U256) -> anyhow::Result<TransactionReceipt> {
@@ -51,15 +77,31 @@ impl Chain {
     }
 
     /// Puts `amount` of item `id` up for auction for `duration` seconds; returns the lot id.
-    pub async fn auction_item(&self, id: U256, amount: u128, reserve: u128, duration: u64) -> anyhow::Result<U256> {
+    pub async fn auction_item(
+        &self,
+        id: U256,
+        amount: u128,
+        reserve: u128,
+        duration: u64,
+    ) -> anyhow::Result<U256> {
         self.approve_items(self.deployment.auction).await?;
-        let lot = self.auction().create(id, amount, reserve, duration).call().await?;
-        send!(self, "create", self.auction(), create(id, amount, reserve, duration));
+        let lot = self
+            .auction()
+            .create(id, amount, reserve, duration)
+            .call()
+            .await?;
+        send!(
+            self,
+            "create",
+            self.auction(),
+            create(id, amount, reserve, duration)
+        );
         Ok(lot)
     }
 
     pub async fn bid(&self, lot: U256, amount: u128) -> anyhow::Result<TransactionReceipt> {
-        self.approve_cytr(self.deployment.auction, U256::from(amount)).await?;
+        self.approve_cytr(self.deployment.auction, U256::from(amount))
+            .await?;
         Ok(send!(self, "bid", self.auction(), bid(lot, amount)))
     }
 

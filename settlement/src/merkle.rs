@@ -9,7 +9,16 @@ pub fn root<'a>(leaves: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> [u8; 
         return blake3::derive_key("cyteria ledger empty v1", b"");
     }
     while level.len() > 1 {
-        level = level.chunks(2).map(|c| if c.len() == 2 { node(&c[0], &c[1]) } else { c[0] }).collect();
+        level = level
+            .chunks(2)
+            .map(|c| {
+                if c.len() == 2 {
+                    node(&c[0], &c[1])
+                } else {
+                    c[0]
+                }
+            })
+            .collect();
     }
     level[0]
 }
@@ -36,18 +45,36 @@ pub fn proof(leaves: &[[u8; 32]], mut index: usize) -> Vec<Option<[u8; 32]>> {
     while level.len() > 1 {
         let sib = index ^ 1;
         path.push(level.get(sib).copied());
-        level = level.chunks(2).map(|c| if c.len() == 2 { node(&c[0], &c[1]) } else { c[0] }).collect();
+        level = level
+            .chunks(2)
+            .map(|c| {
+                if c.len() == 2 {
+                    node(&c[0], &c[1])
+                } else {
+                    c[0]
+                }
+            })
+            .collect();
         index /= 2;
     }
     path
 }
 
 /// Checks a proof from [`proof`] against a root.
-pub fn verify(root: &[u8; 32], leaf_hash: [u8; 32], mut index: usize, path: &[Option<[u8; 32]>]) -> bool {
+pub fn verify(
+    root: &[u8; 32],
+    leaf_hash: [u8; 32],
+    mut index: usize,
+    path: &[Option<[u8; 32]>],
+) -> bool {
     let mut h = leaf_hash;
     for sib in path {
         if let Some(s) = sib {
-            h = if index.is_multiple_of(2) { node(&h, s) } else { node(s, &h) };
+            h = if index.is_multiple_of(2) {
+                node(&h, s)
+            } else {
+                node(s, &h)
+            };
         }
         index /= 2;
     }
@@ -64,7 +91,10 @@ mod tests {
         let r = root(kv.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
         let mut changed = kv.clone();
         changed[5].1[0] ^= 1;
-        assert_ne!(r, root(changed.iter().map(|(k, v)| (k.as_slice(), v.as_slice()))));
+        assert_ne!(
+            r,
+            root(changed.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
+        );
         let leaves: Vec<[u8; 32]> = kv.iter().map(|(k, v)| leaf(k, v)).collect();
         for i in 0..leaves.len() {
             let p = proof(&leaves, i);

@@ -43,7 +43,12 @@ pub struct BatchData {
 }
 
 /// Batch data's encoding.
-pub const BATCH_DATA: Format = Format { name: "batch data", magic: *b"CYBD", version: 1, max_bytes: 4 << 20 };
+pub const BATCH_DATA: Format = Format {
+    name: "batch data",
+    magic: *b"CYBD",
+    version: 1,
+    max_bytes: 4 << 20,
+};
 
 /// Items one batch mints at most (ids carry a 16-bit index; gas bounds it far lower).
 pub const MAX_ITEMS: usize = 1024;
@@ -164,20 +169,32 @@ pub fn build(
     transcripts.sort();
     transcripts.dedup_by_key(|t| t.match_id);
     actions.sort_by_key(|a| (a.player, a.nonce));
-    let mut data = BatchData { epoch, prev_root: prev.root(), ..Default::default() };
+    let mut data = BatchData {
+        epoch,
+        prev_root: prev.root(),
+        ..Default::default()
+    };
     let mut run = Run::new(prev);
     let mut left_out = vec![];
     for b in bindings {
         match run.ledger.bind(&b, cx.binding_domain) {
             Ok(()) => data.bindings.push(b),
-            Err(reason) => left_out.push(LeftOut { entry: Entry::Binding(b.game_key), reason }),
+            Err(reason) => left_out.push(LeftOut {
+                entry: Entry::Binding(b.game_key),
+                reason,
+            }),
         }
     }
     for t in transcripts {
-        let Some((header, outcome)) = cx.verified.get(&t.match_id) else { continue };
+        let Some((header, outcome)) = cx.verified.get(&t.match_id) else {
+            continue;
+        };
         match run.credit(header, outcome) {
             Ok(()) => data.transcripts.push(t),
-            Err(reason) => left_out.push(LeftOut { entry: Entry::Transcript(t.match_id), reason }),
+            Err(reason) => left_out.push(LeftOut {
+                entry: Entry::Transcript(t.match_id),
+                reason,
+            }),
         }
     }
     for a in actions {
@@ -186,7 +203,10 @@ pub fn build(
         }
         match run.act(&a, cx.chain_id) {
             Ok(()) => data.actions.push(a),
-            Err(reason) => left_out.push(LeftOut { entry: Entry::Action(a.player, a.nonce), reason }),
+            Err(reason) => left_out.push(LeftOut {
+                entry: Entry::Action(a.player, a.nonce),
+                reason,
+            }),
         }
     }
     let applied = run.finish(epoch);
@@ -202,15 +222,28 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     for b in &data.bindings {
         run.ledger
             .bind(b, cx.binding_domain)
-            .map_err(|reason| ProposalError::Refused { what: format!("binding of {}", hex(&b.game_key)), reason })?;
+            .map_err(|reason| ProposalError::Refused {
+                what: format!("binding of {}", hex(&b.game_key)),
+                reason,
+            })?;
     }
     for t in &data.transcripts {
-        let (header, outcome) = cx.verified.get(&t.match_id).ok_or_else(|| ProposalError::UnverifiedTranscript(t.cid.clone()))?;
+        let (header, outcome) = cx
+            .verified
+            .get(&t.match_id)
+            .ok_or_else(|| ProposalError::UnverifiedTranscript(t.cid.clone()))?;
         run.credit(header, outcome)
-            .map_err(|reason| ProposalError::Refused { what: format!("match {}", hex(&t.match_id)), reason })?;
+            .map_err(|reason| ProposalError::Refused {
+                what: format!("match {}", hex(&t.match_id)),
+                reason,
+            })?;
     }
     for a in &data.actions {
-        run.act(a, cx.chain_id).map_err(|reason| ProposalError::Refused { what: describe(a), reason })?;
+        run.act(a, cx.chain_id)
+            .map_err(|reason| ProposalError::Refused {
+                what: describe(a),
+                reason,
+            })?;
     }
     if run.items.len() > MAX_ITEMS {
         return Err(ProposalError::TooManyItems);
@@ -226,13 +259,18 @@ struct Run {
 
 impl Run {
     fn new(prev: &Ledger) -> Self {
-        Self { ledger: prev.clone(), items: vec![], unbound: vec![] }
+        Self {
+            ledger: prev.clone(),
+            items: vec![],
+            unbound: vec![],
+        }
     }
 
     fn credit(&mut self, header: &MatchHeader, outcome: &Outcome) -> Result<(), Rejected> {
         let c = self.ledger.credit_match(header, outcome)?;
         self.items.extend(c.awards);
-        self.unbound.extend(c.unbound.into_iter().map(|s| (header.match_id, s)));
+        self.unbound
+            .extend(c.unbound.into_iter().map(|s| (header.match_id, s)));
         Ok(())
     }
 
@@ -247,7 +285,13 @@ impl Run {
             .items
             .iter()
             .enumerate()
-            .filter_map(|(i, a)| Some(MintedItem { to: a.to, id: ids::encode(&a.stats, epoch, i as u16)?, stats: a.stats }))
+            .filter_map(|(i, a)| {
+                Some(MintedItem {
+                    to: a.to,
+                    id: ids::encode(&a.stats, epoch, i as u16)?,
+                    stats: a.stats,
+                })
+            })
             .collect();
         let mut by_owner: BTreeMap<Address, Vec<U256>> = BTreeMap::new();
         for it in &items {
@@ -255,9 +299,18 @@ impl Run {
         }
         let mints = by_owner
             .into_iter()
-            .map(|(to, ids)| Mint { to, amounts: vec![U256::from(1); ids.len()], ids })
+            .map(|(to, ids)| Mint {
+                to,
+                amounts: vec![U256::from(1); ids.len()],
+                ids,
+            })
             .collect();
-        Applied { ledger: self.ledger, items, mints, unbound: self.unbound }
+        Applied {
+            ledger: self.ledger,
+            items,
+            mints,
+            unbound: self.unbound,
+        }
     }
 }
 
@@ -275,11 +328,11 @@ mod tests {
     use crate::action::Action;
     use crate::binding;
     use alloy::signers::local::PrivateKeySigner;
+    use cyteria_game::Rules;
     use cyteria_game::crafting::starter_loadout;
     use cyteria_game::inventory::{Material, Materials};
     use cyteria_game::transcript::PlayerSlot;
     use cyteria_game::verify::PlayerOutcome;
-    use cyteria_game::Rules;
     use ed25519_dalek::{Signer as _, SigningKey};
 
     const CHAIN: u64 = 31337;
@@ -289,7 +342,15 @@ mod tests {
         let wallet = PrivateKeySigner::random();
         let d = binding::domain(CHAIN, Address::repeat_byte(2));
         let l = starter_loadout();
-        let header = MatchHeader::new([1; 32], 5, Rules::default(), vec![PlayerSlot { public_key: key.verifying_key().to_bytes(), loadout: l }]);
+        let header = MatchHeader::new(
+            [1; 32],
+            5,
+            Rules::default(),
+            vec![PlayerSlot {
+                public_key: key.verifying_key().to_bytes(),
+                loadout: l,
+            }],
+        );
         let mut materials = Materials::default();
         materials.add(Material::Ore, 8);
         materials.add(Material::Wood, 4);
@@ -303,25 +364,54 @@ mod tests {
             damage_dealt: 0,
             damage_taken: 0,
         };
-        let o = Outcome { frames: 1, end: None, waves_cleared: 0, final_checksum: cyteria_game::Checksum([0; 32]), players: vec![p] };
+        let o = Outcome {
+            frames: 1,
+            end: None,
+            waves_cleared: 0,
+            final_checksum: cyteria_game::Checksum([0; 32]),
+            players: vec![p],
+        };
         (key, wallet, d, BTreeMap::from([([1; 32], (header, o))]))
     }
 
     #[test]
     fn leader_and_followers_arrive_at_the_same_batch_and_bad_entries_are_left_out() {
         let (key, wallet, d, verified) = fixture();
-        let cx = Context { chain_id: CHAIN, binding_domain: &d, verified: &verified };
+        let cx = Context {
+            chain_id: CHAIN,
+            binding_domain: &d,
+            verified: &verified,
+        };
         let pk = key.verifying_key().to_bytes();
-        let act = |n: u64| SignedAction::new(pk, n, CHAIN, Action::Craft { recipe: 0 }, |m| key.sign(m).to_bytes());
+        let act = |n: u64| {
+            SignedAction::new(pk, n, CHAIN, Action::Craft { recipe: 0 }, |m| {
+                key.sign(m).to_bytes()
+            })
+        };
         let bind = binding::bind(&wallet, pk, 1, &d).unwrap();
-        let tref = TranscriptRef { match_id: [1; 32], cid: "bafy-match".into() };
-        let unknown = TranscriptRef { match_id: [2; 32], cid: "bafy-unverified".into() };
+        let tref = TranscriptRef {
+            match_id: [1; 32],
+            cid: "bafy-match".into(),
+        };
+        let unknown = TranscriptRef {
+            match_id: [2; 32],
+            cid: "bafy-unverified".into(),
+        };
         // Two crafts: the materials cover both; a replay of nonce 0 is left out.
         let prev = Ledger::default();
-        let (data, applied, left_out) =
-            build(&prev, 1, vec![bind], vec![tref.clone(), unknown, tref], vec![act(1), act(0), act(0), act(2)], &cx);
+        let (data, applied, left_out) = build(
+            &prev,
+            1,
+            vec![bind],
+            vec![tref.clone(), unknown, tref],
+            vec![act(1), act(0), act(0), act(2)],
+            &cx,
+        );
         assert_eq!(data.transcripts.len(), 1);
-        assert_eq!(data.actions.iter().map(|a| a.nonce).collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(
+            data.actions.iter().map(|a| a.nonce).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
         let labels: Vec<&str> = left_out.iter().map(|l| l.reason.label()).collect();
         assert_eq!(labels, vec!["replayed", "insufficient materials"]);
         assert_eq!(applied.items.len(), 4, "two drops and two crafts");
@@ -330,17 +420,35 @@ mod tests {
 
         let decoded = BatchData::decode(&data.encode()).unwrap();
         let again = apply(&prev, &decoded, &cx).unwrap();
-        assert_eq!(again.batch(&decoded, "cid", "meta"), applied.batch(&data, "cid", "meta"));
+        assert_eq!(
+            again.batch(&decoded, "cid", "meta"),
+            applied.batch(&data, "cid", "meta")
+        );
         for it in &again.items {
-            assert_eq!(ids::decode(it.id).map(|(s, b, _)| (s, b)), Some((it.stats, 1)));
+            assert_eq!(
+                ids::decode(it.id).map(|(s, b, _)| (s, b)),
+                Some((it.stats, 1))
+            );
         }
         // A follower refuses data that does not apply, or applies to another root.
         let mut replay = data.clone();
         replay.actions.push(replay.actions[0].clone());
-        assert!(matches!(apply(&prev, &replay, &cx), Err(ProposalError::Refused { .. })));
-        assert_eq!(apply(&again.ledger, &data, &cx).unwrap_err(), ProposalError::WrongPrevRoot);
+        assert!(matches!(
+            apply(&prev, &replay, &cx),
+            Err(ProposalError::Refused { .. })
+        ));
+        assert_eq!(
+            apply(&again.ledger, &data, &cx).unwrap_err(),
+            ProposalError::WrongPrevRoot
+        );
         let empty = BTreeMap::new();
-        let blind = Context { verified: &empty, ..cx };
-        assert!(matches!(apply(&prev, &data, &blind), Err(ProposalError::UnverifiedTranscript(_))));
+        let blind = Context {
+            verified: &empty,
+            ..cx
+        };
+        assert!(matches!(
+            apply(&prev, &data, &blind),
+            Err(ProposalError::UnverifiedTranscript(_))
+        ));
     }
 }

@@ -22,7 +22,11 @@ fn tick(inputs: &[Vec<Input>], f: usize) -> [Input; 4] {
 
 fn benches(c: &mut Criterion) {
     let (game, inputs) = crowded();
-    assert!(game.state.entity_count() >= 100, "{} entities", game.state.entity_count());
+    assert!(
+        game.state.entity_count() >= 100,
+        "{} entities",
+        game.state.entity_count()
+    );
 
     c.bench_function("step, 4 players + 100 entities", |b| {
         let mut g = game.clone();
@@ -45,7 +49,9 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    c.bench_function("checksum (encode + blake3)", |b| b.iter(|| black_box(game.checksum())));
+    c.bench_function("checksum (encode + blake3)", |b| {
+        b.iter(|| black_box(game.checksum()))
+    });
 
     c.bench_function("rollback 8 frames (load + 8 × (step + save))", |b| {
         let mut g = game.clone();
@@ -60,13 +66,24 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let header = scenario::header(8, 4, Rules { waves: 20, time_limit: 18_000 });
+    let header = scenario::header(
+        8,
+        4,
+        Rules {
+            waves: 20,
+            time_limit: 18_000,
+        },
+    );
     let mut g = Game::from_header(&header);
     let mut five_minutes: Vec<Vec<Input>> = (0..4).map(|_| Vec::with_capacity(18_000)).collect();
     let script = scenario::scripted_inputs(8, 4, 18_000);
     for f in 0..18_000 {
         // Bots keep the match alive and busy; every 4th frame is random.
-        let t: Vec<Input> = if f % 4 == 0 { script.iter().map(|v| v[f]).collect() } else { bot::inputs(&g.arena, &g.state) };
+        let t: Vec<Input> = if f % 4 == 0 {
+            script.iter().map(|v| v[f]).collect()
+        } else {
+            bot::inputs(&g.arena, &g.state)
+        };
         for (s, i) in five_minutes.iter_mut().zip(&t) {
             s.push(*i);
         }

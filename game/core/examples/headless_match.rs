@@ -38,7 +38,10 @@ fn main() {
     if map {
         print!("{}", game.arena.ascii());
     }
-    println!("Cyteria headless match: seed {seed}, {players} bot players, {} waves, rules v{}", rules.waves, header.rules_version);
+    println!(
+        "Cyteria headless match: seed {seed}, {players} bot players, {} waves, rules v{}",
+        rules.waves, header.rules_version
+    );
     let mut inputs = vec![Vec::new(); players];
     let mut last_wave = 0;
     let started = std::time::Instant::now();
@@ -51,7 +54,12 @@ fn main() {
         let s = &game.state;
         if s.waves.number != last_wave {
             last_wave = s.waves.number;
-            println!("  frame {:>6} ({:>5.1} s): wave {} begins", s.frame, f64::from(s.frame) / 60.0, last_wave);
+            println!(
+                "  frame {:>6} ({:>5.1} s): wave {} begins",
+                s.frame,
+                f64::from(s.frame) / 60.0,
+                last_wave
+            );
         }
     }
     let elapsed = started.elapsed();
@@ -66,7 +74,11 @@ fn main() {
         elapsed.as_secs_f64() * 1000.0
     );
     let picked: usize = s.players.iter().map(|p| p.rewards.items.len()).sum();
-    let lying = s.drops.iter().filter(|d| matches!(d.loot, Loot::Item(_))).count();
+    let lying = s
+        .drops
+        .iter()
+        .filter(|d| matches!(d.loot, Loot::Item(_)))
+        .count();
     println!("items: {picked} picked up, {lying} left on the ground");
     for (i, p) in s.players.iter().enumerate() {
         let mats: Vec<String> = Material::ALL
@@ -102,5 +114,8 @@ fn main() {
     println!("final checksum: {checksum}");
     let outcome = verify(&header, &inputs).expect("the bots' own match verifies");
     assert_eq!(outcome.final_checksum, checksum);
-    println!("re-simulated by verify(): checksum matches, {} frames", outcome.frames);
+    println!(
+        "re-simulated by verify(): checksum matches, {} frames",
+        outcome.frames
+    );
 }

@@ -98,7 +98,8 @@ impl Arena {
             // A ragged edge: one extra rock beside the cluster, sometimes.
             if rng.chance(500) {
                 let (x, y) = (x0 + w, y0 + rng.range(0, h - 1));
-                if x < WIDTH - 1 && ((x - cx).abs() > CLEAR_RADIUS || (y - cy).abs() > CLEAR_RADIUS) {
+                if x < WIDTH - 1 && ((x - cx).abs() > CLEAR_RADIUS || (y - cy).abs() > CLEAR_RADIUS)
+                {
                     tiles[idx(x, y)] = Tile::Rock;
                 }
             }
@@ -148,12 +149,21 @@ impl Arena {
                 (px - x).abs() + (py - y).abs() >= 3
             });
             if floor(x, y) && far_from_center && spaced {
-                let kind = [ResourceKind::Tree, ResourceKind::Boulder, ResourceKind::OreVein, ResourceKind::Crystal]
-                    [rng.weighted(&[35, 30, 25, 10])];
+                let kind = [
+                    ResourceKind::Tree,
+                    ResourceKind::Boulder,
+                    ResourceKind::OreVein,
+                    ResourceKind::Crystal,
+                ][rng.weighted(&[35, 30, 25, 10])];
                 resource_sites.push((Vec2::tile_center(x, y), kind));
             }
         }
-        Arena { tiles, player_spawns, enemy_spawns, resource_sites }
+        Arena {
+            tiles,
+            player_spawns,
+            enemy_spawns,
+            resource_sites,
+        }
     }
 
     /// The tile at `(x, y)`; outside the map is wall.
@@ -219,11 +229,27 @@ impl Arena {
     pub fn next_waypoint(&self, from: Vec2, to: Vec2) -> Option<Vec2> {
         let dist = self.distances_from(to);
         let (x, y) = from.tile();
-        let here = dist.get((y * WIDTH + x) as usize).copied().unwrap_or(u16::MAX);
+        let here = dist
+            .get((y * WIDTH + x) as usize)
+            .copied()
+            .unwrap_or(u16::MAX);
         let mut best: Option<(u16, i32, i32)> = None;
-        for (dx, dy) in [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, 1), (1, -1), (-1, -1)] {
+        for (dx, dy) in [
+            (1, 0),
+            (-1, 0),
+            (0, 1),
+            (0, -1),
+            (1, 1),
+            (-1, 1),
+            (1, -1),
+            (-1, -1),
+        ] {
             let (nx, ny) = (x + dx, y + dy);
-            if self.is_blocked(nx, ny) || (dx != 0 && dy != 0 && (self.is_blocked(x + dx, y) || self.is_blocked(x, y + dy))) {
+            if self.is_blocked(nx, ny)
+                || (dx != 0
+                    && dy != 0
+                    && (self.is_blocked(x + dx, y) || self.is_blocked(x, y + dy)))
+            {
                 continue;
             }
             let d = dist[(ny * WIDTH + nx) as usize];
@@ -261,7 +287,9 @@ impl Arena {
         for p in &self.player_spawns {
             mark(*p, 'P');
         }
-        rows.into_iter().map(|r| r.into_iter().collect::<String>() + "\n").collect()
+        rows.into_iter()
+            .map(|r| r.into_iter().collect::<String>() + "\n")
+            .collect()
     }
 }
 

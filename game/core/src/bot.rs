@@ -30,19 +30,29 @@ pub fn input(arena: &Arena, s: &State, i: usize) -> Input {
 
     // Dodge a bolt about to hit.
     let threat = s.projectiles.iter().find(|p| {
-        p.owner == Owner::Enemy && within(p.pos, me.pos, 2 * TILE) && p.vel.dot(me.pos.sub(p.pos)) > 0
+        p.owner == Owner::Enemy
+            && within(p.pos, me.pos, 2 * TILE)
+            && p.vel.dot(me.pos.sub(p.pos)) > 0
     });
     if let Some(t) = threat
         && me.stamina >= 40
     {
-        let side = if phase.is_multiple_of(2) { t.vel.perp() } else { t.vel.perp().neg() };
+        let side = if phase.is_multiple_of(2) {
+            t.vel.perp()
+        } else {
+            t.vel.perp().neg()
+        };
         if let Some(d) = octant(side) {
             return out.moving(d).with(Input::DODGE);
         }
     }
 
     // Revive a downed ally nearby.
-    if let Some(ally) = s.players.iter().find(|p| p.downed && within(p.pos, me.pos, 8 * TILE)) {
+    if let Some(ally) = s
+        .players
+        .iter()
+        .find(|p| p.downed && within(p.pos, me.pos, 8 * TILE))
+    {
         if within(ally.pos, me.pos, TILE) {
             return out.with(Input::INTERACT);
         }
@@ -89,7 +99,11 @@ pub fn input(arena: &Arena, s: &State, i: usize) -> Input {
 
     // Between waves: gather with a working tool.
     if me.equipment.working(ItemType::Tool).is_some() {
-        let node = s.nodes.iter().filter(|n| n.remaining > 0).min_by_key(|n| n.pos.dist2(me.pos));
+        let node = s
+            .nodes
+            .iter()
+            .filter(|n| n.remaining > 0)
+            .min_by_key(|n| n.pos.dist2(me.pos));
         if let Some(n) = node.filter(|n| within(n.pos, me.pos, GATHER_RANGE)) {
             if within(n.pos, me.pos, TILE) {
                 return out.with(Input::INTERACT);

@@ -13,13 +13,20 @@ pub enum DecodeError {
     #[error("not a {expected} (bad magic bytes)")]
     BadMagic { expected: &'static str },
     #[error("unsupported {what} version {got} (this build reads {supported})")]
-    UnsupportedVersion { what: &'static str, got: u8, supported: u8 },
+    UnsupportedVersion {
+        what: &'static str,
+        got: u8,
+        supported: u8,
+    },
     #[error("malformed {what}: {reason}")]
     Malformed { what: &'static str, reason: String },
     #[error("{0} trailing bytes after the {1}")]
     TrailingBytes(usize, &'static str),
     #[error("invalid {what}: {reason}")]
-    Invalid { what: &'static str, reason: &'static str },
+    Invalid {
+        what: &'static str,
+        reason: &'static str,
+    },
 }
 
 /// The frame of one encoding: what it is called in errors, its magic, its
@@ -38,7 +45,8 @@ impl Format {
         out.extend_from_slice(&self.magic);
         out.push(self.version);
         // Serializing plain structs into a Vec cannot fail.
-        let body = postcard::to_extend(value, std::mem::take(out)).expect("postcard encoding into a Vec");
+        let body =
+            postcard::to_extend(value, std::mem::take(out)).expect("postcard encoding into a Vec");
         *out = body;
     }
 
@@ -50,16 +58,28 @@ impl Format {
 
     pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, DecodeError> {
         if bytes.len() > self.max_bytes {
-            return Err(DecodeError::TooLarge { len: bytes.len(), max: self.max_bytes });
+            return Err(DecodeError::TooLarge {
+                len: bytes.len(),
+                max: self.max_bytes,
+            });
         }
         if bytes.len() < 5 || bytes[..4] != self.magic {
-            return Err(DecodeError::BadMagic { expected: self.name });
+            return Err(DecodeError::BadMagic {
+                expected: self.name,
+            });
         }
         if bytes[4] != self.version {
-            return Err(DecodeError::UnsupportedVersion { what: self.name, got: bytes[4], supported: self.version });
+            return Err(DecodeError::UnsupportedVersion {
+                what: self.name,
+                got: bytes[4],
+                supported: self.version,
+            });
         }
-        let (value, rest) = postcard::take_from_bytes::<T>(&bytes[5..])
-            .map_err(|e| DecodeError::Malformed { what: self.name, reason: e.to_string() })?;
+        let (value, rest) =
+            postcard::take_from_bytes::<T>(&bytes[5..]).map_err(|e| DecodeError::Malformed {
+                what: self.name,
+                reason: e.to_string(),
+            })?;
         if !rest.is_empty() {
             return Err(DecodeError::TrailingBytes(rest.len(), self.name));
         }
@@ -67,7 +87,10 @@ impl Format {
     }
 
     pub fn invalid(&self, reason: &'static str) -> DecodeError {
-        DecodeError::Invalid { what: self.name, reason }
+        DecodeError::Invalid {
+            what: self.name,
+            reason,
+        }
     }
 }
 
@@ -75,22 +98,45 @@ impl Format {
 mod tests {
     use super::*;
 
-    const F: Format = Format { name: "test record", magic: *b"TEST", version: 3, max_bytes: 64 };
+    const F: Format = Format {
+        name: "test record",
+        magic: *b"TEST",
+        version: 3,
+        max_bytes: 64,
+    };
 
     #[test]
     fn round_trips_and_rejects_every_kind_of_bad_frame() {
         let bytes = F.encode(&(7u32, vec![1u8, 2, 3]));
         assert_eq!(F.decode::<(u32, Vec<u8>)>(&bytes), Ok((7, vec![1, 2, 3])));
-        assert!(matches!(F.decode::<(u32, Vec<u8>)>(&bytes[..bytes.len() - 1]), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            F.decode::<(u32, Vec<u8>)>(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::Malformed { .. })
+        ));
         let mut extra = bytes.clone();
         extra.push(0);
-        assert_eq!(F.decode::<(u32, Vec<u8>)>(&extra), Err(DecodeError::TrailingBytes(1, "test record")));
+        assert_eq!(
+            F.decode::<(u32, Vec<u8>)>(&extra),
+            Err(DecodeError::TrailingBytes(1, "test record"))
+        );
         let mut v = bytes.clone();
         v[4] = 9;
-        assert!(matches!(F.decode::<(u32, Vec<u8>)>(&v), Err(DecodeError::UnsupportedVersion { got: 9, .. })));
-        assert!(matches!(F.decode::<u32>(b"NOPE\x03\x01"), Err(DecodeError::BadMagic { .. })));
-        assert!(matches!(F.decode::<u32>(&[0; 65]), Err(DecodeError::TooLarge { len: 65, max: 64 })));
-        assert!(matches!(F.decode::<u32>(b""), Err(DecodeError::BadMagic { .. })));
+        assert!(matches!(
+            F.decode::<(u32, Vec<u8>)>(&v),
+            Err(DecodeError::UnsupportedVersion { got: 9, .. })
+        ));
+        assert!(matches!(
+            F.decode::<u32>(b"NOPE\x03\x01"),
+            Err(DecodeError::BadMagic { .. })
+        ));
+        assert!(matches!(
+            F.decode::<u32>(&[0; 65]),
+            Err(DecodeError::TooLarge { len: 65, max: 64 })
+        ));
+        assert!(matches!(
+            F.decode::<u32>(b""),
+            Err(DecodeError::BadMagic { .. })
+        ));
     }
 
     #[test]
@@ -98,6 +144,9 @@ mod tests {
         // A Vec claiming u32::MAX elements in a 10-byte body.
         let mut bytes = b"TEST\x03".to_vec();
         bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]);
-        assert!(matches!(F.decode::<Vec<u64>>(&bytes), Err(DecodeError::Malformed { .. })));
+        assert!(matches!(
+            F.decode::<Vec<u64>>(&bytes),
+            Err(DecodeError::Malformed { .. })
+        ));
     }
 }

@@ -40,7 +40,12 @@ pub fn effects_of(weapon: Option<&ItemStats>) -> HitEffects {
 
 /// Wears the item in `ty`'s slot by one use, if it is there and working.
 pub fn wear(player: &mut Player, ty: ItemType, rng: &mut Rng) {
-    if let Some(item) = player.equipment.slot_mut(ty).as_mut().filter(|i| !i.is_broken()) {
+    if let Some(item) = player
+        .equipment
+        .slot_mut(ty)
+        .as_mut()
+        .filter(|i| !i.is_broken())
+    {
         // The coin is only drawn for sturdy items, so other items never
         // consume generator state.
         let skip = item.has(Trait::Sturdy) && rng.chance(500);
@@ -50,7 +55,14 @@ pub fn wear(player: &mut Player, ty: ItemType, rng: &mut Rng) {
 
 /// Player `by` hits `enemy` for `base` damage with `fx`; returns the damage
 /// dealt. Lifesteal heals the player; burn and knockback mark the enemy.
-pub fn hit_enemy(enemy: &mut Enemy, player: &mut Player, by: u8, base: u16, fx: HitEffects, rng: &mut Rng) -> u16 {
+pub fn hit_enemy(
+    enemy: &mut Enemy,
+    player: &mut Player,
+    by: u8,
+    base: u16,
+    fx: HitEffects,
+    rng: &mut Rng,
+) -> u16 {
     let mut dmg = base.max(1);
     if fx.critical && rng.chance(CRIT_CHANCE) {
         dmg = dmg.saturating_mul(2);
@@ -84,7 +96,10 @@ pub fn hurt_player(player: &mut Player, raw: u16, rng: &mut Rng) -> u16 {
     if !vulnerable(player) {
         return 0;
     }
-    let defense = player.equipment.working(ItemType::Armor).map_or(0, |a| a.defense);
+    let defense = player
+        .equipment
+        .working(ItemType::Armor)
+        .map_or(0, |a| a.defense);
     let dmg = mitigate(raw, defense);
     if defense > 0 {
         wear(player, ItemType::Armor, rng);
@@ -101,7 +116,11 @@ pub fn hurt_player(player: &mut Player, raw: u16, rng: &mut Rng) -> u16 {
 /// Thorns: an enemy that struck `player` in melee takes a third of the
 /// armor's defense (at least 1) when the armor has `Thorns`.
 pub fn thorns(player: &Player, enemy: &mut Enemy, by: u8) {
-    if let Some(a) = player.equipment.working(ItemType::Armor).filter(|a| a.has(Trait::Thorns)) {
+    if let Some(a) = player
+        .equipment
+        .working(ItemType::Armor)
+        .filter(|a| a.has(Trait::Thorns))
+    {
         enemy.hp -= i32::from((a.defense / 3).max(1));
         enemy.last_hit_by = by;
     }
@@ -186,7 +205,11 @@ mod tests {
         assert_eq!(d, mitigate(20, 6));
         assert_eq!(p.hp, 100 - d);
         assert_eq!(p.equipment.armor.unwrap().durability, dur - 1);
-        assert_eq!(hurt_player(&mut p, 20, &mut rng), 0, "invulnerable right after a hit");
+        assert_eq!(
+            hurt_player(&mut p, 20, &mut rng),
+            0,
+            "invulnerable right after a hit"
+        );
         p.cd.hurt = 0;
         p.dodge = 3;
         assert_eq!(hurt_player(&mut p, 20, &mut rng), 0, "dodging");
@@ -210,7 +233,12 @@ mod tests {
         let mut p = player();
         p.hp = 50;
         let mut e = enemy();
-        let fx = HitEffects { critical: false, burn: true, lifesteal: true, knockback: true };
+        let fx = HitEffects {
+            critical: false,
+            burn: true,
+            lifesteal: true,
+            knockback: true,
+        };
         assert_eq!(hit_enemy(&mut e, &mut p, 0, 30, fx, &mut rng), 30);
         assert_eq!(e.hp, 70);
         assert_eq!(p.hp, 55, "lifesteal heals a sixth");
@@ -218,7 +246,10 @@ mod tests {
         assert_eq!(e.knock, Vec2::new(KNOCKBACK, 0));
         assert_eq!(e.last_hit_by, 0);
         // Critical doubles some hits, never all.
-        let crit = HitEffects { critical: true, ..HitEffects::default() };
+        let crit = HitEffects {
+            critical: true,
+            ..HitEffects::default()
+        };
         let mut doubled = 0;
         for _ in 0..1000 {
             let mut e = enemy();
@@ -247,7 +278,10 @@ mod tests {
         assert!(in_swing(DIRS[0], Vec2::new(800, 300), 1500));
         assert!(!in_swing(DIRS[0], Vec2::new(-800, 0), 1500));
         assert!(!in_swing(DIRS[0], Vec2::new(2000, 0), 1500));
-        assert!(!in_swing(DIRS[0], Vec2::new(300, 900), 1500), "beyond 60 degrees");
+        assert!(
+            !in_swing(DIRS[0], Vec2::new(300, 900), 1500),
+            "beyond 60 degrees"
+        );
     }
 
     #[test]

@@ -50,7 +50,11 @@ pub const RECIPES: &[Recipe] = &[
     Recipe {
         name: "crystal staff",
         item_type: ItemType::Weapon,
-        cost: &[(Material::Wood, 3), (Material::Crystal, 3), (Material::Essence, 1)],
+        cost: &[
+            (Material::Wood, 3),
+            (Material::Crystal, 3),
+            (Material::Essence, 1),
+        ],
         damage: 12,
         defense: 0,
         durability: 90,
@@ -164,23 +168,48 @@ pub fn roll_stats(
             wanted -= 1;
         }
     }
-    ItemStats { item_type: ty, rarity, damage, defense, durability, traits }
+    ItemStats {
+        item_type: ty,
+        rarity,
+        damage,
+        defense,
+        durability,
+        traits,
+    }
 }
 
 /// Rolls a loot item: a random recipe's base stats at `rarity`.
 pub fn roll_loot(rarity: Rarity, rng: &mut Rng) -> ItemStats {
     let r = &RECIPES[rng.below(RECIPES.len() as u32) as usize];
-    roll_stats(r.item_type, rarity, (r.damage, r.defense, r.durability), r.signature, rng)
+    roll_stats(
+        r.item_type,
+        rarity,
+        (r.damage, r.defense, r.durability),
+        r.signature,
+        rng,
+    )
 }
 
 /// Crafts `recipe` from `materials` with the caller's `seed`: takes exactly the
 /// recipe's cost and returns the item, or changes nothing and errs.
-pub fn craft(materials: &mut Materials, recipe: RecipeId, seed: [u8; 32]) -> Result<ItemStats, CraftError> {
-    let r = RECIPES.get(usize::from(recipe)).ok_or(CraftError::UnknownRecipe(recipe))?;
+pub fn craft(
+    materials: &mut Materials,
+    recipe: RecipeId,
+    seed: [u8; 32],
+) -> Result<ItemStats, CraftError> {
+    let r = RECIPES
+        .get(usize::from(recipe))
+        .ok_or(CraftError::UnknownRecipe(recipe))?;
     materials.check(r.cost)?;
     let mut rng = Rng::from_seed32(seed);
     let rarity = Rarity::ALL[rng.weighted(&CRAFT_RARITY_WEIGHTS)];
-    let item = roll_stats(r.item_type, rarity, (r.damage, r.defense, r.durability), r.signature, &mut rng);
+    let item = roll_stats(
+        r.item_type,
+        rarity,
+        (r.damage, r.defense, r.durability),
+        r.signature,
+        &mut rng,
+    );
     materials.take(r.cost)?;
     Ok(item)
 }
@@ -191,7 +220,11 @@ pub fn craft(materials: &mut Materials, recipe: RecipeId, seed: [u8; 32]) -> Res
 /// (lowest bits first) up to the new rarity's slots, the rest drawn anew.
 pub fn upgrade(items: [ItemStats; 3], seed: [u8; 32]) -> Result<ItemStats, CraftError> {
     let [a, b, c] = items;
-    if a.item_type != b.item_type || a.item_type != c.item_type || a.rarity != b.rarity || a.rarity != c.rarity {
+    if a.item_type != b.item_type
+        || a.item_type != c.item_type
+        || a.rarity != b.rarity
+        || a.rarity != c.rarity
+    {
         return Err(CraftError::MismatchedUpgrade);
     }
     let next = a.rarity.next().ok_or(CraftError::AlreadyMythic)?;
@@ -218,7 +251,14 @@ pub fn upgrade(items: [ItemStats; 3], seed: [u8; 32]) -> Result<ItemStats, Craft
     while traits.count() < next.trait_slots() && !pool.iter().all(|p| traits.has(*p)) {
         traits.set(pool[rng.below(pool.len() as u32) as usize]);
     }
-    Ok(ItemStats { item_type: a.item_type, rarity: next, damage, defense, durability, traits })
+    Ok(ItemStats {
+        item_type: a.item_type,
+        rarity: next,
+        damage,
+        defense,
+        durability,
+        traits,
+    })
 }
 
 /// The material a repair of `ty` consumes, one unit per 25 durability.
@@ -255,12 +295,21 @@ impl Inventory {
     }
 
     /// Upgrades the three bag items at `indices` into one.
-    pub fn upgrade(&mut self, indices: [usize; 3], seed: [u8; 32]) -> Result<ItemStats, CraftError> {
+    pub fn upgrade(
+        &mut self,
+        indices: [usize; 3],
+        seed: [u8; 32],
+    ) -> Result<ItemStats, CraftError> {
         let [i, j, k] = indices;
         if i == j || j == k || i == k {
             return Err(CraftError::RepeatedItem);
         }
-        let get = |n: usize| self.items.get(n).copied().ok_or(InventoryError::NoSuchItem(n));
+        let get = |n: usize| {
+            self.items
+                .get(n)
+                .copied()
+                .ok_or(InventoryError::NoSuchItem(n))
+        };
         let item = upgrade([get(i)?, get(j)?, get(k)?], seed)?;
         let mut sorted = indices;
         sorted.sort_unstable();
@@ -320,9 +369,15 @@ mod tests {
         let mut m = Materials::default();
         m.add(Material::Ore, 3);
         let e = craft(&mut m, 0, seed(1)).unwrap_err();
-        assert!(matches!(e, CraftError::Inventory(InventoryError::NotEnough { .. })));
+        assert!(matches!(
+            e,
+            CraftError::Inventory(InventoryError::NotEnough { .. })
+        ));
         assert_eq!(m.get(Material::Ore), 3);
-        assert_eq!(craft(&mut m, 200, seed(1)), Err(CraftError::UnknownRecipe(200)));
+        assert_eq!(
+            craft(&mut m, 200, seed(1)),
+            Err(CraftError::UnknownRecipe(200))
+        );
     }
 
     #[test]
@@ -340,7 +395,13 @@ mod tests {
 
     #[test]
     fn upgrade_needs_three_matching_items_and_raises_rarity() {
-        let base = roll_stats(ItemType::Weapon, Rarity::Rare, (14, 0, 120), None, &mut Rng::new(1, "t"));
+        let base = roll_stats(
+            ItemType::Weapon,
+            Rarity::Rare,
+            (14, 0, 120),
+            None,
+            &mut Rng::new(1, "t"),
+        );
         let up = upgrade([base, base, base], seed(3)).unwrap();
         assert_eq!(up.rarity, Rarity::Epic);
         assert_eq!(up.item_type, ItemType::Weapon);
@@ -348,20 +409,41 @@ mod tests {
         assert_eq!(up.traits.count(), Rarity::Epic.trait_slots());
         let mut armor = base;
         armor.item_type = ItemType::Armor;
-        assert_eq!(upgrade([base, base, armor], seed(3)), Err(CraftError::MismatchedUpgrade));
+        assert_eq!(
+            upgrade([base, base, armor], seed(3)),
+            Err(CraftError::MismatchedUpgrade)
+        );
         let mut common = base;
         common.rarity = Rarity::Common;
-        assert_eq!(upgrade([base, common, base], seed(3)), Err(CraftError::MismatchedUpgrade));
+        assert_eq!(
+            upgrade([base, common, base], seed(3)),
+            Err(CraftError::MismatchedUpgrade)
+        );
         let mut myth = base;
         myth.rarity = Rarity::Mythic;
-        assert_eq!(upgrade([myth, myth, myth], seed(3)), Err(CraftError::AlreadyMythic));
+        assert_eq!(
+            upgrade([myth, myth, myth], seed(3)),
+            Err(CraftError::AlreadyMythic)
+        );
     }
 
     #[test]
     fn inventory_upgrade_consumes_three_items() {
-        let base = roll_stats(ItemType::Tool, Rarity::Common, (8, 0, 100), None, &mut Rng::new(2, "t"));
-        let mut inv = Inventory { items: vec![base, base, base, base], ..Default::default() };
-        assert_eq!(inv.upgrade([0, 0, 1], seed(1)), Err(CraftError::RepeatedItem));
+        let base = roll_stats(
+            ItemType::Tool,
+            Rarity::Common,
+            (8, 0, 100),
+            None,
+            &mut Rng::new(2, "t"),
+        );
+        let mut inv = Inventory {
+            items: vec![base, base, base, base],
+            ..Default::default()
+        };
+        assert_eq!(
+            inv.upgrade([0, 0, 1], seed(1)),
+            Err(CraftError::RepeatedItem)
+        );
         assert!(inv.upgrade([0, 1, 9], seed(1)).is_err());
         assert_eq!(inv.items.len(), 4);
         let up = inv.upgrade([3, 0, 2], seed(1)).unwrap();

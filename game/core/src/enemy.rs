@@ -27,9 +27,27 @@ impl EnemyKind {
 
     pub fn stats(self) -> KindStats {
         match self {
-            EnemyKind::Chaser => KindStats { hp: 30, speed: 80, damage: 6, radius: 300, xp: 10 },
-            EnemyKind::Shooter => KindStats { hp: 24, speed: 55, damage: 6, radius: 300, xp: 15 },
-            EnemyKind::Brute => KindStats { hp: 120, speed: 36, damage: 18, radius: 420, xp: 35 },
+            EnemyKind::Chaser => KindStats {
+                hp: 30,
+                speed: 80,
+                damage: 6,
+                radius: 300,
+                xp: 10,
+            },
+            EnemyKind::Shooter => KindStats {
+                hp: 24,
+                speed: 55,
+                damage: 6,
+                radius: 300,
+                xp: 15,
+            },
+            EnemyKind::Brute => KindStats {
+                hp: 120,
+                speed: 36,
+                damage: 18,
+                radius: 420,
+                xp: 35,
+            },
         }
     }
 }
@@ -52,7 +70,8 @@ const RECOVER_TICKS: u8 = 40;
 pub fn spawn(kind: EnemyKind, id: u32, pos: Vec2, wave: u8, players: usize) -> Enemy {
     let s = kind.stats();
     let w = i64::from(wave.max(1) - 1);
-    let hp = (i64::from(s.hp) * (100 + 20 * w) * (100 + 25 * (players.max(1) as i64 - 1)) / 10_000) as i32;
+    let hp = (i64::from(s.hp) * (100 + 20 * w) * (100 + 25 * (players.max(1) as i64 - 1)) / 10_000)
+        as i32;
     let damage = (i64::from(s.damage) * (100 + 10 * w) / 100).min(i64::from(u16::MAX)) as u16;
     Enemy {
         id,
@@ -94,7 +113,14 @@ fn steer(arena: &Arena, pos: Vec2, dir: Vec2, speed: i32, r: i32, side: i32) -> 
 
 /// Advances every enemy by one tick, in index order.
 pub fn tick_all(arena: &Arena, s: &mut State) {
-    let State { enemies, players, projectiles, rng, next_id: _, .. } = s;
+    let State {
+        enemies,
+        players,
+        projectiles,
+        rng,
+        next_id: _,
+        ..
+    } = s;
     for e in enemies.iter_mut() {
         tick(arena, e, players, projectiles, rng);
     }
@@ -188,7 +214,10 @@ fn brute(
     e.act = match e.act {
         Act::Approach => {
             if dist < BRUTE_TRIGGER && e.cooldown == 0 {
-                Act::Windup { ticks: WINDUP_TICKS, dir: to }
+                Act::Windup {
+                    ticks: WINDUP_TICKS,
+                    dir: to,
+                }
             } else {
                 e.pos = steer(arena, e.pos, to, st.speed, st.radius, side);
                 let half = e.damage / 2;
@@ -199,8 +228,14 @@ fn brute(
                 Act::Approach
             }
         }
-        Act::Windup { ticks: 0, dir } => Act::Charge { ticks: CHARGE_TICKS, dir },
-        Act::Windup { ticks, dir } => Act::Windup { ticks: ticks - 1, dir },
+        Act::Windup { ticks: 0, dir } => Act::Charge {
+            ticks: CHARGE_TICKS,
+            dir,
+        },
+        Act::Windup { ticks, dir } => Act::Windup {
+            ticks: ticks - 1,
+            dir,
+        },
         Act::Charge { ticks, dir } => {
             let before = e.pos;
             e.pos = arena.move_body(e.pos, dir.scale(CHARGE_SPEED, TILE), st.radius);
@@ -211,9 +246,14 @@ fn brute(
                 }
             }
             if ticks == 0 || e.pos == before {
-                Act::Recover { ticks: RECOVER_TICKS }
+                Act::Recover {
+                    ticks: RECOVER_TICKS,
+                }
             } else {
-                Act::Charge { ticks: ticks - 1, dir }
+                Act::Charge {
+                    ticks: ticks - 1,
+                    dir,
+                }
             }
         }
         Act::Recover { ticks: 0 } => {

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 pub const TILE: i32 = 1024;
 
 /// A point or a displacement in sub-tile units (y grows downwards).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Vec2 {
     pub x: i32,
     pub y: i32,
@@ -27,7 +29,10 @@ impl Vec2 {
 
     /// The centre of tile `(tx, ty)`.
     pub const fn tile_center(tx: i32, ty: i32) -> Self {
-        Self { x: tx * TILE + TILE / 2, y: ty * TILE + TILE / 2 }
+        Self {
+            x: tx * TILE + TILE / 2,
+            y: ty * TILE + TILE / 2,
+        }
     }
 
     pub fn tile(self) -> (i32, i32) {
@@ -71,7 +76,11 @@ impl Vec2 {
     /// This vector rescaled to `len`; the zero vector stays zero.
     pub fn with_length(self, len: i32) -> Vec2 {
         let l = self.length();
-        if l == 0 { Vec2::ZERO } else { self.scale(len, l) }
+        if l == 0 {
+            Vec2::ZERO
+        } else {
+            self.scale(len, l)
+        }
     }
 
     /// Rotated by 90° clockwise (screen coordinates).
@@ -156,6 +165,9 @@ mod tests {
     #[test]
     fn tiles_floor_for_negative_positions() {
         assert_eq!(Vec2::new(-1, 1023).tile(), (-1, 0));
-        assert_eq!(Vec2::tile_center(2, 3), Vec2::new(2 * 1024 + 512, 3 * 1024 + 512));
+        assert_eq!(
+            Vec2::tile_center(2, 3),
+            Vec2::new(2 * 1024 + 512, 3 * 1024 + 512)
+        );
     }
 }

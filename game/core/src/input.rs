@@ -38,12 +38,20 @@ impl Input {
 
     /// This input aiming in direction `dir` (0..8, see [`DIRS`]).
     pub const fn aiming(self, dir: u8) -> Self {
-        Self((self.0 & !(0b111 << Self::AIM_SHIFT)) | Self::AIM | (((dir & 7) as u16) << Self::AIM_SHIFT))
+        Self(
+            (self.0 & !(0b111 << Self::AIM_SHIFT))
+                | Self::AIM
+                | (((dir & 7) as u16) << Self::AIM_SHIFT),
+        )
     }
 
     /// The aim direction, if the player aims.
     pub const fn aim(self) -> Option<u8> {
-        if self.has(Self::AIM) { Some(((self.0 >> Self::AIM_SHIFT) & 7) as u8) } else { None }
+        if self.has(Self::AIM) {
+            Some(((self.0 >> Self::AIM_SHIFT) & 7) as u8)
+        } else {
+            None
+        }
     }
 
     /// Input holding the movement keys that best match direction `dir`.

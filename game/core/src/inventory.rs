@@ -19,8 +19,14 @@ pub enum Material {
 
 impl Material {
     pub const COUNT: usize = 6;
-    pub const ALL: [Material; Self::COUNT] =
-        [Material::Wood, Material::Stone, Material::Ore, Material::Crystal, Material::Hide, Material::Essence];
+    pub const ALL: [Material; Self::COUNT] = [
+        Material::Wood,
+        Material::Stone,
+        Material::Ore,
+        Material::Crystal,
+        Material::Hide,
+        Material::Essence,
+    ];
 
     pub fn name(self) -> &'static str {
         ["wood", "stone", "ore", "crystal", "hide", "essence"][self as usize]
@@ -34,7 +40,11 @@ pub struct Materials(pub [u32; Material::COUNT]);
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum InventoryError {
     #[error("not enough {material}: have {have}, need {need}")]
-    NotEnough { material: &'static str, have: u32, need: u32 },
+    NotEnough {
+        material: &'static str,
+        have: u32,
+        need: u32,
+    },
     #[error("no item at inventory index {0}")]
     NoSuchItem(usize),
     #[error("material count overflows")]
@@ -55,12 +65,18 @@ impl Materials {
     pub fn check(&self, cost: &[(Material, u32)]) -> Result<(), InventoryError> {
         let mut need = [0u32; Material::COUNT];
         for (m, n) in cost {
-            need[*m as usize] = need[*m as usize].checked_add(*n).ok_or(InventoryError::Overflow)?;
+            need[*m as usize] = need[*m as usize]
+                .checked_add(*n)
+                .ok_or(InventoryError::Overflow)?;
         }
         for m in Material::ALL {
             let (have, need) = (self.get(m), need[m as usize]);
             if have < need {
-                return Err(InventoryError::NotEnough { material: m.name(), have, need });
+                return Err(InventoryError::NotEnough {
+                    material: m.name(),
+                    have,
+                    need,
+                });
             }
         }
         Ok(())
@@ -112,7 +128,9 @@ impl Loadout {
 
     /// Whether every equipped item is in the slot of its type.
     pub fn is_consistent(&self) -> bool {
-        ItemType::ALL.iter().all(|ty| self.slot(*ty).is_none_or(|i| i.item_type == *ty))
+        ItemType::ALL
+            .iter()
+            .all(|ty| self.slot(*ty).is_none_or(|i| i.item_type == *ty))
     }
 }
 
@@ -168,8 +186,17 @@ mod tests {
         m.add(Material::Wood, 3);
         m.add(Material::Ore, 1);
         let before = m;
-        let err = m.take(&[(Material::Wood, 2), (Material::Ore, 2)]).unwrap_err();
-        assert_eq!(err, InventoryError::NotEnough { material: "ore", have: 1, need: 2 });
+        let err = m
+            .take(&[(Material::Wood, 2), (Material::Ore, 2)])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            InventoryError::NotEnough {
+                material: "ore",
+                have: 1,
+                need: 2
+            }
+        );
         assert_eq!(m, before);
         m.take(&[(Material::Wood, 2), (Material::Ore, 1)]).unwrap();
         assert_eq!(m.get(Material::Wood), 1);
@@ -186,7 +213,10 @@ mod tests {
 
     #[test]
     fn equip_swaps_into_the_bag() {
-        let mut inv = Inventory { items: vec![sword(), sword()], ..Default::default() };
+        let mut inv = Inventory {
+            items: vec![sword(), sword()],
+            ..Default::default()
+        };
         inv.items[1].damage = 20;
         inv.equip(0).unwrap();
         assert_eq!(inv.equipped.weapon.unwrap().damage, 12);

@@ -35,7 +35,13 @@ pub enum Rarity {
 }
 
 impl Rarity {
-    pub const ALL: [Rarity; 5] = [Rarity::Common, Rarity::Uncommon, Rarity::Rare, Rarity::Epic, Rarity::Mythic];
+    pub const ALL: [Rarity; 5] = [
+        Rarity::Common,
+        Rarity::Uncommon,
+        Rarity::Rare,
+        Rarity::Epic,
+        Rarity::Mythic,
+    ];
 
     pub fn from_u8(v: u8) -> Option<Self> {
         Self::ALL.get(usize::from(v)).copied()
@@ -139,7 +145,12 @@ impl Trait {
                 Trait::Quick,
                 Trait::Sturdy,
             ],
-            ItemType::Armor => &[Trait::Thorns, Trait::Haste, Trait::Regeneration, Trait::Sturdy],
+            ItemType::Armor => &[
+                Trait::Thorns,
+                Trait::Haste,
+                Trait::Regeneration,
+                Trait::Sturdy,
+            ],
             ItemType::Tool => &[Trait::Prospector, Trait::Haste, Trait::Sturdy, Trait::Quick],
         }
     }
@@ -147,7 +158,9 @@ impl Trait {
 
 /// The 256-bit trait word (`bytes32 traits` on chain; bit `i` is byte
 /// `31 - i / 8`, bit `i % 8`, i.e. the big-endian uint256's bit `i`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Traits(pub [u8; 32]);
 
 impl Traits {
@@ -182,7 +195,10 @@ impl Traits {
         for t in Trait::ALL {
             defined.set(t);
         }
-        self.0.iter().zip(defined.0.iter()).all(|(a, d)| a & !d == 0)
+        self.0
+            .iter()
+            .zip(defined.0.iter())
+            .all(|(a, d)| a & !d == 0)
     }
 }
 

@@ -29,7 +29,10 @@ pub struct Rules {
 
 impl Default for Rules {
     fn default() -> Self {
-        Self { waves: 5, time_limit: 5 * 60 * TICK_RATE }
+        Self {
+            waves: 5,
+            time_limit: 5 * 60 * TICK_RATE,
+        }
     }
 }
 

@@ -17,7 +17,10 @@ use crate::transcript::{MatchHeader, PlayerSlot};
 /// (seat `i` has key `[i + 1; 32]`); the match id is derived from the seed.
 pub fn header(seed: u64, players: usize, rules: Rules) -> MatchHeader {
     let slots = (0..players)
-        .map(|i| PlayerSlot { public_key: [i as u8 + 1; 32], loadout: starter_loadout() })
+        .map(|i| PlayerSlot {
+            public_key: [i as u8 + 1; 32],
+            loadout: starter_loadout(),
+        })
         .collect();
     let id = *blake3::hash(&seed.to_le_bytes()).as_bytes();
     MatchHeader::new(id, seed, rules, slots)
@@ -67,7 +70,10 @@ pub fn crowded(seed: u64, players: usize, enemies: usize, bolts: usize) -> Game 
     let mut tries = 0;
     while s.enemies.len() < enemies.min(s.enemies.capacity()) && tries < 100_000 {
         tries += 1;
-        let (x, y) = (rng.range(1, crate::arena::WIDTH - 2), rng.range(1, crate::arena::HEIGHT - 2));
+        let (x, y) = (
+            rng.range(1, crate::arena::WIDTH - 2),
+            rng.range(1, crate::arena::HEIGHT - 2),
+        );
         if game.arena.is_blocked(x, y) {
             continue;
         }

@@ -97,8 +97,13 @@ fn player_tick(arena: &Arena, s: &mut State, i: usize, input: Input) {
         p.stamina -= DODGE_COST;
         p.cd.dodge = DODGE_COOLDOWN;
     }
-    let hasty = armor.is_some_and(|a| a.has(Trait::Haste)) || tool.is_some_and(|t| t.has(Trait::Haste));
-    let speed = if hasty { PLAYER_SPEED * 6 / 5 } else { PLAYER_SPEED };
+    let hasty =
+        armor.is_some_and(|a| a.has(Trait::Haste)) || tool.is_some_and(|t| t.has(Trait::Haste));
+    let speed = if hasty {
+        PLAYER_SPEED * 6 / 5
+    } else {
+        PLAYER_SPEED
+    };
     let delta = if p.dodge > 0 {
         p.dodge -= 1;
         DIRS[usize::from(p.dodge_dir)].scale(speed * 5 / 2, TILE)
@@ -123,12 +128,21 @@ fn quick(cooldown: u8, quick: bool) -> u8 {
 }
 
 fn melee(s: &mut State, i: usize) {
-    let State { players, enemies, rng, .. } = s;
+    let State {
+        players,
+        enemies,
+        rng,
+        ..
+    } = s;
     let p = &mut players[i];
     let weapon = p.equipment.working(ItemType::Weapon).copied();
     let damage = weapon.map_or(combat::FIST_DAMAGE, |w| w.damage);
     let fx = effects_of(weapon.as_ref());
-    let reach = if weapon.is_some_and(|w| w.has(Trait::Reach)) { MELEE_REACH * 3 / 2 } else { MELEE_REACH };
+    let reach = if weapon.is_some_and(|w| w.has(Trait::Reach)) {
+        MELEE_REACH * 3 / 2
+    } else {
+        MELEE_REACH
+    };
     let facing = DIRS[usize::from(p.facing)];
     let mut hits = 0;
     for e in enemies.iter_mut().filter(|e| e.hp > 0) {
@@ -145,7 +159,12 @@ fn melee(s: &mut State, i: usize) {
 }
 
 fn shoot(s: &mut State, i: usize) {
-    let State { players, projectiles, rng, .. } = s;
+    let State {
+        players,
+        projectiles,
+        rng,
+        ..
+    } = s;
     if projectiles.is_full() {
         return;
     }
@@ -161,7 +180,10 @@ fn shoot(s: &mut State, i: usize) {
         owner: Owner::Player(i as u8),
         pierce: u8::from(weapon.is_some_and(|w| w.has(Trait::Piercing))),
         last_hit: 0,
-        effects: crate::state::HitEffects { knockback: false, ..effects_of(weapon.as_ref()) },
+        effects: crate::state::HitEffects {
+            knockback: false,
+            ..effects_of(weapon.as_ref())
+        },
     });
     p.stamina -= SHOT_COST;
     p.cd.shoot = quick(SHOT_COOLDOWN, weapon.is_some_and(|w| w.has(Trait::Quick)));
@@ -172,7 +194,8 @@ fn shoot(s: &mut State, i: usize) {
 /// resource node in reach with the equipped tool.
 fn interact(s: &mut State, i: usize) {
     let pos = s.players[i].pos;
-    let ally = (0..s.players.len()).find(|&j| j != i && s.players[j].downed && within(s.players[j].pos, pos, INTERACT_REACH));
+    let ally = (0..s.players.len())
+        .find(|&j| j != i && s.players[j].downed && within(s.players[j].pos, pos, INTERACT_REACH));
     if let Some(j) = ally {
         let a = &mut s.players[j];
         a.revive += 1;
@@ -184,7 +207,12 @@ fn interact(s: &mut State, i: usize) {
         }
         return;
     }
-    let State { players, nodes, rng, .. } = s;
+    let State {
+        players,
+        nodes,
+        rng,
+        ..
+    } = s;
     let p = &mut players[i];
     let Some(tool) = p.equipment.working(ItemType::Tool).copied() else {
         return;
@@ -192,7 +220,10 @@ fn interact(s: &mut State, i: usize) {
     if p.cd.gather > 0 {
         return;
     }
-    let Some(node) = nodes.iter_mut().find(|n| n.remaining > 0 && within(n.pos, pos, INTERACT_REACH)) else {
+    let Some(node) = nodes
+        .iter_mut()
+        .find(|n| n.remaining > 0 && within(n.pos, pos, INTERACT_REACH))
+    else {
         return;
     };
     node.remaining -= 1;
@@ -222,7 +253,8 @@ fn waves_tick(arena: &Arena, s: &mut State) {
             let brutes = if w.number >= 3 { 15 } else { 0 };
             let kind = EnemyKind::ALL[s.rng.weighted(&[55, 30, brutes])];
             let at = arena.enemy_spawns[s.rng.below(arena.enemy_spawns.len() as u32) as usize];
-            s.enemies.push(enemy::spawn(kind, s.next_id, at, w.number, s.players.len()));
+            s.enemies
+                .push(enemy::spawn(kind, s.next_id, at, w.number, s.players.len()));
             s.next_id += 1;
             w.to_spawn -= 1;
             w.spawn_timer = SPAWN_INTERVAL;
@@ -250,7 +282,13 @@ fn waves_tick(arena: &Arena, s: &mut State) {
 }
 
 fn projectiles_tick(arena: &Arena, s: &mut State) {
-    let State { players, enemies, projectiles, rng, .. } = s;
+    let State {
+        players,
+        enemies,
+        projectiles,
+        rng,
+        ..
+    } = s;
     for pr in projectiles.iter_mut() {
         pr.pos = pr.pos.add(pr.vel);
         pr.ttl = pr.ttl.saturating_sub(1);
@@ -261,8 +299,18 @@ fn projectiles_tick(arena: &Arena, s: &mut State) {
         match pr.owner {
             Owner::Player(by) => {
                 for e in enemies.iter_mut() {
-                    if e.hp > 0 && e.id != pr.last_hit && within(e.pos, pr.pos, e.kind.stats().radius + PROJECTILE_RADIUS) {
-                        hit_enemy(e, &mut players[usize::from(by)], by, pr.damage, pr.effects, rng);
+                    if e.hp > 0
+                        && e.id != pr.last_hit
+                        && within(e.pos, pr.pos, e.kind.stats().radius + PROJECTILE_RADIUS)
+                    {
+                        hit_enemy(
+                            e,
+                            &mut players[usize::from(by)],
+                            by,
+                            pr.damage,
+                            pr.effects,
+                            rng,
+                        );
                         if pr.pierce > 0 {
                             pr.pierce -= 1;
                             pr.last_hit = e.id;
@@ -275,10 +323,9 @@ fn projectiles_tick(arena: &Arena, s: &mut State) {
             }
             Owner::Enemy => {
                 // Bolts fly through dodging and flashing players.
-                if let Some(p) = players
-                    .iter_mut()
-                    .find(|p| vulnerable(p) && within(p.pos, pr.pos, PLAYER_RADIUS + PROJECTILE_RADIUS))
-                {
+                if let Some(p) = players.iter_mut().find(|p| {
+                    vulnerable(p) && within(p.pos, pr.pos, PLAYER_RADIUS + PROJECTILE_RADIUS)
+                }) {
                     hurt_player(p, pr.damage, rng);
                     pr.ttl = 0;
                 }
@@ -297,7 +344,13 @@ fn burns_and_deaths(s: &mut State) {
         }
     }
     let wave = s.waves.number;
-    let State { enemies, players, drops, rng, .. } = s;
+    let State {
+        enemies,
+        players,
+        drops,
+        rng,
+        ..
+    } = s;
     for e in enemies.iter().filter(|e| e.hp <= 0) {
         if let Some(p) = players.get_mut(usize::from(e.last_hit_by)) {
             p.rewards.xp += e.kind.stats().xp;
@@ -305,8 +358,14 @@ fn burns_and_deaths(s: &mut State) {
         }
         let (mats, item_chance): (&[(Material, u8, u32)], u32) = match e.kind {
             EnemyKind::Chaser => (&[(Material::Hide, 1, 500), (Material::Essence, 1, 80)], 50),
-            EnemyKind::Shooter => (&[(Material::Crystal, 1, 250), (Material::Essence, 1, 250)], 80),
-            EnemyKind::Brute => (&[(Material::Ore, 2, 1000), (Material::Essence, 1, 500)], 200),
+            EnemyKind::Shooter => (
+                &[(Material::Crystal, 1, 250), (Material::Essence, 1, 250)],
+                80,
+            ),
+            EnemyKind::Brute => (
+                &[(Material::Ore, 2, 1000), (Material::Essence, 1, 500)],
+                200,
+            ),
         };
         let mut loot = arrayvec::ArrayVec::<Loot, 3>::new();
         for (m, n, chance) in mats {
@@ -317,7 +376,13 @@ fn burns_and_deaths(s: &mut State) {
         if rng.chance(item_chance) {
             // Later waves shift the odds towards rarer items.
             let w = u32::from(wave);
-            let rarity = Rarity::ALL[rng.weighted(&[600u32.saturating_sub(40 * w).max(200), 250, 100 + 10 * w, 40 + 5 * w, 10 + w])];
+            let rarity = Rarity::ALL[rng.weighted(&[
+                600u32.saturating_sub(40 * w).max(200),
+                250,
+                100 + 10 * w,
+                40 + 5 * w,
+                10 + w,
+            ])];
             loot.push(Loot::Item(roll_loot(rarity, rng)));
         }
         for l in loot {
@@ -325,7 +390,11 @@ fn burns_and_deaths(s: &mut State) {
                 break;
             }
             let jitter = Vec2::new(rng.range(-200, 200), rng.range(-200, 200));
-            drops.push(Drop { pos: e.pos.add(jitter), loot: l, ttl: DROP_TTL });
+            drops.push(Drop {
+                pos: e.pos.add(jitter),
+                loot: l,
+                ttl: DROP_TTL,
+            });
         }
     }
     enemies.retain(|e| e.hp > 0);
@@ -335,7 +404,10 @@ fn drops_tick(s: &mut State) {
     let State { drops, players, .. } = s;
     for d in drops.iter_mut() {
         d.ttl = d.ttl.saturating_sub(1);
-        let Some(p) = players.iter_mut().find(|p| !p.downed && within(p.pos, d.pos, PICKUP_REACH)) else {
+        let Some(p) = players
+            .iter_mut()
+            .find(|p| !p.downed && within(p.pos, d.pos, PICKUP_REACH))
+        else {
             continue;
         };
         match d.loot {

@@ -35,13 +35,22 @@ pub struct Sprite {
 
 impl Sprite {
     fn blank(width: usize, height: usize) -> Self {
-        Self { width, height, rgba: vec![0; width * height * 4] }
+        Self {
+            width,
+            height,
+            rgba: vec![0; width * height * 4],
+        }
     }
 
     /// The colour at (`x`, `y`).
     pub fn pixel(&self, x: usize, y: usize) -> Rgba {
         let i = (y * self.width + x) * 4;
-        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2], self.rgba[i + 3]]
+        [
+            self.rgba[i],
+            self.rgba[i + 1],
+            self.rgba[i + 2],
+            self.rgba[i + 3],
+        ]
     }
 
     fn put(&mut self, x: usize, y: usize, c: Rgba) {
@@ -87,7 +96,11 @@ impl Grid {
     }
 
     fn get(&self, x: i32, y: i32) -> Cell {
-        if (0..SIZE as i32).contains(&x) && (0..SIZE as i32).contains(&y) { self.0[y as usize][x as usize] } else { Cell::Empty }
+        if (0..SIZE as i32).contains(&x) && (0..SIZE as i32).contains(&y) {
+            self.0[y as usize][x as usize]
+        } else {
+            Cell::Empty
+        }
     }
 
     /// A diamond of radius `r` (|dx| + |dy| <= r) around (`x`, `y`).
@@ -113,11 +126,27 @@ impl Grid {
 /// The body colours of a rarity: (base, light, dark).
 fn palette(r: Rarity) -> (Rgba, Rgba, Rgba) {
     match r {
-        Rarity::Common => ([158, 158, 166, 255], [208, 208, 214, 255], [104, 104, 114, 255]),
+        Rarity::Common => (
+            [158, 158, 166, 255],
+            [208, 208, 214, 255],
+            [104, 104, 114, 255],
+        ),
         Rarity::Uncommon => ([72, 176, 88, 255], [140, 222, 140, 255], [38, 112, 56, 255]),
-        Rarity::Rare => ([62, 118, 218, 255], [136, 180, 250, 255], [34, 66, 148, 255]),
-        Rarity::Epic => ([156, 74, 208, 255], [206, 146, 246, 255], [96, 38, 140, 255]),
-        Rarity::Mythic => ([236, 146, 34, 255], [255, 214, 112, 255], [164, 82, 14, 255]),
+        Rarity::Rare => (
+            [62, 118, 218, 255],
+            [136, 180, 250, 255],
+            [34, 66, 148, 255],
+        ),
+        Rarity::Epic => (
+            [156, 74, 208, 255],
+            [206, 146, 246, 255],
+            [96, 38, 140, 255],
+        ),
+        Rarity::Mythic => (
+            [236, 146, 34, 255],
+            [255, 214, 112, 255],
+            [164, 82, 14, 255],
+        ),
     }
 }
 
@@ -143,11 +172,50 @@ pub fn trait_colour(t: Trait) -> Rgba {
 fn gem_slots(ty: ItemType) -> [(i32, i32); 12] {
     match ty {
         // Along the blade, then on the guard.
-        ItemType::Weapon => [(20, 11), (17, 14), (23, 8), (14, 17), (8, 18), (13, 23), (6, 16), (15, 25), (26, 5), (11, 20), (18, 12), (21, 9)],
+        ItemType::Weapon => [
+            (20, 11),
+            (17, 14),
+            (23, 8),
+            (14, 17),
+            (8, 18),
+            (13, 23),
+            (6, 16),
+            (15, 25),
+            (26, 5),
+            (11, 20),
+            (18, 12),
+            (21, 9),
+        ],
         // Across the chest in rows.
-        ItemType::Armor => [(11, 13), (15, 13), (19, 13), (11, 17), (15, 17), (19, 17), (11, 21), (15, 21), (19, 21), (11, 25), (15, 25), (19, 25)],
+        ItemType::Armor => [
+            (11, 13),
+            (15, 13),
+            (19, 13),
+            (11, 17),
+            (15, 17),
+            (19, 17),
+            (11, 21),
+            (15, 21),
+            (19, 21),
+            (11, 25),
+            (15, 25),
+            (19, 25),
+        ],
         // On the head, then down the handle.
-        ItemType::Tool => [(17, 6), (22, 11), (25, 14), (14, 4), (27, 17), (19, 8), (23, 12), (15, 17), (12, 20), (9, 23), (13, 2), (28, 19)],
+        ItemType::Tool => [
+            (17, 6),
+            (22, 11),
+            (25, 14),
+            (14, 4),
+            (27, 17),
+            (19, 8),
+            (23, 12),
+            (15, 17),
+            (12, 20),
+            (9, 23),
+            (13, 2),
+            (28, 19),
+        ],
     }
 }
 
@@ -241,7 +309,13 @@ pub fn item_sprite(s: &ItemStats) -> Sprite {
     let max = u32::from(s.rarity.max_durability());
     let full = (u32::from(s.durability).min(max) * 28 / max) as i32;
     let pct = u32::from(s.durability).min(max) * 100 / max;
-    let bar = if pct > 50 { [70, 200, 70, 255] } else if pct > 25 { [230, 200, 50, 255] } else { [210, 50, 40, 255] };
+    let bar = if pct > 50 {
+        [70, 200, 70, 255]
+    } else if pct > 25 {
+        [230, 200, 50, 255]
+    } else {
+        [210, 50, 40, 255]
+    };
     g.rect(2, 30, 2 + full, 31, Cell::Bar(bar));
     g.rect(2 + full, 30, 30, 31, Cell::Bar([60, 56, 64, 255]));
 
@@ -255,12 +329,21 @@ pub fn item_sprite(s: &ItemStats) -> Sprite {
             let c = match g.get(xi, yi) {
                 Cell::Empty => {
                     let near = |d: i32| {
-                        (-d..=d).any(|dy| (-d..=d).any(|dx| !matches!(g.get(xi + dx, yi + dy), Cell::Empty | Cell::Bar(_))))
+                        (-d..=d).any(|dy| {
+                            (-d..=d).any(|dx| {
+                                !matches!(g.get(xi + dx, yi + dy), Cell::Empty | Cell::Bar(_))
+                            })
+                        })
                     };
                     if near(1) && y < 30 {
                         OUTLINE
                     } else if s.rarity >= Rarity::Epic && near(2) && y < 30 {
-                        [light[0], light[1], light[2], if s.rarity == Rarity::Mythic { 140 } else { 90 }]
+                        [
+                            light[0],
+                            light[1],
+                            light[2],
+                            if s.rarity == Rarity::Mythic { 140 } else { 90 },
+                        ]
                     } else {
                         CLEAR
                     }
@@ -272,7 +355,12 @@ pub fn item_sprite(s: &ItemStats) -> Sprite {
                     } else if matches!(g.get(xi + 1, yi + 1), Cell::Empty) {
                         dark
                     } else if noise(x, y) {
-                        [base[0].saturating_sub(14), base[1].saturating_sub(14), base[2].saturating_sub(14), 255]
+                        [
+                            base[0].saturating_sub(14),
+                            base[1].saturating_sub(14),
+                            base[2].saturating_sub(14),
+                            255,
+                        ]
                     } else {
                         base
                     }
@@ -299,23 +387,59 @@ mod tests {
     use super::*;
     use crate::item::Traits;
 
-    fn item(ty: ItemType, rarity: Rarity, damage: u16, defense: u16, durability: u16, traits: Traits) -> ItemStats {
-        ItemStats { item_type: ty, rarity, damage, defense, durability, traits }
+    fn item(
+        ty: ItemType,
+        rarity: Rarity,
+        damage: u16,
+        defense: u16,
+        durability: u16,
+        traits: Traits,
+    ) -> ItemStats {
+        ItemStats {
+            item_type: ty,
+            rarity,
+            damage,
+            defense,
+            durability,
+            traits,
+        }
     }
 
     #[test]
     fn equal_stats_draw_equal_pixels_and_every_stat_changes_them() {
-        let base = item(ItemType::Weapon, Rarity::Rare, 30, 0, 200, Traits::NONE.with(Trait::Burn));
+        let base = item(
+            ItemType::Weapon,
+            Rarity::Rare,
+            30,
+            0,
+            200,
+            Traits::NONE.with(Trait::Burn),
+        );
         let a = item_sprite(&base);
         assert_eq!(a, item_sprite(&base));
-        assert_eq!((a.width, a.height, a.rgba.len()), (SIZE, SIZE, SIZE * SIZE * 4));
+        assert_eq!(
+            (a.width, a.height, a.rgba.len()),
+            (SIZE, SIZE, SIZE * SIZE * 4)
+        );
         let variants = [
-            ItemStats { item_type: ItemType::Tool, ..base },
-            ItemStats { rarity: Rarity::Epic, ..base },
+            ItemStats {
+                item_type: ItemType::Tool,
+                ..base
+            },
+            ItemStats {
+                rarity: Rarity::Epic,
+                ..base
+            },
             ItemStats { damage: 31, ..base },
             ItemStats { defense: 1, ..base },
-            ItemStats { durability: 100, ..base },
-            ItemStats { traits: Traits::NONE.with(Trait::Lifesteal), ..base },
+            ItemStats {
+                durability: 100,
+                ..base
+            },
+            ItemStats {
+                traits: Traits::NONE.with(Trait::Lifesteal),
+                ..base
+            },
         ];
         for v in variants {
             assert_ne!(item_sprite(&v), a, "{v:?} draws like {base:?}");
@@ -332,10 +456,18 @@ mod tests {
                 }
                 let s = item(ty, r, 20, 10, r.max_durability(), traits);
                 let sprite = item_sprite(&s);
-                assert!(sprite.visible_pixels() > 150, "{ty:?} {r:?}: {} pixels", sprite.visible_pixels());
+                assert!(
+                    sprite.visible_pixels() > 150,
+                    "{ty:?} {r:?}: {} pixels",
+                    sprite.visible_pixels()
+                );
                 for t in traits.iter() {
                     let (x, y) = gem_slots(ty)[t as usize];
-                    assert_eq!(sprite.pixel(x as usize, y as usize), trait_colour(t), "{ty:?} {r:?} {t:?}");
+                    assert_eq!(
+                        sprite.pixel(x as usize, y as usize),
+                        trait_colour(t),
+                        "{ty:?} {r:?} {t:?}"
+                    );
                 }
             }
         }
@@ -343,17 +475,46 @@ mod tests {
 
     #[test]
     fn the_bottom_bar_is_the_durability() {
-        let full = item_sprite(&item(ItemType::Armor, Rarity::Common, 0, 5, 150, Traits::NONE));
-        let worn = item_sprite(&item(ItemType::Armor, Rarity::Common, 0, 5, 30, Traits::NONE));
-        let lit = |s: &Sprite| (2..30).filter(|x| s.pixel(*x, 30) != [60, 56, 64, 255]).count();
+        let full = item_sprite(&item(
+            ItemType::Armor,
+            Rarity::Common,
+            0,
+            5,
+            150,
+            Traits::NONE,
+        ));
+        let worn = item_sprite(&item(
+            ItemType::Armor,
+            Rarity::Common,
+            0,
+            5,
+            30,
+            Traits::NONE,
+        ));
+        let lit = |s: &Sprite| {
+            (2..30)
+                .filter(|x| s.pixel(*x, 30) != [60, 56, 64, 255])
+                .count()
+        };
         assert_eq!(lit(&full), 28);
         assert_eq!(lit(&worn), 5);
-        assert_eq!(worn.pixel(2, 30), [210, 50, 40, 255], "a worn item's bar is red");
+        assert_eq!(
+            worn.pixel(2, 30),
+            [210, 50, 40, 255],
+            "a worn item's bar is red"
+        );
     }
 
     #[test]
     fn scaling_keeps_square_pixels() {
-        let s = item_sprite(&item(ItemType::Tool, Rarity::Mythic, 40, 0, 400, Traits::NONE));
+        let s = item_sprite(&item(
+            ItemType::Tool,
+            Rarity::Mythic,
+            40,
+            0,
+            400,
+            Traits::NONE,
+        ));
         let big = s.scaled(8);
         assert_eq!((big.width, big.height), (256, 256));
         assert_eq!(big.pixel(8 * 20 + 7, 8 * 9 + 3), s.pixel(20, 9));

@@ -11,7 +11,9 @@ use crate::geometry::Vec2;
 use crate::inventory::{Loadout, Material, Materials};
 use crate::item::ItemStats;
 use crate::rng::Rng;
-use crate::rules::{MAX_DROPS, MAX_ENEMIES, MAX_NODES, MAX_PLAYERS, MAX_PROJECTILES, MAX_REWARD_ITEMS, Rules};
+use crate::rules::{
+    MAX_DROPS, MAX_ENEMIES, MAX_NODES, MAX_PLAYERS, MAX_PROJECTILES, MAX_REWARD_ITEMS, Rules,
+};
 
 pub const PLAYER_MAX_HP: u16 = 100;
 pub const MAX_STAMINA: u16 = 100;
@@ -220,7 +222,12 @@ impl std::fmt::Display for Checksum {
 
 /// The snapshot encoding. A state of 4 players and full pools stays well
 /// under 64 KiB.
-pub const SNAPSHOT: Format = Format { name: "snapshot", magic: *b"CYSN", version: 1, max_bytes: 64 * 1024 };
+pub const SNAPSHOT: Format = Format {
+    name: "snapshot",
+    magic: *b"CYSN",
+    version: 1,
+    max_bytes: 64 * 1024,
+};
 
 impl State {
     /// The state at frame 0: players on their spawns with their loadouts,
@@ -248,13 +255,20 @@ impl State {
             .resource_sites
             .iter()
             .take(MAX_NODES)
-            .map(|(pos, kind)| ResourceNode { pos: *pos, kind: *kind, remaining: kind.capacity() })
+            .map(|(pos, kind)| ResourceNode {
+                pos: *pos,
+                kind: *kind,
+                remaining: kind.capacity(),
+            })
             .collect();
         State {
             frame: 0,
             rules,
             rng: Rng::new(seed, "simulation"),
-            waves: Waves { pause: 120, ..Waves::default() },
+            waves: Waves {
+                pause: 120,
+                ..Waves::default()
+            },
             end: None,
             next_id: 1,
             players,
@@ -297,7 +311,12 @@ impl State {
                 return Err("an item in the wrong equipment slot");
             }
             let items = [p.equipment.weapon, p.equipment.armor, p.equipment.tool];
-            if !items.iter().flatten().chain(p.rewards.items.iter()).all(|i| i.traits.is_canonical()) {
+            if !items
+                .iter()
+                .flatten()
+                .chain(p.rewards.items.iter())
+                .all(|i| i.traits.is_canonical())
+            {
                 return Err("an item with undefined trait bits");
             }
         }
@@ -319,6 +338,10 @@ impl State {
 
     /// Live entities (players, enemies, projectiles, drops, nodes).
     pub fn entity_count(&self) -> usize {
-        self.players.len() + self.enemies.len() + self.projectiles.len() + self.drops.len() + self.nodes.len()
+        self.players.len()
+            + self.enemies.len()
+            + self.projectiles.len()
+            + self.drops.len()
+            + self.nodes.len()
     }
 }

@@ -37,7 +37,13 @@ pub struct MatchHeader {
 impl MatchHeader {
     /// A header for the rules of this build.
     pub fn new(match_id: [u8; 32], seed: u64, rules: Rules, players: Vec<PlayerSlot>) -> Self {
-        Self { match_id, rules_version: RULES_VERSION, rules, seed, players }
+        Self {
+            match_id,
+            rules_version: RULES_VERSION,
+            rules,
+            seed,
+            players,
+        }
     }
 
     /// Structural checks that do not depend on the rules version.
@@ -51,12 +57,19 @@ impl MatchHeader {
                 return Err("an item in the wrong equipment slot");
             }
             let l = &p.loadout;
-            if ![l.weapon, l.armor, l.tool].iter().flatten().all(|i| i.traits.is_canonical()) {
+            if ![l.weapon, l.armor, l.tool]
+                .iter()
+                .flatten()
+                .all(|i| i.traits.is_canonical())
+            {
                 return Err("an item with undefined trait bits");
             }
         }
         for (i, p) in self.players.iter().enumerate() {
-            if self.players[..i].iter().any(|q| q.public_key == p.public_key) {
+            if self.players[..i]
+                .iter()
+                .any(|q| q.public_key == p.public_key)
+            {
                 return Err("a key holds two seats");
             }
         }
@@ -69,7 +82,12 @@ impl MatchHeader {
     }
 }
 
-const HEADER: Format = Format { name: "match header", magic: *b"CYMH", version: 1, max_bytes: 16 * 1024 };
+const HEADER: Format = Format {
+    name: "match header",
+    magic: *b"CYMH",
+    version: 1,
+    max_bytes: 16 * 1024,
+};
 
 /// An ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,7 +95,11 @@ pub struct Signature(#[serde(with = "BigArray")] pub [u8; 64]);
 
 impl std::fmt::Debug for Signature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Signature({})", blake3::Hash::from_bytes(self.0[..32].try_into().unwrap_or([0; 32])).to_hex())
+        write!(
+            f,
+            "Signature({})",
+            blake3::Hash::from_bytes(self.0[..32].try_into().unwrap_or([0; 32])).to_hex()
+        )
     }
 }
 
@@ -103,7 +125,12 @@ pub struct Transcript {
 }
 
 /// The transcript encoding: 30 minutes of 4 players fits easily in 4 MiB.
-pub const TRANSCRIPT: Format = Format { name: "transcript", magic: *b"CYTX", version: 1, max_bytes: 4 * 1024 * 1024 };
+pub const TRANSCRIPT: Format = Format {
+    name: "transcript",
+    magic: *b"CYTX",
+    version: 1,
+    max_bytes: 4 * 1024 * 1024,
+};
 
 impl Transcript {
     pub fn encode(&self) -> Vec<u8> {
@@ -142,7 +169,9 @@ impl Transcript {
             return Err("checkpoints for some players but not all");
         }
         for cps in &self.checkpoints {
-            if cps.windows(2).any(|w| w[0].frame >= w[1].frame) || cps.iter().any(|c| c.frame as usize > frames) {
+            if cps.windows(2).any(|w| w[0].frame >= w[1].frame)
+                || cps.iter().any(|c| c.frame as usize > frames)
+            {
                 return Err("checkpoints out of order or past the last frame");
             }
         }
@@ -167,7 +196,10 @@ impl InputChain {
         let mut h = blake3::Hasher::new_derive_key(CHAIN_TAG);
         h.update(match_id);
         h.update(&[seat]);
-        Self { frame: 0, head: *h.finalize().as_bytes() }
+        Self {
+            frame: 0,
+            head: *h.finalize().as_bytes(),
+        }
     }
 
     pub fn push(&mut self, input: Input) {

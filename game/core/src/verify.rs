@@ -59,12 +59,18 @@ pub enum VerifyError {
 /// Re-simulates the match of `header` over `inputs[player][frame]`.
 pub fn verify(header: &MatchHeader, inputs: &[Vec<Input>]) -> Result<Outcome, VerifyError> {
     if header.rules_version != RULES_VERSION {
-        return Err(VerifyError::RulesVersion { got: header.rules_version, expected: RULES_VERSION });
+        return Err(VerifyError::RulesVersion {
+            got: header.rules_version,
+            expected: RULES_VERSION,
+        });
     }
     header.validate().map_err(VerifyError::Header)?;
     let n = header.players.len();
     if inputs.len() != n {
-        return Err(VerifyError::InputStreams { players: n, streams: inputs.len() });
+        return Err(VerifyError::InputStreams {
+            players: n,
+            streams: inputs.len(),
+        });
     }
     let frames = inputs[0].len();
     if inputs.iter().any(|v| v.len() != frames) {
@@ -79,7 +85,10 @@ pub fn verify(header: &MatchHeader, inputs: &[Vec<Input>]) -> Result<Outcome, Ve
     let mut tick = Vec::with_capacity(n);
     for f in 0..frames {
         if game.is_over() {
-            return Err(VerifyError::InputsAfterEnd { ended_at: game.frame(), frames: frames as u32 });
+            return Err(VerifyError::InputsAfterEnd {
+                ended_at: game.frame(),
+                frames: frames as u32,
+            });
         }
         tick.clear();
         tick.extend(inputs.iter().map(|v| v[f]));
@@ -100,7 +109,11 @@ pub fn verify(header: &MatchHeader, inputs: &[Vec<Input>]) -> Result<Outcome, Ve
                 kills: p.rewards.kills,
                 materials: p.rewards.materials,
                 items: p.rewards.items.to_vec(),
-                wear: [lost(ItemType::Weapon), lost(ItemType::Armor), lost(ItemType::Tool)],
+                wear: [
+                    lost(ItemType::Weapon),
+                    lost(ItemType::Armor),
+                    lost(ItemType::Tool),
+                ],
                 downed: p.downed,
                 damage_dealt: p.rewards.damage_dealt,
                 damage_taken: p.rewards.damage_taken,
@@ -122,7 +135,10 @@ impl Transcript {
     pub fn verify(&self) -> Result<Outcome, VerifyError> {
         let outcome = verify(&self.header, &self.inputs)?;
         if outcome.final_checksum != self.final_checksum {
-            return Err(VerifyError::ChecksumMismatch { claimed: self.final_checksum, actual: outcome.final_checksum });
+            return Err(VerifyError::ChecksumMismatch {
+                claimed: self.final_checksum,
+                actual: outcome.final_checksum,
+            });
         }
         Ok(outcome)
     }

@@ -115,7 +115,10 @@ pub fn matches(reports: &[MatchReport]) -> Matches {
     for r in reports {
         by_match.entry(&r.match_id).or_default().push(r);
     }
-    let mut m = Matches { played: by_match.len(), ..Matches::default() };
+    let mut m = Matches {
+        played: by_match.len(),
+        ..Matches::default()
+    };
     let mut lobby: Vec<u64> = vec![];
     for seats in by_match.values() {
         if seats.iter().all(|r| r.ending == Ending::Finished) {
@@ -142,12 +145,22 @@ pub fn matches(reports: &[MatchReport]) -> Matches {
 pub fn rejections(metrics: &Metrics) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
     for line in metrics.render().lines() {
-        let Some(rest) = line.strip_prefix("cyteria_rejected_messages_total{") else { continue };
+        let Some(rest) = line.strip_prefix("cyteria_rejected_messages_total{") else {
+            continue;
+        };
         if !rest.contains("channel=\"transcript\"") {
             continue;
         }
-        let reason = rest.split("reason=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("?");
-        let n = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) as u64;
+        let reason = rest
+            .split("reason=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("?");
+        let n = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0) as u64;
         if n > 0 {
             *out.entry(reason.to_string()).or_default() += n;
         }
@@ -158,36 +171,72 @@ pub fn rejections(metrics: &Metrics) -> BTreeMap<String, u64> {
 fn resources(wall: Duration) -> Resources {
     // /proc/self/stat: utime and stime in clock ticks (100 per second on Linux).
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let hwm_kb = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
         .unwrap_or(0.0);
-    Resources { wall_s: wall.as_secs_f64(), cpu_s: (ticks(11) + ticks(12)) / 100.0, max_rss_mb: hwm_kb / 1024.0 }
+    Resources {
+        wall_s: wall.as_secs_f64(),
+        cpu_s: (ticks(11) + ticks(12)) / 100.0,
+        max_rss_mb: hwm_kb / 1024.0,
+    }
 }
 
 pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     let matches = matches(i.reports);
     let mut verification = Verification::default();
     for v in i.validators {
-        verification.verified_per_validator.push(v.metrics().transcripts_verified.get());
+        verification
+            .verified_per_validator
+            .push(v.metrics().transcripts_verified.get());
         for (reason, n) in rejections(v.metrics()) {
             *verification.rejected.entry(reason).or_default() += n;
         }
     }
     // The most advanced validator's ledger (a restarted one may lag).
-    let ledger = i.validators.iter().map(|v| v.handle.ledger.borrow().clone()).max_by_key(|(e, _)| *e).map(|(_, l)| l);
-    let finished: Vec<&MatchReport> = i.reports.iter().filter(|r| r.ending == Ending::Finished).collect();
-    let credited = |id: &str| ledger.as_ref().is_some_and(|l| l.credited.iter().any(|c| hex(&c[..]) == id));
+    let ledger = i
+        .validators
+        .iter()
+        .map(|v| v.handle.ledger.borrow().clone())
+        .max_by_key(|(e, _)| *e)
+        .map(|(_, l)| l);
+    let finished: Vec<&MatchReport> = i
+        .reports
+        .iter()
+        .filter(|r| r.ending == Ending::Finished)
+        .collect();
+    let credited = |id: &str| {
+        ledger
+            .as_ref()
+            .is_some_and(|l| l.credited.iter().any(|c| hex(&c[..]) == id))
+    };
     let batches = i.index.batches();
-    let gas_used = i.validators.iter().map(|v| v.metrics().settlement_gas.get()).max().unwrap_or(0);
+    let gas_used = i
+        .validators
+        .iter()
+        .map(|v| v.metrics().settlement_gas.get())
+        .max()
+        .unwrap_or(0);
     let mut items = vec![];
     for (wallet, _, _) in i.players {
         for (id, _) in i.index.items_of(*wallet) {
-            let Some((s, _, _)) = ids::decode(id) else { continue };
+            let Some((s, _, _)) = ids::decode(id) else {
+                continue;
+            };
             items.push(Item {
                 owner: *wallet,
                 id: format!("{id:#x}"),
@@ -203,7 +252,13 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     }
     let settlement = Settlement {
         epochs_settled: i.chain.settled_epoch().await?,
-        matches_credited: finished.iter().map(|r| r.match_id.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().filter(|id| credited(id)).count(),
+        matches_credited: finished
+            .iter()
+            .map(|r| r.match_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|id| credited(id))
+            .count(),
         crafts: i.crafted,
         items_minted: batches.iter().map(|(_, b)| b.items.to::<usize>()).sum(),
         gas_used,
@@ -211,31 +266,71 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     };
 
     let mut checks = vec![];
-    let mut check = |name: &str, ok: bool, detail: String| checks.push(Check { name: name.to_string(), ok, detail });
-    check("no desync", matches.desyncs == 0, format!("{} desyncs in {} matches", matches.desyncs, matches.played));
-    let cheaters: Vec<[u8; 32]> = i.players.iter().filter(|p| p.2.is_some()).map(|p| p.1).collect();
+    let mut check = |name: &str, ok: bool, detail: String| {
+        checks.push(Check {
+            name: name.to_string(),
+            ok,
+            detail,
+        })
+    };
+    check(
+        "no desync",
+        matches.desyncs == 0,
+        format!("{} desyncs in {} matches", matches.desyncs, matches.played),
+    );
+    let cheaters: Vec<[u8; 32]> = i
+        .players
+        .iter()
+        .filter(|p| p.2.is_some())
+        .map(|p| p.1)
+        .collect();
     // The forger's and the false claimer's match is refused whole.
     let expected = honest_finished(i.reports, &cheaters).len();
     check(
         "every honest match settled on chain",
-        matches.finished > 0 && settlement.matches_credited >= expected && settlement.epochs_settled > 0,
-        format!("{} of {} finished matches credited, {} epochs settled", settlement.matches_credited, matches.finished, settlement.epochs_settled),
+        matches.finished > 0
+            && settlement.matches_credited >= expected
+            && settlement.epochs_settled > 0,
+        format!(
+            "{} of {} finished matches credited, {} epochs settled",
+            settlement.matches_credited, matches.finished, settlement.epochs_settled
+        ),
     );
-    let root_ok = ledger.as_ref().is_some_and(|l| format!("{:#x}", alloy::primitives::B256::from(l.root())) == settlement.state_root);
-    check("the chain holds the validators' state root", root_ok, settlement.state_root.clone());
+    let root_ok = ledger.as_ref().is_some_and(|l| {
+        format!("{:#x}", alloy::primitives::B256::from(l.root())) == settlement.state_root
+    });
+    check(
+        "the chain holds the validators' state root",
+        root_ok,
+        settlement.state_root.clone(),
+    );
     let mut ids_seen = std::collections::BTreeSet::new();
     let unique = items.iter().all(|it| ids_seen.insert(it.id.clone()));
     let mut held = 0usize;
     for it in &items {
         let id: U256 = it.id.parse().unwrap_or_default();
-        if i.chain.items().balanceOf(it.owner, id).call().await.unwrap_or_default() == U256::from(1) {
+        if i.chain
+            .items()
+            .balanceOf(it.owner, id)
+            .call()
+            .await
+            .unwrap_or_default()
+            == U256::from(1)
+        {
             held += 1;
         }
     }
     check(
         "items exist with their stats, each minted once",
-        !items.is_empty() && unique && held == items.len() && items.len() <= settlement.items_minted,
-        format!("{} items held by players, {} minted in all", items.len(), settlement.items_minted),
+        !items.is_empty()
+            && unique
+            && held == items.len()
+            && items.len() <= settlement.items_minted,
+        format!(
+            "{} items held by players, {} minted in all",
+            items.len(),
+            settlement.items_minted
+        ),
     );
     check(
         "every item's metadata is on chain",
@@ -251,37 +346,63 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
             .map(|(w, _, _)| i.index.items_of(*w).len())
             .sum();
         let cheater_credited = ledger.as_ref().is_some_and(|l| {
-            i.players.iter().filter(|(_, _, c)| c.is_some()).any(|(_, k, _)| l.account(k).is_some_and(|a| a.matches > 0))
+            i.players
+                .iter()
+                .filter(|(_, _, c)| c.is_some())
+                .any(|(_, k, _)| l.account(k).is_some_and(|a| a.matches > 0))
         });
         check(
             "the cheaters got nothing",
             refused > 0 && cheater_items == 0 && !cheater_credited,
-            format!("{refused} refusals ({:?}); cheaters hold {cheater_items} items", verification.rejected),
+            format!(
+                "{refused} refusals ({:?}); cheaters hold {cheater_items} items",
+                verification.rejected
+            ),
         );
     }
     if i.config.scenario == Scenario::ValidatorCrash {
         check(
             "settlement went on through a validator crash, once per epoch",
             settlement.epochs_settled as usize == batches.len() && settlement.epochs_settled > 0,
-            format!("{} epochs settled, {} settlements seen", settlement.epochs_settled, batches.len()),
+            format!(
+                "{} epochs settled, {} settlements seen",
+                settlement.epochs_settled,
+                batches.len()
+            ),
         );
-        let epochs: Vec<u64> = i.validators.iter().map(|v| v.handle.ledger.borrow().0).collect();
+        let epochs: Vec<u64> = i
+            .validators
+            .iter()
+            .map(|v| v.handle.ledger.borrow().0)
+            .collect();
         check(
             "every validator, the restarted one too, caught up with the chain",
             epochs.iter().all(|e| *e == settlement.epochs_settled),
-            format!("ledger epochs {epochs:?}, chain at {}", settlement.epochs_settled),
+            format!(
+                "ledger epochs {epochs:?}, chain at {}",
+                settlement.epochs_settled
+            ),
         );
     }
     match (i.market, i.market_error) {
         (Some(m), _) => check(
             "the market traded",
             m.bought_by.is_some() && m.auction_settled && m.staked_by.is_some(),
-            format!("listing bought: {}, auction settled: {}, staked: {}", m.bought_by.is_some(), m.auction_settled, m.staked_by.is_some()),
+            format!(
+                "listing bought: {}, auction settled: {}, staked: {}",
+                m.bought_by.is_some(),
+                m.auction_settled,
+                m.staked_by.is_some()
+            ),
         ),
         (None, e) => check("the market traded", false, e.unwrap_or_default()),
     }
     match &i.dao {
-        Ok(d) => check("a DAO proposal went through the timelock", true, format!("{} (proposal {})", d.change, d.proposal)),
+        Ok(d) => check(
+            "a DAO proposal went through the timelock",
+            true,
+            format!("{} (proposal {})", d.change, d.proposal),
+        ),
         Err(e) => check("a DAO proposal went through the timelock", false, e.clone()),
     }
     let ok = checks.iter().all(|c| c.ok);
@@ -300,10 +421,18 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
 }
 
 /// Finished matches in which none of `cheaters` sat.
-pub(crate) fn honest_finished(reports: &[MatchReport], cheaters: &[[u8; 32]]) -> std::collections::BTreeSet<String> {
+pub(crate) fn honest_finished(
+    reports: &[MatchReport],
+    cheaters: &[[u8; 32]],
+) -> std::collections::BTreeSet<String> {
     let mut ids = std::collections::BTreeSet::new();
     for r in reports.iter().filter(|r| r.ending == Ending::Finished) {
-        let seated_cheater = r.transcript.as_ref().is_some_and(|t| t.header.players.iter().any(|s| cheaters.contains(&s.public_key)));
+        let seated_cheater = r.transcript.as_ref().is_some_and(|t| {
+            t.header
+                .players
+                .iter()
+                .any(|s| cheaters.contains(&s.public_key))
+        });
         if !seated_cheater {
             ids.insert(r.match_id.clone());
         }
@@ -318,31 +447,83 @@ impl Report {
         let s = &self.settlement;
         let mut out = String::new();
         let mut row = |k: &str, v: String| out.push_str(&format!("  {k:<34} {v}\n"));
-        row("players / validators / scenario", format!("{} / {} / {:?}", self.config.players, self.config.validators, self.config.scenario));
-        row("matches played (finished)", format!("{} ({})", m.played, m.finished));
+        row(
+            "players / validators / scenario",
+            format!(
+                "{} / {} / {:?}",
+                self.config.players, self.config.validators, self.config.scenario
+            ),
+        );
+        row(
+            "matches played (finished)",
+            format!("{} ({})", m.played, m.finished),
+        );
         row("frames", m.frames.to_string());
-        row("rollbacks (frames, max depth)", format!("{} ({}, {})", m.rollbacks, m.rollback_frames, m.max_rollback_depth));
+        row(
+            "rollbacks (frames, max depth)",
+            format!(
+                "{} ({}, {})",
+                m.rollbacks, m.rollback_frames, m.max_rollback_depth
+            ),
+        );
         row("desyncs / stalls", format!("{} / {}", m.desyncs, m.stalls));
-        row("lobby to first frame, median", m.lobby_to_first_frame_ms_p50.map(|v| format!("{v} ms")).unwrap_or("-".into()));
-        row("transcripts verified per validator", format!("{:?}", self.verification.verified_per_validator));
-        row("transcripts refused", format!("{:?}", self.verification.rejected));
+        row(
+            "lobby to first frame, median",
+            m.lobby_to_first_frame_ms_p50
+                .map(|v| format!("{v} ms"))
+                .unwrap_or("-".into()),
+        );
+        row(
+            "transcripts verified per validator",
+            format!("{:?}", self.verification.verified_per_validator),
+        );
+        row(
+            "transcripts refused",
+            format!("{:?}", self.verification.rejected),
+        );
         row("epochs settled", s.epochs_settled.to_string());
         row("matches credited", s.matches_credited.to_string());
         row("crafts settled", s.crafts.to_string());
         row("items minted", s.items_minted.to_string());
         row("settlement gas", s.gas_used.to_string());
         if let Some(mk) = &self.market {
-            row("market", format!("listed {:?}, bought by {:?}", mk.listed, mk.bought_by));
-            row("auction", format!("{:?} won by {:?}, settled {}", mk.auctioned, mk.winning_bid_by, mk.auction_settled));
-            row("staked", format!("{} CYTR by {:?}", mk.staked, mk.staked_by));
+            row(
+                "market",
+                format!("listed {:?}, bought by {:?}", mk.listed, mk.bought_by),
+            );
+            row(
+                "auction",
+                format!(
+                    "{:?} won by {:?}, settled {}",
+                    mk.auctioned, mk.winning_bid_by, mk.auction_settled
+                ),
+            );
+            row(
+                "staked",
+                format!("{} CYTR by {:?}", mk.staked, mk.staked_by),
+            );
         }
         if let Some(d) = &self.dao {
-            row("DAO", format!("{}: executed, fee now {} bps", d.change, d.fee_bps_after));
+            row(
+                "DAO",
+                format!("{}: executed, fee now {} bps", d.change, d.fee_bps_after),
+            );
         }
-        row("wall / CPU / max RSS", format!("{:.1} s / {:.1} s / {:.0} MB", self.resources.wall_s, self.resources.cpu_s, self.resources.max_rss_mb));
+        row(
+            "wall / CPU / max RSS",
+            format!(
+                "{:.1} s / {:.1} s / {:.0} MB",
+                self.resources.wall_s, self.resources.cpu_s, self.resources.max_rss_mb
+            ),
+        );
         out.push_str("\n  checks:\n");
         for c in &self.checks {
-            out.push_str(&format!("  [{}] {} — {}\n", if c.ok { "ok" } else { "FAILED" }, c.name, c.detail));
+            out.push_str(&format!(
+                "  [{}] {} — {}\n",
+                if c.ok { "ok" } else { "FAILED" },
+                c.name,
+                c.detail
+            ));
         }
         out
     }
@@ -381,9 +562,16 @@ mod tests {
             report("b", 0, Ending::Desync, 1, 1),
         ]);
         assert_eq!((m.played, m.finished, m.failed), (2, 1, 1));
-        assert_eq!((m.rollbacks, m.rollback_frames, m.max_rollback_depth), (8, 16, 5));
+        assert_eq!(
+            (m.rollbacks, m.rollback_frames, m.max_rollback_depth),
+            (8, 16, 5)
+        );
         assert_eq!(m.frames, 200);
-        assert_eq!(m.lobby_to_first_frame_ms_p50, Some(300), "the median of 300, 300 and 301");
+        assert_eq!(
+            m.lobby_to_first_frame_ms_p50,
+            Some(300),
+            "the median of 300, 300 and 301"
+        );
     }
 
     #[test]

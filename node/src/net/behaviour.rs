@@ -11,14 +11,16 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use libp2p::core::transport::PortUse;
 use libp2p::core::Endpoint;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, TopicHash};
+use libp2p::core::transport::PortUse;
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, TopicHash,
+};
 use libp2p::kad;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{
-    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent,
-    ToSwarm,
+    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
+    THandlerOutEvent, ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
 use tokio::sync::{mpsc, oneshot};
@@ -29,26 +31,60 @@ use crate::wire;
 #[derive(Debug)]
 pub enum Command {
     Subscribe(String),
-    Publish { topic: String, data: Vec<u8>, reply: oneshot::Sender<Result<(), String>> },
+    Publish {
+        topic: String,
+        data: Vec<u8>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// The node's verdict on a gossip message it was handed.
-    Report { id: MessageId, propagation_source: PeerId, acceptance: MessageAcceptance },
+    Report {
+        id: MessageId,
+        propagation_source: PeerId,
+        acceptance: MessageAcceptance,
+    },
     /// A penalty (or credit) from outside gossip, e.g. a bad rollback frame.
-    AppScore { peer: PeerId, score: f64 },
-    AddAddress { peer: PeerId, addr: Multiaddr },
+    AppScore {
+        peer: PeerId,
+        score: f64,
+    },
+    AddAddress {
+        peer: PeerId,
+        addr: Multiaddr,
+    },
     Bootstrap,
     /// Looks a peer up in the DHT; the query connects to it when found.
     FindPeer(PeerId),
-    MeshPeers { topic: String, reply: oneshot::Sender<Vec<PeerId>> },
-    Score { peer: PeerId, reply: oneshot::Sender<Option<f64>> },
+    MeshPeers {
+        topic: String,
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    Score {
+        peer: PeerId,
+        reply: oneshot::Sender<Option<f64>>,
+    },
 }
 
 /// What the behaviour tells the node.
 #[derive(Debug, Clone)]
 pub enum NetEvent {
-    Gossip { topic: TopicHash, id: MessageId, propagation_source: PeerId, author: Option<PeerId>, data: Vec<u8> },
-    Subscribed { peer: PeerId, topic: TopicHash },
-    Connected { peer: PeerId, connections: usize },
-    Disconnected { peer: PeerId },
+    Gossip {
+        topic: TopicHash,
+        id: MessageId,
+        propagation_source: PeerId,
+        author: Option<PeerId>,
+        data: Vec<u8>,
+    },
+    Subscribed {
+        peer: PeerId,
+        topic: TopicHash,
+    },
+    Connected {
+        peer: PeerId,
+        connections: usize,
+    },
+    Disconnected {
+        peer: PeerId,
+    },
 }
 
 /// How the gossip and DHT parts are set up.
@@ -115,8 +151,13 @@ pub struct Behaviour {
 
 /// Peer-score settings: one invalid message on a Cyteria topic sends the
 /// sender below the graylist threshold, so its traffic is ignored.
-pub fn score_params(topics: &[&str]) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
-    let mut params = gossipsub::PeerScoreParams { app_specific_weight: 1.0, ..Default::default() };
+pub fn score_params(
+    topics: &[&str],
+) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
+    let mut params = gossipsub::PeerScoreParams {
+        app_specific_weight: 1.0,
+        ..Default::default()
+    };
     for t in topics {
         let topic = gossipsub::TopicScoreParams {
             topic_weight: 1.0,
@@ -157,7 +198,11 @@ impl Behaviour {
         let local = keypair.public().to_peer_id();
         let gossip_config = gossipsub::ConfigBuilder::default()
             .protocol_id(wire::GOSSIP_PROTOCOL, gossipsub::Version::V1_1)
-            .max_transmit_size(config.max_transmit_override.unwrap_or(wire::MAX_GOSSIP_BYTES))
+            .max_transmit_size(
+                config
+                    .max_transmit_override
+                    .unwrap_or(wire::MAX_GOSSIP_BYTES),
+            )
             .validation_mode(if config.forge_author.is_some() {
                 gossipsub::ValidationMode::Permissive
             } else {
@@ -171,14 +216,27 @@ impl Behaviour {
             Some(author) => MessageAuthenticity::Author(author),
             None => MessageAuthenticity::Signed(keypair.clone()),
         };
-        let mut gossipsub = gossipsub::Behaviour::new(auth, gossip_config).map_err(std::io::Error::other)?;
-        let (params, thresholds) = score_params(&[wire::LOBBY_TOPIC, wire::TRANSCRIPTS_TOPIC, wire::ACTIONS_TOPIC, wire::BATCHES_TOPIC]);
-        gossipsub.with_peer_score(params, thresholds).map_err(std::io::Error::other)?;
+        let mut gossipsub =
+            gossipsub::Behaviour::new(auth, gossip_config).map_err(std::io::Error::other)?;
+        let (params, thresholds) = score_params(&[
+            wire::LOBBY_TOPIC,
+            wire::TRANSCRIPTS_TOPIC,
+            wire::ACTIONS_TOPIC,
+            wire::BATCHES_TOPIC,
+        ]);
+        gossipsub
+            .with_peer_score(params, thresholds)
+            .map_err(std::io::Error::other)?;
 
         let mut kad_config = kad::Config::new(StreamProtocol::new(wire::KAD_PROTOCOL));
         kad_config.set_query_timeout(Duration::from_secs(20));
-        let mut kad = kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), kad_config);
-        kad.set_mode(Some(if config.dht_server { kad::Mode::Server } else { kad::Mode::Client }));
+        let mut kad =
+            kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), kad_config);
+        kad.set_mode(Some(if config.dht_server {
+            kad::Mode::Server
+        } else {
+            kad::Mode::Client
+        }));
         let mut bootstrap_timer = tokio::time::interval(Duration::from_secs(5));
         bootstrap_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Ok(Self {
@@ -208,10 +266,17 @@ impl Behaviour {
                 }
             }
             Command::Publish { topic, data, reply } => {
-                let r = g.publish(IdentTopic::new(topic), data).map(|_| ()).map_err(|e| e.to_string());
+                let r = g
+                    .publish(IdentTopic::new(topic), data)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string());
                 let _ = reply.send(r);
             }
-            Command::Report { id, propagation_source, acceptance } => {
+            Command::Report {
+                id,
+                propagation_source,
+                acceptance,
+            } => {
                 g.report_message_validation_result(&id, &propagation_source, acceptance);
             }
             Command::AppScore { peer, score } => {
@@ -238,7 +303,11 @@ impl Behaviour {
 
     fn inner_event(&mut self, e: InnerEvent) {
         match e {
-            InnerEvent::Gossipsub(gossipsub::Event::Message { propagation_source, message_id, message }) => {
+            InnerEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => {
                 self.emit(NetEvent::Gossip {
                     topic: message.topic,
                     id: message_id,
@@ -248,11 +317,23 @@ impl Behaviour {
                 });
             }
             InnerEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic }) => {
-                self.emit(NetEvent::Subscribed { peer: peer_id, topic });
+                self.emit(NetEvent::Subscribed {
+                    peer: peer_id,
+                    topic,
+                });
             }
             InnerEvent::Gossipsub(_) => {}
-            InnerEvent::Kad(kad::Event::RoutingUpdated { peer, is_new_peer, addresses, .. }) => {
-                if is_new_peer && peer != self.local && self.connected.len() < self.target_peers && !self.connected.contains(&peer) {
+            InnerEvent::Kad(kad::Event::RoutingUpdated {
+                peer,
+                is_new_peer,
+                addresses,
+                ..
+            }) => {
+                if is_new_peer
+                    && peer != self.local
+                    && self.connected.len() < self.target_peers
+                    && !self.connected.contains(&peer)
+                {
                     let opts = DialOpts::peer_id(peer)
                         .addresses(addresses.into_vec())
                         .condition(PeerCondition::DisconnectedAndNotDialing)
@@ -275,7 +356,8 @@ impl NetworkBehaviour for Behaviour {
         local: &Multiaddr,
         remote: &Multiaddr,
     ) -> Result<(), ConnectionDenied> {
-        self.inner.handle_pending_inbound_connection(id, local, remote)
+        self.inner
+            .handle_pending_inbound_connection(id, local, remote)
     }
 
     fn handle_established_inbound_connection(
@@ -285,7 +367,8 @@ impl NetworkBehaviour for Behaviour {
         local: &Multiaddr,
         remote: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner.handle_established_inbound_connection(id, peer, local, remote)
+        self.inner
+            .handle_established_inbound_connection(id, peer, local, remote)
     }
 
     fn handle_pending_outbound_connection(
@@ -295,7 +378,8 @@ impl NetworkBehaviour for Behaviour {
         addresses: &[Multiaddr],
         role: Endpoint,
     ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
-        self.inner.handle_pending_outbound_connection(id, peer, addresses, role)
+        self.inner
+            .handle_pending_outbound_connection(id, peer, addresses, role)
     }
 
     fn handle_established_outbound_connection(
@@ -306,7 +390,8 @@ impl NetworkBehaviour for Behaviour {
         role: Endpoint,
         port_use: PortUse,
     ) -> Result<THandler<Self>, ConnectionDenied> {
-        self.inner.handle_established_outbound_connection(id, peer, addr, role, port_use)
+        self.inner
+            .handle_established_outbound_connection(id, peer, addr, role, port_use)
     }
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
@@ -316,7 +401,10 @@ impl NetworkBehaviour for Behaviour {
             }
             FromSwarm::ConnectionEstablished(e) => {
                 self.connected.insert(e.peer_id);
-                self.emit(NetEvent::Connected { peer: e.peer_id, connections: self.connected.len() });
+                self.emit(NetEvent::Connected {
+                    peer: e.peer_id,
+                    connections: self.connected.len(),
+                });
             }
             FromSwarm::ConnectionClosed(e) if e.remaining_established == 0 => {
                 self.connected.remove(&e.peer_id);
@@ -327,11 +415,19 @@ impl NetworkBehaviour for Behaviour {
         self.inner.on_swarm_event(event);
     }
 
-    fn on_connection_handler_event(&mut self, peer: PeerId, id: ConnectionId, event: THandlerOutEvent<Self>) {
+    fn on_connection_handler_event(
+        &mut self,
+        peer: PeerId,
+        id: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
         self.inner.on_connection_handler_event(peer, id, event);
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
         while let Poll::Ready(Some(c)) = self.commands.poll_recv(cx) {
             self.command(c);
         }
@@ -345,7 +441,9 @@ impl NetworkBehaviour for Behaviour {
             match self.inner.poll(cx) {
                 Poll::Ready(ToSwarm::GenerateEvent(e)) => self.inner_event(e),
                 Poll::Ready(other) => {
-                    return Poll::Ready(other.map_out(|_| unreachable!("GenerateEvent is matched above")));
+                    return Poll::Ready(
+                        other.map_out(|_| unreachable!("GenerateEvent is matched above")),
+                    );
                 }
                 Poll::Pending => return Poll::Pending,
             }

@@ -12,8 +12,8 @@ use anyhow::Context as _;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
-use rust_ipfs::p2p::{IdentifyConfiguration, RelayConfig};
 use rust_ipfs::builder::IpfsBuilder;
+use rust_ipfs::p2p::{IdentifyConfiguration, RelayConfig};
 use rust_ipfs::{ConnectionLimits, Ipfs};
 use tokio::sync::{mpsc, oneshot};
 
@@ -76,7 +76,10 @@ impl NetConfig {
     pub fn loopback(role: Role) -> Self {
         Self {
             role,
-            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid"), "/ip4/127.0.0.1/udp/0/quic-v1".parse().expect("valid")],
+            listen: vec![
+                "/ip4/127.0.0.1/tcp/0".parse().expect("valid"),
+                "/ip4/127.0.0.1/udp/0/quic-v1".parse().expect("valid"),
+            ],
             bootstrap: vec![],
             repo: None,
             behaviour: BehaviourConfig::default(),
@@ -101,7 +104,11 @@ pub struct Net {
 const BAN_SCORE: f64 = -100.0;
 
 impl Net {
-    pub async fn start(identity: &Identity, config: NetConfig, metrics: Metrics) -> anyhow::Result<(Net, mpsc::Receiver<NetEvent>)> {
+    pub async fn start(
+        identity: &Identity,
+        config: NetConfig,
+        metrics: Metrics,
+    ) -> anyhow::Result<(Net, mpsc::Receiver<NetEvent>)> {
         let keypair = identity.keypair();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::channel(4096);
@@ -156,7 +163,11 @@ impl Net {
         let ipfs = builder.start().await.context("starting the swarm")?;
         // The IPFS DHT (provider records for content), beside the Cyteria DHT:
         // a node that serves one serves both.
-        let mode = if config.behaviour.dht_server { rust_ipfs::DhtMode::Server } else { rust_ipfs::DhtMode::Client };
+        let mode = if config.behaviour.dht_server {
+            rust_ipfs::DhtMode::Server
+        } else {
+            rust_ipfs::DhtMode::Client
+        };
         if let Err(e) = ipfs.dht_mode(mode).await {
             tracing::warn!(error = %e, "IPFS DHT mode not set");
         }
@@ -175,7 +186,14 @@ impl Net {
         net.subscribe(wire::BATCHES_TOPIC);
         // Wait until the listeners are up so that callers can print them.
         for _ in 0..100 {
-            if net.ipfs.listening_addresses().await.map(|a| a.len()).unwrap_or(0) >= config.listen.len() {
+            if net
+                .ipfs
+                .listening_addresses()
+                .await
+                .map(|a| a.len())
+                .unwrap_or(0)
+                >= config.listen.len()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -194,7 +212,10 @@ impl Net {
         let mut bare = addr.clone();
         bare.pop();
         self.send(Command::AddAddress { peer, addr: bare });
-        self.ipfs.connect(addr.clone()).await.with_context(|| format!("dialing bootstrap node {addr}"))?;
+        self.ipfs
+            .connect(addr.clone())
+            .await
+            .with_context(|| format!("dialing bootstrap node {addr}"))?;
         self.send(Command::Bootstrap);
         // And the IPFS DHT, for content providers.
         if let Err(e) = self.ipfs.add_bootstrap(addr.clone()).await {
@@ -223,15 +244,25 @@ impl Net {
     pub async fn publish(&self, topic: &str, data: Vec<u8>) -> anyhow::Result<()> {
         let (tx, rx) = oneshot::channel();
         let n = data.len();
-        self.send(Command::Publish { topic: topic.to_string(), data, reply: tx });
-        rx.await.context("swarm stopped")?.map_err(|e| anyhow::anyhow!("publishing on {topic}: {e}"))?;
+        self.send(Command::Publish {
+            topic: topic.to_string(),
+            data,
+            reply: tx,
+        });
+        rx.await
+            .context("swarm stopped")?
+            .map_err(|e| anyhow::anyhow!("publishing on {topic}: {e}"))?;
         self.metrics.bytes("gossip", "out", n);
         Ok(())
     }
 
     /// Tells gossipsub whether a message it handed over may propagate.
     pub fn report(&self, id: MessageId, source: PeerId, acceptance: MessageAcceptance) {
-        self.send(Command::Report { id, propagation_source: source, acceptance });
+        self.send(Command::Report {
+            id,
+            propagation_source: source,
+            acceptance,
+        });
     }
 
     /// Lowers a peer's score for bad input on `channel`; bans it below [`BAN_SCORE`].
@@ -252,7 +283,12 @@ impl Net {
     }
 
     pub fn app_score(&self, peer: &PeerId) -> f64 {
-        self.app_scores.lock().unwrap_or_else(|e| e.into_inner()).get(peer).copied().unwrap_or(0.0)
+        self.app_scores
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(peer)
+            .copied()
+            .unwrap_or(0.0)
     }
 
     pub async fn gossip_score(&self, peer: PeerId) -> Option<f64> {
@@ -263,14 +299,20 @@ impl Net {
 
     pub async fn mesh_peers(&self, topic: &str) -> Vec<PeerId> {
         let (tx, rx) = oneshot::channel();
-        self.send(Command::MeshPeers { topic: topic.to_string(), reply: tx });
+        self.send(Command::MeshPeers {
+            topic: topic.to_string(),
+            reply: tx,
+        });
         rx.await.unwrap_or_default()
     }
 
     /// Listen addresses with the `/p2p/<peer id>` suffix, as others dial them.
     pub async fn addresses(&self) -> Vec<Multiaddr> {
         let addrs = self.ipfs.listening_addresses().await.unwrap_or_default();
-        addrs.into_iter().map(|a| a.with(Protocol::P2p(self.peer_id))).collect()
+        addrs
+            .into_iter()
+            .map(|a| a.with(Protocol::P2p(self.peer_id)))
+            .collect()
     }
 
     pub async fn connected(&self) -> Vec<PeerId> {

@@ -34,8 +34,16 @@ async fn two_nodes_exchange_a_10_mb_file_and_a_record_by_cid() {
     let file = pseudo_random(10 * 1024 * 1024, 1);
     let cid = a.content.add(file.clone()).await.unwrap();
     // A file of 40 chunks is a DAG: a root linking to its leaves.
-    assert_ne!(cid.codec(), 0x55, "the root is a dag-pb node, not a raw block");
-    let got = b.content.cat(&cid, &[a.net().peer_id], TIMEOUT).await.unwrap();
+    assert_ne!(
+        cid.codec(),
+        0x55,
+        "the root is a dag-pb node, not a raw block"
+    );
+    let got = b
+        .content
+        .cat(&cid, &[a.net().peer_id], TIMEOUT)
+        .await
+        .unwrap();
     assert_eq!(got.len(), file.len());
     assert!(got == file, "the bytes arrive intact");
     b.content.pin(&cid).await.unwrap();
@@ -44,7 +52,13 @@ async fn two_nodes_exchange_a_10_mb_file_and_a_record_by_cid() {
     let record = b"a transcript, say".to_vec();
     let rcid = b.content.put(record.clone()).await.unwrap();
     assert_eq!(rcid, cid_of(&record));
-    assert_eq!(a.content.get(&rcid, &[b.net().peer_id], TIMEOUT).await.unwrap(), record);
+    assert_eq!(
+        a.content
+            .get(&rcid, &[b.net().peer_id], TIMEOUT)
+            .await
+            .unwrap(),
+        record
+    );
     b.content.unpin(&cid).await.unwrap();
     assert!(!b.content.pins().await.unwrap().contains(&cid));
     stop(nodes).await;
@@ -59,7 +73,14 @@ async fn a_third_node_finds_a_second_provider_through_the_dht_when_the_first_lef
     let second = node(Transport::Tcp, Some(&hub)).await;
     let file = pseudo_random(600 * 1024, 2);
     let cid = first.content.add(file.clone()).await.unwrap();
-    assert_eq!(second.content.cat(&cid, &[first.net().peer_id], TIMEOUT).await.unwrap(), file);
+    assert_eq!(
+        second
+            .content
+            .cat(&cid, &[first.net().peer_id], TIMEOUT)
+            .await
+            .unwrap(),
+        file
+    );
     second.content.pin(&cid).await.unwrap();
     second.content.provide(&cid).await.unwrap();
     first.ctx.net.clone().stop().await;
@@ -74,18 +95,38 @@ async fn a_third_node_finds_a_second_provider_through_the_dht_when_the_first_lef
 async fn bad_cids_oversized_and_mismatched_blocks_are_clear_errors_and_nothing_is_stored() {
     let nodes = nodes(2, Transport::Tcp).await;
     let (a, b) = (&nodes[0], &nodes[1]);
-    assert!(matches!(parse_cid("not a cid"), Err(ContentError::BadCid(_))));
-    assert!(matches!(parse_cid(&"b".repeat(500)), Err(ContentError::BadCid(_))));
+    assert!(matches!(
+        parse_cid("not a cid"),
+        Err(ContentError::BadCid(_))
+    ));
+    assert!(matches!(
+        parse_cid(&"b".repeat(500)),
+        Err(ContentError::BadCid(_))
+    ));
     let unknown = cid_of(b"nobody has this");
-    let e = b.content.get(&unknown, &[a.net().peer_id], Duration::from_secs(2)).await.unwrap_err();
+    let e = b
+        .content
+        .get(&unknown, &[a.net().peer_id], Duration::from_secs(2))
+        .await
+        .unwrap_err();
     assert!(matches!(e, ContentError::NotFound { .. }), "{e}");
     let big = vec![7u8; MAX_BLOCK_BYTES + 1];
-    assert!(matches!(a.content.put(big.clone()).await, Err(ContentError::TooLarge(_))));
+    assert!(matches!(
+        a.content.put(big.clone()).await,
+        Err(ContentError::TooLarge(_))
+    ));
     assert!(!a.content.has(&cid_of(&big)).await);
     let wrong = cid_of(b"these bytes");
-    let e = a.content.put_block(wrong, b"other bytes".to_vec()).await.unwrap_err();
+    let e = a
+        .content
+        .put_block(wrong, b"other bytes".to_vec())
+        .await
+        .unwrap_err();
     assert!(matches!(e, ContentError::Mismatch(_)), "{e}");
-    assert!(!a.content.has(&wrong).await, "a block that does not match its CID is not stored");
+    assert!(
+        !a.content.has(&wrong).await,
+        "a block that does not match its CID is not stored"
+    );
     stop(nodes).await;
 }
 
@@ -98,8 +139,15 @@ async fn the_gateway_serves_files_and_blocks_and_refuses_bad_cids() {
     let file = pseudo_random(700 * 1024, 3);
     let fcid = a.content.add(file.clone()).await.unwrap();
     // B serves what A holds, fetching it.
-    b.net().ipfs.connect(a.net().addresses().await[0].clone()).await.ok();
-    let (addr, _task) = cyteria_node::gateway::serve(b.content.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    b.net()
+        .ipfs
+        .connect(a.net().addresses().await[0].clone())
+        .await
+        .ok();
+    let (addr, _task) =
+        cyteria_node::gateway::serve(b.content.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
     let get = |path: String| async move { http_get(addr, &path).await };
     let (status, ctype, body) = get(format!("/ipfs/{jcid}")).await;
     assert_eq!((status, ctype.as_str()), (200, "application/json"));
@@ -119,25 +167,68 @@ async fn the_gateway_serves_a_batch_of_items_metadata_and_sprites() {
     let nodes = nodes(2, Transport::Tcp).await;
     let (validator, player) = (&nodes[0], &nodes[1]);
     let stats = [
-        ItemStats { item_type: ItemType::Weapon, rarity: Rarity::Epic, damage: 44, defense: 0, durability: 300, traits: Traits::NONE.with(Trait::Burn).with(Trait::Quick) },
-        ItemStats { item_type: ItemType::Armor, rarity: Rarity::Common, damage: 0, defense: 9, durability: 150, traits: Traits::NONE },
+        ItemStats {
+            item_type: ItemType::Weapon,
+            rarity: Rarity::Epic,
+            damage: 44,
+            defense: 0,
+            durability: 300,
+            traits: Traits::NONE.with(Trait::Burn).with(Trait::Quick),
+        },
+        ItemStats {
+            item_type: ItemType::Armor,
+            rarity: Rarity::Common,
+            damage: 0,
+            defense: 9,
+            durability: 150,
+            traits: Traits::NONE,
+        },
     ];
     let items: Vec<MintedItem> = stats
         .iter()
         .enumerate()
-        .map(|(i, s)| MintedItem { to: alloy::primitives::Address::ZERO, id: cyteria_settlement::ids::encode(s, 12, i as u16).unwrap(), stats: *s })
+        .map(|(i, s)| MintedItem {
+            to: alloy::primitives::Address::ZERO,
+            id: cyteria_settlement::ids::encode(s, 12, i as u16).unwrap(),
+            stats: *s,
+        })
         .collect();
-    let dir = cyteria_node::metadata::publish(&validator.content, &items).await.unwrap().unwrap();
-    assert!(validator.content.pins().await.unwrap().contains(&dir), "the validator pins the directory");
+    let dir = cyteria_node::metadata::publish(&validator.content, &items)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        validator.content.pins().await.unwrap().contains(&dir),
+        "the validator pins the directory"
+    );
     // The player's gateway resolves `ipfs://<dir>/0.json`, fetching it from the validator.
-    player.net().ipfs.connect(validator.net().addresses().await[0].clone()).await.ok();
-    let (addr, _task) = cyteria_node::gateway::serve(player.content.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    player
+        .net()
+        .ipfs
+        .connect(validator.net().addresses().await[0].clone())
+        .await
+        .ok();
+    let (addr, _task) =
+        cyteria_node::gateway::serve(player.content.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
     let (status, ctype, body) = http_get(addr, &format!("/ipfs/{dir}/0.json")).await;
-    assert_eq!((status, ctype.as_str()), (200, "application/json"), "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        (status, ctype.as_str()),
+        (200, "application/json"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(m["name"], "Epic Sword of Burn and Quick");
     let attrs = m["attributes"].as_array().unwrap();
-    let value = |t: &str| attrs.iter().filter(|a| a["trait_type"] == t).map(|a| a["value"].clone()).collect::<Vec<_>>();
+    let value = |t: &str| {
+        attrs
+            .iter()
+            .filter(|a| a["trait_type"] == t)
+            .map(|a| a["value"].clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(value("Type"), ["Weapon"]);
     assert_eq!(value("Rarity"), ["Epic"]);
     assert_eq!(value("Damage"), [44]);
@@ -145,17 +236,34 @@ async fn the_gateway_serves_a_batch_of_items_metadata_and_sprites() {
     assert_eq!(value("Durability"), [300]);
     assert_eq!(value("Trait"), ["Burn", "Quick"]);
     // The image: by its own CID, and by its name in the directory.
-    let image = m["image"].as_str().unwrap().strip_prefix("ipfs://").unwrap().to_string();
+    let image = m["image"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("ipfs://")
+        .unwrap()
+        .to_string();
     let (status, ctype, png) = http_get(addr, &format!("/ipfs/{image}")).await;
     assert_eq!((status, ctype.as_str()), (200, "image/png"));
-    assert_eq!(png, cyteria_node::metadata::sprite_png(&stats[0]), "the sprite drawn from the stats");
+    assert_eq!(
+        png,
+        cyteria_node::metadata::sprite_png(&stats[0]),
+        "the sprite drawn from the stats"
+    );
     let (status, _, by_name) = http_get(addr, &format!("/ipfs/{dir}/0.png")).await;
     assert_eq!((status, by_name == png), (200, true));
     let (status, _, body) = http_get(addr, &format!("/ipfs/{dir}/1.json")).await;
     assert_eq!(status, 200);
-    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["properties"]["defense"], 9);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()["properties"]["defense"],
+        9
+    );
     let (status, _, body) = http_get(addr, &format!("/ipfs/{dir}/7.json")).await;
-    assert_eq!(status, 404, "no such item in the batch: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        404,
+        "no such item in the batch: {}",
+        String::from_utf8_lossy(&body)
+    );
     let (status, _, _) = http_get(addr, &format!("/ipfs/{dir}/../x")).await;
     assert_eq!(status, 400);
     stop(nodes).await;

@@ -15,7 +15,12 @@ use libp2p::{PeerId, StreamProtocol};
 use crate::common::*;
 
 fn fast() -> SessionConfig {
-    SessionConfig { tick_hz: 120, disconnect_timeout_ms: 5_000, sync_timeout_ms: 40_000, ..Default::default() }
+    SessionConfig {
+        tick_hz: 120,
+        disconnect_timeout_ms: 5_000,
+        sync_timeout_ms: 40_000,
+        ..Default::default()
+    }
 }
 
 async fn outsider(bootstrap: &[&Node], forge: bool) -> Node {
@@ -27,7 +32,14 @@ async fn outsider(bootstrap: &[&Node], forge: bool) -> Node {
     if forge {
         cfg.behaviour.forge_author = Some(Identity::generate().peer_id());
     }
-    Node::start(Identity::generate(), cfg, Store::temporary().unwrap(), Metrics::new()).await.unwrap()
+    Node::start(
+        Identity::generate(),
+        cfg,
+        Store::temporary().unwrap(),
+        Metrics::new(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn junk_stream(from: &Node, to: PeerId, bytes: &[u8]) {
@@ -70,18 +82,30 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
     junk_stream(attacker, a, b"\x00\x00\x00\x05hello").await;
     junk_stream(attacker, a, &(64u32 << 20).to_be_bytes()).await;
     let mut framed = vec![];
-    write_frame(&mut framed, &RollbackFrame::Hello { match_id }.encode()).await.unwrap();
+    write_frame(&mut framed, &RollbackFrame::Hello { match_id }.encode())
+        .await
+        .unwrap();
     junk_stream(attacker, a, &framed).await;
 
     // Gossip: garbage, an oversized lobby message, an offer the rules forbid.
-    let _ = attackers[0].net().publish(wire::LOBBY_TOPIC, b"not a lobby message".to_vec()).await;
+    let _ = attackers[0]
+        .net()
+        .publish(wire::LOBBY_TOPIC, b"not a lobby message".to_vec())
+        .await;
     let mut big = b"CYLB\x01".to_vec();
     big.resize(10_000, 7);
     let _ = attackers[1].net().publish(wire::LOBBY_TOPIC, big).await;
     let mut kind = player(2, 600, fast()).kind;
     kind.size = 9;
-    let bad = LobbyMessage::Offer(Offer { offer_id: [1; 16], kind, loadout: Default::default() });
-    let _ = attackers[2].net().publish(wire::LOBBY_TOPIC, wire::LOBBY.encode(&bad)).await;
+    let bad = LobbyMessage::Offer(Offer {
+        offer_id: [1; 16],
+        kind,
+        loadout: Default::default(),
+    });
+    let _ = attackers[2]
+        .net()
+        .publish(wire::LOBBY_TOPIC, wire::LOBBY.encode(&bad))
+        .await;
     // Unsigned messages claiming someone else's authorship.
     for _ in 0..3 {
         let _ = forger.net().publish(wire::LOBBY_TOPIC, bad.encode()).await;
@@ -98,17 +122,30 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(negative.is_some_and(|s| s < 0.0), "gossip score {negative:?}");
+    assert!(
+        negative.is_some_and(|s| s < 0.0),
+        "gossip score {negative:?}"
+    );
 
     let (honest, reports) = play.await.unwrap();
     assert_finished_and_verified(&reports, &honest);
     let (ma, mb) = (&honest[0].net().metrics, &honest[1].net().metrics);
     assert_eq!(ma.rejected_total("rollback"), 3, "{}", ma.render());
-    assert!(honest[0].net().app_score(&attacker.net().peer_id) <= -100.0, "the attacker is banned at A");
+    assert!(
+        honest[0].net().app_score(&attacker.net().peer_id) <= -100.0,
+        "the attacker is banned at A"
+    );
     assert!(mb.rejected_total("gossip") >= 3, "{}", mb.render());
     let text = mb.render();
-    for reason in ["bad magic", "oversized", "invalid: a match has 1 to 4 players"] {
-        assert!(text.contains(&format!("reason=\"{reason}\"")), "{reason} not counted:\n{text}");
+    for reason in [
+        "bad magic",
+        "oversized",
+        "invalid: a match has 1 to 4 players",
+    ] {
+        assert!(
+            text.contains(&format!("reason=\"{reason}\"")),
+            "{reason} not counted:\n{text}"
+        );
     }
     // The forger's unsigned messages never reach the application.
     assert!(!text.contains("reason=\"unsigned\""));
@@ -117,23 +154,45 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_with_bad_signatures_is_rejected_and_no_transcript_carries_them() {
     let mut nodes = nodes(2, Transport::Tcp).await;
-    let cheat = SessionConfig { cheat: Some(Cheat::BadSignatures), ..fast() };
+    let cheat = SessionConfig {
+        cheat: Some(Cheat::BadSignatures),
+        ..fast()
+    };
     let reports = play_one(&mut nodes, &[player(2, 900, fast()), player(2, 900, cheat)]).await;
     let honest = &reports[0];
     assert!(honest.rejected_checkpoints >= 1, "{honest:?}");
     assert_ne!(honest.ending, Ending::Finished);
     assert!(honest.transcript.is_none());
-    assert!(nodes[0].ctx.store.transcript_ids().is_empty(), "nothing forged is stored");
-    assert!(nodes[0].net().metrics.render().contains("reason=\"bad checkpoint signature\""));
+    assert!(
+        nodes[0].ctx.store.transcript_ids().is_empty(),
+        "nothing forged is stored"
+    );
+    assert!(
+        nodes[0]
+            .net()
+            .metrics
+            .render()
+            .contains("reason=\"bad checkpoint signature\"")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_signed_chains_for_one_frame_are_caught_and_kept_as_evidence() {
     let mut nodes = nodes(3, Transport::Tcp).await;
-    let cheat = SessionConfig { cheat: Some(Cheat::Equivocate), ..fast() };
-    let cfgs = [player(3, 900, fast()), player(3, 900, fast()), player(3, 900, cheat)];
+    let cheat = SessionConfig {
+        cheat: Some(Cheat::Equivocate),
+        ..fast()
+    };
+    let cfgs = [
+        player(3, 900, fast()),
+        player(3, 900, fast()),
+        player(3, 900, cheat),
+    ];
     let reports = play_one(&mut nodes, &cfgs).await;
-    let evidence: Vec<_> = nodes[..2].iter().flat_map(|n| n.ctx.store.evidence()).collect();
+    let evidence: Vec<_> = nodes[..2]
+        .iter()
+        .flat_map(|n| n.ctx.store.evidence())
+        .collect();
     assert!(!evidence.is_empty(), "{reports:?}");
     let cheater_key = nodes[2].ctx.identity.public_key();
     for e in evidence {
@@ -146,17 +205,31 @@ async fn two_signed_chains_for_one_frame_are_caught_and_kept_as_evidence() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_player_vanishing_mid_match_leaves_the_others_a_valid_partial_transcript() {
     let mut nodes = nodes(3, Transport::Tcp).await;
-    let gone = SessionConfig { vanish_after: Some(400), ..fast() };
-    let fast = || SessionConfig { disconnect_timeout_ms: 3_000, ..fast() };
-    let cfgs = [player(3, 3_000, fast()), player(3, 3_000, fast()), player(3, 3_000, gone)];
+    let gone = SessionConfig {
+        vanish_after: Some(400),
+        ..fast()
+    };
+    let fast = || SessionConfig {
+        disconnect_timeout_ms: 3_000,
+        ..fast()
+    };
+    let cfgs = [
+        player(3, 3_000, fast()),
+        player(3, 3_000, fast()),
+        player(3, 3_000, gone),
+    ];
     let reports = play_one(&mut nodes, &cfgs).await;
     for (n, r) in nodes[..2].iter().zip(&reports[..2]) {
-        assert!(matches!(&r.ending, Ending::PeerLeft { peers } if peers == &vec![nodes[2].net().peer_id.to_string()]), "{r:?}");
+        assert!(
+            matches!(&r.ending, Ending::PeerLeft { peers } if peers == &vec![nodes[2].net().peer_id.to_string()]),
+            "{r:?}"
+        );
         let t = r.transcript.clone().expect("a partial transcript");
         assert!(t.frames() > 0 && t.frames() <= 400, "{} frames", t.frames());
         let outcome = t.verify().expect("the partial transcript replays");
         assert_eq!(outcome.frames, t.frames());
-        verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints).expect("signed by all three");
+        verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)
+            .expect("signed by all three");
         assert_eq!(n.ctx.store.transcript(&t.header.match_id).unwrap(), Some(t));
     }
 }

@@ -29,13 +29,23 @@ pub(crate) fn listen(t: Transport) -> Vec<Multiaddr> {
 
 pub(crate) async fn node(t: Transport, bootstrap: Option<&Node>) -> Node {
     // `RUST_LOG=cyteria_node=debug` shows what the nodes did when a test fails.
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let mut cfg = NetConfig::loopback(Role::Player);
     cfg.listen = listen(t);
     if let Some(b) = bootstrap {
         cfg.bootstrap = b.net().addresses().await;
     }
-    Node::start(Identity::generate(), cfg, Store::temporary().unwrap(), Metrics::new()).await.unwrap()
+    Node::start(
+        Identity::generate(),
+        cfg,
+        Store::temporary().unwrap(),
+        Metrics::new(),
+    )
+    .await
+    .unwrap()
 }
 
 /// `n` player nodes; every one after the first bootstraps from the first,
@@ -64,7 +74,13 @@ pub(crate) async fn nodes(n: usize, t: Transport) -> Vec<Node> {
 
 pub(crate) fn player(size: u8, time_limit: u32, session: SessionConfig) -> PlayerConfig {
     PlayerConfig {
-        kind: MatchKind { mode: Mode::Coop, size, rules_version: RULES_VERSION, waves: 2, time_limit },
+        kind: MatchKind {
+            mode: Mode::Coop,
+            size,
+            rules_version: RULES_VERSION,
+            waves: 2,
+            time_limit,
+        },
         loadout: starter_loadout(),
         session,
         source: InputSource::Bot,
@@ -76,10 +92,17 @@ pub(crate) async fn play_one(nodes: &mut [Node], cfgs: &[PlayerConfig]) -> Vec<M
     let (_tx, rx) = watch::channel(false);
     let futs = nodes.iter_mut().zip(cfgs).map(|(n, c)| {
         let rx = rx.clone();
-        async move { n.play_matches(c, Some(1), rx).await.pop().expect("one report") }
+        async move {
+            n.play_matches(c, Some(1), rx)
+                .await
+                .pop()
+                .expect("one report")
+        }
     });
     let all = futures::future::join_all(futs);
-    tokio::time::timeout(Duration::from_secs(240), all).await.expect("matches finish in time")
+    tokio::time::timeout(Duration::from_secs(240), all)
+        .await
+        .expect("matches finish in time")
 }
 
 /// The checks every finished match must pass.
@@ -88,17 +111,33 @@ pub(crate) fn assert_finished_and_verified(reports: &[MatchReport], nodes: &[Nod
         assert_eq!(r.ending, Ending::Finished, "{r:?}");
         assert_eq!(r.desyncs, 0);
         assert_eq!(r.evidence, 0);
-        assert_eq!(r.rejected_checkpoints, 0, "an honest peer's checkpoint was rejected");
+        assert_eq!(
+            r.rejected_checkpoints, 0,
+            "an honest peer's checkpoint was rejected"
+        );
     }
     let checksum = reports[0].final_checksum.clone().expect("a checksum");
-    assert!(reports.iter().all(|r| r.final_checksum.as_ref() == Some(&checksum)), "final checksums differ");
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.final_checksum.as_ref() == Some(&checksum)),
+        "final checksums differ"
+    );
     assert!(reports.iter().all(|r| r.match_id == reports[0].match_id));
     let t = reports[0].transcript.clone().expect("a transcript");
-    let outcome = t.verify().expect("the core's verify accepts the transcript");
+    let outcome = t
+        .verify()
+        .expect("the core's verify accepts the transcript");
     assert!(outcome.end.is_some(), "the match ran to its end");
-    verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints).expect("every signature holds");
+    verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)
+        .expect("every signature holds");
     for (n, r) in nodes.iter().zip(reports) {
-        let stored = n.ctx.store.transcript(&t.header.match_id).unwrap().expect("stored in sled");
+        let stored = n
+            .ctx
+            .store
+            .transcript(&t.header.match_id)
+            .unwrap()
+            .expect("stored in sled");
         assert_eq!(Some(&stored), r.transcript.as_ref());
         assert_eq!(stored, t, "every node holds the same transcript");
     }
@@ -110,15 +149,28 @@ pub(crate) fn assert_finished_and_verified(reports: &[MatchReport], nodes: &[Nod
 pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
     let mut raw = vec![];
     s.read_to_end(&mut raw).await.unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a header");
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let ctype = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     (status, ctype, raw[split + 4..].to_vec())
 }

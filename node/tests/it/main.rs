@@ -2,6 +2,6 @@
 //! and QUIC, with and without the link conditioner, under attack, and with a
 //! player vanishing.
 
+mod adversarial;
 mod common;
 mod matches;
-mod adversarial;

@@ -7,9 +7,21 @@ use cyteria_game::{Input, Rules, State, Transcript, scenario};
 use proptest::prelude::*;
 
 fn sample_transcript() -> Transcript {
-    let header = scenario::header(5, 2, Rules { waves: 1, time_limit: 900 });
+    let header = scenario::header(
+        5,
+        2,
+        Rules {
+            waves: 1,
+            time_limit: 900,
+        },
+    );
     let (inputs, game) = scenario::bot_match(&header, 900);
-    Transcript { header, inputs, checkpoints: vec![], final_checksum: game.checksum() }
+    Transcript {
+        header,
+        inputs,
+        checkpoints: vec![],
+        final_checksum: game.checksum(),
+    }
 }
 
 #[test]
@@ -24,7 +36,10 @@ fn a_transcript_round_trips_and_verifies() {
 fn every_truncation_of_a_transcript_is_an_error() {
     let bytes = sample_transcript().encode();
     for len in 0..bytes.len() {
-        assert!(Transcript::decode(&bytes[..len]).is_err(), "prefix of {len} bytes decoded");
+        assert!(
+            Transcript::decode(&bytes[..len]).is_err(),
+            "prefix of {len} bytes decoded"
+        );
     }
 }
 
@@ -32,24 +47,42 @@ fn every_truncation_of_a_transcript_is_an_error() {
 fn structurally_invalid_transcripts_are_rejected() {
     let mut t = sample_transcript();
     t.inputs[1].pop();
-    assert!(matches!(Transcript::decode(&t.encode()), Err(DecodeError::Invalid { .. })));
+    assert!(matches!(
+        Transcript::decode(&t.encode()),
+        Err(DecodeError::Invalid { .. })
+    ));
     let mut t = sample_transcript();
     t.inputs[0][3] = Input(0xF000);
-    assert!(matches!(Transcript::decode(&t.encode()), Err(DecodeError::Invalid { .. })));
+    assert!(matches!(
+        Transcript::decode(&t.encode()),
+        Err(DecodeError::Invalid { .. })
+    ));
     let mut t = sample_transcript();
     t.header.players.clear();
     t.inputs.clear();
-    assert!(matches!(Transcript::decode(&t.encode()), Err(DecodeError::Invalid { .. })));
+    assert!(matches!(
+        Transcript::decode(&t.encode()),
+        Err(DecodeError::Invalid { .. })
+    ));
     let mut t = sample_transcript();
     t.header.players[1].public_key = t.header.players[0].public_key;
-    assert!(matches!(Transcript::decode(&t.encode()), Err(DecodeError::Invalid { .. })));
+    assert!(matches!(
+        Transcript::decode(&t.encode()),
+        Err(DecodeError::Invalid { .. })
+    ));
 }
 
 #[test]
 fn oversized_input_is_refused_before_parsing() {
     let big = vec![0u8; 5 * 1024 * 1024];
-    assert!(matches!(Transcript::decode(&big), Err(DecodeError::TooLarge { .. })));
-    assert!(matches!(State::decode(&big), Err(DecodeError::TooLarge { .. })));
+    assert!(matches!(
+        Transcript::decode(&big),
+        Err(DecodeError::TooLarge { .. })
+    ));
+    assert!(matches!(
+        State::decode(&big),
+        Err(DecodeError::TooLarge { .. })
+    ));
 }
 
 proptest! {

@@ -6,7 +6,10 @@ use cyteria_game::{Game, Input, Material, Materials, Rules, State, scenario};
 use proptest::prelude::*;
 
 fn inputs_strategy(players: usize, frames: usize) -> impl Strategy<Value = Vec<Vec<Input>>> {
-    prop::collection::vec(prop::collection::vec(any::<u16>().prop_map(|b| Input(b & Input::MASK)), frames), players)
+    prop::collection::vec(
+        prop::collection::vec(any::<u16>().prop_map(|b| Input(b & Input::MASK)), frames),
+        players,
+    )
 }
 
 fn play(seed: u64, inputs: &[Vec<Input>]) -> Game {

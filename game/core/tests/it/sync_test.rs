@@ -35,7 +35,10 @@ fn run(game: &mut Game, requests: Vec<GgrsRequest<Config>>) {
 fn sync_test_session_rolls_back_10k_frames_without_mismatch() {
     const PLAYERS: usize = 4;
     const FRAMES: usize = 10_000;
-    let rules = Rules { waves: 20, time_limit: 30 * 60 * 60 };
+    let rules = Rules {
+        waves: 20,
+        time_limit: 30 * 60 * 60,
+    };
     let header = scenario::header(2024, PLAYERS, rules);
     let mut game = Game::from_header(&header);
     let mut builder = SessionBuilder::<Config>::new()
@@ -44,7 +47,9 @@ fn sync_test_session_rolls_back_10k_frames_without_mismatch() {
         .with_check_distance(7)
         .with_input_delay(0);
     for p in 0..PLAYERS {
-        builder = builder.add_player(PlayerType::Local, p).expect("local player");
+        builder = builder
+            .add_player(PlayerType::Local, p)
+            .expect("local player");
     }
     let mut session = builder.start_synctest_session().expect("sync test session");
     let mut rng = Rng::new(1, "sync test inputs");
@@ -67,8 +72,14 @@ fn sync_test_session_rolls_back_10k_frames_without_mismatch() {
         }
         max_entities = max_entities.max(game.state.entity_count());
     }
-    assert!(live_frames >= 2_000, "the match was live for only {live_frames} frames");
-    assert!(max_entities > 20, "the match never got busy ({max_entities} entities)");
+    assert!(
+        live_frames >= 2_000,
+        "the match was live for only {live_frames} frames"
+    );
+    assert!(
+        max_entities > 20,
+        "the match never got busy ({max_entities} entities)"
+    );
 }
 
 /// The sync test would miss non-determinism that only shows between two

@@ -1,6 +1,8 @@
 //! `verify` re-simulates a match and derives the rewards from it alone.
 
-use cyteria_game::{Input, MatchEnd, RULES_VERSION, Rules, Transcript, VerifyError, scenario, verify};
+use cyteria_game::{
+    Input, MatchEnd, RULES_VERSION, Rules, Transcript, VerifyError, scenario, verify,
+};
 
 #[test]
 fn verify_reproduces_a_bot_match_and_its_rewards() {
@@ -11,7 +13,11 @@ fn verify_reproduces_a_bot_match_and_its_rewards() {
     assert_eq!(out.frames, game.frame());
     assert!(out.end.is_some());
     assert!(out.players.iter().map(|p| p.kills).sum::<u16>() > 0);
-    assert!(out.players.iter().all(|p| p.xp >= 50 * u32::from(out.waves_cleared)));
+    assert!(
+        out.players
+            .iter()
+            .all(|p| p.xp >= 50 * u32::from(out.waves_cleared))
+    );
     for (p, s) in out.players.iter().zip(&game.state.players) {
         assert_eq!(p.xp, s.rewards.xp);
         assert_eq!(p.items, s.rewards.items.to_vec());
@@ -21,38 +27,81 @@ fn verify_reproduces_a_bot_match_and_its_rewards() {
 
 #[test]
 fn a_claimed_checksum_that_differs_is_rejected() {
-    let header = scenario::header(12, 2, Rules { waves: 1, time_limit: 1200 });
+    let header = scenario::header(
+        12,
+        2,
+        Rules {
+            waves: 1,
+            time_limit: 1200,
+        },
+    );
     let (mut inputs, game) = scenario::bot_match(&header, 1200);
-    let mut t = Transcript { header, inputs: inputs.clone(), checkpoints: vec![], final_checksum: game.checksum() };
+    let mut t = Transcript {
+        header,
+        inputs: inputs.clone(),
+        checkpoints: vec![],
+        final_checksum: game.checksum(),
+    };
     assert!(t.verify().is_ok());
     // Forge one input mid-match: the re-simulated result moves away from the claim.
     let mid = inputs[0].len() / 2;
     inputs[0][mid] = Input(Input::DODGE | Input::LEFT);
     t.inputs = inputs;
-    assert!(matches!(t.verify(), Err(VerifyError::ChecksumMismatch { .. }) | Err(VerifyError::InputsAfterEnd { .. })));
+    assert!(matches!(
+        t.verify(),
+        Err(VerifyError::ChecksumMismatch { .. }) | Err(VerifyError::InputsAfterEnd { .. })
+    ));
 }
 
 #[test]
 fn malformed_input_sets_are_refused() {
     let header = scenario::header(13, 2, Rules::default());
     let inputs = scenario::scripted_inputs(13, 2, 100);
-    assert_eq!(verify(&header, &inputs[..1]), Err(VerifyError::InputStreams { players: 2, streams: 1 }));
+    assert_eq!(
+        verify(&header, &inputs[..1]),
+        Err(VerifyError::InputStreams {
+            players: 2,
+            streams: 1
+        })
+    );
     let mut uneven = inputs.clone();
     uneven[1].pop();
     assert_eq!(verify(&header, &uneven), Err(VerifyError::UnevenInputs));
     let mut bad = inputs.clone();
     bad[1][7] = Input(0x8000);
-    assert_eq!(verify(&header, &bad), Err(VerifyError::NonCanonicalInput { player: 1, frame: 7 }));
+    assert_eq!(
+        verify(&header, &bad),
+        Err(VerifyError::NonCanonicalInput {
+            player: 1,
+            frame: 7
+        })
+    );
     let mut old = header.clone();
     old.rules_version = RULES_VERSION + 1;
-    assert!(matches!(verify(&old, &inputs), Err(VerifyError::RulesVersion { .. })));
+    assert!(matches!(
+        verify(&old, &inputs),
+        Err(VerifyError::RulesVersion { .. })
+    ));
 }
 
 #[test]
 fn inputs_past_the_end_of_the_match_are_refused() {
-    let header = scenario::header(14, 1, Rules { waves: 1, time_limit: 120 });
+    let header = scenario::header(
+        14,
+        1,
+        Rules {
+            waves: 1,
+            time_limit: 120,
+        },
+    );
     let inputs = vec![vec![Input::default(); 121]];
-    assert_eq!(verify(&header, &inputs), Err(VerifyError::InputsAfterEnd { ended_at: 120, frames: 121 }));
+    assert_eq!(
+        verify(&header, &inputs),
+        Err(VerifyError::InputsAfterEnd {
+            ended_at: 120,
+            frames: 121
+        })
+    );
     let out = verify(&header, &[vec![Input::default(); 120]]).unwrap();
     assert_eq!(out.end, Some(MatchEnd::Timeout));
 }
