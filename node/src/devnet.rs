@@ -8,7 +8,10 @@
 //! [`report`]) states what happened and checks the outcomes each scenario
 //! expects.
 
+pub mod plot;
 pub mod report;
+pub mod roles;
+pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -29,6 +32,7 @@ use crate::conditioner::LinkConditions;
 use crate::identity::Identity;
 use crate::localnet::{self, RunningValidator, ValidatorSetup};
 use crate::metrics::Metrics;
+use crate::net::latency::GossipClock;
 use crate::net::{NetConfig, Role};
 use crate::node::{Node, PlayerConfig};
 use crate::session::{Cheat, InputSource, MatchReport, SessionConfig};
@@ -36,6 +40,7 @@ use crate::store::Store;
 use crate::validator::{Fault, ValidatorConfig};
 use crate::wire::{MatchKind, Mode};
 use report::Report;
+use timeline::Timeline;
 
 /// What can go wrong on purpose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -181,6 +186,9 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let started = Instant::now();
     let progress = Progress::new(cfg.progress);
     std::fs::create_dir_all(&cfg.data_dir)?;
+    let timeline = Timeline::start(GossipClock::new());
+    let roles = roles::Roles::new()?;
+    let clock = Some(timeline.clock().clone());
 
     progress.phase("starting anvil and deploying the contracts");
     let accounts = 1 + cfg.validators + cfg.players;
@@ -215,7 +223,11 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     )?;
 
     progress.phase("starting the bootstrap node");
-    let boot = start_node(&cfg.data_dir.join("bootstrap"), Role::Bootstrap, vec![]).await?;
+    let (dir, c) = (cfg.data_dir.join("bootstrap"), clock.clone());
+    let boot = roles::start_on(roles.bootstrap(), move || {
+        start_node(dir, Role::Bootstrap, vec![], c)
+    })
+    .await?;
     let boot_addrs = boot.net().addresses().await;
     let seeds: Vec<Multiaddr> = boot_addrs.iter().take(1).cloned().collect();
 
@@ -225,7 +237,16 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         let fault = (cfg.scenario == Scenario::ValidatorCrash && i == 0)
             .then_some(Fault::CrashAfterSigning);
         validators.push(Some(
-            start_validator(&cfg, &chain, i, seeds.clone(), fault).await?,
+            start_validator(
+                &cfg,
+                &chain,
+                roles.validators(),
+                i,
+                seeds.clone(),
+                fault,
+                clock.clone(),
+            )
+            .await?,
         ));
     }
 
@@ -236,12 +257,11 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let mut players = Vec::new();
     for i in 0..cfg.players {
         let account = 1 + cfg.validators + i;
-        let node = start_node(
-            &cfg.data_dir.join(format!("player-{}", i + 1)),
-            Role::Player,
-            seeds.clone(),
-        )
-        .await?;
+        let dir = cfg.data_dir.join(format!("player-{}", i + 1));
+        let (s, c) = (seeds.clone(), clock.clone());
+        let node =
+            roles::start_on(roles.players(), move || start_node(dir, Role::Player, s, c)).await?;
+        timeline.watch(node.ctx.net.metrics.clone());
         let wallet = localnet::bind_wallet(&chain, &node, account, 0).await?;
         let cheat = match (cfg.scenario, cfg.players - i) {
             (Scenario::Cheater, 1) => Some(Cheat::ForgeInput),
@@ -289,7 +309,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             cfg.matches, cfg.match_size
         ));
         played_bar.set_length(per_round * round as u64);
-        let (r, back) = play(&cfg, players, stop.clone(), &played_bar).await;
+        let (r, back) = play(&cfg, roles.players(), players, stop.clone(), &played_bar).await;
         players = back;
         reports.extend(r);
 
@@ -298,7 +318,16 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             "round {round}: validators verify and settle the matches"
         ));
         if !crash_handled {
-            restart_crashed(&cfg, &chain, &mut validators, &seeds, &mut stop).await?;
+            restart_crashed(
+                &cfg,
+                &chain,
+                roles.validators(),
+                &mut validators,
+                &seeds,
+                &mut stop,
+                clock.clone(),
+            )
+            .await?;
             crash_handled = true;
         }
         let honest: BTreeSet<String> = report::honest_finished(&reports, &cheater_keys(&players));
@@ -373,9 +402,13 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         dao: dao.as_ref().map_err(|e| e.to_string()),
         market_error: market.as_ref().err().map(|e| e.to_string()),
         wall: started.elapsed(),
+        timeline: &timeline,
+        cpu_by_role: roles.cpu_seconds(),
+        anvil: roles::process(chain.anvil.child().id()),
     })
     .await?;
     std::fs::write(&cfg.report, serde_json::to_string_pretty(&report)?)?;
+    std::fs::write(cfg.report.with_extension("html"), plot::html(&report))?;
     progress.phase("shutting down");
     for p in players {
         p.node.ctx.net.clone().stop().await;
@@ -384,6 +417,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         v.shut_down().await;
     }
     boot.ctx.net.clone().stop().await;
+    roles.shut_down();
     progress.phase.finish_and_clear();
     Ok(report)
 }
@@ -440,16 +474,18 @@ pub(crate) fn hex(b: &[u8]) -> String {
 }
 
 async fn start_node(
-    dir: &std::path::Path,
+    dir: PathBuf,
     role: Role,
     bootstrap: Vec<Multiaddr>,
+    clock: Option<GossipClock>,
 ) -> anyhow::Result<Node> {
-    std::fs::create_dir_all(dir)?;
-    let (identity, _) = Identity::load_or_create(dir)?;
+    std::fs::create_dir_all(&dir)?;
+    let (identity, _) = Identity::load_or_create(&dir)?;
     let mut cfg = NetConfig::loopback(role);
     cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
     cfg.bootstrap = bootstrap;
     cfg.repo = (role != Role::Bootstrap).then(|| dir.join("ipfs"));
+    cfg.behaviour.clock = clock;
     Node::start(
         identity,
         cfg,
@@ -473,9 +509,11 @@ fn validator_config(fault: Option<Fault>) -> ValidatorConfig {
 async fn start_validator(
     cfg: &DevnetConfig,
     chain: &LocalChain,
+    runtime: &tokio::runtime::Handle,
     i: usize,
     bootstrap: Vec<Multiaddr>,
     fault: Option<Fault>,
+    clock: Option<GossipClock>,
 ) -> anyhow::Result<RunningValidator> {
     let dir = cfg.data_dir.join(format!("validator-{}", i + 1));
     std::fs::create_dir_all(&dir)?;
@@ -486,8 +524,14 @@ async fn start_validator(
         repo: Some(dir.join("ipfs")),
         bootstrap,
         config: validator_config(fault),
+        clock,
     };
-    localnet::start_validator(chain, validator_account(i), setup).await
+    let key = chain.keys[validator_account(i)].clone();
+    let (endpoint, deployment) = (chain.endpoint(), chain.deployment);
+    roles::start_on(runtime, move || {
+        localnet::start_validator_on(endpoint, key, deployment, setup)
+    })
+    .await
 }
 
 /// The validator-crash scenario: validator 1 exits after signing its first
@@ -495,9 +539,11 @@ async fn start_validator(
 async fn restart_crashed(
     cfg: &DevnetConfig,
     chain: &LocalChain,
+    runtime: &tokio::runtime::Handle,
     validators: &mut [Option<RunningValidator>],
     seeds: &[Multiaddr],
     stop: &mut watch::Receiver<bool>,
+    clock: Option<GossipClock>,
 ) -> anyhow::Result<()> {
     let crashed = |v: &Option<RunningValidator>| v.as_ref().is_some_and(|v| v.task.is_finished());
     wait_for(stop, Duration::from_secs(60), || crashed(&validators[0])).await;
@@ -506,13 +552,15 @@ async fn restart_crashed(
         v.shut_down().await;
         // The store's sled database closes when the last handle goes.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        validators[0] = Some(start_validator(cfg, chain, 0, seeds.to_vec(), None).await?);
+        validators[0] =
+            Some(start_validator(cfg, chain, runtime, 0, seeds.to_vec(), None, clock).await?);
     }
     Ok(())
 }
 
 async fn play(
     cfg: &DevnetConfig,
+    runtime: &tokio::runtime::Handle,
     players: Vec<Player>,
     stop: watch::Receiver<bool>,
     bar: &ProgressBar,
@@ -553,7 +601,7 @@ async fn play(
                 source: InputSource::Bot,
             };
             let (stop, matches, bar, seen) = (stop.clone(), cfg.matches, bar.clone(), seen.clone());
-            tokio::spawn(async move {
+            runtime.spawn(async move {
                 let reports = p.node.play_matches(&play, Some(matches), stop).await;
                 for r in &reports {
                     if seen

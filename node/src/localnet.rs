@@ -50,6 +50,8 @@ pub struct ValidatorSetup {
     pub repo: Option<PathBuf>,
     pub bootstrap: Vec<Multiaddr>,
     pub config: ValidatorConfig,
+    /// Measures gossip latency across the nodes of this process (the devnet).
+    pub clock: Option<crate::net::latency::GossipClock>,
 }
 
 impl ValidatorSetup {
@@ -61,6 +63,7 @@ impl ValidatorSetup {
             repo: None,
             bootstrap,
             config,
+            clock: None,
         })
     }
 }
@@ -71,13 +74,30 @@ pub async fn start_validator(
     account: usize,
     setup: ValidatorSetup,
 ) -> anyhow::Result<RunningValidator> {
+    start_validator_on(
+        chain.endpoint(),
+        chain.keys[account].clone(),
+        chain.deployment,
+        setup,
+    )
+    .await
+}
+
+/// Starts a validator with wallet `key` on the chain at `endpoint`, on the
+/// current runtime (the devnet gives each role a runtime of its own).
+pub async fn start_validator_on(
+    endpoint: String,
+    key: alloy::signers::local::PrivateKeySigner,
+    deployment: cyteria_settlement::chain::Deployment,
+    setup: ValidatorSetup,
+) -> anyhow::Result<RunningValidator> {
     let mut cfg = NetConfig::loopback(Role::Player);
     cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
     cfg.bootstrap = setup.bootstrap;
     cfg.repo = setup.repo;
+    cfg.behaviour.clock = setup.clock;
     let node = Arc::new(Node::start(setup.identity, cfg, setup.store, Metrics::new()).await?);
-    let key = chain.keys[account].clone();
-    let c = Chain::connect(&chain.endpoint(), key.clone(), chain.deployment).await?;
+    let c = Chain::connect(&endpoint, key.clone(), deployment).await?;
     let (v, handle) = Validator::new(node.clone(), c, key, setup.config).await?;
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(v.run(rx));

@@ -105,4 +105,46 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
         r["dao"]["fee_bps_before"].as_u64().unwrap()
     );
     assert!(table.contains("checks:"), "the terminal shows the table");
+    // Gossip latency was measured, and the run is drawn second by second.
+    let g = &r["gossip"]["all"];
+    assert!(g["deliveries"].as_u64().unwrap() > 0, "{g}");
+    assert!(
+        g["p99_ms"].as_f64().unwrap() >= g["p50_ms"].as_f64().unwrap(),
+        "{g}"
+    );
+    assert!(
+        r["gossip"]["by_topic"]
+            .as_object()
+            .unwrap()
+            .contains_key("/cyteria/lobby/1"),
+        "{}",
+        r["gossip"]
+    );
+    let timeline = r["timeline"].as_array().unwrap();
+    assert!(
+        timeline.len() as f64 >= r["resources"]["wall_s"].as_f64().unwrap() * 0.9,
+        "a sample a second"
+    );
+    assert!(
+        timeline
+            .iter()
+            .map(|s| s["frames"].as_u64().unwrap())
+            .sum::<u64>()
+            > 0
+    );
+    // CPU time by role: each role runs on its own runtime.
+    let cpu = &r["resources"]["cpu_by_role_s"];
+    for role in ["players", "validators", "bootstrap"] {
+        assert!(cpu[role].as_f64().is_some(), "{cpu}");
+    }
+    assert!(
+        cpu["players"].as_f64().unwrap() > 0.0 && cpu["validators"].as_f64().unwrap() > 0.0,
+        "{cpu}"
+    );
+    let html = std::fs::read_to_string(report.with_extension("html")).unwrap();
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "two charts: rollbacks and gossip latency"
+    );
 }

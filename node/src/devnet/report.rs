@@ -11,6 +11,7 @@ use cyteria_settlement::ids;
 use cyteria_settlement::indexer::Indexer;
 use serde::Serialize;
 
+use super::timeline::{Gossip, Second, Timeline};
 use super::{DaoRound, DevnetConfig, MarketRound, Scenario, hex};
 use crate::localnet::RunningValidator;
 use crate::metrics::Metrics;
@@ -74,9 +75,14 @@ pub struct Item {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Resources {
     pub wall_s: f64,
-    /// CPU time of the whole devnet process (every role shares it), in seconds.
+    /// CPU time of the whole devnet process (anvil not included), in seconds.
     pub cpu_s: f64,
+    /// Peak resident memory of the devnet process (every role shares its heap).
     pub max_rss_mb: f64,
+    /// CPU seconds by role: each role's nodes run on a runtime of their own.
+    pub cpu_by_role_s: BTreeMap<String, f64>,
+    pub anvil_cpu_s: Option<f64>,
+    pub anvil_max_rss_mb: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -91,6 +97,10 @@ pub struct Report {
     pub dao: Option<DaoRound>,
     pub items: Vec<Item>,
     pub resources: Resources,
+    /// Gossip delivery latency, publication to delivery, over every node.
+    pub gossip: Gossip,
+    /// Second by second: frames, rollbacks, gossip latency.
+    pub timeline: Vec<Second>,
 }
 
 pub(crate) struct Inputs<'a> {
@@ -106,6 +116,10 @@ pub(crate) struct Inputs<'a> {
     pub crafted: usize,
     pub dao: Result<&'a DaoRound, String>,
     pub wall: Duration,
+    pub timeline: &'a Timeline,
+    pub cpu_by_role: BTreeMap<String, f64>,
+    /// anvil's CPU seconds and peak RSS (MB).
+    pub anvil: Option<(f64, f64)>,
 }
 
 /// Match statistics from every node's reports (a match counts once; its
@@ -193,6 +207,7 @@ fn resources(wall: Duration) -> Resources {
         wall_s: wall.as_secs_f64(),
         cpu_s: (ticks(11) + ticks(12)) / 100.0,
         max_rss_mb: hwm_kb / 1024.0,
+        ..Resources::default()
     }
 }
 
@@ -416,7 +431,14 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
         market: i.market.cloned(),
         dao: i.dao.clone().ok().cloned(),
         items,
-        resources: resources(i.wall),
+        resources: Resources {
+            cpu_by_role_s: i.cpu_by_role,
+            anvil_cpu_s: i.anvil.map(|a| a.0),
+            anvil_max_rss_mb: i.anvil.map(|a| a.1),
+            ..resources(i.wall)
+        },
+        gossip: super::timeline::gossip(&i.timeline.clock().deliveries()),
+        timeline: i.timeline.seconds(),
     })
 }
 
@@ -467,6 +489,18 @@ impl Report {
             ),
         );
         row("desyncs / stalls", format!("{} / {}", m.desyncs, m.stalls));
+        let g = &self.gossip.all;
+        let ms = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or("-".into());
+        row(
+            "gossip latency p50 / p99 / max",
+            format!(
+                "{} / {} / {} ms ({} deliveries)",
+                ms(g.p50_ms),
+                ms(g.p99_ms),
+                ms(g.max_ms),
+                g.deliveries
+            ),
+        );
         row(
             "lobby to first frame, median",
             m.lobby_to_first_frame_ms_p50
@@ -509,13 +543,23 @@ impl Report {
                 format!("{}: executed, fee now {} bps", d.change, d.fee_bps_after),
             );
         }
+        let r = &self.resources;
         row(
             "wall / CPU / max RSS",
             format!(
                 "{:.1} s / {:.1} s / {:.0} MB",
-                self.resources.wall_s, self.resources.cpu_s, self.resources.max_rss_mb
+                r.wall_s, r.cpu_s, r.max_rss_mb
             ),
         );
+        let roles: Vec<String> = r
+            .cpu_by_role_s
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.1}"))
+            .collect();
+        row("CPU s by role", roles.join(", "));
+        if let (Some(c), Some(m)) = (r.anvil_cpu_s, r.anvil_max_rss_mb) {
+            row("anvil CPU / max RSS", format!("{c:.1} s / {m:.0} MB"));
+        }
         out.push_str("\n  checks:\n");
         for c in &self.checks {
             out.push_str(&format!(

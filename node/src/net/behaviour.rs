@@ -99,6 +99,8 @@ pub struct BehaviourConfig {
     pub forge_author: Option<PeerId>,
     /// For adversarial tests only: a larger outgoing size limit.
     pub max_transmit_override: Option<usize>,
+    /// Measures gossip delivery latency across the nodes of one process (the devnet).
+    pub clock: Option<super::latency::GossipClock>,
 }
 
 impl Default for BehaviourConfig {
@@ -109,6 +111,7 @@ impl Default for BehaviourConfig {
             heartbeat: Duration::from_millis(250),
             forge_author: None,
             max_transmit_override: None,
+            clock: None,
         }
     }
 }
@@ -147,6 +150,7 @@ pub struct Behaviour {
     pending: std::collections::VecDeque<ToSwarm<Infallible, THandlerInEvent<Inner>>>,
     bootstrap_timer: tokio::time::Interval,
     local: PeerId,
+    clock: Option<super::latency::GossipClock>,
 }
 
 /// Peer-score settings: one invalid message on a Cyteria topic sends the
@@ -248,6 +252,7 @@ impl Behaviour {
             pending: Default::default(),
             bootstrap_timer,
             local,
+            clock: config.clock.clone(),
         })
     }
 
@@ -267,9 +272,13 @@ impl Behaviour {
             }
             Command::Publish { topic, data, reply } => {
                 let r = g
-                    .publish(IdentTopic::new(topic), data)
-                    .map(|_| ())
+                    .publish(IdentTopic::new(topic.clone()), data)
                     .map_err(|e| e.to_string());
+                let r = r.map(|id| {
+                    if let Some(c) = &self.clock {
+                        c.published(id, &topic);
+                    }
+                });
                 let _ = reply.send(r);
             }
             Command::Report {
@@ -308,6 +317,9 @@ impl Behaviour {
                 message_id,
                 message,
             }) => {
+                if let Some(c) = &self.clock {
+                    c.delivered(&message_id, &message.topic);
+                }
                 self.emit(NetEvent::Gossip {
                     topic: message.topic,
                     id: message_id,

@@ -2,6 +2,7 @@
 //! the Cyteria behaviour ([`behaviour`]) plugged in.
 
 pub mod behaviour;
+pub mod latency;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -68,6 +68,7 @@ async fn start_validator(
         repo,
         bootstrap,
         config: fast_validator(fault),
+        clock: None,
     };
     localnet::start_validator(chain, account, setup)
         .await
