@@ -54,6 +54,9 @@ pub enum Command {
     Bootstrap,
     /// Looks a peer up in the DHT; the query connects to it when found.
     FindPeer(PeerId),
+    /// Refuse this peer (close its connections, refuse new ones), or accept it again.
+    Block(PeerId),
+    Unblock(PeerId),
     MeshPeers {
         topic: String,
         reply: oneshot::Sender<Vec<PeerId>>,
@@ -121,6 +124,11 @@ impl Default for BehaviourConfig {
 pub struct Inner {
     gossipsub: gossipsub::Behaviour,
     kad: kad::Behaviour<kad::store::MemoryStore>,
+    /// Peers this node refuses: banned for bad input, or cut off on purpose
+    /// (the devnet's partition). rust-ipfs 0.16 does not switch its own
+    /// block list on, so its `ban_peer` does nothing; this one closes the
+    /// peer's connections and refuses new ones.
+    blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
 }
 
 #[derive(Debug)]
@@ -138,6 +146,12 @@ impl From<gossipsub::Event> for InnerEvent {
 impl From<kad::Event> for InnerEvent {
     fn from(e: kad::Event) -> Self {
         InnerEvent::Kad(e)
+    }
+}
+
+impl From<Infallible> for InnerEvent {
+    fn from(e: Infallible) -> Self {
+        match e {}
     }
 }
 
@@ -244,7 +258,11 @@ impl Behaviour {
         let mut bootstrap_timer = tokio::time::interval(Duration::from_secs(5));
         bootstrap_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Ok(Self {
-            inner: Inner { gossipsub, kad },
+            inner: Inner {
+                gossipsub,
+                kad,
+                blocked: Default::default(),
+            },
             commands,
             events,
             connected: BTreeSet::new(),
@@ -296,6 +314,12 @@ impl Behaviour {
             }
             Command::Bootstrap => {
                 let _ = self.inner.kad.bootstrap();
+            }
+            Command::Block(peer) => {
+                self.inner.blocked.block_peer(peer);
+            }
+            Command::Unblock(peer) => {
+                self.inner.blocked.unblock_peer(peer);
             }
             Command::FindPeer(peer) => {
                 self.inner.kad.get_closest_peers(peer);

@@ -279,8 +279,18 @@ impl Net {
         self.send(Command::AppScore { peer, score });
         if score <= BAN_SCORE {
             tracing::warn!(%peer, score, "banning peer");
-            let _ = self.ipfs.ban_peer(peer).await;
+            self.block(peer);
         }
+    }
+
+    /// Closes every connection with `peer` and refuses new ones.
+    pub fn block(&self, peer: PeerId) {
+        self.send(Command::Block(peer));
+    }
+
+    /// Accepts `peer` again.
+    pub fn unblock(&self, peer: PeerId) {
+        self.send(Command::Unblock(peer));
     }
 
     pub fn app_score(&self, peer: &PeerId) -> f64 {

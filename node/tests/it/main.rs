@@ -3,5 +3,6 @@
 //! player vanishing.
 
 mod adversarial;
+mod blocking;
 mod common;
 mod matches;
