@@ -98,6 +98,15 @@ impl Content {
         providers: &[PeerId],
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
+        self.get_record_once(cid, providers, timeout).await
+    }
+
+    async fn get_record_once(
+        &self,
+        cid: &Cid,
+        providers: &[PeerId],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ContentError> {
         if is_raw(cid) {
             self.get(cid, providers, timeout).await
         } else {
@@ -160,6 +169,7 @@ impl Content {
         providers: &[PeerId],
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
+        self.reach(providers).await;
         let full = rust_ipfs::IpfsPath::from(*root)
             .sub_path(path)
             .map_err(|e| ContentError::BadCid(format!("{root}/{path}: {e}")))?;
@@ -258,6 +268,7 @@ impl Content {
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
         use futures::StreamExt;
+        self.reach(providers).await;
         let path_text = path.to_string();
         let mut stream = self
             .ipfs
@@ -343,6 +354,26 @@ impl Content {
             .map_err(|e| ContentError::Store(e.to_string()))
     }
 
+    /// Dials the providers this node is not connected to: bitswap asks only
+    /// connected peers, and a provider named by gossip may be one this node
+    /// lost (a partition that healed, a restart). Its addresses come from
+    /// the DHTs and identify; one that cannot be reached is left to the
+    /// fetch's own search.
+    async fn reach(&self, providers: &[PeerId]) {
+        if providers.is_empty() {
+            return;
+        }
+        let connected = self.ipfs.connected().await.unwrap_or_default();
+        for p in providers.iter().filter(|p| !connected.contains(p)) {
+            if tokio::time::timeout(REACH_TIMEOUT, self.ipfs.connect(*p))
+                .await
+                .is_err()
+            {
+                tracing::debug!(peer = %p, "provider not reached");
+            }
+        }
+    }
+
     /// The block's bytes, from this node or from `providers` (and any peer
     /// that has it), within `timeout`.
     pub async fn get(
@@ -351,6 +382,7 @@ impl Content {
         providers: &[PeerId],
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
+        self.reach(providers).await;
         let block = self
             .ipfs
             .get_block(cid)
@@ -367,6 +399,9 @@ impl Content {
         Ok(block.data().to_vec())
     }
 }
+
+/// How long a fetch waits to dial a provider it is not connected to.
+const REACH_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[cfg(test)]
 mod tests {

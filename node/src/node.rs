@@ -30,7 +30,17 @@ pub struct Node {
     pub actions: broadcast::Sender<(PeerId, ActionMessage)>,
     pub attestations: broadcast::Sender<(PeerId, Attestation)>,
     pub content: Content,
+    /// This node's recent transcript announcements, sent again when a peer
+    /// joins the topic (see [`reannounce`]).
+    recent: Recent,
 }
+
+type Recent = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<(Instant, Vec<u8>)>>>;
+
+/// How long an announcement is sent again to peers that join.
+const REANNOUNCE_FOR: Duration = Duration::from_secs(600);
+/// A burst of joins gives one republication, and at most one per this long.
+const REANNOUNCE_GAP: Duration = Duration::from_secs(5);
 
 /// Where the gossip dispatcher hands each topic's decoded messages.
 #[derive(Clone)]
@@ -39,6 +49,8 @@ struct Outlets {
     announces: broadcast::Sender<(PeerId, Announce)>,
     actions: broadcast::Sender<(PeerId, ActionMessage)>,
     attestations: broadcast::Sender<(PeerId, Attestation)>,
+    /// A peer joined the transcripts topic.
+    joined: mpsc::Sender<()>,
 }
 
 impl Node {
@@ -51,7 +63,11 @@ impl Node {
         let (net, events) = Net::start(&identity, config, metrics).await?;
         let hub = Hub::start(net.clone()).await?;
         let (lobby_tx, lobby) = mpsc::channel(1024);
+        let (joined, joins) = mpsc::channel(1);
+        let recent = Recent::default();
+        tokio::spawn(reannounce(net.clone(), recent.clone(), joins));
         let outlets = Outlets {
+            joined,
             lobby: lobby_tx,
             announces: broadcast::channel(1024).0,
             actions: broadcast::channel(4096).0,
@@ -72,6 +88,7 @@ impl Node {
             actions: outlets.actions,
             attestations: outlets.attestations,
             content,
+            recent,
         })
     }
 
@@ -96,10 +113,15 @@ impl Node {
             final_checksum: t.final_checksum,
             claims: wire::claims_hash(&outcome.players),
         };
-        self.ctx
-            .net
-            .publish(wire::TRANSCRIPTS_TOPIC, a.encode())
-            .await?;
+        let bytes = a.encode();
+        {
+            let mut r = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            r.push_back((Instant::now(), bytes.clone()));
+            while r.front().is_some_and(|(t, _)| t.elapsed() > REANNOUNCE_FOR) {
+                r.pop_front();
+            }
+        }
+        self.ctx.net.publish(wire::TRANSCRIPTS_TOPIC, bytes).await?;
         Ok(a)
     }
 
@@ -275,7 +297,40 @@ async fn dispatch(net: Net, mut events: mpsc::Receiver<NetEvent>, out: Outlets) 
             NetEvent::Disconnected { .. } => {
                 net.metrics.peers.set(net.connected().await.len() as i64);
             }
-            NetEvent::Subscribed { .. } => {}
+            NetEvent::Subscribed { topic, .. } => {
+                if topic == announce_hash {
+                    // Full means a republication is already due.
+                    let _ = out.joined.try_send(());
+                }
+            }
+        }
+    }
+}
+
+/// Sends this node's recent announcements again when peers join the
+/// transcripts topic: gossip reaches only the peers connected at the time,
+/// so a validator that was unreachable when a match ended (a partition, a
+/// restart) would otherwise never hear of it, and its players' rewards
+/// would be lost. Validators take each transcript CID once, so a repeat
+/// costs them nothing. Ends when the node's dispatcher does.
+async fn reannounce(net: Net, recent: Recent, mut joins: mpsc::Receiver<()>) {
+    while joins.recv().await.is_some() {
+        tokio::time::sleep(REANNOUNCE_GAP).await;
+        let again: Vec<Vec<u8>> = {
+            let mut r = recent.lock().unwrap_or_else(|e| e.into_inner());
+            r.retain(|(t, _)| t.elapsed() <= REANNOUNCE_FOR);
+            r.iter().map(|(_, b)| b.clone()).collect()
+        };
+        if !again.is_empty() {
+            tracing::debug!(
+                n = again.len(),
+                "a peer joined: announcing recent transcripts again"
+            );
+        }
+        for bytes in again {
+            if let Err(e) = net.publish(wire::TRANSCRIPTS_TOPIC, bytes).await {
+                tracing::debug!(error = %e, "transcript not announced again");
+            }
         }
     }
 }
