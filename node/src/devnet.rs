@@ -11,6 +11,7 @@
 pub mod plot;
 pub mod report;
 pub mod roles;
+pub mod scenario;
 pub mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,6 +53,12 @@ pub enum Scenario {
     Cheater,
     /// The first epoch's leader crashes right after signing, and comes back.
     ValidatorCrash,
+    /// Half the players are cut off from everyone else for the first round
+    /// (they play among themselves), then the network heals.
+    Partition,
+    /// After the first round a quarter of the players leave, and as many
+    /// newcomers join through the bootstrap node and play the next.
+    Churn,
 }
 
 /// The devnet's settings; the defaults are the README's `cyteria devnet`.
@@ -114,6 +121,14 @@ impl DevnetConfig {
                 self.players, self.match_size
             ));
         }
+        let m = usize::from(self.match_size);
+        if matches!(self.scenario, Scenario::Partition | Scenario::Churn) && self.players < 2 * m {
+            return Err(format!(
+                "the {:?} scenario needs at least two matches' worth of players ({})",
+                self.scenario,
+                2 * m
+            ));
+        }
         if self.scenario == Scenario::Cheater && self.players < 2 {
             return Err(
                 "the cheater scenario needs two players (a forger and a false claimer)".into(),
@@ -134,6 +149,7 @@ fn validator_account(i: usize) -> usize {
 }
 
 struct Player {
+    dir: PathBuf,
     node: Node,
     wallet: Address,
     account: usize,
@@ -191,7 +207,12 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let clock = Some(timeline.clock().clone());
 
     progress.phase("starting anvil and deploying the contracts");
-    let accounts = 1 + cfg.validators + cfg.players;
+    let newcomers = if cfg.scenario == Scenario::Churn {
+        scenario::share(cfg.players, usize::from(cfg.match_size), 4)
+    } else {
+        0
+    };
+    let accounts = 1 + cfg.validators + cfg.players + newcomers;
     let stake = cytr(1_000);
     let (v, p) = (cfg.validators, cfg.players);
     let chain = LocalChain::start_accounts(accounts, |keys| {
@@ -200,7 +221,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             .map(|k| (k.address(), stake * U256::from(2)))
             .collect();
         g.extend(
-            keys[1 + v..1 + v + p]
+            keys[1 + v..1 + v + p + newcomers]
                 .iter()
                 .map(|k| (k.address(), cytr(500))),
         );
@@ -256,24 +277,12 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     ));
     let mut players = Vec::new();
     for i in 0..cfg.players {
-        let account = 1 + cfg.validators + i;
-        let dir = cfg.data_dir.join(format!("player-{}", i + 1));
-        let (s, c) = (seeds.clone(), clock.clone());
-        let node =
-            roles::start_on(roles.players(), move || start_node(dir, Role::Player, s, c)).await?;
-        timeline.watch(node.ctx.net.metrics.clone());
-        let wallet = localnet::bind_wallet(&chain, &node, account, 0).await?;
         let cheat = match (cfg.scenario, cfg.players - i) {
             (Scenario::Cheater, 1) => Some(Cheat::ForgeInput),
             (Scenario::Cheater, 2) => Some(Cheat::ClaimRewards),
             _ => None,
         };
-        players.push(Player {
-            node,
-            wallet,
-            account,
-            cheat,
-        });
+        players.push(join(&cfg, &roles, &chain, &timeline, i, &seeds, cheat).await?);
     }
     print_join_hint(&cfg, &chain, &seeds, &deployment_file);
 
@@ -303,7 +312,44 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let mut reports = vec![];
     let mut players = players;
     let mut crash_handled = cfg.scenario != Scenario::ValidatorCrash;
+    let mut extra_checks = vec![];
+    let mut leavers: Vec<scenario::Leaver> = vec![];
+    let mut newcomer_keys: BTreeSet<[u8; 32]> = BTreeSet::new();
+    let mut departed = vec![];
+    // The partition: the last players on one side; everyone else (the
+    // bootstrap node, the validators, the first players) on the other.
+    let apart = scenario::share(cfg.players, usize::from(cfg.match_size), 2);
+    let side_b: Vec<crate::net::Net> = players[cfg.players - apart..]
+        .iter()
+        .map(|p| p.node.net().clone())
+        .collect();
+    let side_a: Vec<crate::net::Net> = players[..cfg.players - apart]
+        .iter()
+        .map(|p| p.node.net().clone())
+        .chain(live(&validators).map(|v| v.node.net().clone()))
+        .chain(std::iter::once(boot.net().clone()))
+        .collect();
+    let side_b_keys: BTreeSet<[u8; 32]> = players[cfg.players - apart..]
+        .iter()
+        .map(|p| p.node.ctx.identity.public_key())
+        .collect();
     for round in 1..=MAX_ROUNDS {
+        if cfg.scenario == Scenario::Partition && round == 1 {
+            progress.phase(format!(
+                "partition: {apart} players cut off from the validators and everyone else"
+            ));
+            scenario::cut(&side_a, &side_b, true);
+            let mut tries = 0;
+            while scenario::linked(&side_a, &side_b).await && tries < 50 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                tries += 1;
+            }
+            tracing::info!(
+                still_linked = scenario::linked(&side_a, &side_b).await,
+                waited_ms = tries * 200,
+                "partition in place"
+            );
+        }
         progress.phase(format!(
             "round {round}: {} match(es) per player, {} players per match",
             cfg.matches, cfg.match_size
@@ -312,6 +358,15 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         let (r, back) = play(&cfg, roles.players(), players, stop.clone(), &played_bar).await;
         players = back;
         reports.extend(r);
+        if cfg.scenario == Scenario::Partition && round == 1 {
+            let apart_matches = scenario::matches_among(&reports, &side_b_keys);
+            progress.phase(format!(
+                "partition: {} matches played apart; healing the network",
+                apart_matches.len()
+            ));
+            scenario::cut(&side_a, &side_b, false);
+            scenario::rejoin(&side_b, &seeds).await;
+        }
 
         // Verification and settlement: every honest finished match is credited.
         progress.phase(format!(
@@ -341,6 +396,51 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             credited >= honest.len()
         })
         .await;
+        if cfg.scenario == Scenario::Churn && round == 1 {
+            progress.phase(format!(
+                "churn: {newcomers} players leave, {newcomers} newcomers join"
+            ));
+            for p in players.drain(..newcomers) {
+                let key = p.node.ctx.identity.public_key();
+                let matches = reports
+                    .iter()
+                    .filter(|r| r.ending == crate::session::Ending::Finished)
+                    .filter_map(|r| r.transcript.as_ref())
+                    .filter(|t| t.header.players.iter().any(|s| s.public_key == key))
+                    .map(|t| t.header.match_id)
+                    .collect::<BTreeSet<_>>();
+                departed.push((p.wallet, key, p.cheat));
+                p.node.ctx.net.clone().stop().await;
+                leavers.push(scenario::Leaver {
+                    dir: p.dir,
+                    key,
+                    matches: matches.into_iter().collect(),
+                });
+            }
+            let mut joined = vec![];
+            for j in 0..newcomers {
+                let p = join(
+                    &cfg,
+                    &roles,
+                    &chain,
+                    &timeline,
+                    cfg.players + j,
+                    &seeds,
+                    None,
+                )
+                .await?;
+                joined.push(p.node.ctx.identity.public_key());
+                players.push(p);
+            }
+            wait_for(&mut stop, Duration::from_secs(120), || {
+                live(&validators)
+                    .next()
+                    .is_some_and(|v| bound_count(v, &joined) == joined.len())
+            })
+            .await;
+            newcomer_keys = joined.into_iter().collect();
+            continue;
+        }
         if *stop.borrow() || honest_items(&chain, &reader, &players).await? > 0 {
             break;
         }
@@ -348,6 +448,50 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     }
     played_bar.finish();
     settled_bar.finish();
+    let credited_anywhere = |ids: &BTreeSet<String>| {
+        live(&validators)
+            .map(|v| credited(v, ids))
+            .max()
+            .unwrap_or(0)
+    };
+    if cfg.scenario == Scenario::Partition {
+        let apart_matches = scenario::matches_among(&reports, &side_b_keys);
+        let n = credited_anywhere(&apart_matches);
+        extra_checks.push(report::Check {
+            name: "the matches played apart settled once the network healed".into(),
+            ok: !apart_matches.is_empty() && n == apart_matches.len(),
+            detail: format!(
+                "{n} of {} matches played by the {apart} cut-off players credited",
+                apart_matches.len()
+            ),
+        });
+    }
+    if cfg.scenario == Scenario::Churn {
+        let theirs: BTreeSet<String> = reports
+            .iter()
+            .filter(|r| r.ending == crate::session::Ending::Finished)
+            .filter(|r| {
+                r.transcript.as_ref().is_some_and(|t| {
+                    t.header
+                        .players
+                        .iter()
+                        .any(|s| newcomer_keys.contains(&s.public_key))
+                })
+            })
+            .map(|r| r.match_id.clone())
+            .collect();
+        let n = credited_anywhere(&theirs);
+        extra_checks.push(report::Check {
+            name: "newcomers joined, played and were credited".into(),
+            ok: newcomer_keys.len() == newcomers && !theirs.is_empty() && n == theirs.len(),
+            detail: format!(
+                "{} newcomers, {} of their {} matches credited",
+                newcomer_keys.len(),
+                n,
+                theirs.len()
+            ),
+        });
+    }
     if cfg.scenario == Scenario::Cheater {
         // The cheaters' match is refused whole; give the refusals a moment to be counted everywhere.
         wait_for(&mut stop, Duration::from_secs(30), || {
@@ -387,13 +531,15 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         index.sync(&reader.provider).await?;
         index
     };
-    let report = report::build(report::Inputs {
+    let mut report = report::build(report::Inputs {
         config: &cfg,
         reports: &reports,
         players: &players
             .iter()
             .map(|p| (p.wallet, p.node.ctx.identity.public_key(), p.cheat))
+            .chain(departed.iter().copied())
             .collect::<Vec<_>>(),
+        extra_checks,
         validators: &live(&validators).collect::<Vec<_>>(),
         index: &index,
         chain: &reader,
@@ -418,8 +564,42 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     }
     boot.ctx.net.clone().stop().await;
     roles.shut_down();
+    if cfg.scenario == Scenario::Churn {
+        // Once every node has stopped: the leavers' stores reopen whole.
+        let check = scenario::leavers_kept_their_data(&leavers).await;
+        report.ok &= check.ok;
+        report.checks.push(check);
+        std::fs::write(&cfg.report, serde_json::to_string_pretty(&report)?)?;
+        std::fs::write(cfg.report.with_extension("html"), plot::html(&report))?;
+    }
     progress.phase.finish_and_clear();
     Ok(report)
+}
+
+/// Starts player `i` (0-based) with its own data directory and anvil
+/// account, on the players' runtime, and gossips its wallet binding.
+async fn join(
+    cfg: &DevnetConfig,
+    roles: &roles::Roles,
+    chain: &LocalChain,
+    timeline: &Timeline,
+    i: usize,
+    seeds: &[Multiaddr],
+    cheat: Option<Cheat>,
+) -> anyhow::Result<Player> {
+    let account = 1 + cfg.validators + i;
+    let dir = cfg.data_dir.join(format!("player-{}", i + 1));
+    let (d, s, c) = (dir.clone(), seeds.to_vec(), Some(timeline.clock().clone()));
+    let node = roles::start_on(roles.players(), move || start_node(d, Role::Player, s, c)).await?;
+    timeline.watch(node.ctx.net.metrics.clone());
+    let wallet = localnet::bind_wallet(chain, &node, account, 0).await?;
+    Ok(Player {
+        dir,
+        node,
+        wallet,
+        account,
+        cheat,
+    })
 }
 
 /// Rounds of matches the devnet plays at most while waiting for a drop.

@@ -118,6 +118,8 @@ pub(crate) struct Inputs<'a> {
     pub wall: Duration,
     pub timeline: &'a Timeline,
     pub cpu_by_role: BTreeMap<String, f64>,
+    /// What the scenario expects beyond the usual checks, already decided.
+    pub extra_checks: Vec<Check>,
     /// anvil's CPU seconds and peak RSS (MB).
     pub anvil: Option<(f64, f64)>,
 }
@@ -420,6 +422,7 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
         ),
         Err(e) => check("a DAO proposal went through the timelock", false, e.clone()),
     }
+    checks.extend(i.extra_checks);
     let ok = checks.iter().all(|c| c.ok);
     Ok(Report {
         ok,
