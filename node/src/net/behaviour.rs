@@ -176,6 +176,15 @@ pub fn score_params(
         app_specific_weight: 1.0,
         ..Default::default()
     };
+    // Peers on loopback are processes of this machine (the devnet runs
+    // dozens): the colocation penalty, meant against Sybils behind one
+    // public address, graylisted every peer past the tenth.
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    params
+        .ip_colocation_factor_whitelist
+        .insert(std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
     for t in topics {
         let topic = gossipsub::TopicScoreParams {
             topic_weight: 1.0,
