@@ -7,8 +7,12 @@ use std::process::{Command, Stdio};
 
 const EXE: &str = env!("CARGO_BIN_EXE_cyteria");
 
+/// One devnet at a time: each is a whole network on the machine's cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report.json");
     let out = Command::new(EXE)
@@ -147,4 +151,68 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
         2,
         "two charts: rollbacks and gossip latency"
     );
+}
+
+#[test]
+fn under_churn_newcomers_play_and_are_credited_and_leavers_keep_their_data() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let out = Command::new(EXE)
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "devnet",
+            "--players",
+            "4",
+            "--validators",
+            "3",
+        ])
+        .args([
+            "--match-seconds",
+            "20",
+            "--scenario",
+            "churn",
+            "--quiet",
+            "--report",
+            report.to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap_or_default())
+        .unwrap_or_else(|e| {
+            panic!(
+                "no report ({e}):\n{table}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let checks = r["checks"].as_array().unwrap();
+    for c in checks {
+        assert!(
+            c["ok"].as_bool().unwrap(),
+            "check failed: {} — {}\n{table}",
+            c["name"],
+            c["detail"]
+        );
+    }
+    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for expected in [
+        "newcomers joined, played and were credited",
+        "players who left kept their data",
+        "every honest match settled on chain",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "the report checks {expected:?}: {names:?}"
+        );
+    }
+    // Two rounds: the first with the original players, the second with the newcomers.
+    assert!(
+        r["matches"]["played"].as_u64().unwrap() >= 4,
+        "{}",
+        r["matches"]
+    );
+    assert!(out.status.success(), "{table}");
 }

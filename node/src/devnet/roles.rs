@@ -20,9 +20,10 @@ const ROLES: [(&str, &str); 3] = [
 const REST: &str = "devnet driver and chain clients";
 
 pub struct Roles {
-    players: Runtime,
-    validators: Runtime,
-    bootstrap: Runtime,
+    /// Always `Some` until dropped; a runtime must not be dropped (blocking)
+    /// inside the devnet's own async context, so `Drop` lets them go in the
+    /// background, also when the devnet ends early with an error.
+    runtimes: Option<[Runtime; 3]>,
     cpu: Arc<Mutex<BTreeMap<u32, (String, u64)>>>,
 }
 
@@ -40,9 +41,11 @@ impl Roles {
             .map(|n| n.get())
             .unwrap_or(2);
         let roles = Roles {
-            players: runtime(ROLES[0].0, cores)?,
-            validators: runtime(ROLES[1].0, cores)?,
-            bootstrap: runtime(ROLES[2].0, 1)?,
+            runtimes: Some([
+                runtime(ROLES[0].0, cores)?,
+                runtime(ROLES[1].0, cores)?,
+                runtime(ROLES[2].0, 1)?,
+            ]),
             cpu: Default::default(),
         };
         // Threads come and go (tokio's blocking pool); sample them while
@@ -63,16 +66,23 @@ impl Roles {
         Ok(roles)
     }
 
+    fn runtime(&self, i: usize) -> &Handle {
+        self.runtimes
+            .as_ref()
+            .map(|r| r[i].handle())
+            .expect("runtimes live until the roles are dropped")
+    }
+
     pub fn players(&self) -> &Handle {
-        self.players.handle()
+        self.runtime(0)
     }
 
     pub fn validators(&self) -> &Handle {
-        self.validators.handle()
+        self.runtime(1)
     }
 
     pub fn bootstrap(&self) -> &Handle {
-        self.bootstrap.handle()
+        self.runtime(2)
     }
 
     /// CPU seconds per role so far.
@@ -85,12 +95,14 @@ impl Roles {
         }
         out
     }
+}
 
-    /// Stops the runtimes without waiting for their tasks (the nodes have stopped).
-    pub fn shut_down(self) {
-        self.players.shutdown_background();
-        self.validators.shutdown_background();
-        self.bootstrap.shutdown_background();
+impl Drop for Roles {
+    /// Stops the runtimes without waiting for their tasks.
+    fn drop(&mut self) {
+        for r in self.runtimes.take().into_iter().flatten() {
+            r.shutdown_background();
+        }
     }
 }
 
