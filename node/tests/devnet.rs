@@ -1,7 +1,7 @@
-//! A short devnet run, as `cyteria devnet` runs it (a test binary of its
+//! Short devnet runs, as `cyteria devnet` runs them (a test binary of its
 //! own: the whole network shares the machine's cores): four bot players,
-//! three validators on a local anvil, the cheater scenario. The assertions
-//! read the JSON report the command writes.
+//! three validators on a local anvil, a scenario. The assertions read the
+//! JSON report the command writes.
 
 use std::process::{Command, Stdio};
 
@@ -10,11 +10,21 @@ const EXE: &str = env!("CARGO_BIN_EXE_cyteria");
 /// One devnet at a time: each is a whole network on the machine's cores.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-#[test]
-fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters_nothing() {
+/// A finished devnet run: its report, the table it printed, its report file.
+struct Run {
+    report: serde_json::Value,
+    table: String,
+    file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Runs `cyteria devnet` with 4 players, 3 validators and `args`, and
+/// asserts that every check the report states held, and that the report
+/// states each of `expected`.
+fn devnet(args: &[&str], expected: &[&str]) -> Run {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
+    let file = dir.path().join("report.json");
     let out = Command::new(EXE)
         .args([
             "--data-dir",
@@ -25,37 +35,26 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
             "--validators",
             "3",
         ])
-        .args([
-            "--match-seconds",
-            "30",
-            "--scenario",
-            "cheater",
-            "--quiet",
-            "--report",
-            report.to_str().unwrap(),
-        ])
+        .args(args)
+        .args(["--quiet", "--report", file.to_str().unwrap()])
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
     let log = std::fs::read_to_string(dir.path().join("devnet/devnet.log")).unwrap_or_default();
-    let tail: String = log
+    let tail = log
         .lines()
-        .rev()
-        .take(60)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
+        .skip(log.lines().count().saturating_sub(60))
         .collect::<Vec<_>>()
         .join("\n");
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap_or_default())
-        .unwrap_or_else(|e| {
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap_or_default()).unwrap_or_else(|e| {
             panic!(
                 "no report ({e}):\n{table}\n{}\n{tail}",
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-    let checks = r["checks"].as_array().unwrap();
+    let checks = report["checks"].as_array().unwrap();
     for c in checks {
         assert!(
             c["ok"].as_bool().unwrap(),
@@ -66,19 +65,31 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
     }
     assert!(out.status.success(), "{table}");
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for expected in [
-        "no desync",
-        "every honest match settled on chain",
-        "items exist with their stats, each minted once",
-        "the cheaters got nothing",
-        "the market traded",
-        "a DAO proposal went through the timelock",
-    ] {
-        assert!(
-            names.contains(&expected),
-            "the report checks {expected:?}: {names:?}"
-        );
+    for e in expected {
+        assert!(names.contains(e), "the report checks {e:?}: {names:?}");
     }
+    Run {
+        report,
+        table,
+        file,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters_nothing() {
+    let run = devnet(
+        &["--match-seconds", "30", "--scenario", "cheater"],
+        &[
+            "no desync",
+            "every honest match settled on chain",
+            "items exist with their stats, each minted once",
+            "the cheaters got nothing",
+            "the market traded",
+            "a DAO proposal went through the timelock",
+        ],
+    );
+    let (r, table, report) = (&run.report, &run.table, &run.file);
     // The matches settled on chain, with no desync.
     assert_eq!(r["matches"]["desyncs"], 0);
     assert!(r["settlement"]["epochs_settled"].as_u64().unwrap() >= 1);
@@ -155,64 +166,19 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
 
 #[test]
 fn under_churn_newcomers_play_and_are_credited_and_leavers_keep_their_data() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
-    let out = Command::new(EXE)
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "devnet",
-            "--players",
-            "4",
-            "--validators",
-            "3",
-        ])
-        .args([
-            "--match-seconds",
-            "20",
-            "--scenario",
-            "churn",
-            "--quiet",
-            "--report",
-            report.to_str().unwrap(),
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap_or_default())
-        .unwrap_or_else(|e| {
-            panic!(
-                "no report ({e}):\n{table}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    let checks = r["checks"].as_array().unwrap();
-    for c in checks {
-        assert!(
-            c["ok"].as_bool().unwrap(),
-            "check failed: {} — {}\n{table}",
-            c["name"],
-            c["detail"]
-        );
-    }
-    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    for expected in [
-        "newcomers joined, played and were credited",
-        "players who left kept their data",
-        "every honest match settled on chain",
-    ] {
-        assert!(
-            names.contains(&expected),
-            "the report checks {expected:?}: {names:?}"
-        );
-    }
+    let run = devnet(
+        &["--match-seconds", "20", "--scenario", "churn"],
+        &[
+            "newcomers joined, played and were credited",
+            "players who left kept their data",
+            "every honest match settled on chain",
+        ],
+    );
+    let r = &run.report;
     // Two rounds: the first with the original players, the second with the newcomers.
     assert!(
         r["matches"]["played"].as_u64().unwrap() >= 4,
         "{}",
         r["matches"]
     );
-    assert!(out.status.success(), "{table}");
 }
