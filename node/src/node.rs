@@ -65,7 +65,7 @@ impl Node {
         let (lobby_tx, lobby) = mpsc::channel(1024);
         let (joined, joins) = mpsc::channel(1);
         let recent = Recent::default();
-        tokio::spawn(reannounce(net.clone(), recent.clone(), joins));
+        tokio::spawn(reannounce(net.publisher(), recent.clone(), joins));
         let outlets = Outlets {
             joined,
             lobby: lobby_tx,
@@ -312,8 +312,10 @@ async fn dispatch(net: Net, mut events: mpsc::Receiver<NetEvent>, out: Outlets) 
 /// so a validator that was unreachable when a match ended (a partition, a
 /// restart) would otherwise never hear of it, and its players' rewards
 /// would be lost. Validators take each transcript CID once, so a repeat
-/// costs them nothing. Ends when the node's dispatcher does.
-async fn reannounce(net: Net, recent: Recent, mut joins: mpsc::Receiver<()>) {
+/// costs them nothing. Ends when the node's dispatcher does; it holds no
+/// `Ipfs` handle, so it does not keep a dropped node's swarm (and its repo
+/// lock) alive.
+async fn reannounce(net: crate::net::Publisher, recent: Recent, mut joins: mpsc::Receiver<()>) {
     while joins.recv().await.is_some() {
         tokio::time::sleep(REANNOUNCE_GAP).await;
         let again: Vec<Vec<u8>> = {

@@ -257,6 +257,14 @@ impl Net {
         Ok(())
     }
 
+    /// A handle that publishes gossip but does not keep the swarm alive
+    /// (an `Ipfs` handle does): for tasks that live as long as the swarm.
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            commands: self.commands.clone(),
+        }
+    }
+
     /// Tells gossipsub whether a message it handed over may propagate.
     pub fn report(&self, id: MessageId, source: PeerId, acceptance: MessageAcceptance) {
         self.send(Command::Report {
@@ -332,5 +340,27 @@ impl Net {
 
     pub async fn stop(self) {
         self.ipfs.exit_daemon().await;
+    }
+}
+
+/// Publishes gossip without holding the swarm (see [`Net::publisher`]).
+#[derive(Clone)]
+pub struct Publisher {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Publisher {
+    pub async fn publish(&self, topic: &str, data: Vec<u8>) -> anyhow::Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Publish {
+                topic: topic.to_string(),
+                data,
+                reply: tx,
+            })
+            .map_err(|_| anyhow::anyhow!("swarm stopped"))?;
+        rx.await
+            .context("swarm stopped")?
+            .map_err(|e| anyhow::anyhow!("publishing on {topic}: {e}"))
     }
 }
