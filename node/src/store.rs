@@ -35,7 +35,21 @@ pub struct Store {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::open(dir)?;
+        // sled's flusher thread lets go of the file lock a moment after the
+        // last handle of a closed database drops: a store reopened at once
+        // (a node restarted in the same process) waits for it, briefly.
+        let mut tries = 0;
+        let db = loop {
+            match sled::open(dir) {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && tries < 40 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                r => break r?,
+            }
+        };
         Ok(Self {
             transcripts: db.open_tree("transcripts")?,
             evidence: db.open_tree("evidence")?,
