@@ -243,16 +243,8 @@ impl Net {
     }
 
     pub async fn publish(&self, topic: &str, data: Vec<u8>) -> anyhow::Result<()> {
-        let (tx, rx) = oneshot::channel();
         let n = data.len();
-        self.send(Command::Publish {
-            topic: topic.to_string(),
-            data,
-            reply: tx,
-        });
-        rx.await
-            .context("swarm stopped")?
-            .map_err(|e| anyhow::anyhow!("publishing on {topic}: {e}"))?;
+        self.publisher().publish(topic, data).await?;
         self.metrics.bytes("gossip", "out", n);
         Ok(())
     }
