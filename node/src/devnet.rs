@@ -755,6 +755,22 @@ async fn play(
         time_limit: cfg.match_frames,
     };
     let seen = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    // A round ends when every player has played its matches, or at its
+    // deadline: a player whose every possible partner is done would search
+    // the lobby forever.
+    let (round_tx, round_stop) = watch::channel(false);
+    let deadline = round_deadline(cfg);
+    let mut outer = stop.clone();
+    let _deadline = AbortOnDrop(runtime.spawn(async move {
+        tokio::select! {
+            _ = outer.wait_for(|s| *s) => {}
+            _ = tokio::time::sleep(deadline) => {
+                tracing::warn!(deadline_s = deadline.as_secs(), "the round's deadline passed: players still searching stop");
+            }
+        }
+        let _ = round_tx.send(true);
+    }));
+    let stop = round_stop;
     let tasks: Vec<_> = players
         .into_iter()
         .map(|mut p| {
@@ -810,6 +826,22 @@ async fn play(
         }
     }
     (all, back)
+}
+
+/// How long a round may take: each match's play time at the devnet's tick
+/// rate, plus its sync timeout and lobby time, plus a minute.
+fn round_deadline(cfg: &DevnetConfig) -> Duration {
+    let match_s = u64::from(cfg.match_frames) / u64::from(cfg.tick_hz.max(1));
+    Duration::from_secs(u64::from(cfg.matches) * (match_s + 60 + 30) + 60)
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Sends a signed craft for every honest player who can afford a recipe
@@ -1036,6 +1068,9 @@ fn print_join_hint(
         "  cyteria node --bot --bootstrap {seed} --data-dir my-node --rpc {} --deployment {}",
         chain.endpoint(),
         deployment.display()
+    );
+    eprintln!(
+        "  or with the game window (`make play` builds it): cyteria play --bootstrap {seed} --data-dir my-node"
     );
     eprintln!(
         "  (a wallet: CYTERIA_ETH_KEY=<an anvil key> cyteria bind-wallet --rpc {} --deployment {})",

@@ -151,6 +151,12 @@ impl Node {
                 break;
             }
             counter += 1;
+            // Lobby traffic queued while this node was not searching is
+            // stale: handled now it would be stamped as fresh, and a group
+            // could form with a peer that has since left (the churn devnet's
+            // round 2 waited on departed players). Searchers repost every
+            // second, so the live offers come back at once.
+            while self.lobby.try_recv().is_ok() {}
             let offer = Offer {
                 offer_id: offer_id(&me, counter),
                 kind: play.kind,

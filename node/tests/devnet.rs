@@ -164,10 +164,7 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
     );
 }
 
-// Passed here in 77 s, but hung in one CI run (a stopped leaver redialed
-// in a loop); run it with `cargo test -p cyteria-node --test devnet -- --ignored`.
 #[test]
-#[ignore = "hung once in CI; see docs/devnet.md"]
 fn under_churn_newcomers_play_and_are_credited_and_leavers_keep_their_data() {
     let run = devnet(
         &["--match-seconds", "20", "--scenario", "churn"],

@@ -162,10 +162,16 @@ pub struct Behaviour {
     connected: BTreeSet<PeerId>,
     target_peers: usize,
     pending: std::collections::VecDeque<ToSwarm<Infallible, THandlerInEvent<Inner>>>,
-    bootstrap_timer: tokio::time::Interval,
+    /// The next DHT bootstrap: 5 s after start, then twice as long each
+    /// time up to 5 minutes (back to 5 s when the node loses every peer).
+    bootstrap_timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    bootstrap_every: Duration,
     local: PeerId,
     clock: Option<super::latency::GossipClock>,
 }
+
+const BOOTSTRAP_FIRST: Duration = Duration::from_secs(5);
+const BOOTSTRAP_MAX: Duration = Duration::from_secs(300);
 
 /// Peer-score settings: one invalid message on a Cyteria topic sends the
 /// sender below the graylist threshold, so its traffic is ignored.
@@ -264,8 +270,7 @@ impl Behaviour {
         } else {
             kad::Mode::Client
         }));
-        let mut bootstrap_timer = tokio::time::interval(Duration::from_secs(5));
-        bootstrap_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let bootstrap_timer = Box::pin(tokio::time::sleep(BOOTSTRAP_FIRST));
         Ok(Self {
             inner: Inner {
                 gossipsub,
@@ -278,6 +283,7 @@ impl Behaviour {
             target_peers: config.target_peers,
             pending: Default::default(),
             bootstrap_timer,
+            bootstrap_every: BOOTSTRAP_FIRST,
             local,
             clock: config.clock.clone(),
         })
@@ -441,7 +447,12 @@ impl NetworkBehaviour for Behaviour {
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
         match &event {
-            FromSwarm::NewExternalAddrOfPeer(e) => {
+            // Only for peers connected now: the DHT's query answers name
+            // peers too, gone ones among them, and each insertion into a
+            // small routing table starts a bootstrap that dials every peer
+            // in it. Fed back, a stopped node was redialed by every other
+            // node several times a second (the churn devnet).
+            FromSwarm::NewExternalAddrOfPeer(e) if self.connected.contains(&e.peer_id) => {
                 self.inner.kad.add_address(&e.peer_id, e.addr.clone());
             }
             FromSwarm::ConnectionEstablished(e) => {
@@ -476,8 +487,17 @@ impl NetworkBehaviour for Behaviour {
         while let Poll::Ready(Some(c)) = self.commands.poll_recv(cx) {
             self.command(c);
         }
-        if self.bootstrap_timer.poll_tick(cx).is_ready() && !self.connected.is_empty() {
-            let _ = self.inner.kad.bootstrap();
+        if self.bootstrap_timer.as_mut().poll(cx).is_ready() {
+            if self.connected.is_empty() {
+                self.bootstrap_every = BOOTSTRAP_FIRST;
+            } else {
+                let _ = self.inner.kad.bootstrap();
+                self.bootstrap_every = (self.bootstrap_every * 2).min(BOOTSTRAP_MAX);
+            }
+            let next = tokio::time::Instant::now() + self.bootstrap_every;
+            self.bootstrap_timer.as_mut().reset(next);
+            // Register the waker with the new deadline.
+            let _ = self.bootstrap_timer.as_mut().poll(cx);
         }
         loop {
             if let Some(e) = self.pending.pop_front() {
