@@ -11,7 +11,7 @@ run: ## the main job: `cyteria devnet`, the whole network on this machine (insta
 	@cd contracts && { [ -x node_modules/.bin/anvil ] || npm ci --no-audit --no-fund --loglevel=error; }
 	$(CARGO) run --release --locked -p cyteria-node --bin cyteria -- --data-dir target/devnet-data devnet $(DEVNET_ARGS)
 
-test: ## every test: contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints
+test: client-deps ## every test: contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints
 	contracts/tools/test
 	contracts/tools/artifacts --check
 	contracts/tools/deploy-check
@@ -27,6 +27,22 @@ test: ## every test: contracts (forge, artifacts, deploy), the workspace in debu
 # at once a 4-node match still lost a silent peer now and then. Two: one
 # per core.
 TEST_THREADS ?= 2
+
+# The window's build needs udev, Wayland and xkbcommon headers; its
+# screenshot test needs Xvfb and a software Vulkan driver (llvmpipe).
+CLIENT_DEBS := pkg-config libudev-dev libwayland-dev libxkbcommon-dev xvfb xauth mesa-vulkan-drivers
+
+client-deps: ## install the Debian packages the window builds and renders with (apt-get, once)
+	@missing=$$(for p in $(CLIENT_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing \
+	    || { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
+	fi
+
+play: client-deps ## the game window (`cyteria play`); PLAY_ARGS="--offline" plays against bots without a node
+	$(CARGO) run --release --locked -p cyteria-client --bin cyteria-play -- $(PLAY_ARGS)
 
 bench: ## benchmarks: the simulation and validation (criterion), matches between nodes, settlement gas and latency (figures go to docs/performance.md)
 	$(CARGO) bench -p cyteria-game --bench sim
@@ -54,4 +70,4 @@ contracts-artifacts: ## rebuild and rewrite the ABI + bytecode JSON the Rust cra
 contracts-deploy: ## deploy everything to a throwaway anvil (chain id 80002) and print the addresses
 	contracts/tools/deploy-check
 
-.PHONY: help run test bench fuzz interop contracts-test contracts-artifacts contracts-deploy
+.PHONY: help run test client-deps play bench fuzz interop contracts-test contracts-artifacts contracts-deploy

@@ -365,11 +365,10 @@ impl Content {
         }
         let connected = self.ipfs.connected().await.unwrap_or_default();
         for p in providers.iter().filter(|p| !connected.contains(p)) {
-            if tokio::time::timeout(REACH_TIMEOUT, self.ipfs.connect(*p))
-                .await
-                .is_err()
-            {
-                tracing::debug!(peer = %p, "provider not reached");
+            match tokio::time::timeout(REACH_TIMEOUT, self.ipfs.connect(*p)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::debug!(peer = %p, error = %e, "provider not dialed"),
+                Err(_) => tracing::debug!(peer = %p, "provider not reached in time"),
             }
         }
     }

@@ -47,6 +47,11 @@ enum Command {
     Market(MarketArgs),
     /// The node's IPFS content: add, get, pin, unpin, ls.
     Content(ContentArgs),
+    /// Open the game window (the `cyteria-play` program beside this one; `make play` builds both). Its flags follow.
+    Play {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// The whole network on this machine: anvil with the contracts, a bootstrap node, validators and bot players that play, settle and trade; ends with a report.
     Devnet(DevnetArgs),
 }
@@ -286,6 +291,8 @@ fn main() -> ExitCode {
                 let _ = tracing_subscriber::fmt()
                     .with_env_filter(filter)
                     .with_ansi(false)
+                    // the role's runtime names its threads: cy-player, cy-validator, cy-bootstrap
+                    .with_thread_names(true)
                     .with_writer(std::sync::Mutex::new(f))
                     .try_init();
             }
@@ -359,6 +366,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Market(args) => market(&cli.common, args).await,
         Command::Content(args) => content(&cli.common, args).await,
         Command::Devnet(args) => devnet(&cli.common, args).await,
+        Command::Play { args } => play_window(&cli.common, args),
     }
 }
 
@@ -778,6 +786,31 @@ async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {
         let _ = rx.changed().await;
     }
     node.net().clone().stop().await;
+    Ok(())
+}
+
+/// Runs the window: the client is its own program so that nodes,
+/// validators and bootstrap nodes are built without bevy.
+fn play_window(common: &CommonArgs, args: Vec<String>) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let window = exe.with_file_name(format!("cyteria-play{}", std::env::consts::EXE_SUFFIX));
+    if !window.exists() {
+        anyhow::bail!(
+            "{} is not built: `make play` (or `cargo build --release -p cyteria-client`) builds it",
+            window.display()
+        );
+    }
+    let mut cmd = std::process::Command::new(&window);
+    if let Some(d) = &common.data_dir {
+        cmd.arg("--data-dir").arg(d);
+    }
+    if let Some(c) = &common.config {
+        cmd.arg("--config").arg(c);
+    }
+    let status = cmd.arg("--log").arg(&common.log).args(args).status()?;
+    if !status.success() {
+        anyhow::bail!("the window exited with {status}");
+    }
     Ok(())
 }
 

@@ -99,6 +99,34 @@ pub enum InputSource {
     Bot,
     /// Someone outside (the client) sets the input of the next frame.
     Watch(tokio::sync::watch::Receiver<Input>),
+    /// A window: it sets the input of the next frame and is shown every
+    /// frame the session advances.
+    Client(ClientLink),
+}
+
+/// The session's side of a window: the input the window holds down, and
+/// what the window draws.
+#[derive(Clone)]
+pub struct ClientLink {
+    pub input: tokio::sync::watch::Receiver<Input>,
+    pub view: tokio::sync::watch::Sender<Option<MatchView>>,
+}
+
+/// One advanced frame, as the window draws it.
+#[derive(Clone, Debug)]
+pub struct MatchView {
+    pub match_id: [u8; 32],
+    pub seed: u64,
+    pub seat: usize,
+    pub state: cyteria_game::State,
+    /// Rollbacks so far, and the depth of the last one.
+    pub rollbacks: u32,
+    pub last_rollback_depth: u32,
+    /// Round-trip time to the slowest peer, in milliseconds.
+    pub ping_ms: u32,
+    /// Frames this node runs ahead of the furthest-behind peer (ggrs's
+    /// frame advantage: negative when behind).
+    pub frame_advantage: i32,
 }
 
 /// How a match ended for this node.
@@ -163,6 +191,8 @@ struct Play {
     pending: Vec<(PeerId, WireCheckpoint)>,
     byes: Vec<Option<u32>>,
     report: MatchReport,
+    /// Depth of the last rollback, for the window's overlay.
+    last_depth: u32,
 }
 
 impl Play {
@@ -203,6 +233,7 @@ impl Play {
                     self.report.rollbacks += 1;
                     self.report.rollback_frames += depth as u64;
                     self.report.max_rollback_depth = self.report.max_rollback_depth.max(depth);
+                    self.last_depth = depth;
                     net.metrics.rollbacks.inc();
                     net.metrics.rollback_depth.observe(depth as f64);
                 }
@@ -240,6 +271,30 @@ impl Play {
         }
         None
     }
+}
+
+/// Sends the window the frame just advanced to, with the link's figures.
+fn show(link: &ClientLink, play: &Play, session: &P2PSession<GgrsConfig>) {
+    let (mut ping, mut advantage) = (0u32, i32::MAX);
+    for h in 0..play.players.len() {
+        if h == play.seat {
+            continue;
+        }
+        if let Ok(s) = session.network_stats(h) {
+            ping = ping.max(s.ping.min(u32::MAX as u128) as u32);
+            advantage = advantage.min(s.remote_frames_behind);
+        }
+    }
+    link.view.send_replace(Some(MatchView {
+        match_id: play.header.match_id,
+        seed: play.header.seed,
+        seat: play.seat,
+        state: play.game.state.clone(),
+        rollbacks: play.report.rollbacks as u32,
+        last_rollback_depth: play.last_depth,
+        ping_ms: ping,
+        frame_advantage: if advantage == i32::MAX { 0 } else { advantage },
+    }));
 }
 
 /// Plays one agreed match to its end and stores the transcript.
@@ -322,6 +377,7 @@ pub async fn play(
         pending: vec![],
         byes: vec![None; n],
         report,
+        last_depth: 0,
     };
     let ending = drive(
         ctx,
@@ -463,6 +519,7 @@ async fn drive(
             let input = match &source {
                 InputSource::Bot => bot::input(&play.game.arena, &play.game.state, play.seat),
                 InputSource::Watch(rx) => *rx.borrow(),
+                InputSource::Client(link) => *link.input.borrow(),
             };
             if let Err(e) = session.add_local_input(play.seat, input) {
                 return Ending::Failed {
@@ -489,6 +546,9 @@ async fn drive(
         }
         if !advanced {
             continue;
+        }
+        if let InputSource::Client(link) = &source {
+            show(link, play, &session);
         }
         let before = play.confirmed;
         let over = play.confirm(session.confirmed_frame());

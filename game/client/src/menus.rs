@@ -1,0 +1,267 @@
+//! The screens around the match: title (identity, wallet binding), lobby,
+//! results, inventory, market, settings. Each is a text panel rebuilt from
+//! a pure function of what the window knows, so the tests read the same
+//! text a player sees; keys move between them through [`crate::screens::next`].
+
+use bevy::prelude::*;
+
+use crate::bindings::{Action, Button};
+use crate::online::{Ask, Online, Status};
+use crate::screens::{Go, Screen, next};
+use crate::settings::{MAX_INPUT_DELAY, Settings};
+
+/// The panel of the screen shown.
+#[derive(Component)]
+pub struct MenuPanel;
+
+/// What the menus show that the match does not.
+#[derive(Resource, Default, Clone, Debug)]
+pub struct MenuState {
+    /// The action waiting for a button (settings: rebinding).
+    pub rebinding: Option<Action>,
+    /// The last match's report, for the results screen.
+    pub last: Option<String>,
+    /// A line for the player (an error, a hint).
+    pub notice: Option<String>,
+}
+
+/// The text of `screen`.
+pub fn screen_text(
+    screen: Screen,
+    status: Option<&Status>,
+    settings: &Settings,
+    menu: &MenuState,
+) -> String {
+    let node = match status {
+        None => "offline: matches against the core's bots on this machine".to_string(),
+        Some(Status::Starting) => "node starting...".to_string(),
+        Some(Status::Ready { peer_id, peers }) => {
+            format!("node {peer_id} | {peers} peers connected")
+        }
+        Some(Status::Searching) => "searching the lobby...".to_string(),
+        Some(Status::Playing) => "in a match".to_string(),
+        Some(Status::Ended(_)) => "match over".to_string(),
+        Some(Status::Failed(e)) => format!("the node failed: {e}"),
+    };
+    let mut t = match screen {
+        Screen::Title => format!(
+            "CYTERIA\n\n{node}\nwallet: bind it with `cyteria bind-wallet` (rewards mint to it)\n\n\
+             [Enter] play   [I] inventory   [M] market   [S] settings   [Esc] quit"
+        ),
+        Screen::Lobby => format!(
+            "LOBBY\n\n{node}\nlooking for a co-op match of {} players\n\n[Esc] stop searching",
+            crate::online::MATCH_SIZE
+        ),
+        Screen::Match => String::new(),
+        Screen::Results => format!(
+            "RESULTS\n\n{}\nrewards are pending until the validators settle this match's batch on chain;\n\
+             they then appear in the inventory\n\n[Enter] play again   [I] inventory   [M] market   [Esc] title",
+            menu.last.as_deref().unwrap_or("no match yet")
+        ),
+        Screen::Inventory => {
+            "INVENTORY\n\nitems and CYTR are read from the chain by `cyteria inventory`;\n\
+             crafting is `cyteria craft`\n\n[M] market   [Esc] back"
+                .to_string()
+        }
+        Screen::Market => {
+            "MARKET\n\nlistings, purchases, auctions and bids: `cyteria market`\n\n[Esc] back"
+                .to_string()
+        }
+        Screen::Settings => {
+            let mut s = String::from("SETTINGS\n\n");
+            for (i, a) in Action::ALL.iter().enumerate() {
+                let keys: Vec<&str> = settings
+                    .bindings
+                    .buttons(*a)
+                    .iter()
+                    .filter_map(|b| b.name())
+                    .collect();
+                let mark = if menu.rebinding == Some(*a) {
+                    "  <- press a key"
+                } else {
+                    ""
+                };
+                s += &format!("[{}] {:<16} {}{mark}\n", i + 1, a.label(), keys.join(", "));
+            }
+            s += &format!(
+                "\ninput delay {} frames  [-] [+]\nvolume {:.0}%  [[] []]\n\n[1-8] rebind   [Esc] back",
+                settings.input_delay,
+                settings.volume * 100.0
+            );
+            s
+        }
+    };
+    if let Some(n) = &menu.notice {
+        t += &format!("\n\n{n}");
+    }
+    t
+}
+
+pub fn spawn_panel(mut commands: Commands) {
+    commands.spawn((
+        MenuPanel,
+        Node {
+            position_type: PositionType::Absolute,
+            left: Val::Percent(20.0),
+            top: Val::Percent(15.0),
+            padding: UiRect::all(Val::Px(16.0)),
+            ..default()
+        },
+        BackgroundColor(Color::srgba(0.05, 0.04, 0.08, 0.92)),
+        Text::new(""),
+        TextFont::from_font_size(16.0),
+        TextColor(Color::srgb(0.9, 0.9, 0.95)),
+    ));
+}
+
+pub fn update_panel(
+    screen: Res<State<Screen>>,
+    online: Option<Res<Online>>,
+    settings: Res<Settings>,
+    menu: Res<MenuState>,
+    mut q: Query<(&mut Text, &mut Visibility), With<MenuPanel>>,
+) {
+    let status = online.as_ref().map(|o| o.status.borrow().clone());
+    for (mut t, mut v) in &mut q {
+        if *screen.get() == Screen::Match {
+            *v = Visibility::Hidden;
+            continue;
+        }
+        *v = Visibility::Inherited;
+        t.0 = screen_text(*screen.get(), status.as_ref(), &settings, &menu);
+    }
+}
+
+/// The keys of the menus.
+#[allow(clippy::too_many_arguments)]
+pub fn menu_keys(
+    keys: Res<ButtonInput<KeyCode>>,
+    screen: Res<State<Screen>>,
+    mut to: ResMut<NextState<Screen>>,
+    mut settings: ResMut<Settings>,
+    mut menu: ResMut<MenuState>,
+    online: Option<Res<Online>>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let s = *screen.get();
+    if s == Screen::Settings
+        && let Some(action) = menu.rebinding
+    {
+        if let Some(k) = keys.get_just_pressed().next() {
+            let ok = *k != KeyCode::Escape && settings.bindings.rebind(action, Button::Key(*k));
+            menu.notice = (!ok).then(|| format!("{k:?} cannot be bound"));
+            menu.rebinding = None;
+            if let Err(e) = settings.save() {
+                menu.notice = Some(format!("settings not saved: {e}"));
+            }
+        }
+        return;
+    }
+    let go = |g: Go| next(s, g);
+    let mut target = None;
+    for k in keys.get_just_pressed() {
+        target = match (s, k) {
+            (Screen::Title, KeyCode::Escape) => {
+                exit.write(AppExit::Success);
+                None
+            }
+            (_, KeyCode::Enter) => Some(go(Go::Play)),
+            (_, KeyCode::KeyI) => Some(go(Go::Inventory)),
+            (_, KeyCode::KeyM) => Some(go(Go::Market)),
+            (Screen::Title, KeyCode::KeyS) => Some(go(Go::Settings)),
+            (_, KeyCode::Escape) => Some(go(Go::Back)),
+            (Screen::Settings, k) => {
+                settings_key(*k, &mut settings, &mut menu);
+                None
+            }
+            _ => None,
+        }
+        .or(target);
+    }
+    if let Some(t) = target
+        && t != s
+    {
+        if let Some(o) = &online {
+            if t == Screen::Lobby {
+                let _ = o.asks.send(Ask::Search {
+                    input_delay: settings.input_delay,
+                });
+            } else if s == Screen::Lobby {
+                let _ = o.asks.send(Ask::StopSearch);
+            }
+        }
+        menu.notice = None;
+        to.set(t);
+    }
+}
+
+fn settings_key(k: KeyCode, settings: &mut Settings, menu: &mut MenuState) {
+    let digits = [
+        KeyCode::Digit1,
+        KeyCode::Digit2,
+        KeyCode::Digit3,
+        KeyCode::Digit4,
+        KeyCode::Digit5,
+        KeyCode::Digit6,
+        KeyCode::Digit7,
+        KeyCode::Digit8,
+    ];
+    if let Some(i) = digits.iter().position(|d| *d == k) {
+        menu.rebinding = Some(Action::ALL[i]);
+        return;
+    }
+    match k {
+        KeyCode::Minus => settings.input_delay = settings.input_delay.saturating_sub(1),
+        KeyCode::Equal => settings.input_delay = (settings.input_delay + 1).min(MAX_INPUT_DELAY),
+        KeyCode::BracketLeft => settings.volume = (settings.volume - 0.1).max(0.0),
+        KeyCode::BracketRight => settings.volume = (settings.volume + 0.1).min(1.0),
+        _ => return,
+    }
+    if let Err(e) = settings.save() {
+        menu.notice = Some(format!("settings not saved: {e}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_screen_lists_every_action_with_its_keys() {
+        let t = screen_text(
+            Screen::Settings,
+            None,
+            &Settings::default(),
+            &MenuState::default(),
+        );
+        for a in Action::ALL {
+            assert!(t.contains(a.label()), "{t}");
+        }
+        assert!(
+            t.contains("Space") && t.contains("input delay 2 frames"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn the_title_shows_the_nodes_state() {
+        let ready = Status::Ready {
+            peer_id: "12D3Koo".into(),
+            peers: 3,
+        };
+        let t = screen_text(
+            Screen::Title,
+            Some(&ready),
+            &Settings::default(),
+            &MenuState::default(),
+        );
+        assert!(t.contains("12D3Koo") && t.contains("3 peers"), "{t}");
+        let t = screen_text(
+            Screen::Title,
+            None,
+            &Settings::default(),
+            &MenuState::default(),
+        );
+        assert!(t.contains("offline"), "{t}");
+    }
+}
