@@ -279,6 +279,16 @@ pub async fn start_with(
     Ok((node, file))
 }
 
+/// Stops a background task when the handle drops (the command or the
+/// round that started it ends).
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
 pub async fn stop_signal() {
     #[cfg(unix)]

@@ -761,7 +761,7 @@ async fn play(
     let (round_tx, round_stop) = watch::channel(false);
     let deadline = round_deadline(cfg);
     let mut outer = stop.clone();
-    let _deadline = AbortOnDrop(runtime.spawn(async move {
+    let _deadline = crate::cli::AbortOnDrop(runtime.spawn(async move {
         tokio::select! {
             _ = outer.wait_for(|s| *s) => {}
             _ = tokio::time::sleep(deadline) => {
@@ -833,15 +833,6 @@ async fn play(
 fn round_deadline(cfg: &DevnetConfig) -> Duration {
     let match_s = u64::from(cfg.match_frames) / u64::from(cfg.tick_hz.max(1));
     Duration::from_secs(u64::from(cfg.matches) * (match_s + 60 + 30) + 60)
-}
-
-/// Aborts a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Sends a signed craft for every honest player who can afford a recipe

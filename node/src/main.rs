@@ -758,7 +758,7 @@ async fn node(common: &CommonArgs, a: NodeArgs) -> anyhow::Result<()> {
             std::time::Duration::from_secs(30),
         )?;
         tracing::info!(wallet = %owner, "pinning the metadata of the wallet's items");
-        Some(AbortOnDrop(tokio::spawn(
+        Some(cli::AbortOnDrop(tokio::spawn(
             h.run(std::time::Duration::from_secs(15)),
         )))
     } else {
@@ -812,13 +812,4 @@ fn play_window(common: &CommonArgs, args: Vec<String>) -> anyhow::Result<()> {
         anyhow::bail!("the window exited with {status}");
     }
     Ok(())
-}
-
-/// Stops a background task when the command that started it ends.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }

@@ -359,22 +359,15 @@ pub struct FrameFigures {
 }
 
 pub fn figures(times_ms: &[f64], entities: usize) -> FrameFigures {
-    let mut t = times_ms.to_vec();
-    t.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        if t.is_empty() {
-            0.0
-        } else {
-            t[((t.len() - 1) as f64 * q).round() as usize]
-        }
-    };
+    // The nearest-rank quantiles the devnet's latency report uses.
+    let at = |q: f64| cyteria_node::net::latency::quantile(times_ms, q).unwrap_or(0.0);
     let median = at(0.5);
     FrameFigures {
-        frames: t.len(),
+        frames: times_ms.len(),
         entities,
         median_ms: median,
         p99_ms: at(0.99),
-        max_ms: t.last().copied().unwrap_or(0.0),
+        max_ms: at(1.0),
         fps_at_median: if median > 0.0 { 1000.0 / median } else { 0.0 },
     }
 }
@@ -412,7 +405,7 @@ mod tests {
     fn figures_take_the_median_and_the_99th_percentile() {
         let times: Vec<f64> = (1..=100).map(f64::from).collect();
         let f = figures(&times, 200);
-        assert_eq!(f.median_ms, 51.0);
+        assert_eq!(f.median_ms, 50.0);
         assert_eq!(f.p99_ms, 99.0);
         assert_eq!(f.max_ms, 100.0);
         assert_eq!(f.entities, 200);
