@@ -106,14 +106,14 @@ pub async fn connect_chain(
 /// Gossips `data` on `topic` until a peer takes it (a node that just
 /// started needs a moment to learn its peers' subscriptions).
 pub async fn publish_when_heard(
-    node: &Node,
+    net: &crate::net::Net,
     topic: &str,
     data: Vec<u8>,
     within: std::time::Duration,
 ) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        match node.net().publish(topic, data.clone()).await {
+        match net.publish(topic, data.clone()).await {
             Ok(()) => {
                 // Let the message leave before the node stops.
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;

@@ -382,13 +382,38 @@ impl Content {
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
         self.reach(providers).await;
-        let block = self
+        // When bitswap has not delivered within half the time, the named
+        // providers (else the connected peers) are asked directly (see
+        // `direct`).
+        let bitswap_for = timeout / 2;
+        let started = std::time::Instant::now();
+        let swapped = self
             .ipfs
             .get_block(cid)
             .providers(providers)
-            .timeout(timeout)
-            .await
-            .map_err(|_| ContentError::NotFound { cid: *cid, timeout })?;
+            .timeout(bitswap_for)
+            .await;
+        let block = match swapped {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!(%cid, error = %e, "bitswap did not deliver");
+                let asked = if providers.is_empty() {
+                    let mut peers = self.ipfs.connected().await.unwrap_or_default();
+                    peers.truncate(DIRECT_TO_CONNECTED);
+                    peers
+                } else {
+                    providers.to_vec()
+                };
+                self.direct(cid, &asked, timeout.saturating_sub(started.elapsed()))
+                    .await
+                    .map_err(|e| match e {
+                        ContentError::NotFound { .. } => {
+                            ContentError::NotFound { cid: *cid, timeout }
+                        }
+                        e => e,
+                    })?
+            }
+        };
         if block.data().len() > MAX_BLOCK_BYTES {
             return Err(ContentError::TooLarge(block.data().len()));
         }
@@ -398,6 +423,47 @@ impl Content {
         Ok(block.data().to_vec())
     }
 }
+
+impl Content {
+    /// Asks each named provider in turn for the block directly, and stores
+    /// what one sends (checked against the CID), as bitswap would have.
+    async fn direct(
+        &self,
+        cid: &Cid,
+        providers: &[PeerId],
+        within: Duration,
+    ) -> Result<Block, ContentError> {
+        let deadline = std::time::Instant::now() + within;
+        let mut last = ContentError::NotFound {
+            cid: *cid,
+            timeout: within,
+        };
+        for p in providers {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match crate::direct::request(&self.ipfs, *p, cid, left).await {
+                Ok(block) => {
+                    self.ipfs
+                        .put_block(&block)
+                        .await
+                        .map_err(|e| ContentError::Store(e.to_string()))?;
+                    tracing::info!(%cid, provider = %p, "block fetched by direct request after bitswap failed");
+                    return Ok(block);
+                }
+                Err(e) => {
+                    tracing::debug!(%cid, provider = %p, error = %e, "direct block request failed");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+}
+
+/// Connected peers asked directly for a block no provider was named for.
+const DIRECT_TO_CONNECTED: usize = 16;
 
 /// How long a fetch waits to dial a provider it is not connected to.
 const REACH_TIMEOUT: Duration = Duration::from_secs(3);

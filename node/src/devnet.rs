@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
 use cyteria_game::RULES_VERSION;
 use cyteria_game::crafting::starter_loadout;
 use cyteria_settlement::anvil::LocalChain;
@@ -82,6 +83,10 @@ pub struct DevnetConfig {
     /// Progress bars on the terminal.
     #[serde(skip)]
     pub progress: bool,
+    /// After the report, stay up until stopped (Ctrl-C): a bot keeps
+    /// looking for the window's match, validators keep settling.
+    #[serde(skip)]
+    pub stay: bool,
 }
 
 impl Default for DevnetConfig {
@@ -98,6 +103,7 @@ impl Default for DevnetConfig {
             data_dir: PathBuf::from("devnet"),
             report: PathBuf::from("devnet/report.json"),
             progress: true,
+            stay: false,
         }
     }
 }
@@ -212,19 +218,17 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     } else {
         0
     };
-    let accounts = 1 + cfg.validators + cfg.players + newcomers;
+    // The last account is the guest's: a wallet for a player who joins
+    // from outside (`cyteria play`), funded like the bots'.
+    let accounts = 1 + cfg.validators + cfg.players + newcomers + 1;
     let stake = cytr(1_000);
-    let (v, p) = (cfg.validators, cfg.players);
+    let v = cfg.validators;
     let chain = LocalChain::start_accounts(accounts, |keys| {
         let mut g: Vec<(Address, U256)> = keys[1..=v]
             .iter()
             .map(|k| (k.address(), stake * U256::from(2)))
             .collect();
-        g.extend(
-            keys[1 + v..1 + v + p + newcomers]
-                .iter()
-                .map(|k| (k.address(), cytr(500))),
-        );
+        g.extend(keys[1 + v..].iter().map(|k| (k.address(), cytr(500))));
         g
     })
     .await?;
@@ -242,6 +246,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         &deployment_file,
         serde_json::to_string_pretty(&chain.deployment)?,
     )?;
+    let guest_key = write_guest_key(&cfg.data_dir, &chain.keys[accounts - 1])?;
 
     progress.phase("starting the bootstrap node");
     let (dir, c) = (cfg.data_dir.join("bootstrap"), clock.clone());
@@ -284,7 +289,15 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         };
         players.push(join(&cfg, &roles, &chain, &timeline, i, &seeds, cheat).await?);
     }
-    print_join_hint(&cfg, &chain, &seeds, &deployment_file);
+    let hint = JoinHint {
+        seed: seeds.first().map(|s| s.to_string()).unwrap_or_default(),
+        rpc: chain.endpoint(),
+        deployment: deployment_file.clone(),
+        guest_key: guest_key.clone(),
+    };
+    if cfg.progress {
+        eprintln!("{}", hint.text(cfg.stay));
+    }
 
     let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
     let keys: Vec<[u8; 32]> = players
@@ -319,8 +332,13 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     // The partition: the last players on one side; everyone else (the
     // bootstrap node, the validators, the first players) on the other.
     let apart = scenario::share(cfg.players, usize::from(cfg.match_size), 2);
+    // Only the partition holds the sides' handles: a `Net` keeps its node's
+    // IPFS repository (and its lock) open, and the validator-crash scenario
+    // restarts a validator on the same repository.
+    let partition = cfg.scenario == Scenario::Partition;
     let side_b: Vec<crate::net::Net> = players[cfg.players - apart..]
         .iter()
+        .filter(|_| partition)
         .map(|p| p.node.net().clone())
         .collect();
     let side_a: Vec<crate::net::Net> = players[..cfg.players - apart]
@@ -328,6 +346,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         .map(|p| p.node.net().clone())
         .chain(live(&validators).map(|v| v.node.net().clone()))
         .chain(std::iter::once(boot.net().clone()))
+        .filter(|_| partition)
         .collect();
     let side_b_keys: BTreeSet<[u8; 32]> = players[cfg.players - apart..]
         .iter()
@@ -557,6 +576,15 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     .await?;
     std::fs::write(&cfg.report, serde_json::to_string_pretty(&report)?)?;
     std::fs::write(cfg.report.with_extension("html"), plot::html(&report))?;
+    if cfg.stay && !*stop.borrow() {
+        if cfg.progress {
+            eprintln!("{}\n{}", report.table(), hint.text(true));
+        }
+        progress.phase(
+            "up until Ctrl-C: a bot waits for `cyteria play` players, the others play among themselves, validators settle",
+        );
+        players = stay(&cfg, roles.players(), players, stop.clone()).await;
+    }
     progress.phase("shutting down");
     for p in players {
         p.node.ctx.net.clone().stop().await;
@@ -732,10 +760,31 @@ async fn restart_crashed(
     if let Some(v) = validators[0].take() {
         tracing::info!("validator 1 crashed after signing; restarting it from its data directory");
         v.shut_down().await;
-        // The store's sled database closes when the last handle goes.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        validators[0] =
-            Some(start_validator(cfg, chain, runtime, 0, seeds.to_vec(), None, clock).await?);
+        // The store's sled database and the IPFS repository's lock are let
+        // go when the last handle on them goes: tasks of the stopped node
+        // that were waiting on its swarm finish a moment after it stops.
+        let began = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            match start_validator(cfg, chain, runtime, 0, seeds.to_vec(), None, clock.clone()).await
+            {
+                Ok(v) => {
+                    tracing::info!(
+                        waited_ms = began.elapsed().as_millis() as u64,
+                        "validator 1 restarted"
+                    );
+                    validators[0] = Some(v);
+                    break;
+                }
+                Err(e)
+                    if began.elapsed() < Duration::from_secs(30)
+                        && format!("{e:#}").contains("already being used") =>
+                {
+                    tracing::debug!(error = %e, "validator 1's repository is still held; trying again");
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
     Ok(())
 }
@@ -1044,28 +1093,113 @@ async fn wait_for(
     }
 }
 
-fn print_join_hint(
-    cfg: &DevnetConfig,
-    chain: &LocalChain,
-    seeds: &[Multiaddr],
-    deployment: &std::path::Path,
-) {
-    if !cfg.progress {
-        return;
+/// How a node or window from outside joins the running devnet.
+struct JoinHint {
+    seed: String,
+    rpc: String,
+    deployment: PathBuf,
+    guest_key: PathBuf,
+}
+
+impl JoinHint {
+    fn text(&self, staying: bool) -> String {
+        let chain = format!(
+            "--rpc {} --deployment {} --eth-key-file {}",
+            self.rpc,
+            self.deployment.display(),
+            self.guest_key.display()
+        );
+        let mut t = format!(
+            "To join the devnet from another terminal while it runs (the guest wallet {} holds CYTR and gas):\n\
+             \x20 the game window (`make play` builds it):\n\
+             \x20   cyteria play --bootstrap {} --data-dir my-node {chain}\n\
+             \x20   then [B] binds the game key to the wallet, [Enter] finds a match, [I] shows what settled, [L] lists an item\n\
+             \x20 a headless bot node:\n\
+             \x20   cyteria node --bot --bootstrap {} --data-dir my-bot {chain}",
+            self.guest_key.display(),
+            self.seed,
+            self.seed
+        );
+        if !staying {
+            t += "\n  (this devnet stops after its report: `cyteria devnet --stay` keeps it up, with a bot waiting for the window)";
+        }
+        t
     }
-    let seed = seeds.first().map(|s| s.to_string()).unwrap_or_default();
-    eprintln!("The devnet is up. To join it from another terminal while it runs:");
-    eprintln!(
-        "  cyteria node --bot --bootstrap {seed} --data-dir my-node --rpc {} --deployment {}",
-        chain.endpoint(),
-        deployment.display()
-    );
-    eprintln!(
-        "  or with the game window (`make play` builds it): cyteria play --bootstrap {seed} --data-dir my-node"
-    );
-    eprintln!(
-        "  (a wallet: CYTERIA_ETH_KEY=<an anvil key> cyteria bind-wallet --rpc {} --deployment {})",
-        chain.endpoint(),
-        deployment.display()
-    );
+}
+
+/// Writes the guest wallet's key (hex, owner-only) for players who join
+/// from outside; returns its path.
+fn write_guest_key(dir: &std::path::Path, key: &PrivateKeySigner) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("guest.key");
+    let _ = std::fs::remove_file(&path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    writeln!(f, "{}", alloy::hex::encode(key.to_bytes()))?;
+    Ok(path)
+}
+
+/// The devnet left up (`--stay`) until stopped: the first honest player
+/// looks for the window's public match ([`MatchKind::PUBLIC`]) over and
+/// over, so a `cyteria play` that joins has a bot to play with; the other
+/// honest players keep playing the devnet's matches among themselves, and
+/// the validators keep verifying and settling.
+async fn stay(
+    cfg: &DevnetConfig,
+    runtime: &tokio::runtime::Handle,
+    players: Vec<Player>,
+    stop: watch::Receiver<bool>,
+) -> Vec<Player> {
+    let host = players.iter().position(|p| p.cheat.is_none());
+    let tasks: Vec<_> = players
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut p)| {
+            let kind = if Some(i) == host {
+                MatchKind::PUBLIC
+            } else {
+                MatchKind {
+                    mode: Mode::Coop,
+                    size: cfg.match_size,
+                    rules_version: RULES_VERSION,
+                    waves: 2,
+                    time_limit: cfg.match_frames,
+                }
+            };
+            let play = PlayerConfig {
+                kind,
+                loadout: starter_loadout(),
+                session: SessionConfig {
+                    tick_hz: if Some(i) == host {
+                        cyteria_game::TICK_RATE
+                    } else {
+                        cfg.tick_hz
+                    },
+                    link: cfg.link,
+                    ..SessionConfig::default()
+                },
+                source: InputSource::Bot,
+            };
+            let stop = stop.clone();
+            runtime.spawn(async move {
+                if p.cheat.is_none() {
+                    let played = p.node.play_matches(&play, None, stop).await;
+                    tracing::info!(matches = played.len(), "stayed and played");
+                }
+                p
+            })
+        })
+        .collect();
+    let mut back = vec![];
+    for t in tasks {
+        match t.await {
+            Ok(p) => back.push(p),
+            Err(e) => tracing::error!(error = %e, "a player's task failed"),
+        }
+    }
+    back
 }

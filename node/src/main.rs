@@ -262,6 +262,10 @@ struct DevnetArgs {
     /// The report's JSON file (default: <devnet dir>/report.json).
     #[arg(long)]
     report: Option<std::path::PathBuf>,
+    /// After the report, stay up until Ctrl-C, so `cyteria play` can join:
+    /// a bot keeps looking for the window's match and validators keep settling.
+    #[arg(long)]
+    stay: bool,
     /// No progress bars (for scripts and tests).
     #[arg(long)]
     quiet: bool,
@@ -320,6 +324,7 @@ async fn devnet(common: &CommonArgs, a: DevnetArgs) -> anyhow::Result<()> {
         report: a.report.unwrap_or_else(|| dir.join("report.json")),
         data_dir: dir.clone(),
         progress: !a.quiet,
+        stay: a.stay,
     };
     cfg.validate().map_err(ConfigError::Invalid)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -429,34 +434,17 @@ async fn content(common: &CommonArgs, a: ContentArgs) -> anyhow::Result<()> {
 
 /// CYTR as a decimal string ("2.5") in wei.
 fn cytr(s: &str) -> Result<u128, ConfigError> {
-    let v = alloy::primitives::utils::parse_units(s, 18)
-        .map_err(|e| ConfigError::Invalid(format!("{s:?} is not an amount of CYTR: {e}")))?;
-    u128::try_from(v.get_absolute())
-        .map_err(|_| ConfigError::Invalid(format!("{s} CYTR is too much")))
+    wallet::cytr(s).map_err(|e| ConfigError::Invalid(e.to_string()))
 }
 
-fn show_cytr(v: alloy::primitives::U256) -> String {
-    alloy::primitives::utils::format_units(v, 18).unwrap_or_else(|_| v.to_string())
-}
+use cyteria_node::wallet::{self, show_cytr};
 
 /// Brings the node's chain index up to date (kept in `<data dir>/index`).
 async fn synced_index(
     common: &CommonArgs,
     chain: &cyteria_settlement::chain::Chain,
 ) -> anyhow::Result<cyteria_settlement::indexer::Indexer> {
-    let dir = common.data_dir().join("index");
-    std::fs::create_dir_all(&dir)?;
-    let db = sled::open(&dir)
-        .map_err(|e| anyhow::anyhow!("opening the index in {}: {e}", dir.display()))?;
-    let index = cyteria_settlement::indexer::Indexer::open(db, chain.deployment)?;
-    let s = index.sync(&chain.provider).await?;
-    tracing::info!(
-        head = s.head,
-        events = s.events,
-        rolled_back = s.rolled_back,
-        "index synced"
-    );
-    Ok(index)
+    wallet::synced_index(&common.data_dir(), "index", chain).await
 }
 
 async fn inventory(common: &CommonArgs, a: ChainArgs) -> anyhow::Result<()> {
@@ -465,16 +453,11 @@ async fn inventory(common: &CommonArgs, a: ChainArgs) -> anyhow::Result<()> {
     let index = synced_index(common, &chain).await?;
     let me = chain.address;
     println!("wallet {me}");
-    match std::fs::read_to_string(common.data_dir().join("binding.json")) {
-        Ok(b) => match serde_json::from_str::<cyteria_settlement::binding::SignedBinding>(&b) {
-            Ok(b) if b.wallet == me => println!(
-                "game key {} bound to this wallet",
-                blake3::Hash::from_bytes(b.game_key).to_hex()
-            ),
-            Ok(b) => println!("game key bound to another wallet, {}", b.wallet),
-            Err(e) => println!("binding.json is damaged: {e}"),
-        },
-        Err(_) => println!("game key not bound (run `cyteria bind-wallet`)"),
+    match wallet::BindingState::read(&common.data_dir(), me) {
+        wallet::BindingState::Bound => println!("game key bound to this wallet"),
+        wallet::BindingState::OtherWallet(w) => println!("game key bound to another wallet, {w}"),
+        wallet::BindingState::Damaged(e) => println!("{} is damaged: {e}", wallet::BINDING_FILE),
+        wallet::BindingState::Unbound => println!("game key not bound (run `cyteria bind-wallet`)"),
     }
     println!(
         "CYTR {}  staked {}",
@@ -628,7 +611,6 @@ async fn validator(common: &CommonArgs, a: ValidatorArgs) -> anyhow::Result<()> 
 }
 
 async fn bind_wallet(common: &CommonArgs, a: ChainNetArgs) -> anyhow::Result<()> {
-    use cyteria_settlement::binding;
     let file = common.file()?;
     let chain = cli::connect_chain(&file, &a.chain).await?;
     let signer = cyteria_settlement::chain::load_signer(
@@ -639,74 +621,34 @@ async fn bind_wallet(common: &CommonArgs, a: ChainNetArgs) -> anyhow::Result<()>
         "CYTERIA_ETH_KEY",
     )?;
     let (node, _) = cli::start(common, &a.net, Role::Player).await?;
-    // A later binding must carry a higher nonce: the clock gives one.
-    let nonce = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
-    let domain = binding::domain(chain.chain_id, chain.deployment.settlement);
-    let b = binding::bind(&signer, node.ctx.identity.public_key(), nonce, &domain)?;
-    let m = cyteria_node::wire::ActionMessage::Bind(b.clone());
-    cli::publish_when_heard(
-        &node,
-        cyteria_node::wire::ACTIONS_TOPIC,
-        m.encode(),
-        std::time::Duration::from_secs(30),
-    )
-    .await?;
-    std::fs::write(
-        common.data_dir().join("binding.json"),
-        serde_json::to_string_pretty(&b)?,
-    )?;
-    println!(
-        "bound game key {} to {} (nonce {nonce}); validators record it in their next batch",
-        blake3::Hash::from_bytes(b.game_key).to_hex(),
-        b.wallet
-    );
+    let b = wallet::bind(&node.ctx, &chain, &signer, &common.data_dir()).await;
     node.net().clone().stop().await;
+    let b = b?;
+    println!(
+        "bound game key {} to {} (nonce {}); validators record it in their next batch",
+        blake3::Hash::from_bytes(b.game_key).to_hex(),
+        b.wallet,
+        b.nonce
+    );
     Ok(())
 }
 
 async fn craft(common: &CommonArgs, a: CraftArgs) -> anyhow::Result<()> {
-    use cyteria_settlement::action::{Action, SignedAction};
+    let name = wallet::recipe_name(a.recipe)?;
     let file = common.file()?;
-    if usize::from(a.recipe) >= cyteria_game::crafting::RECIPES.len() {
-        return Err(ConfigError::Invalid(format!(
-            "no recipe {}: there are {}",
-            a.recipe,
-            cyteria_game::crafting::RECIPES.len()
-        ))
-        .into());
-    }
     let chain = cli::connect_chain(&file, &a.chain).await?;
-    let nonce_file = common.data_dir().join("action-nonce");
-    let stored = std::fs::read_to_string(&nonce_file)
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .unwrap_or(0);
-    let nonce = a.nonce.unwrap_or(stored);
     let (node, _) = cli::start(common, &a.net, Role::Player).await?;
-    let id = &node.ctx.identity;
-    let act = SignedAction::new(
-        id.public_key(),
-        nonce,
+    let sent = wallet::craft(
+        &node.ctx,
         chain.chain_id,
-        Action::Craft { recipe: a.recipe },
-        |m| id.sign(m),
-    );
-    let m = cyteria_node::wire::ActionMessage::Act(act);
-    cli::publish_when_heard(
-        &node,
-        cyteria_node::wire::ACTIONS_TOPIC,
-        m.encode(),
-        std::time::Duration::from_secs(30),
+        &common.data_dir(),
+        a.recipe,
+        a.nonce,
     )
-    .await?;
-    std::fs::write(&nonce_file, (nonce + 1).to_string())?;
-    println!(
-        "sent craft of {} (nonce {nonce}); validators apply it in their next batch",
-        cyteria_game::crafting::RECIPES[usize::from(a.recipe)].name
-    );
+    .await;
     node.net().clone().stop().await;
+    let nonce = sent?;
+    println!("sent craft of {name} (nonce {nonce}); validators apply it in their next batch");
     Ok(())
 }
 

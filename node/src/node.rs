@@ -74,6 +74,7 @@ impl Node {
             attestations: broadcast::channel(1024).0,
         };
         tokio::spawn(dispatch(net.clone(), events, outlets.clone()));
+        crate::direct::serve(&net).await?;
         let content = Content::new(net.ipfs.clone());
         Ok(Node {
             ctx: MatchContext {

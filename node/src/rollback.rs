@@ -51,10 +51,18 @@ pub async fn write_frame<W: futures::AsyncWrite + Unpin>(
 }
 
 pub async fn read_frame<R: futures::AsyncRead + Unpin>(r: &mut R) -> Result<Vec<u8>, FrameError> {
+    read_frame_of(r, ROLLBACK.max_bytes).await
+}
+
+/// Reads one length-prefixed frame of at most `max` bytes.
+pub async fn read_frame_of<R: futures::AsyncRead + Unpin>(
+    r: &mut R,
+    max: usize,
+) -> Result<Vec<u8>, FrameError> {
     let mut len = [0u8; 4];
     r.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
-    if len > ROLLBACK.max_bytes {
+    if len > max {
         return Err(FrameError::Oversized(len));
     }
     let mut buf = vec![0u8; len];

@@ -110,10 +110,18 @@ enum Report {
         result: Result<verifier::Verified, Rejection>,
         took: Duration,
     },
+    /// A transcript's fetch failed (`attempt`: 0 for the first).
     Fetched {
         peer: PeerId,
-        cid: String,
+        announce: Announce,
+        attempt: u32,
         error: String,
+    },
+    /// Time to fetch it again.
+    Refetch {
+        peer: PeerId,
+        announce: Announce,
+        attempt: u32,
     },
     Checked {
         digest: B256,
@@ -128,6 +136,11 @@ struct Submission {
     mints: Vec<(Address, Vec<alloy::primitives::U256>)>,
     signatures: Vec<Vec<u8>>,
 }
+
+/// Tries to fetch an announced transcript before waiting for it to be
+/// announced again, the first retry after [`FETCH_RETRY`], then doubling.
+const FETCH_ATTEMPTS: u32 = 5;
+const FETCH_RETRY: Duration = Duration::from_secs(5);
 
 const SUBMISSION: Format = Format {
     name: "submission record",
@@ -404,6 +417,12 @@ impl Validator {
         {
             return;
         }
+        self.fetch_and_verify(peer, a, 0);
+    }
+
+    /// Fetches an announced transcript and verifies it in a task; the
+    /// outcome comes back as a [`Report`].
+    fn fetch_and_verify(&mut self, peer: PeerId, a: Announce, attempt: u32) {
         let (content, tx, timeout) = (
             self.node.content.clone(),
             self.reports_tx.clone(),
@@ -434,7 +453,8 @@ impl Validator {
                 }
                 Err(error) => Report::Fetched {
                     peer,
-                    cid: a.cid,
+                    announce: a,
+                    attempt,
                     error,
                 },
             };
@@ -639,9 +659,49 @@ impl Validator {
                         .await;
                 }
             },
-            Report::Fetched { peer, cid, error } => {
-                tracing::info!(%peer, %cid, %error, "transcript not fetched");
-                self.seen.remove(&cid);
+            Report::Fetched {
+                peer,
+                announce,
+                attempt,
+                error,
+            } => {
+                let cid = announce.cid.clone();
+                if attempt + 1 < FETCH_ATTEMPTS
+                    && !self.ledger.credited.contains(&announce.match_id)
+                {
+                    // A provider just back from a partition or a restart is
+                    // often reachable a few seconds later; its own
+                    // re-announcements arrived while this fetch was running
+                    // and were dropped as already seen.
+                    let wait = FETCH_RETRY * 2u32.pow(attempt);
+                    tracing::info!(%peer, %cid, %error, attempt, retry_in_s = wait.as_secs(), "transcript not fetched yet");
+                    let tx = self.reports_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(wait).await;
+                        let _ = tx
+                            .send(Report::Refetch {
+                                peer,
+                                announce,
+                                attempt: attempt + 1,
+                            })
+                            .await;
+                    });
+                } else {
+                    tracing::warn!(%peer, %cid, %error, attempts = attempt + 1, "transcript not fetched: given up until it is announced again");
+                    self.seen.remove(&cid);
+                }
+            }
+            Report::Refetch {
+                peer,
+                announce,
+                attempt,
+            } => {
+                if self.ledger.credited.contains(&announce.match_id)
+                    || self.refs.contains_key(&announce.match_id)
+                {
+                    return Ok(());
+                }
+                self.fetch_and_verify(peer, announce, attempt);
             }
             Report::Checked { digest, result } => {
                 self.checking.remove(&digest);

@@ -81,6 +81,17 @@ pub struct MatchKind {
 }
 
 impl MatchKind {
+    /// The match the game window looks for, and that a devnet left up
+    /// (`--stay`) keeps a bot looking for: two players in co-op, three
+    /// waves, three minutes.
+    pub const PUBLIC: MatchKind = MatchKind {
+        mode: Mode::Coop,
+        size: 2,
+        rules_version: cyteria_game::RULES_VERSION,
+        waves: 3,
+        time_limit: 3 * 60 * 60,
+    };
+
     pub fn rules(&self) -> Rules {
         Rules {
             waves: self.waves,

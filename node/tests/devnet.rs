@@ -182,3 +182,25 @@ fn under_churn_newcomers_play_and_are_credited_and_leavers_keep_their_data() {
         r["matches"]
     );
 }
+
+#[test]
+fn after_a_partition_heals_the_matches_played_apart_settle() {
+    devnet(
+        &["--match-seconds", "20", "--scenario", "partition"],
+        &[
+            "the matches played apart settled once the network healed",
+            "every honest match settled on chain",
+        ],
+    );
+}
+
+#[test]
+fn a_validator_that_crashed_after_signing_restarts_and_catches_up() {
+    devnet(
+        &["--match-seconds", "20", "--scenario", "validator-crash"],
+        &[
+            "every validator, the restarted one too, caught up with the chain",
+            "every honest match settled on chain",
+        ],
+    );
+}

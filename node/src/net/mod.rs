@@ -333,6 +333,14 @@ impl Net {
     pub async fn stop(self) {
         self.ipfs.exit_daemon().await;
     }
+
+    /// Resolves once the swarm has stopped. A task that holds an [`Ipfs`]
+    /// handle waits on this too: the handle keeps the repository (and its
+    /// lock) open, so a node restarted on the same data directory could not
+    /// start while the task lived.
+    pub async fn stopped(&self) {
+        self.commands.closed().await
+    }
 }
 
 /// Publishes gossip without holding the swarm (see [`Net::publisher`]).

@@ -268,3 +268,51 @@ async fn the_gateway_serves_a_batch_of_items_metadata_and_sprites() {
     assert_eq!(status, 400);
     stop(nodes).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_comes_by_direct_request_and_bad_requests_are_refused() {
+    use cyteria_node::direct::{BLOCK_PROTOCOL, request};
+    use cyteria_node::rollback::write_frame;
+    let nodes = nodes(2, Transport::Tcp).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let record = pseudo_random(300_000, 9);
+    let cid = a.content.put(record.clone()).await.unwrap();
+    let block = request(&b.net().ipfs, a.net().peer_id, &cid, TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(block.data(), &record[..], "the bytes arrive intact");
+    // A block A does not hold is a clear "not found".
+    let unknown = cid_of(b"nobody has this");
+    let e = request(&b.net().ipfs, a.net().peer_id, &unknown, TIMEOUT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ContentError::NotFound { .. }), "{e}");
+    // Garbage for a CID, and a frame claiming 4 GB: A drops the stream and
+    // goes on answering.
+    for junk in [b"not a cid".to_vec(), vec![0xff; 4]] {
+        let mut s = b
+            .net()
+            .ipfs
+            .open_stream(a.net().peer_id, libp2p::StreamProtocol::new(BLOCK_PROTOCOL))
+            .await
+            .unwrap();
+        if junk.len() == 4 {
+            use futures::AsyncWriteExt;
+            s.write_all(&junk).await.unwrap();
+            s.flush().await.unwrap();
+        } else {
+            write_frame(&mut s, &junk).await.unwrap();
+        }
+        let mut buf = [0u8; 1];
+        use futures::AsyncReadExt;
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("A closes the stream");
+        assert!(matches!(n, Ok(0) | Err(_)), "no answer to junk: {n:?}");
+    }
+    let again = request(&b.net().ipfs, a.net().peer_id, &cid, TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(again.data(), &record[..]);
+    stop(nodes).await;
+}
