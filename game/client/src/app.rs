@@ -288,6 +288,12 @@ fn pump_online(
                 r.max_rollback_depth,
                 r.desyncs
             ));
+            if menu.last_match.as_deref() != Some(r.match_id.as_str()) {
+                let _ = o.trades.send(crate::wallet::Trade::Follow {
+                    match_id: r.match_id.clone(),
+                });
+                menu.last_match = Some(r.match_id.clone());
+            }
             to.set(Screen::Results);
         }
         _ => {}

@@ -20,3 +20,4 @@ pub mod screens;
 pub mod settings;
 pub mod sprites;
 pub mod view;
+pub mod wallet;

@@ -7,7 +7,7 @@ use clap::Parser;
 use cyteria_client::app::{self, Mode};
 use cyteria_client::online::Online;
 use cyteria_client::settings::Settings;
-use cyteria_node::cli::{CommonArgs, NetArgs};
+use cyteria_node::cli::{ChainArgs, CommonArgs, NetArgs};
 
 #[derive(Parser)]
 #[command(
@@ -20,6 +20,9 @@ struct Args {
     common: CommonArgs,
     #[command(flatten)]
     net: NetArgs,
+    /// The chain the wallet is on (the inventory and the market read it).
+    #[command(flatten)]
+    chain: ChainArgs,
     /// Play without a node: matches against the core's bots on this machine.
     #[arg(long)]
     offline: bool,
@@ -74,7 +77,11 @@ fn main() -> ExitCode {
     } else if a.offline {
         Mode::Play(None)
     } else {
-        Mode::Play(Some(Online::start(a.common.clone(), a.net.clone())))
+        Mode::Play(Some(Online::start(
+            a.common.clone(),
+            a.net.clone(),
+            a.chain.clone(),
+        )))
     };
     match app::build(mode, settings).run() {
         bevy::app::AppExit::Success => ExitCode::SUCCESS,

@@ -9,13 +9,14 @@ use crate::bindings::{Action, Button};
 use crate::online::{Ask, Online, Status};
 use crate::screens::{Go, Screen, next};
 use crate::settings::{MAX_INPUT_DELAY, Settings};
+use crate::wallet::WalletView;
 
 /// The panel of the screen shown.
 #[derive(Component)]
 pub struct MenuPanel;
 
 /// What the menus show that the match does not.
-#[derive(Resource, Default, Clone, Debug)]
+#[derive(Resource, Clone, Debug)]
 pub struct MenuState {
     /// The action waiting for a button (settings: rebinding).
     pub rebinding: Option<Action>,
@@ -23,12 +24,38 @@ pub struct MenuState {
     pub last: Option<String>,
     /// A line for the player (an error, a hint).
     pub notice: Option<String>,
+    /// The last online match's id, followed to its settlement.
+    pub last_match: Option<String>,
+    /// The row chosen on the inventory or market screen.
+    pub cursor: usize,
+    /// The price, in whole CYTR, the inventory lists an item at.
+    pub price: u32,
+    /// The recipe the inventory crafts.
+    pub recipe: u8,
+}
+
+/// The listing price the inventory starts at, in CYTR.
+pub const DEFAULT_PRICE: u32 = 10;
+
+impl Default for MenuState {
+    fn default() -> Self {
+        MenuState {
+            rebinding: None,
+            last: None,
+            notice: None,
+            last_match: None,
+            cursor: 0,
+            price: DEFAULT_PRICE,
+            recipe: 0,
+        }
+    }
 }
 
 /// The text of `screen`.
 pub fn screen_text(
     screen: Screen,
     status: Option<&Status>,
+    wallet: Option<&WalletView>,
     settings: &Settings,
     menu: &MenuState,
 ) -> String {
@@ -45,8 +72,9 @@ pub fn screen_text(
     };
     let mut t = match screen {
         Screen::Title => format!(
-            "CYTERIA\n\n{node}\nwallet: bind it with `cyteria bind-wallet` (rewards mint to it)\n\n\
-             [Enter] play   [I] inventory   [M] market   [S] settings   [Esc] quit"
+            "CYTERIA\n\n{node}\n{}\n\n\
+             [Enter] play   [I] inventory   [M] market   [S] settings   [Esc] quit",
+            crate::wallet::title_line(wallet)
         ),
         Screen::Lobby => format!(
             "LOBBY\n\n{node}\nlooking for a co-op match of {} players\n\n[Esc] stop searching",
@@ -54,19 +82,23 @@ pub fn screen_text(
         ),
         Screen::Match => String::new(),
         Screen::Results => format!(
-            "RESULTS\n\n{}\nrewards are pending until the validators settle this match's batch on chain;\n\
-             they then appear in the inventory\n\n[Enter] play again   [I] inventory   [M] market   [Esc] title",
-            menu.last.as_deref().unwrap_or("no match yet")
+            "RESULTS\n\n{}\n{}\n\n[Enter] play again   [I] inventory   [M] market   [Esc] title",
+            menu.last.as_deref().unwrap_or("no match yet"),
+            match &menu.last_match {
+                Some(m) => crate::wallet::settlement_line(wallet, m),
+                None => "offline: nothing is settled".to_string(),
+            }
         ),
-        Screen::Inventory => {
-            "INVENTORY\n\nitems and CYTR are read from the chain by `cyteria inventory`;\n\
-             crafting is `cyteria craft`\n\n[M] market   [Esc] back"
-                .to_string()
-        }
-        Screen::Market => {
-            "MARKET\n\nlistings, purchases, auctions and bids: `cyteria market`\n\n[Esc] back"
-                .to_string()
-        }
+        Screen::Inventory => match wallet {
+            Some(w) => crate::wallet::inventory_text(w, menu.cursor, menu.price, menu.recipe),
+            None => "INVENTORY\n\noffline: no wallet (start the window with a node and a chain)\n\n[Esc] back"
+                .to_string(),
+        },
+        Screen::Market => match wallet {
+            Some(w) => crate::wallet::market_text(w, menu.cursor),
+            None => "MARKET\n\noffline: no market (start the window with a node and a chain)\n\n[Esc] back"
+                .to_string(),
+        },
         Screen::Settings => {
             let mut s = String::from("SETTINGS\n\n");
             for (i, a) in Action::ALL.iter().enumerate() {
@@ -122,13 +154,20 @@ pub fn update_panel(
     mut q: Query<(&mut Text, &mut Visibility), With<MenuPanel>>,
 ) {
     let status = online.as_ref().map(|o| o.status.borrow().clone());
+    let wallet = online.as_ref().map(|o| o.wallet.borrow().clone());
     for (mut t, mut v) in &mut q {
         if *screen.get() == Screen::Match {
             *v = Visibility::Hidden;
             continue;
         }
         *v = Visibility::Inherited;
-        t.0 = screen_text(*screen.get(), status.as_ref(), &settings, &menu);
+        t.0 = screen_text(
+            *screen.get(),
+            status.as_ref(),
+            wallet.as_ref(),
+            &settings,
+            &menu,
+        );
     }
 }
 
@@ -174,6 +213,12 @@ pub fn menu_keys(
                 settings_key(*k, &mut settings, &mut menu);
                 None
             }
+            (Screen::Title | Screen::Inventory | Screen::Market, k) => {
+                if let Some(o) = &online {
+                    trade_key(s, *k, o, &mut menu);
+                }
+                None
+            }
             _ => None,
         }
         .or(target);
@@ -191,7 +236,57 @@ pub fn menu_keys(
             }
         }
         menu.notice = None;
+        menu.cursor = 0;
         to.set(t);
+    }
+}
+
+/// The wallet's keys on the title, inventory and market screens: moving
+/// the cursor, the price and the recipe, and sending trades.
+fn trade_key(s: Screen, k: KeyCode, o: &Online, menu: &mut MenuState) {
+    let view = o.wallet.borrow().clone();
+    let rows = view.holdings.as_ref().map_or(0, |h| match s {
+        Screen::Inventory => h.items.len(),
+        Screen::Market => crate::wallet::market_rows(h).len(),
+        _ => 0,
+    });
+    match k {
+        KeyCode::ArrowUp => menu.cursor = menu.cursor.saturating_sub(1),
+        KeyCode::ArrowDown => menu.cursor = (menu.cursor + 1).min(rows.saturating_sub(1)),
+        KeyCode::Minus => menu.price = menu.price.saturating_sub(1).max(1),
+        KeyCode::Equal => menu.price = menu.price.saturating_add(1),
+        KeyCode::KeyR => {
+            menu.recipe = (usize::from(menu.recipe) + 1)
+                .checked_rem(cyteria_game::crafting::RECIPES.len())
+                .and_then(|r| u8::try_from(r).ok())
+                .unwrap_or(0)
+        }
+        _ => {
+            let key = match k {
+                KeyCode::KeyB => 'b',
+                KeyCode::KeyC => 'c',
+                KeyCode::KeyL => 'l',
+                KeyCode::KeyX => 'x',
+                KeyCode::KeyD => 'd',
+                _ => return,
+            };
+            if view.busy.is_some() {
+                menu.notice = Some("one trade at a time: wait for the last one".into());
+                return;
+            }
+            let holdings = view.holdings.clone().unwrap_or_default();
+            match crate::wallet::trade_for(s, key, &holdings, menu.cursor, menu.price, menu.recipe)
+            {
+                Some(t) => {
+                    let _ = o.trades.send(t);
+                    menu.notice = None;
+                }
+                None if view.holdings.is_none() => {
+                    menu.notice = Some("no wallet: the chain is not connected".into())
+                }
+                None => {}
+            }
+        }
     }
 }
 
@@ -231,6 +326,7 @@ mod tests {
         let t = screen_text(
             Screen::Settings,
             None,
+            None,
             &Settings::default(),
             &MenuState::default(),
         );
@@ -252,12 +348,14 @@ mod tests {
         let t = screen_text(
             Screen::Title,
             Some(&ready),
+            None,
             &Settings::default(),
             &MenuState::default(),
         );
         assert!(t.contains("12D3Koo") && t.contains("3 peers"), "{t}");
         let t = screen_text(
             Screen::Title,
+            None,
             None,
             &Settings::default(),
             &MenuState::default(),

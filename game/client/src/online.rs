@@ -5,13 +5,15 @@
 //! transcripts) runs exactly as in a headless node.
 
 use bevy::prelude::*;
-use cyteria_game::{Input, RULES_VERSION};
-use cyteria_node::cli::{self, CommonArgs, NetArgs};
+use cyteria_game::Input;
+use cyteria_node::cli::{self, ChainArgs, CommonArgs, NetArgs};
 use cyteria_node::net::Role;
 use cyteria_node::node::PlayerConfig;
 use cyteria_node::session::{ClientLink, InputSource, MatchReport, MatchView, SessionConfig};
-use cyteria_node::wire::{MatchKind, Mode};
+use cyteria_node::wire::MatchKind;
 use tokio::sync::{mpsc, watch};
+
+use crate::wallet::{Trade, WalletTask, WalletView};
 
 /// What the window asks of its node.
 #[derive(Debug)]
@@ -52,18 +54,23 @@ pub struct Online {
     pub status: watch::Receiver<Status>,
     pub view: watch::Receiver<Option<MatchView>>,
     pub input: watch::Sender<Input>,
+    /// Trades for the wallet task, and what it shows.
+    pub trades: mpsc::UnboundedSender<Trade>,
+    pub wallet: watch::Receiver<WalletView>,
     /// The node's thread; the runtime stops when `asks` closes.
     _thread: std::thread::JoinHandle<()>,
 }
 
 /// Players per match the window searches for.
-pub const MATCH_SIZE: u8 = 2;
+pub const MATCH_SIZE: u8 = MatchKind::PUBLIC.size;
 
 impl Online {
     /// Starts the node (the data directory's identity, store and config,
     /// the bootstrap nodes given) on its own thread.
-    pub fn start(common: CommonArgs, net: NetArgs) -> Online {
+    pub fn start(common: CommonArgs, net: NetArgs, chain: ChainArgs) -> Online {
         let (asks, mut asks_rx) = mpsc::unbounded_channel::<Ask>();
+        let (trades, trades_rx) = mpsc::unbounded_channel::<Trade>();
+        let (wallet_tx, wallet) = watch::channel(WalletView::none("connecting to the chain..."));
         let (status_tx, status) = watch::channel(Status::Starting);
         let (view_tx, view) = watch::channel(None);
         let (input, input_rx) = watch::channel(Input::default());
@@ -91,6 +98,21 @@ impl Online {
                         }
                     };
                     status_tx.send_replace(ready(node.net()).await);
+                    match connect_wallet(&common, &chain).await {
+                        Ok((chain, signer)) => {
+                            let task = WalletTask {
+                                ctx: node.ctx.clone(),
+                                content: node.content.clone(),
+                                chain,
+                                signer,
+                                data_dir: common.data_dir(),
+                            };
+                            tokio::spawn(crate::wallet::run(task, trades_rx, wallet_tx));
+                        }
+                        Err(e) => {
+                            wallet_tx.send_replace(WalletView::none(format!("{e:#}")));
+                        }
+                    }
                     let link = ClientLink {
                         input: input_rx,
                         view: view_tx,
@@ -112,13 +134,7 @@ impl Online {
                         };
                         status_tx.send_replace(Status::Searching);
                         let player = PlayerConfig {
-                            kind: MatchKind {
-                                mode: Mode::Coop,
-                                size: MATCH_SIZE,
-                                rules_version: RULES_VERSION,
-                                waves: 3,
-                                time_limit: 3 * 60 * 60,
-                            },
+                            kind: MatchKind::PUBLIC,
                             loadout: cyteria_game::crafting::starter_loadout(),
                             session: SessionConfig {
                                 input_delay,
@@ -162,7 +178,33 @@ impl Online {
             status,
             view,
             input,
+            trades,
+            wallet,
             _thread: thread,
         }
     }
+}
+
+/// The chain and the wallet's key, from the flags or the data directory's
+/// config; an error says what is missing.
+async fn connect_wallet(
+    common: &CommonArgs,
+    args: &ChainArgs,
+) -> anyhow::Result<(
+    cyteria_settlement::chain::Chain,
+    alloy::signers::local::PrivateKeySigner,
+)> {
+    let file = common.file()?;
+    let chain = cli::connect_chain(&file, args).await.map_err(|e| {
+        anyhow::anyhow!(
+            "{e:#} (the devnet prints the flags that join it: --rpc, --deployment, --eth-key-file)"
+        )
+    })?;
+    let signer = cyteria_settlement::chain::load_signer(
+        args.eth_key_file
+            .as_deref()
+            .or(file.chain.key_file.as_deref()),
+        "CYTERIA_ETH_KEY",
+    )?;
+    Ok((chain, signer))
 }

@@ -1,0 +1,596 @@
+//! The wallet in the window: what the player's wallet holds and what the
+//! market offers (the node's chain index, synced every few seconds), the
+//! matches it played followed to their settlement on chain, and the
+//! transactions and signed actions the inventory and market screens send.
+//!
+//! [`run`] is the async shell, on the node's runtime; [`trade_for`] (which
+//! key sends what) and the screens' texts are pure and tested.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::U256;
+use alloy::signers::local::PrivateKeySigner;
+use cyteria_node::content::Content;
+use cyteria_node::session::MatchContext;
+use cyteria_node::wallet::{self, BindingState, Holdings, Settlements, show_cytr};
+use cyteria_settlement::chain::Chain;
+use tokio::sync::{mpsc, watch};
+
+/// What the window asks of its wallet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trade {
+    /// Bind the game key to the wallet (rewards mint to it).
+    Bind,
+    /// Ask the validators to craft `recipe` from the ledger's materials.
+    Craft {
+        recipe: u8,
+    },
+    /// List one of item `id` at `unit_price` (wei of CYTR).
+    List {
+        id: U256,
+        unit_price: u128,
+    },
+    Cancel {
+        listing: U256,
+    },
+    /// Buy one from `listing`, paying at most `unit_price`.
+    Buy {
+        listing: U256,
+        unit_price: u128,
+    },
+    /// Bid `amount` on `lot`.
+    Bid {
+        lot: U256,
+        amount: u128,
+    },
+    /// Follow a finished match (hex id) to the batch that settles it.
+    Follow {
+        match_id: String,
+    },
+}
+
+/// What the wallet shows the window.
+#[derive(Clone, Debug, Default)]
+pub struct WalletView {
+    /// None until the index first synced (or with no chain).
+    pub holdings: Option<Holdings>,
+    pub binding: Option<BindingState>,
+    /// Followed match → the epoch whose batch settled it.
+    pub settled: BTreeMap<String, u64>,
+    /// The trade being sent.
+    pub busy: Option<String>,
+    /// How the last trade went.
+    pub last: Option<String>,
+    /// Why there is no wallet, or the last sync's error.
+    pub error: Option<String>,
+}
+
+impl WalletView {
+    pub fn none(why: impl Into<String>) -> Self {
+        WalletView {
+            error: Some(why.into()),
+            ..WalletView::default()
+        }
+    }
+}
+
+/// How often the index follows the chain.
+const SYNC_EVERY: Duration = Duration::from_secs(3);
+/// How long one batch's data may take to fetch.
+const BATCH_FETCH: Duration = Duration::from_secs(10);
+/// The index's directory in the data directory (`cyteria inventory` keeps `index`).
+const INDEX: &str = "window-index";
+
+/// Everything the wallet task needs.
+pub struct WalletTask {
+    pub ctx: MatchContext,
+    pub content: Content,
+    pub chain: Chain,
+    pub signer: PrivateKeySigner,
+    pub data_dir: PathBuf,
+}
+
+/// The wallet's loop: syncs, follows settlements, sends trades one at a time.
+pub async fn run(
+    t: WalletTask,
+    mut trades: mpsc::UnboundedReceiver<Trade>,
+    view: watch::Sender<WalletView>,
+) {
+    let me = t.chain.address;
+    let index = match wallet::synced_index(&t.data_dir, INDEX, &t.chain).await {
+        Ok(i) => i,
+        Err(e) => {
+            view.send_replace(WalletView::none(format!("the chain index: {e:#}")));
+            return;
+        }
+    };
+    let mut settlements = Settlements::default();
+    let mut waiting = BTreeSet::new();
+    let mut tick = tokio::time::interval(SYNC_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            trade = trades.recv() => {
+                let Some(trade) = trade else { return };
+                if let Trade::Follow { match_id } = trade {
+                    waiting.insert(match_id);
+                } else {
+                    view.send_modify(|v| {
+                        v.busy = Some(describe(&trade));
+                        v.last = None;
+                    });
+                    let result = send(&t, &trade).await;
+                    view.send_modify(|v| {
+                        v.busy = None;
+                        v.last = Some(match result {
+                            Ok(done) => done,
+                            Err(e) => format!("{} failed: {e:#}", describe(&trade)),
+                        });
+                    });
+                }
+            }
+        }
+        let synced = index.sync(&t.chain.provider).await;
+        settlements
+            .follow(&index, &t.content, &waiting, BATCH_FETCH)
+            .await;
+        view.send_modify(|v| {
+            v.error = synced.err().map(|e| format!("chain sync: {e:#}"));
+            v.holdings = Some(Holdings::read(&index, me));
+            v.binding = Some(BindingState::read(&t.data_dir, me));
+            v.settled = settlements.settled.clone();
+        });
+    }
+}
+
+fn describe(t: &Trade) -> String {
+    match t {
+        Trade::Bind => "binding the game key".into(),
+        Trade::Craft { recipe } => {
+            format!("crafting a {}", wallet::recipe_name(*recipe).unwrap_or("?"))
+        }
+        Trade::List { id, unit_price } => format!(
+            "listing item {} at {} CYTR",
+            short_id(*id),
+            show_cytr(U256::from(*unit_price))
+        ),
+        Trade::Cancel { listing } => format!("cancelling listing {listing}"),
+        Trade::Buy {
+            listing,
+            unit_price,
+        } => format!(
+            "buying from listing {listing} at {} CYTR",
+            show_cytr(U256::from(*unit_price))
+        ),
+        Trade::Bid { lot, amount } => format!(
+            "bidding {} CYTR on lot {lot}",
+            show_cytr(U256::from(*amount))
+        ),
+        Trade::Follow { match_id } => format!("following match {match_id}"),
+    }
+}
+
+async fn send(t: &WalletTask, trade: &Trade) -> anyhow::Result<String> {
+    Ok(match trade {
+        Trade::Bind => {
+            let b = wallet::bind(&t.ctx, &t.chain, &t.signer, &t.data_dir).await?;
+            format!(
+                "bound to {}: the validators record it in their next batch",
+                b.wallet
+            )
+        }
+        Trade::Craft { recipe } => {
+            let nonce = wallet::craft(&t.ctx, t.chain.chain_id, &t.data_dir, *recipe, None).await?;
+            format!(
+                "craft of a {} sent (nonce {nonce}): it mints with the next batch if the ledger holds the materials",
+                wallet::recipe_name(*recipe)?
+            )
+        }
+        Trade::List { id, unit_price } => {
+            let listing = t.chain.list(*id, 1, *unit_price).await?;
+            format!("listed as listing {listing}")
+        }
+        Trade::Cancel { listing } => {
+            t.chain.cancel_listing(*listing).await?;
+            format!("listing {listing} cancelled")
+        }
+        Trade::Buy {
+            listing,
+            unit_price,
+        } => {
+            t.chain.buy(*listing, 1, *unit_price).await?;
+            format!("bought one from listing {listing}")
+        }
+        Trade::Bid { lot, amount } => {
+            t.chain.bid(*lot, *amount).await?;
+            format!("bid placed on lot {lot}")
+        }
+        Trade::Follow { .. } => String::new(),
+    })
+}
+
+/// An item id as the screens write it: its last 6 hex digits.
+pub fn short_id(id: U256) -> String {
+    let s = format!("{id:x}");
+    format!("..{}", &s[s.len().saturating_sub(6)..])
+}
+
+/// One line for an item held.
+pub fn item_line(h: &wallet::Held) -> String {
+    match &h.stats {
+        Some(s) => {
+            let traits: Vec<String> = s.traits.iter().map(|t| format!("{t:?}")).collect();
+            format!(
+                "{:?} {:?} | damage {} defense {} durability {}{} | x{} (batch {})",
+                s.rarity,
+                s.item_type,
+                s.damage,
+                s.defense,
+                s.durability,
+                if traits.is_empty() {
+                    String::new()
+                } else {
+                    format!(" | {}", traits.join(", "))
+                },
+                h.amount,
+                h.batch
+            )
+        }
+        None => format!("item {} x{} (not a Cyteria item)", short_id(h.id), h.amount),
+    }
+}
+
+/// The rows the market screen's cursor moves over: listings, then lots.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Row {
+    Listing(U256),
+    Lot(U256),
+}
+
+pub fn market_rows(h: &Holdings) -> Vec<Row> {
+    h.listings
+        .iter()
+        .map(|(id, _)| Row::Listing(*id))
+        .chain(h.lots.iter().map(|(id, _)| Row::Lot(*id)))
+        .collect()
+}
+
+/// A bid's step over the highest bid (or the reserve), in wei: 1 CYTR.
+pub const BID_STEP: u128 = 1_000_000_000_000_000_000;
+
+/// The trade a key sends on the inventory or market screen, if any:
+/// `cursor` is the row chosen, `price` the listing price in whole CYTR,
+/// `recipe` the recipe chosen.
+pub fn trade_for(
+    screen: crate::screens::Screen,
+    key: char,
+    h: &Holdings,
+    cursor: usize,
+    price: u32,
+    recipe: u8,
+) -> Option<Trade> {
+    use crate::screens::Screen;
+    match (screen, key) {
+        (Screen::Title, 'b') => Some(Trade::Bind),
+        (Screen::Inventory, 'c') => Some(Trade::Craft { recipe }),
+        (Screen::Inventory, 'l') => h.items.get(cursor).map(|i| Trade::List {
+            id: i.id,
+            unit_price: u128::from(price) * BID_STEP,
+        }),
+        (Screen::Market, 'b') => match market_rows(h).get(cursor)? {
+            Row::Listing(id) => {
+                let (_, l) = h.listings.iter().find(|(i, _)| i == id)?;
+                let unit_price = u128::try_from(l.unit_price).ok()?;
+                (l.seller != h.wallet).then_some(Trade::Buy {
+                    listing: *id,
+                    unit_price,
+                })
+            }
+            Row::Lot(_) => None,
+        },
+        (Screen::Market, 'x') => match market_rows(h).get(cursor)? {
+            Row::Listing(id) => {
+                let (_, l) = h.listings.iter().find(|(i, _)| i == id)?;
+                (l.seller == h.wallet).then_some(Trade::Cancel { listing: *id })
+            }
+            Row::Lot(_) => None,
+        },
+        (Screen::Market, 'd') => match market_rows(h).get(cursor)? {
+            Row::Lot(id) => {
+                let (_, l) = h.lots.iter().find(|(i, _)| i == id)?;
+                let floor = if l.bidder.is_some() {
+                    l.highest_bid
+                } else {
+                    l.reserve
+                };
+                let amount = u128::try_from(floor).ok()?.checked_add(BID_STEP)?;
+                (l.seller != h.wallet).then_some(Trade::Bid { lot: *id, amount })
+            }
+            Row::Listing(_) => None,
+        },
+        _ => None,
+    }
+}
+
+/// The inventory screen.
+pub fn inventory_text(v: &WalletView, cursor: usize, price: u32, recipe: u8) -> String {
+    let mut t = String::from("INVENTORY\n\n");
+    let Some(h) = &v.holdings else {
+        t += v.error.as_deref().unwrap_or("reading the chain...");
+        t += "\n\n[Esc] back";
+        return t;
+    };
+    t += &format!(
+        "wallet {} | {} CYTR | staked {}\n\n",
+        h.wallet,
+        show_cytr(h.cytr),
+        show_cytr(h.staked)
+    );
+    if h.items.is_empty() {
+        t += "no items yet: rewards mint when the validators settle your matches\n";
+    }
+    for (i, item) in h.items.iter().enumerate() {
+        let mark = if i == cursor { ">" } else { " " };
+        t += &format!("{mark} {}\n", item_line(item));
+    }
+    let mine: Vec<_> = h.mine().collect();
+    if !mine.is_empty() {
+        t += "\nyour listings:\n";
+        for (id, l) in mine {
+            t += &format!(
+                "  listing {id}: item {} x{} at {} CYTR\n",
+                short_id(l.id),
+                l.amount,
+                show_cytr(l.unit_price)
+            );
+        }
+    }
+    let name = wallet::recipe_name(recipe).unwrap_or("?");
+    t += &format!(
+        "\ncraft: {name}  [R] next recipe  [C] craft (from the materials the ledger credits you)\n\
+         [Up/Down] choose   [L] list the chosen item at {price} CYTR ([-] [+] price)   [M] market   [Esc] back"
+    );
+    t + &footer(v)
+}
+
+/// The market screen.
+pub fn market_text(v: &WalletView, cursor: usize) -> String {
+    let mut t = String::from("MARKET\n\n");
+    let Some(h) = &v.holdings else {
+        t += v.error.as_deref().unwrap_or("reading the chain...");
+        t += "\n\n[Esc] back";
+        return t;
+    };
+    t += &format!("you have {} CYTR\n\nlistings:\n", show_cytr(h.cytr));
+    let rows = market_rows(h);
+    if h.listings.is_empty() {
+        t += "  none\n";
+    }
+    for (id, l) in &h.listings {
+        let i = rows.iter().position(|r| *r == Row::Listing(*id));
+        let mark = if i == Some(cursor) { ">" } else { " " };
+        let stats = wallet::Held::of(l.id, l.amount);
+        let who = if l.seller == h.wallet {
+            "yours".to_string()
+        } else {
+            format!("by {}", l.seller)
+        };
+        t += &format!(
+            "{mark} listing {id}: {} | {} CYTR each, {who}\n",
+            item_line(&stats),
+            show_cytr(l.unit_price)
+        );
+    }
+    t += "\nauctions:\n";
+    if h.lots.is_empty() {
+        t += "  none\n";
+    }
+    for (id, l) in &h.lots {
+        let i = rows.iter().position(|r| *r == Row::Lot(*id));
+        let mark = if i == Some(cursor) { ">" } else { " " };
+        t += &format!(
+            "{mark} lot {id}: item {} x{} | reserve {} | highest bid {} | ends {}\n",
+            short_id(l.id),
+            l.amount,
+            show_cytr(l.reserve),
+            show_cytr(l.highest_bid),
+            l.ends_at
+        );
+    }
+    t += "\n[Up/Down] choose   [B] buy one   [X] cancel your listing   [D] bid (+1 CYTR)   [I] inventory   [Esc] back";
+    t + &footer(v)
+}
+
+/// The wallet's line on the title screen.
+pub fn title_line(v: Option<&WalletView>) -> String {
+    let Some(v) = v else {
+        return "wallet: none (offline)".into();
+    };
+    let Some(h) = &v.holdings else {
+        return format!(
+            "wallet: {}",
+            v.error.as_deref().unwrap_or("reading the chain...")
+        );
+    };
+    let binding = match &v.binding {
+        Some(BindingState::Bound) => "game key bound".to_string(),
+        Some(BindingState::OtherWallet(w)) => format!("game key bound to another wallet, {w}"),
+        Some(BindingState::Damaged(e)) => format!("binding file damaged ({e})"),
+        Some(BindingState::Unbound) | None => {
+            "game key NOT bound: [B] binds it (rewards mint to the bound wallet)".to_string()
+        }
+    };
+    format!(
+        "wallet {} | {} CYTR | {} items | {binding}",
+        h.wallet,
+        show_cytr(h.cytr),
+        h.items.len()
+    ) + &footer(v)
+}
+
+/// The results screen's settlement line for `match_id`.
+pub fn settlement_line(v: Option<&WalletView>, match_id: &str) -> String {
+    match v.and_then(|v| v.settled.get(match_id)) {
+        Some(epoch) => {
+            format!("settled on chain in batch {epoch}: your rewards are in the inventory [I]")
+        }
+        None if v.is_some_and(|v| v.holdings.is_some()) => {
+            "rewards pending: waiting for the validators to settle this match's batch on chain"
+                .into()
+        }
+        None => "rewards pending (no chain connected to follow them)".into(),
+    }
+}
+
+fn footer(v: &WalletView) -> String {
+    let mut t = String::new();
+    if let Some(b) = &v.busy {
+        t += &format!("\n\n{b}...");
+    }
+    if let Some(l) = &v.last {
+        t += &format!("\n\n{l}");
+    }
+    if let (Some(e), Some(_)) = (&v.error, &v.holdings) {
+        t += &format!("\n\n{e}");
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::screens::Screen;
+    use alloy::primitives::Address;
+    use cyteria_settlement::indexer::{Listing, Lot, LotState};
+
+    fn sample() -> Holdings {
+        let me = Address::repeat_byte(1);
+        let other = Address::repeat_byte(2);
+        let item = U256::from(0xabcdefu64);
+        Holdings {
+            wallet: me,
+            cytr: U256::from(5) * U256::from(BID_STEP),
+            items: vec![wallet::Held {
+                id: item,
+                amount: U256::from(1),
+                stats: None,
+                batch: 1,
+            }],
+            listings: vec![
+                (
+                    U256::from(1),
+                    Listing {
+                        seller: other,
+                        id: item,
+                        amount: U256::from(2),
+                        unit_price: U256::from(3) * U256::from(BID_STEP),
+                    },
+                ),
+                (
+                    U256::from(2),
+                    Listing {
+                        seller: me,
+                        id: item,
+                        amount: U256::from(1),
+                        unit_price: U256::from(BID_STEP),
+                    },
+                ),
+            ],
+            lots: vec![(
+                U256::from(7),
+                Lot {
+                    seller: other,
+                    id: item,
+                    amount: U256::from(1),
+                    reserve: U256::from(2) * U256::from(BID_STEP),
+                    ends_at: 100,
+                    highest_bid: U256::ZERO,
+                    bidder: None,
+                    state: LotState::Open,
+                },
+            )],
+            ..Holdings::default()
+        }
+    }
+
+    #[test]
+    fn keys_send_the_trade_for_the_row_chosen() {
+        let h = sample();
+        assert_eq!(
+            trade_for(Screen::Inventory, 'l', &h, 0, 12, 0),
+            Some(Trade::List {
+                id: U256::from(0xabcdefu64),
+                unit_price: 12 * BID_STEP
+            })
+        );
+        // No item under the cursor: nothing to list.
+        assert_eq!(trade_for(Screen::Inventory, 'l', &h, 1, 12, 0), None);
+        assert_eq!(
+            trade_for(Screen::Inventory, 'c', &h, 0, 12, 2),
+            Some(Trade::Craft { recipe: 2 })
+        );
+        // Someone else's listing is bought at its price; one's own is not.
+        assert_eq!(
+            trade_for(Screen::Market, 'b', &h, 0, 0, 0),
+            Some(Trade::Buy {
+                listing: U256::from(1),
+                unit_price: 3 * BID_STEP
+            })
+        );
+        assert_eq!(trade_for(Screen::Market, 'b', &h, 1, 0, 0), None);
+        // Only one's own listing is cancelled.
+        assert_eq!(trade_for(Screen::Market, 'x', &h, 0, 0, 0), None);
+        assert_eq!(
+            trade_for(Screen::Market, 'x', &h, 1, 0, 0),
+            Some(Trade::Cancel {
+                listing: U256::from(2)
+            })
+        );
+        // A first bid is the reserve plus a step.
+        assert_eq!(
+            trade_for(Screen::Market, 'd', &h, 2, 0, 0),
+            Some(Trade::Bid {
+                lot: U256::from(7),
+                amount: 3 * BID_STEP
+            })
+        );
+        assert_eq!(trade_for(Screen::Market, 'd', &h, 0, 0, 0), None);
+        assert_eq!(
+            trade_for(Screen::Title, 'b', &h, 0, 0, 0),
+            Some(Trade::Bind)
+        );
+        assert_eq!(trade_for(Screen::Match, 'b', &h, 0, 0, 0), None);
+    }
+
+    #[test]
+    fn the_screens_show_holdings_listings_and_settlement() {
+        let v = WalletView {
+            holdings: Some(sample()),
+            binding: Some(BindingState::Unbound),
+            settled: [("aa".to_string(), 4)].into(),
+            ..WalletView::default()
+        };
+        let inv = inventory_text(&v, 0, 12, 0);
+        assert!(inv.contains("> item ..abcdef x1"), "{inv}");
+        assert!(
+            inv.contains("listing 2: item ..abcdef x1 at 1 CYTR"),
+            "{inv}"
+        );
+        assert!(
+            inv.contains("at 12 CYTR") && inv.contains("craft: sword"),
+            "{inv}"
+        );
+        let m = market_text(&v, 2);
+        assert!(m.contains("> lot 7"), "{m}");
+        assert!(m.contains("3 CYTR each, by 0x0202"), "{m}");
+        assert!(m.contains("yours"), "{m}");
+        assert!(title_line(Some(&v)).contains("NOT bound"));
+        assert!(settlement_line(Some(&v), "aa").contains("batch 4"));
+        assert!(settlement_line(Some(&v), "bb").contains("pending"));
+        let none = WalletView::none("no chain");
+        assert!(inventory_text(&none, 0, 1, 0).contains("no chain"));
+        assert!(title_line(Some(&none)).contains("no chain"));
+    }
+}
