@@ -134,7 +134,9 @@ pub fn spawn_panel(mut commands: Commands) {
         MenuPanel,
         Node {
             position_type: PositionType::Absolute,
-            left: Val::Percent(20.0),
+            // Both edges set: long lines (wallets, item stats) wrap.
+            left: Val::Percent(10.0),
+            right: Val::Percent(10.0),
             top: Val::Percent(15.0),
             padding: UiRect::all(Val::Px(16.0)),
             ..default()

@@ -419,11 +419,11 @@ pub fn title_line(v: Option<&WalletView>) -> String {
         Some(BindingState::OtherWallet(w)) => format!("game key bound to another wallet, {w}"),
         Some(BindingState::Damaged(e)) => format!("binding file damaged ({e})"),
         Some(BindingState::Unbound) | None => {
-            "game key NOT bound: [B] binds it (rewards mint to the bound wallet)".to_string()
+            "game key NOT bound: [B] binds it to this wallet (rewards mint to it)".to_string()
         }
     };
     format!(
-        "wallet {} | {} CYTR | {} items | {binding}",
+        "wallet {} | {} CYTR | {} items\n{binding}",
         h.wallet,
         show_cytr(h.cytr),
         h.items.len()
