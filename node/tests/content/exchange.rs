@@ -86,6 +86,22 @@ async fn a_third_node_finds_a_second_provider_through_the_dht_when_the_first_lef
     first.ctx.net.clone().stop().await;
 
     let late = node(Transport::Tcp, Some(&hub)).await;
+    // The IPFS DHT names the second provider to the latecomer: the record
+    // it published, not a peer the latecomer happened to be connected to.
+    let found = tokio::time::timeout(TIMEOUT, async {
+        use futures::StreamExt;
+        loop {
+            let mut records = late.net().ipfs.get_providers(cid).await.unwrap();
+            while let Some(r) = records.next().await {
+                if r.is_ok_and(|peers| peers.contains(&second.net().peer_id)) {
+                    return true;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    assert_eq!(found, Ok(true), "the DHT names the second provider");
     let got = late.content.cat(&cid, &[], TIMEOUT).await.unwrap();
     assert!(got == file);
     stop(vec![hub, second, late]).await;
