@@ -178,7 +178,14 @@ impl LocalChain {
             .await?;
         let delay: u64 = dao.votingDelay().call().await?.try_into()?;
         self.mine(delay + 1).await?;
+        // Each vote mines a block: with many voters the voting period (in
+        // blocks) can end before the last one votes, and a vote on a closed
+        // proposal reverts. Voting stops when the proposal is no longer
+        // active (1); a proposal that closed short of its quorum fails below.
         for v in voters {
+            if dao.state(id).call().await? != 1 {
+                break;
+            }
             let voter = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(*v).await?);
             tx!("castVote", voter.castVote(id, 1));
         }
