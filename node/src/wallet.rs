@@ -256,6 +256,16 @@ pub struct Settlements {
 }
 
 impl Settlements {
+    /// Follows only batches settled after those `index` holds now: a match
+    /// played from here on cannot be in an earlier one, and the earlier
+    /// batches' data need not be fetched.
+    pub fn from_now(index: &Indexer) -> Settlements {
+        Settlements {
+            read: index.batches().into_iter().map(|(e, _)| e).collect(),
+            settled: Default::default(),
+        }
+    }
+
     /// Reads the batches the index has that were not read before; returns
     /// how many of `waiting` are now settled.
     pub async fn follow(

@@ -106,7 +106,7 @@ pub async fn run(
             return;
         }
     };
-    let mut settlements = Settlements::default();
+    let mut settlements = Settlements::from_now(&index);
     let mut waiting = BTreeSet::new();
     let mut tick = tokio::time::interval(SYNC_EVERY);
     loop {
