@@ -9,9 +9,11 @@ help: ## list the targets
 
 run: ## the main job: `cyteria devnet`, the whole network on this machine (installs anvil from npm on first use)
 	@cd contracts && { [ -x node_modules/.bin/anvil ] || npm ci --no-audit --no-fund --loglevel=error; }
-	$(CARGO) run --release --locked -p cyteria-node --bin cyteria -- --data-dir target/devnet-data devnet $(DEVNET_ARGS)
+	$(CARGO) build --release --locked -p cyteria-devnet
+	$(CARGO) run --release --locked -p cyteria-cli -- --data-dir target/devnet-data devnet $(DEVNET_ARGS)
 
-test: client-deps ## every test: contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints
+test: client-deps ## every test: formatting, contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints, docs
+	$(CARGO) fmt --all --check
 	contracts/tools/test
 	contracts/tools/artifacts --check
 	contracts/tools/deploy-check
@@ -20,6 +22,7 @@ test: client-deps ## every test: contracts (forge, artifacts, deploy), the works
 	$(CARGO) test --release --locked -p cyteria-game --test it golden
 	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --workspace --no-deps
 
 # Tests that run whole networks (real swarms, anvil, validators) share the
 # machine's cores; on the 2-core CI machine, twelve of them at once starved
@@ -48,8 +51,8 @@ bench: ## benchmarks: the simulation and validation (criterion), matches between
 	$(CARGO) bench -p cyteria-game --bench sim
 	$(CARGO) bench -p cyteria-node --bench netplay
 	$(CARGO) bench -p cyteria-node --bench validate
-	$(CARGO) bench -p cyteria-settlement --bench gas
-	$(CARGO) bench -p cyteria-node --bench settle
+	$(CARGO) bench -p cyteria-chain --bench gas
+	$(CARGO) bench -p cyteria-validator --bench settle
 	$(CARGO) bench -p cyteria-node --bench content
 
 fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo-fuzz)

@@ -7,7 +7,8 @@ use clap::Parser;
 use cyteria_client::app::{self, Mode};
 use cyteria_client::online::Online;
 use cyteria_client::settings::Settings;
-use cyteria_node::cli::{ChainArgs, CommonArgs, NetArgs};
+use cyteria_node::cli::{CommonArgs, NetArgs};
+use cyteria_wallet::chain_args::ChainArgs;
 
 #[derive(Parser)]
 #[command(

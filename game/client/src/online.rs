@@ -6,11 +6,12 @@
 
 use bevy::prelude::*;
 use cyteria_game::Input;
-use cyteria_node::cli::{self, ChainArgs, CommonArgs, NetArgs};
+use cyteria_node::cli::{self, CommonArgs, NetArgs};
 use cyteria_node::net::Role;
 use cyteria_node::node::PlayerConfig;
 use cyteria_node::session::{ClientLink, InputSource, MatchReport, MatchView, SessionConfig};
 use cyteria_node::wire::MatchKind;
+use cyteria_wallet::chain_args::{self, ChainArgs};
 use tokio::sync::{mpsc, watch};
 
 use crate::wallet::{Trade, WalletTask, WalletView};
@@ -191,16 +192,16 @@ async fn connect_wallet(
     common: &CommonArgs,
     args: &ChainArgs,
 ) -> anyhow::Result<(
-    cyteria_settlement::chain::Chain,
+    cyteria_chain::chain::Chain,
     alloy::signers::local::PrivateKeySigner,
 )> {
     let file = common.file()?;
-    let chain = cli::connect_chain(&file, args).await.map_err(|e| {
+    let chain = chain_args::connect_chain(&file, args).await.map_err(|e| {
         anyhow::anyhow!(
             "{e:#} (the devnet prints the flags that join it: --rpc, --deployment, --eth-key-file)"
         )
     })?;
-    let signer = cyteria_settlement::chain::load_signer(
+    let signer = cyteria_chain::chain::load_signer(
         args.eth_key_file
             .as_deref()
             .or(file.chain.key_file.as_deref()),

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
+use cyteria_chain::chain::Chain;
 use cyteria_node::content::Content;
 use cyteria_node::session::MatchContext;
-use cyteria_node::wallet::{self, BindingState, Holdings, Settlements, show_cytr};
-use cyteria_settlement::chain::Chain;
+use cyteria_wallet::{self as wallet, BindingState, Holdings, Settlements, show_cytr};
 use tokio::sync::{mpsc, watch};
 
 /// What the window asks of its wallet.
@@ -463,7 +463,7 @@ mod tests {
     use super::*;
     use crate::screens::Screen;
     use alloy::primitives::Address;
-    use cyteria_settlement::indexer::{Listing, Lot, LotState};
+    use cyteria_chain::indexer::{Listing, Lot, LotState};
 
     fn sample() -> Holdings {
         let me = Address::repeat_byte(1);

@@ -1,0 +1,139 @@
+//! `cyteria`: the command players and volunteers run. A thin binary over
+//! the node, validator and wallet crates, one module per subcommand; the
+//! window (`cyteria play`) and the devnet (`cyteria devnet`) are programs of
+//! their own that this one starts.
+
+#![forbid(unsafe_code)]
+
+mod bind_wallet;
+mod content;
+mod craft;
+mod external;
+mod inventory;
+mod market;
+mod node;
+mod validator;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use cyteria_node::cli::{self, CommonArgs, NetArgs};
+use cyteria_node::config::ConfigError;
+use cyteria_node::identity::Identity;
+use cyteria_wallet::chain_args::ChainArgs;
+
+#[derive(Parser)]
+#[command(
+    name = "cyteria",
+    version,
+    about = "Cyteria: a peer-to-peer action RPG settled on Polygon"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: CommonArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a headless player node; with --bot it searches for matches and the core's bot plays them.
+    Node(node::Args),
+    /// Run a bootstrap node: DHT server, relay v2 server, AutoNAT, identify.
+    Bootstrap(NetArgs),
+    /// Create (on first use) and show the node's identity.
+    Keys,
+    /// Run a validator: verify matches and actions, keep the ledger, agree on and settle batches.
+    Validator(validator::Args),
+    /// Bind this node's game key to a wallet (the wallet signs an EIP-712 message), so rewards can mint to it.
+    BindWallet(ChainNetArgs),
+    /// Ask the validators to craft an item from this key's materials in the ledger.
+    Craft(craft::Args),
+    /// Show this wallet's items (with their stats), CYTR, stake and listings, from the chain's events.
+    Inventory(ChainArgs),
+    /// Trade items for CYTR on the marketplace and in auctions.
+    Market(market::Args),
+    /// The node's IPFS content: add, get, pin, unpin, ls.
+    Content(content::Args),
+    /// Open the game window (the `cyteria-play` program beside this one; `make play` builds both). Its flags follow.
+    Play {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The whole network on this machine (the `cyteria-devnet` program beside this one): anvil with the contracts, a bootstrap node, validators and bot players that play, settle and trade; ends with a report. Its flags follow (`cyteria devnet --help`).
+    Devnet {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+/// Network and chain flags together (commands that gossip and read the chain).
+#[derive(clap::Args)]
+pub(crate) struct ChainNetArgs {
+    #[command(flatten)]
+    pub(crate) net: NetArgs,
+    #[command(flatten)]
+    pub(crate) chain: ChainArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let log = cli.common.log.clone();
+    cli::main_with(&log, run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Keys => keys(&cli.common),
+        Command::Node(args) => node::run(&cli.common, args).await,
+        Command::Bootstrap(net) => cli::run_bootstrap(&cli.common, &net).await,
+        Command::Validator(args) => validator::run(&cli.common, args).await,
+        Command::BindWallet(args) => bind_wallet::run(&cli.common, args).await,
+        Command::Craft(args) => craft::run(&cli.common, args).await,
+        Command::Inventory(args) => inventory::run(&cli.common, args).await,
+        Command::Market(args) => market::run(&cli.common, args).await,
+        Command::Content(args) => content::run(&cli.common, args).await,
+        Command::Play { args } => external::run(
+            &cli.common,
+            "cyteria-play",
+            "`make play` (or `cargo build --release -p cyteria-client`)",
+            args,
+        ),
+        Command::Devnet { args } => external::run(
+            &cli.common,
+            "cyteria-devnet",
+            "`make run` (or `cargo build --release -p cyteria-devnet`)",
+            args,
+        ),
+    }
+}
+
+/// `cyteria keys`: creates (on first use) and shows the node's identity.
+fn keys(common: &CommonArgs) -> anyhow::Result<()> {
+    let dir = common.data_dir();
+    let (id, created) = Identity::load_or_create(&dir)?;
+    println!("peer id {}", id.peer_id());
+    println!(
+        "public key {}",
+        blake3::Hash::from_bytes(id.public_key()).to_hex()
+    );
+    println!(
+        "key file {}{}",
+        dir.join(cyteria_node::identity::KEY_FILE).display(),
+        if created { " (created)" } else { "" }
+    );
+    Ok(())
+}
+
+/// CYTR as a decimal string ("2.5") in wei.
+pub(crate) fn cytr(s: &str) -> Result<u128, ConfigError> {
+    cyteria_wallet::cytr(s).map_err(|e| ConfigError::Invalid(e.to_string()))
+}
+
+/// Brings the node's chain index up to date (kept in `<data dir>/index`).
+pub(crate) async fn synced_index(
+    common: &CommonArgs,
+    chain: &cyteria_chain::chain::Chain,
+) -> anyhow::Result<cyteria_chain::indexer::Indexer> {
+    cyteria_wallet::synced_index(&common.data_dir(), "index", chain).await
+}

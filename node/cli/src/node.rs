@@ -1,0 +1,134 @@
+//! `cyteria node`: a headless player node; with `--bot` the core's bot plays its matches.
+
+use cyteria_game::RULES_VERSION;
+use cyteria_game::crafting::starter_loadout;
+use cyteria_node::cli::{self, CommonArgs, NetArgs};
+use cyteria_node::config::ConfigError;
+use cyteria_node::net::Role;
+use cyteria_node::node::PlayerConfig;
+use cyteria_node::session::InputSource;
+use cyteria_node::wire::{MatchKind, Mode};
+use cyteria_wallet::chain_args::{ChainArgs, connect_chain};
+use tokio::sync::watch;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    net: NetArgs,
+    /// With a chain (`--rpc`, `--deployment` and the wallet's key), the node
+    /// pins the metadata and sprites of the items the wallet owns.
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Let the core's bot play matches.
+    #[arg(long)]
+    bot: bool,
+    /// Matches to play, then exit (0: until stopped).
+    #[arg(long)]
+    matches: Option<u32>,
+    /// Players per match (1 to 4).
+    #[arg(long)]
+    players: Option<u8>,
+    /// Waves to clear.
+    #[arg(long)]
+    waves: Option<u8>,
+    /// Match time limit in seconds.
+    #[arg(long)]
+    time_limit_s: Option<u32>,
+    /// Wall-clock ticks per second (60 is real time).
+    #[arg(long)]
+    tick_hz: Option<u32>,
+    /// Frames of input delay.
+    #[arg(long)]
+    input_delay: Option<usize>,
+    /// Frames of prediction before the node waits for its peers.
+    #[arg(long)]
+    max_prediction: Option<usize>,
+    /// Link conditioner: added round-trip time in ms.
+    #[arg(long)]
+    rtt_ms: Option<u32>,
+    /// Link conditioner: extra random delay up to this many ms.
+    #[arg(long)]
+    jitter_ms: Option<u32>,
+    /// Link conditioner: fraction of rollback packets lost (0 to 1).
+    #[arg(long)]
+    loss: Option<f64>,
+}
+
+pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
+    // Check everything before anything starts.
+    let file = common.file()?;
+    let mut session = file.session.clone();
+    session.tick_hz = a.tick_hz.unwrap_or(session.tick_hz);
+    session.input_delay = a.input_delay.unwrap_or(session.input_delay);
+    session.max_prediction = a.max_prediction.unwrap_or(session.max_prediction);
+    session.link.rtt_ms = a.rtt_ms.unwrap_or(session.link.rtt_ms);
+    session.link.jitter_ms = a.jitter_ms.unwrap_or(session.link.jitter_ms);
+    session.link.loss = a.loss.unwrap_or(session.link.loss);
+    session.link.validate().map_err(ConfigError::Invalid)?;
+    if !(1..=60 * 16).contains(&session.tick_hz) {
+        return Err(ConfigError::Invalid(format!(
+            "tick rate {} is outside 1..=960",
+            session.tick_hz
+        ))
+        .into());
+    }
+    let m = &file.matches;
+    let kind = MatchKind {
+        mode: Mode::Coop,
+        size: a.players.unwrap_or(m.players),
+        rules_version: RULES_VERSION,
+        waves: a.waves.unwrap_or(m.waves),
+        time_limit: a.time_limit_s.unwrap_or(m.time_limit_s).saturating_mul(60),
+    };
+    if !(1..=4).contains(&kind.size) {
+        return Err(
+            ConfigError::Invalid(format!("{} players: a match has 1 to 4", kind.size)).into(),
+        );
+    }
+    kind.rules()
+        .validate()
+        .map_err(|e| ConfigError::Invalid(e.into()))?;
+    let (mut node, _) = cli::start(common, &a.net, Role::Player).await?;
+    let _holdings = if a.chain.rpc.is_some() || file.chain.rpc.is_some() {
+        let chain = connect_chain(&file, &a.chain).await?;
+        let dir = common.data_dir().join("holdings");
+        let db = sled::open(&dir).map_err(|e| anyhow::anyhow!("opening {}: {e}", dir.display()))?;
+        let owner = chain.address;
+        let h = cyteria_wallet::pinning::Pinner::open(
+            node.content.clone(),
+            chain,
+            db,
+            owner,
+            std::time::Duration::from_secs(30),
+        )?;
+        tracing::info!(wallet = %owner, "pinning the metadata of the wallet's items");
+        Some(cli::AbortOnDrop(tokio::spawn(
+            h.run(std::time::Duration::from_secs(15)),
+        )))
+    } else {
+        None
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        cli::stop_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    if a.bot {
+        let player = PlayerConfig {
+            kind,
+            loadout: starter_loadout(),
+            session,
+            source: InputSource::Bot,
+        };
+        let matches = a.matches.or(Some(m.matches)).filter(|n| *n > 0);
+        let reports = node.play_matches(&player, matches, stop_rx).await;
+        for r in &reports {
+            println!("match {}", serde_json::to_string(r)?);
+        }
+    } else {
+        let mut rx = stop_rx;
+        let _ = rx.changed().await;
+    }
+    node.net().clone().stop().await;
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Real processes on 127.0.0.1: a bootstrap node and two bot players that
+//! know only the bootstrap node's address find each other and finish a match.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const EXE: &str = env!("CARGO_BIN_EXE_cyteria");
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn two_player_processes_meet_through_a_bootstrap_process_and_finish_a_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut boot = Kill(
+        Command::new(EXE)
+            .args([
+                "--data-dir",
+                dir.path().join("boot").to_str().unwrap(),
+                "bootstrap",
+            ])
+            .args([
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--metrics",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(boot.0.stdout.take().unwrap()).lines();
+    let (mut addr, mut metrics) = (None, None);
+    while addr.is_none() || metrics.is_none() {
+        let line = lines
+            .next()
+            .expect("the bootstrap node prints its addresses")
+            .unwrap();
+        if let Some(a) = line.strip_prefix("listen ") {
+            addr = Some(a.to_string());
+        }
+        if let Some(m) = line.strip_prefix("metrics http://") {
+            metrics = m.strip_suffix("/metrics").map(str::to_string);
+        }
+    }
+    let addr = addr.unwrap();
+    let players: Vec<Kill> = (0..2)
+        .map(|i| {
+            Kill(
+                Command::new(EXE)
+                    .args([
+                        "--data-dir",
+                        dir.path().join(format!("p{i}")).to_str().unwrap(),
+                        "node",
+                        "--bot",
+                    ])
+                    .args([
+                        "--matches",
+                        "1",
+                        "--waves",
+                        "1",
+                        "--time-limit-s",
+                        "10",
+                        "--tick-hz",
+                        "120",
+                    ])
+                    .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--bootstrap", &addr])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut reports = vec![];
+    for mut p in players {
+        while p.0.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "a player did not finish in time");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(p.0.wait().unwrap().success());
+        let out = std::io::read_to_string(p.0.stdout.take().unwrap()).unwrap();
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("match "))
+            .expect("a match report")
+            .to_string();
+        reports.push(serde_json::from_str::<serde_json::Value>(&line).unwrap());
+    }
+    for r in &reports {
+        assert_eq!(r["ending"], "Finished", "{r}");
+        assert_eq!(r["desyncs"], 0);
+    }
+    assert_eq!(reports[0]["match_id"], reports[1]["match_id"]);
+    assert_eq!(reports[0]["final_checksum"], reports[1]["final_checksum"]);
+    assert_ne!(reports[0]["seat"], reports[1]["seat"]);
+
+    // The bootstrap node serves Prometheus metrics, and it relayed lobby gossip.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(metrics.unwrap()).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    assert!(
+        text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cyteria_messages_total{channel=\"gossip\"}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_configuration_exits_non_zero_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(EXE)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["node", "--players", "9", "--listen", "/ip4/127.0.0.1/tcp/0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("1 to 4"), "{err}");
+    let (code, err) = run(&["node", "--bootstrap", "/ip4/127.0.0.1/tcp/1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("/p2p/"), "{err}");
+    let (code, err) = run(&["node", "--listen", "not-an-address"]);
+    assert_eq!(code, Some(2), "clap rejects it: {err}");
+    std::fs::write(dir.path().join("cyteria.toml"), "[network]\nlisen = []\n").unwrap();
+    let (code, err) = run(&["node"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cyteria.toml") && err.contains("lisen"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.path().join("cyteria.toml")).unwrap();
+    let (code, out) = {
+        let o = Command::new(EXE)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("keys")
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).to_string(),
+        )
+    };
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("peer id 12D3KooW"), "{out}");
+}
+
+/// Two `cyteria validator` processes (of three registered) on a local
+/// anvil settle the wallet binding a `cyteria bind-wallet` process sends, and
+/// `cyteria inventory` reads it back through its chain index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
+    use cyteria_chain::anvil::LocalChain;
+    use cyteria_chain::chain::Chain;
+    let stake = alloy::primitives::U256::from(1_000u64)
+        * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18));
+    let chain = LocalChain::start_with_validators(3, stake).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = dir.path().join("deployment.json");
+    std::fs::write(
+        &deployment,
+        serde_json::to_string(&chain.deployment).unwrap(),
+    )
+    .unwrap();
+    let (rpc, dep) = (chain.endpoint(), deployment.to_str().unwrap().to_string());
+    let cmd = |data: &str, key: usize| {
+        let mut c = Command::new(EXE);
+        c.args(["--data-dir", dir.path().join(data).to_str().unwrap()])
+            .env("CYTERIA_ETH_KEY", chain.keys[key].to_bytes().to_string())
+            .env("CYTERIA_RPC", &rpc)
+            .env("CYTERIA_DEPLOYMENT", &dep)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        c
+    };
+    let validator = |data: &str, key: usize, boot: Option<&str>| {
+        let mut c = cmd(data, key);
+        c.args([
+            "validator",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--epoch-interval-s",
+            "0.5",
+            "--round-timeout-s",
+            "3",
+        ]);
+        if let Some(b) = boot {
+            c.args(["--bootstrap", b]);
+        }
+        let mut child = Kill(c.spawn().unwrap());
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("a validator prints its addresses")
+                .unwrap();
+            if let Some(a) = line.strip_prefix("listen ") {
+                break a.to_string();
+            }
+        };
+        (child, addr)
+    };
+    let (_v1, addr) = validator("v1", 1, None);
+    let (_v2, _) = validator("v2", 2, Some(&addr));
+    let out = cmd("player", 4)
+        .args([
+            "bind-wallet",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--bootstrap",
+            &addr,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let reader = Chain::connect(&rpc, chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while reader.settled_epoch().await.unwrap() < 1 {
+        assert!(Instant::now() < deadline, "the binding did not settle");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let out = cmd("player", 4).arg("inventory").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("wallet {}", chain.keys[4].address())),
+        "{text}"
+    );
+    assert!(
+        text.contains("bound to this wallet") && text.contains("0 item(s)"),
+        "{text}"
+    );
+    // A bad deployment file is a configuration error (exit status 2).
+    std::fs::write(&deployment, "{}").unwrap();
+    let out = cmd("player", 4).arg("inventory").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `cyteria content` adds, lists, reads back and unpins a file in the node's
+/// repo, across separate runs of the command.
+#[test]
+fn content_commands_add_list_get_and_unpin_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let run = |args: &[&str]| {
+        Command::new(EXE)
+            .args([
+                "--data-dir",
+                data.to_str().unwrap(),
+                "content",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+            ])
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let file = dir.path().join("replay.bin");
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    let out = run(&["add", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let cid = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(cid.starts_with("bafy"), "{cid}");
+    assert!(
+        String::from_utf8(run(&["ls"]).stdout)
+            .unwrap()
+            .contains(&cid)
+    );
+    let back = dir.path().join("back.bin");
+    assert!(
+        run(&[
+            "get",
+            &cid,
+            "--out",
+            back.to_str().unwrap(),
+            "--timeout-s",
+            "5"
+        ])
+        .status
+        .success()
+    );
+    assert_eq!(std::fs::read(&back).unwrap(), bytes);
+    assert!(run(&["unpin", &cid]).status.success());
+    assert!(
+        !String::from_utf8(run(&["ls"]).stdout)
+            .unwrap()
+            .contains(&cid)
+    );
+    assert_eq!(run(&["get", "not-a-cid"]).status.code(), Some(2));
+}

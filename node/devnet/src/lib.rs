@@ -1,0 +1,1211 @@
+//! `cyteria devnet`: the whole network on one machine. A local anvil with
+//! every contract deployed; a bootstrap node; validators staked and
+//! registered; bot players that find each other through the bootstrap node,
+//! bind their wallets, play matches, and then trade what they won (a
+//! listing bought, an auction bid on and settled, CYTR staked). Every node
+//! is a real node on loopback with its own data directory; the process
+//! boundary is the only thing missing. At the end, a report (see
+//! [`report`]) states what happened and checks the outcomes each scenario
+//! expects.
+
+pub mod plot;
+pub mod report;
+pub mod roles;
+pub mod scenario;
+pub mod timeline;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use alloy::signers::local::PrivateKeySigner;
+use cyteria_chain::anvil::LocalChain;
+use cyteria_chain::chain::Chain;
+use cyteria_chain::indexer::Indexer;
+use cyteria_game::RULES_VERSION;
+use cyteria_game::crafting::starter_loadout;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use libp2p::Multiaddr;
+use tokio::sync::watch;
+
+use cyteria_node::adversary::{Adversary, Cheat};
+use cyteria_node::conditioner::LinkConditions;
+use cyteria_node::identity::Identity;
+use cyteria_node::metrics::Metrics;
+use cyteria_node::net::latency::GossipClock;
+use cyteria_node::net::{NetConfig, Role};
+use cyteria_node::node::{Node, PlayerConfig};
+use cyteria_node::session::{InputSource, MatchReport, SessionConfig};
+use cyteria_node::store::Store;
+use cyteria_node::wire::{MatchKind, Mode};
+use cyteria_validator::ValidatorConfig;
+use cyteria_validator::adversary::Fault;
+use cyteria_validator::localnet::{self, RunningValidator, ValidatorSetup};
+use report::Report;
+use timeline::Timeline;
+
+/// What can go wrong on purpose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// Everyone plays by the rules.
+    Honest,
+    /// The last player forges an input in what it announces; another claims more rewards than it earned.
+    Cheater,
+    /// The first epoch's leader crashes right after signing, and comes back.
+    ValidatorCrash,
+    /// Half the players are cut off from everyone else for the first round
+    /// (they play among themselves), then the network heals.
+    Partition,
+    /// After the first round a quarter of the players leave, and as many
+    /// newcomers join through the bootstrap node and play the next.
+    Churn,
+}
+
+/// The devnet's settings; the defaults are the README's `cyteria devnet`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DevnetConfig {
+    pub players: usize,
+    pub validators: usize,
+    /// Matches each player plays.
+    pub matches: u32,
+    /// Players per match (1 to 4).
+    pub match_size: u8,
+    /// A match's time limit in frames.
+    pub match_frames: u32,
+    pub tick_hz: u32,
+    pub link: LinkConditions,
+    pub scenario: Scenario,
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+    #[serde(skip)]
+    pub report: PathBuf,
+    /// Progress bars on the terminal.
+    #[serde(skip)]
+    pub progress: bool,
+    /// After the report, stay up until stopped (Ctrl-C): a bot keeps
+    /// looking for the window's match, validators keep settling.
+    #[serde(skip)]
+    pub stay: bool,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self {
+            players: 8,
+            validators: 3,
+            matches: 1,
+            match_size: 2,
+            match_frames: 60 * 40,
+            tick_hz: 60,
+            link: LinkConditions::default(),
+            scenario: Scenario::Honest,
+            data_dir: PathBuf::from("devnet"),
+            report: PathBuf::from("devnet/report.json"),
+            progress: true,
+            stay: false,
+        }
+    }
+}
+
+impl DevnetConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.validators == 0 {
+            return Err("a devnet needs at least one validator".into());
+        }
+        if !(1..=4).contains(&self.match_size) {
+            return Err(format!(
+                "{} players per match: a match has 1 to 4",
+                self.match_size
+            ));
+        }
+        if self.players < usize::from(self.match_size)
+            || !self.players.is_multiple_of(usize::from(self.match_size))
+        {
+            return Err(format!(
+                "{} players do not split into matches of {}",
+                self.players, self.match_size
+            ));
+        }
+        let m = usize::from(self.match_size);
+        if matches!(self.scenario, Scenario::Partition | Scenario::Churn) && self.players < 2 * m {
+            return Err(format!(
+                "the {:?} scenario needs at least two matches' worth of players ({})",
+                self.scenario,
+                2 * m
+            ));
+        }
+        if self.scenario == Scenario::Cheater && self.players < 2 {
+            return Err(
+                "the cheater scenario needs two players (a forger and a false claimer)".into(),
+            );
+        }
+        self.link.validate()
+    }
+}
+
+/// CYTR in wei.
+fn cytr(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// Anvil account of validator `i` (0-based); account 0 deployed the contracts.
+fn validator_account(i: usize) -> usize {
+    1 + i
+}
+
+struct Player {
+    dir: PathBuf,
+    node: Node,
+    wallet: Address,
+    account: usize,
+    cheat: Option<Cheat>,
+}
+
+/// Status lines while the devnet runs.
+struct Progress {
+    bars: MultiProgress,
+    phase: ProgressBar,
+}
+
+impl Progress {
+    fn new(show: bool) -> Self {
+        let bars = MultiProgress::new();
+        if !show {
+            bars.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let phase = bars.add(ProgressBar::new_spinner());
+        phase.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .expect("a valid template"),
+        );
+        phase.enable_steady_tick(Duration::from_millis(120));
+        Self { bars, phase }
+    }
+
+    fn phase(&self, msg: impl Into<String>) {
+        let msg = msg.into();
+        tracing::info!(phase = %msg, "devnet");
+        self.phase.set_message(msg);
+    }
+
+    fn bar(&self, len: u64, what: &str) -> ProgressBar {
+        let b = self.bars.add(ProgressBar::new(len));
+        b.set_style(
+            ProgressStyle::with_template(&format!(
+                "  {what:<22} [{{bar:30}}] {{pos}}/{{len}} {{msg}}"
+            ))
+            .expect("a valid template")
+            .progress_chars("=> "),
+        );
+        b
+    }
+}
+
+/// Runs the devnet to its end (or until `stop` turns true) and returns its report.
+pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::Result<Report> {
+    cfg.validate().map_err(anyhow::Error::msg)?;
+    let started = Instant::now();
+    let progress = Progress::new(cfg.progress);
+    std::fs::create_dir_all(&cfg.data_dir)?;
+    let timeline = Timeline::start(GossipClock::new());
+    let roles = roles::Roles::new()?;
+    let clock = Some(timeline.clock().clone());
+
+    progress.phase("starting anvil and deploying the contracts");
+    let newcomers = if cfg.scenario == Scenario::Churn {
+        scenario::share(cfg.players, usize::from(cfg.match_size), 4)
+    } else {
+        0
+    };
+    // The last account is the guest's: a wallet for a player who joins
+    // from outside (`cyteria play`), funded like the bots'.
+    let accounts = 1 + cfg.validators + cfg.players + newcomers + 1;
+    let stake = cytr(1_000);
+    let v = cfg.validators;
+    let chain = LocalChain::start_accounts(accounts, |keys| {
+        let mut g: Vec<(Address, U256)> = keys[1..=v]
+            .iter()
+            .map(|k| (k.address(), stake * U256::from(2)))
+            .collect();
+        g.extend(keys[1 + v..].iter().map(|k| (k.address(), cytr(500))));
+        g
+    })
+    .await?;
+    for i in 0..cfg.validators {
+        let c = Chain::connect(
+            &chain.endpoint(),
+            chain.keys[validator_account(i)].clone(),
+            chain.deployment,
+        )
+        .await?;
+        c.become_validator(stake).await?;
+    }
+    let deployment_file = cfg.data_dir.join("deployment.json");
+    std::fs::write(
+        &deployment_file,
+        serde_json::to_string_pretty(&chain.deployment)?,
+    )?;
+    let guest_key = write_guest_key(&cfg.data_dir, &chain.keys[accounts - 1])?;
+
+    progress.phase("starting the bootstrap node");
+    let (dir, c) = (cfg.data_dir.join("bootstrap"), clock.clone());
+    let boot = roles::start_on(roles.bootstrap(), move || {
+        start_node(dir, Role::Bootstrap, vec![], c)
+    })
+    .await?;
+    let boot_addrs = boot.net().addresses().await;
+    let seeds: Vec<Multiaddr> = boot_addrs.iter().take(1).cloned().collect();
+
+    progress.phase(format!("starting {} validators", cfg.validators));
+    let mut validators = Vec::new();
+    for i in 0..cfg.validators {
+        let fault = (cfg.scenario == Scenario::ValidatorCrash && i == 0)
+            .then_some(Fault::CrashAfterSigning);
+        validators.push(Some(
+            start_validator(
+                &cfg,
+                &chain,
+                roles.validators(),
+                i,
+                seeds.clone(),
+                fault,
+                clock.clone(),
+            )
+            .await?,
+        ));
+    }
+
+    progress.phase(format!(
+        "starting {} players and binding their wallets",
+        cfg.players
+    ));
+    let mut players = Vec::new();
+    for i in 0..cfg.players {
+        let cheat = match (cfg.scenario, cfg.players - i) {
+            (Scenario::Cheater, 1) => Some(Cheat::ForgeInput),
+            (Scenario::Cheater, 2) => Some(Cheat::ClaimRewards),
+            _ => None,
+        };
+        players.push(join(&cfg, &roles, &chain, &timeline, i, &seeds, cheat).await?);
+    }
+    let hint = JoinHint {
+        seed: seeds.first().map(|s| s.to_string()).unwrap_or_default(),
+        rpc: chain.endpoint(),
+        deployment: deployment_file.clone(),
+        guest_key: guest_key.clone(),
+    };
+    if cfg.progress {
+        eprintln!("{}", hint.text(cfg.stay));
+    }
+
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
+    let keys: Vec<[u8; 32]> = players
+        .iter()
+        .map(|p| p.node.ctx.identity.public_key())
+        .collect();
+    let bound = progress.bar(keys.len() as u64, "wallets bound");
+    wait_for(&mut stop, Duration::from_secs(120), || {
+        let n = live(&validators)
+            .next()
+            .map(|v| bound_count(v, &keys))
+            .unwrap_or(0);
+        bound.set_position(n as u64);
+        n == keys.len()
+    })
+    .await;
+    bound.finish();
+
+    // Matches: every player searches the lobby; groups form as offers meet.
+    // Rounds go on (up to MAX_ROUNDS) until some honest player owns an item
+    // to trade: drops are random.
+    let per_round = (cfg.players / usize::from(cfg.match_size)) as u64 * u64::from(cfg.matches);
+    let played_bar = progress.bar(per_round, "matches played");
+    let settled_bar = progress.bar(0, "matches settled");
+    let mut reports = vec![];
+    let mut players = players;
+    let mut crash_handled = cfg.scenario != Scenario::ValidatorCrash;
+    let mut extra_checks = vec![];
+    let mut leavers: Vec<scenario::Leaver> = vec![];
+    let mut newcomer_keys: BTreeSet<[u8; 32]> = BTreeSet::new();
+    let mut departed = vec![];
+    // The partition: the last players on one side; everyone else (the
+    // bootstrap node, the validators, the first players) on the other.
+    let apart = scenario::share(cfg.players, usize::from(cfg.match_size), 2);
+    // Only the partition holds the sides' handles: a `Net` keeps its node's
+    // IPFS repository (and its lock) open, and the validator-crash scenario
+    // restarts a validator on the same repository.
+    let partition = cfg.scenario == Scenario::Partition;
+    let side_b: Vec<cyteria_node::net::Net> = players[cfg.players - apart..]
+        .iter()
+        .filter(|_| partition)
+        .map(|p| p.node.net().clone())
+        .collect();
+    let side_a: Vec<cyteria_node::net::Net> = players[..cfg.players - apart]
+        .iter()
+        .map(|p| p.node.net().clone())
+        .chain(live(&validators).map(|v| v.node.net().clone()))
+        .chain(std::iter::once(boot.net().clone()))
+        .filter(|_| partition)
+        .collect();
+    let side_b_keys: BTreeSet<[u8; 32]> = players[cfg.players - apart..]
+        .iter()
+        .map(|p| p.node.ctx.identity.public_key())
+        .collect();
+    for round in 1..=MAX_ROUNDS {
+        if cfg.scenario == Scenario::Partition && round == 1 {
+            progress.phase(format!(
+                "partition: {apart} players cut off from the validators and everyone else"
+            ));
+            scenario::cut(&side_a, &side_b, true);
+            let mut tries = 0;
+            while scenario::linked(&side_a, &side_b).await && tries < 50 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                tries += 1;
+            }
+            tracing::info!(
+                still_linked = scenario::linked(&side_a, &side_b).await,
+                waited_ms = tries * 200,
+                "partition in place"
+            );
+        }
+        progress.phase(format!(
+            "round {round}: {} match(es) per player, {} players per match",
+            cfg.matches, cfg.match_size
+        ));
+        played_bar.set_length(per_round * round as u64);
+        let (r, back) = play(&cfg, roles.players(), players, stop.clone(), &played_bar).await;
+        players = back;
+        reports.extend(r);
+        if cfg.scenario == Scenario::Partition && round == 1 {
+            let apart_matches = scenario::matches_among(&reports, &side_b_keys);
+            progress.phase(format!(
+                "partition: {} matches played apart; healing the network",
+                apart_matches.len()
+            ));
+            scenario::cut(&side_a, &side_b, false);
+            scenario::rejoin(&side_b, &seeds).await;
+        }
+
+        // Verification and settlement: every honest finished match is credited.
+        progress.phase(format!(
+            "round {round}: validators verify and settle the matches"
+        ));
+        if !crash_handled {
+            restart_crashed(
+                &cfg,
+                &chain,
+                roles.validators(),
+                &mut validators,
+                &seeds,
+                &mut stop,
+                clock.clone(),
+            )
+            .await?;
+            crash_handled = true;
+        }
+        let honest: BTreeSet<String> = report::honest_finished(&reports, &cheater_keys(&players));
+        settled_bar.set_length(honest.len() as u64);
+        wait_for(&mut stop, Duration::from_secs(180), || {
+            let credited = live(&validators)
+                .map(|v| credited(v, &honest))
+                .min()
+                .unwrap_or(0);
+            settled_bar.set_position(credited as u64);
+            credited >= honest.len()
+        })
+        .await;
+        if cfg.scenario == Scenario::Churn && round == 1 {
+            progress.phase(format!(
+                "churn: {newcomers} players leave, {newcomers} newcomers join"
+            ));
+            for p in players.drain(..newcomers) {
+                let key = p.node.ctx.identity.public_key();
+                let matches = reports
+                    .iter()
+                    .filter(|r| r.ending == cyteria_node::session::Ending::Finished)
+                    .filter_map(|r| r.transcript.as_ref())
+                    .filter(|t| t.header.players.iter().any(|s| s.public_key == key))
+                    .map(|t| t.header.match_id)
+                    .collect::<BTreeSet<_>>();
+                departed.push((p.wallet, key, p.cheat));
+                p.node.ctx.net.clone().stop().await;
+                leavers.push(scenario::Leaver {
+                    dir: p.dir,
+                    key,
+                    matches: matches.into_iter().collect(),
+                });
+            }
+            let mut joined = vec![];
+            for j in 0..newcomers {
+                let p = join(
+                    &cfg,
+                    &roles,
+                    &chain,
+                    &timeline,
+                    cfg.players + j,
+                    &seeds,
+                    None,
+                )
+                .await?;
+                joined.push(p.node.ctx.identity.public_key());
+                players.push(p);
+            }
+            wait_for(&mut stop, Duration::from_secs(120), || {
+                live(&validators)
+                    .next()
+                    .is_some_and(|v| bound_count(v, &joined) == joined.len())
+            })
+            .await;
+            newcomer_keys = joined.into_iter().collect();
+            continue;
+        }
+        if *stop.borrow() || honest_items(&chain, &reader, &players).await? > 0 {
+            break;
+        }
+        tracing::info!(round, "no honest player owns an item yet: another round");
+    }
+    played_bar.finish();
+    settled_bar.finish();
+    let credited_anywhere = |ids: &BTreeSet<String>| {
+        live(&validators)
+            .map(|v| credited(v, ids))
+            .max()
+            .unwrap_or(0)
+    };
+    if cfg.scenario == Scenario::Partition {
+        let apart_matches = scenario::matches_among(&reports, &side_b_keys);
+        let n = credited_anywhere(&apart_matches);
+        extra_checks.push(report::Check {
+            name: "the matches played apart settled once the network healed".into(),
+            ok: !apart_matches.is_empty() && n == apart_matches.len(),
+            detail: format!(
+                "{n} of {} matches played by the {apart} cut-off players credited",
+                apart_matches.len()
+            ),
+        });
+    }
+    if cfg.scenario == Scenario::Churn {
+        let theirs: BTreeSet<String> = reports
+            .iter()
+            .filter(|r| r.ending == cyteria_node::session::Ending::Finished)
+            .filter(|r| {
+                r.transcript.as_ref().is_some_and(|t| {
+                    t.header
+                        .players
+                        .iter()
+                        .any(|s| newcomer_keys.contains(&s.public_key))
+                })
+            })
+            .map(|r| r.match_id.clone())
+            .collect();
+        let n = credited_anywhere(&theirs);
+        extra_checks.push(report::Check {
+            name: "newcomers joined, played and were credited".into(),
+            ok: newcomer_keys.len() == newcomers && !theirs.is_empty() && n == theirs.len(),
+            detail: format!(
+                "{} newcomers, {} of their {} matches credited",
+                newcomer_keys.len(),
+                n,
+                theirs.len()
+            ),
+        });
+    }
+    if cfg.scenario == Scenario::Cheater {
+        // The cheaters' match is refused whole; give the refusals a moment to be counted everywhere.
+        wait_for(&mut stop, Duration::from_secs(30), || {
+            live(&validators).all(|v| v.metrics().rejected_total("transcript") >= 1)
+        })
+        .await;
+    }
+
+    // Crafting: every honest player whose materials cover a recipe crafts it.
+    progress.phase("crafting from the materials the matches gave");
+    let crafted = craft(&players, &validators, &mut stop).await;
+
+    // The market: what the matches minted changes hands.
+    progress.phase("trading on the market");
+    let market = trade(&chain, &players).await;
+    if let Err(e) = &market {
+        tracing::warn!(error = %e, "the market round failed");
+    }
+
+    // Governance: one proposal goes through the DAO and the timelock.
+    progress.phase("a DAO proposal through the timelock");
+    // Every honest player votes: the quorum is a share of all CYTR, which
+    // grows with the players' allocations (two voters were enough at 8
+    // players, not at 50).
+    let voters: Vec<usize> = players
+        .iter()
+        .filter(|p| p.cheat.is_none())
+        .map(|p| p.account)
+        .collect();
+    let dao = govern(&chain, &voters).await;
+    if let Err(e) = &dao {
+        tracing::warn!(error = %e, "the DAO round failed");
+    }
+
+    progress.phase("writing the report");
+    let index = {
+        let db = sled::Config::new().temporary(true).open()?;
+        let index = Indexer::open(db, chain.deployment)?;
+        index.sync(&reader.provider).await?;
+        index
+    };
+    let mut report = report::build(report::Inputs {
+        config: &cfg,
+        reports: &reports,
+        players: &players
+            .iter()
+            .map(|p| (p.wallet, p.node.ctx.identity.public_key(), p.cheat))
+            .chain(departed.iter().copied())
+            .collect::<Vec<_>>(),
+        extra_checks,
+        validators: &live(&validators).collect::<Vec<_>>(),
+        index: &index,
+        chain: &reader,
+        market: market.as_ref().ok(),
+        crafted,
+        dao: dao.as_ref().map_err(|e| e.to_string()),
+        market_error: market.as_ref().err().map(|e| e.to_string()),
+        wall: started.elapsed(),
+        timeline: &timeline,
+        cpu_by_role: roles.cpu_seconds(),
+        anvil: roles::process(chain.anvil.child().id()),
+    })
+    .await?;
+    std::fs::write(&cfg.report, serde_json::to_string_pretty(&report)?)?;
+    std::fs::write(cfg.report.with_extension("html"), plot::html(&report))?;
+    if cfg.stay && !*stop.borrow() {
+        if cfg.progress {
+            eprintln!("{}\n{}", report.table(), hint.text(true));
+        }
+        progress.phase(
+            "up until Ctrl-C: a bot waits for `cyteria play` players, the others play among themselves, validators settle",
+        );
+        players = stay(&cfg, roles.players(), players, stop.clone()).await;
+    }
+    progress.phase("shutting down");
+    for p in players {
+        p.node.ctx.net.clone().stop().await;
+    }
+    for v in validators.into_iter().flatten() {
+        v.shut_down().await;
+    }
+    boot.ctx.net.clone().stop().await;
+    drop(roles);
+    if cfg.scenario == Scenario::Churn {
+        // Once every node has stopped: the leavers' stores reopen whole.
+        let check = scenario::leavers_kept_their_data(&leavers).await;
+        report.ok &= check.ok;
+        report.checks.push(check);
+        std::fs::write(&cfg.report, serde_json::to_string_pretty(&report)?)?;
+        std::fs::write(cfg.report.with_extension("html"), plot::html(&report))?;
+    }
+    progress.phase.finish_and_clear();
+    Ok(report)
+}
+
+/// Starts player `i` (0-based) with its own data directory and anvil
+/// account, on the players' runtime, and gossips its wallet binding.
+async fn join(
+    cfg: &DevnetConfig,
+    roles: &roles::Roles,
+    chain: &LocalChain,
+    timeline: &Timeline,
+    i: usize,
+    seeds: &[Multiaddr],
+    cheat: Option<Cheat>,
+) -> anyhow::Result<Player> {
+    let account = 1 + cfg.validators + i;
+    let dir = cfg.data_dir.join(format!("player-{}", i + 1));
+    let (d, s, c) = (dir.clone(), seeds.to_vec(), Some(timeline.clock().clone()));
+    let node = roles::start_on(roles.players(), move || start_node(d, Role::Player, s, c)).await?;
+    timeline.watch(node.ctx.net.metrics.clone());
+    let wallet = localnet::bind_wallet(chain, &node, account, 0).await?;
+    Ok(Player {
+        dir,
+        node,
+        wallet,
+        account,
+        cheat,
+    })
+}
+
+/// Rounds of matches the devnet plays at most while waiting for a drop.
+const MAX_ROUNDS: u32 = 3;
+
+fn cheater_keys(players: &[Player]) -> Vec<[u8; 32]> {
+    players
+        .iter()
+        .filter(|p| p.cheat.is_some())
+        .map(|p| p.node.ctx.identity.public_key())
+        .collect()
+}
+
+/// Items held by players who play fair.
+async fn honest_items(
+    chain: &LocalChain,
+    reader: &Chain,
+    players: &[Player],
+) -> anyhow::Result<usize> {
+    let db = sled::Config::new().temporary(true).open()?;
+    let index = Indexer::open(db, chain.deployment)?;
+    index.sync(&reader.provider).await?;
+    Ok(players
+        .iter()
+        .filter(|p| p.cheat.is_none())
+        .map(|p| index.items_of(p.wallet).len())
+        .sum())
+}
+
+fn live(vals: &[Option<RunningValidator>]) -> impl Iterator<Item = &RunningValidator> {
+    vals.iter().flatten()
+}
+
+fn bound_count(v: &RunningValidator, keys: &[[u8; 32]]) -> usize {
+    let ledger = v.handle.ledger.borrow().1.clone();
+    keys.iter()
+        .filter(|k| ledger.account(k).is_some_and(|a| a.wallet.is_some()))
+        .count()
+}
+
+fn credited(v: &RunningValidator, matches: &BTreeSet<String>) -> usize {
+    let ledger = v.handle.ledger.borrow().1.clone();
+    ledger
+        .credited
+        .iter()
+        .filter(|id| matches.contains(&hex(&id[..])))
+        .count()
+}
+
+pub(crate) fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+async fn start_node(
+    dir: PathBuf,
+    role: Role,
+    bootstrap: Vec<Multiaddr>,
+    clock: Option<GossipClock>,
+) -> anyhow::Result<Node> {
+    std::fs::create_dir_all(&dir)?;
+    let (identity, _) = Identity::load_or_create(&dir)?;
+    let mut cfg = NetConfig::loopback(role);
+    cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
+    cfg.bootstrap = bootstrap;
+    cfg.repo = (role != Role::Bootstrap).then(|| dir.join("ipfs"));
+    cfg.behaviour.clock = clock;
+    Node::start(
+        identity,
+        cfg,
+        Store::open(&dir.join("store"))?,
+        Metrics::new(),
+    )
+    .await
+}
+
+fn validator_config(fault: Option<Fault>) -> ValidatorConfig {
+    ValidatorConfig {
+        epoch_interval: Duration::from_secs(2),
+        round_timeout: Duration::from_secs(15),
+        submit_grace: Duration::from_secs(2),
+        fetch_timeout: Duration::from_secs(10),
+        poll: Duration::from_millis(500),
+        fault,
+    }
+}
+
+async fn start_validator(
+    cfg: &DevnetConfig,
+    chain: &LocalChain,
+    runtime: &tokio::runtime::Handle,
+    i: usize,
+    bootstrap: Vec<Multiaddr>,
+    fault: Option<Fault>,
+    clock: Option<GossipClock>,
+) -> anyhow::Result<RunningValidator> {
+    let dir = cfg.data_dir.join(format!("validator-{}", i + 1));
+    std::fs::create_dir_all(&dir)?;
+    let (identity, _) = Identity::load_or_create(&dir)?;
+    let setup = ValidatorSetup {
+        identity,
+        store: Store::open(&dir.join("store"))?,
+        repo: Some(dir.join("ipfs")),
+        bootstrap,
+        config: validator_config(fault),
+        clock,
+    };
+    let key = chain.keys[validator_account(i)].clone();
+    let (endpoint, deployment) = (chain.endpoint(), chain.deployment);
+    roles::start_on(runtime, move || {
+        localnet::start_validator_on(endpoint, key, deployment, setup)
+    })
+    .await
+}
+
+/// The validator-crash scenario: validator 1 exits after signing its first
+/// batch; once it has, it restarts from its data directory without the fault.
+async fn restart_crashed(
+    cfg: &DevnetConfig,
+    chain: &LocalChain,
+    runtime: &tokio::runtime::Handle,
+    validators: &mut [Option<RunningValidator>],
+    seeds: &[Multiaddr],
+    stop: &mut watch::Receiver<bool>,
+    clock: Option<GossipClock>,
+) -> anyhow::Result<()> {
+    let crashed = |v: &Option<RunningValidator>| v.as_ref().is_some_and(|v| v.task.is_finished());
+    wait_for(stop, Duration::from_secs(60), || crashed(&validators[0])).await;
+    if let Some(v) = validators[0].take() {
+        tracing::info!("validator 1 crashed after signing; restarting it from its data directory");
+        v.shut_down().await;
+        // The store's sled database and the IPFS repository's lock are let
+        // go when the last handle on them goes: tasks of the stopped node
+        // that were waiting on its swarm finish a moment after it stops.
+        let began = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            match start_validator(cfg, chain, runtime, 0, seeds.to_vec(), None, clock.clone()).await
+            {
+                Ok(v) => {
+                    tracing::info!(
+                        waited_ms = began.elapsed().as_millis() as u64,
+                        "validator 1 restarted"
+                    );
+                    validators[0] = Some(v);
+                    break;
+                }
+                Err(e)
+                    if began.elapsed() < Duration::from_secs(30)
+                        && format!("{e:#}").contains("already being used") =>
+                {
+                    tracing::debug!(error = %e, "validator 1's repository is still held; trying again");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn play(
+    cfg: &DevnetConfig,
+    runtime: &tokio::runtime::Handle,
+    players: Vec<Player>,
+    stop: watch::Receiver<bool>,
+    bar: &ProgressBar,
+) -> (Vec<MatchReport>, Vec<Player>) {
+    let kind = MatchKind {
+        mode: Mode::Coop,
+        size: cfg.match_size,
+        rules_version: RULES_VERSION,
+        waves: 2,
+        time_limit: cfg.match_frames,
+    };
+    let seen = Arc::new(std::sync::Mutex::new(BTreeSet::new()));
+    // A round ends when every player has played its matches, or at its
+    // deadline: a player whose every possible partner is done would search
+    // the lobby forever.
+    let (round_tx, round_stop) = watch::channel(false);
+    let deadline = round_deadline(cfg);
+    let mut outer = stop.clone();
+    let _deadline = cyteria_node::cli::AbortOnDrop(runtime.spawn(async move {
+        tokio::select! {
+            _ = outer.wait_for(|s| *s) => {}
+            _ = tokio::time::sleep(deadline) => {
+                tracing::warn!(deadline_s = deadline.as_secs(), "the round's deadline passed: players still searching stop");
+            }
+        }
+        let _ = round_tx.send(true);
+    }));
+    let stop = round_stop;
+    let tasks: Vec<_> = players
+        .into_iter()
+        .map(|mut p| {
+            let session = SessionConfig {
+                tick_hz: cfg.tick_hz,
+                link: cfg.link,
+                disconnect_timeout_ms: 5_000,
+                sync_timeout_ms: 60_000,
+                adversary: Adversary {
+                    cheat: p.cheat,
+                    vanish_after: None,
+                },
+                ..SessionConfig::default()
+            };
+            // Cheaters seek a match of their own kind (one more wave), so they
+            // meet each other: no honest player's announcement rescues their match.
+            let kind = if p.cheat.is_some() {
+                MatchKind {
+                    waves: kind.waves + 1,
+                    ..kind
+                }
+            } else {
+                kind
+            };
+            let play = PlayerConfig {
+                kind,
+                loadout: starter_loadout(),
+                session,
+                source: InputSource::Bot,
+            };
+            let (stop, matches, bar, seen) = (stop.clone(), cfg.matches, bar.clone(), seen.clone());
+            runtime.spawn(async move {
+                let reports = p.node.play_matches(&play, Some(matches), stop).await;
+                for r in &reports {
+                    if seen
+                        .lock()
+                        .map(|mut s| s.insert(r.match_id.clone()))
+                        .unwrap_or(false)
+                    {
+                        bar.inc(1);
+                    }
+                }
+                (reports, p)
+            })
+        })
+        .collect();
+    let mut all = vec![];
+    let mut back = vec![];
+    for t in tasks {
+        match t.await {
+            Ok((r, p)) => {
+                all.extend(r);
+                back.push(p);
+            }
+            Err(e) => tracing::error!(error = %e, "a player's task failed"),
+        }
+    }
+    (all, back)
+}
+
+/// How long a round may take: each match's play time at the devnet's tick
+/// rate, plus its sync timeout and lobby time, plus a minute.
+fn round_deadline(cfg: &DevnetConfig) -> Duration {
+    let match_s = u64::from(cfg.match_frames) / u64::from(cfg.tick_hz.max(1));
+    Duration::from_secs(u64::from(cfg.matches) * (match_s + 60 + 30) + 60)
+}
+
+/// Sends a signed craft for every honest player who can afford a recipe
+/// (by the validators' ledger) and waits for the validators to apply them.
+/// Returns how many crafts settled.
+async fn craft(
+    players: &[Player],
+    validators: &[Option<RunningValidator>],
+    stop: &mut watch::Receiver<bool>,
+) -> usize {
+    use cyteria_game::crafting::RECIPES;
+    use cyteria_settlement::action::{Action, SignedAction};
+    let Some(ledger) = live(validators)
+        .next()
+        .map(|v| v.handle.ledger.borrow().1.clone())
+    else {
+        return 0;
+    };
+    let mut sent = vec![];
+    for p in players.iter().filter(|p| p.cheat.is_none()) {
+        let key = p.node.ctx.identity.public_key();
+        let Some(account) = ledger.account(&key) else {
+            continue;
+        };
+        let Some(recipe) = RECIPES
+            .iter()
+            .position(|r| account.materials.check(r.cost).is_ok())
+        else {
+            continue;
+        };
+        let id = &p.node.ctx.identity;
+        let action = Action::Craft {
+            recipe: recipe as u8,
+        };
+        let signed = SignedAction::new(
+            key,
+            account.next_nonce,
+            cyteria_chain::anvil::CHAIN_ID,
+            action,
+            |m| id.sign(m),
+        );
+        match localnet::send_action(&p.node, &cyteria_node::wire::ActionMessage::Act(signed)).await
+        {
+            Ok(()) => sent.push((key, account.next_nonce + 1)),
+            Err(e) => tracing::warn!(error = %e, "a craft was not sent"),
+        }
+    }
+    let applied = |v: &RunningValidator| {
+        let l = v.handle.ledger.borrow().1.clone();
+        sent.iter()
+            .filter(|(k, next)| l.account(k).is_some_and(|a| a.next_nonce >= *next))
+            .count()
+    };
+    wait_for(stop, Duration::from_secs(60), || {
+        live(validators).all(|v| applied(v) == sent.len())
+    })
+    .await;
+    live(validators).map(applied).min().unwrap_or(0)
+}
+
+/// What the DAO round did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DaoRound {
+    pub proposal: String,
+    pub change: String,
+    pub fee_bps_before: u16,
+    pub fee_bps_after: u16,
+}
+
+/// Two players (CYTR holders; the validators' accounts are busy settling)
+/// propose and pass a lower marketplace fee; it executes from the timelock
+/// a day later (anvil's clock is moved).
+async fn govern(chain: &LocalChain, voters: &[usize]) -> anyhow::Result<DaoRound> {
+    anyhow::ensure!(!voters.is_empty(), "no honest player to vote");
+    use alloy::sol_types::SolCall;
+    use cyteria_chain::bindings::Marketplace;
+    let market = Marketplace::new(chain.deployment.marketplace, chain.provider(0).await?);
+    let before = market.feeBps().call().await?;
+    let after = before.saturating_sub(50);
+    let call = Marketplace::setFeeCall {
+        treasury_: chain.deployment.timelock_controller,
+        feeBps_: after,
+    };
+    let description = format!("Lower the marketplace fee from {before} to {after} basis points");
+    let id = chain
+        .pass_proposal(
+            voters[0],
+            voters,
+            chain.deployment.marketplace,
+            call.abi_encode().into(),
+            &description,
+        )
+        .await?;
+    let now = market.feeBps().call().await?;
+    anyhow::ensure!(
+        now == after,
+        "the fee is {now} bps after the proposal executed, not {after}"
+    );
+    Ok(DaoRound {
+        proposal: format!("{id:#x}"),
+        change: description,
+        fee_bps_before: before,
+        fee_bps_after: now,
+    })
+}
+
+/// What the market round did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct MarketRound {
+    pub listed: Option<String>,
+    pub bought_by: Option<Address>,
+    pub auctioned: Option<String>,
+    pub winning_bid_by: Option<Address>,
+    pub auction_settled: bool,
+    pub staked_by: Option<Address>,
+    pub staked: String,
+    pub gas_used: u64,
+}
+
+/// One player lists an item and another buys it; one auctions an item,
+/// another bids, and the auction settles after its end; a player stakes CYTR.
+async fn trade(chain: &LocalChain, players: &[Player]) -> anyhow::Result<MarketRound> {
+    let mut round = MarketRound::default();
+    let endpoint = chain.endpoint();
+    let connect =
+        |p: &Player| Chain::connect(&endpoint, chain.keys[p.account].clone(), chain.deployment);
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
+    let db = sled::Config::new().temporary(true).open()?;
+    let index = Indexer::open(db, chain.deployment)?;
+    index.sync(&reader.provider).await?;
+    let mut owned: BTreeMap<Address, Vec<U256>> = players
+        .iter()
+        .map(|p| {
+            (
+                p.wallet,
+                index
+                    .items_of(p.wallet)
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect(),
+            )
+        })
+        .collect();
+    let other = |seller: &Player| {
+        players
+            .iter()
+            .find(|p| p.wallet != seller.wallet && p.cheat.is_none())
+    };
+    let holder = |owned: &BTreeMap<Address, Vec<U256>>| {
+        players
+            .iter()
+            .find(|p| p.cheat.is_none() && !owned[&p.wallet].is_empty())
+    };
+    if let Some(seller) = holder(&owned)
+        && let Some(buyer) = other(seller)
+    {
+        let id = owned[&seller.wallet][0];
+        let s = connect(seller).await?;
+        let listing = s.list(id, 1, cytr(10).to::<u128>()).await?;
+        round.listed = Some(format!("{id:#x}"));
+        let b = connect(buyer).await?;
+        let r = b.buy(listing, 1, cytr(10).to::<u128>()).await?;
+        round.gas_used += r.gas_used;
+        round.bought_by = Some(buyer.wallet);
+        owned.entry(seller.wallet).or_default().retain(|x| *x != id);
+        owned.entry(buyer.wallet).or_default().push(id);
+    }
+    // An auction: of another item when there is one, else of the one just bought.
+    if let Some(seller) = holder(&owned)
+        && let Some(bidder) = other(seller)
+    {
+        let id = owned[&seller.wallet][0];
+        let s = connect(seller).await?;
+        let duration = 3_600;
+        let lot = s
+            .auction_item(id, 1, cytr(5).to::<u128>(), duration)
+            .await?;
+        round.auctioned = Some(format!("{id:#x}"));
+        let b = connect(bidder).await?;
+        let r = b.bid(lot, cytr(6).to::<u128>()).await?;
+        round.gas_used += r.gas_used;
+        round.winning_bid_by = Some(bidder.wallet);
+        chain.advance_time(duration + 1).await?;
+        let r = b.settle_lot(lot).await?;
+        round.gas_used += r.gas_used;
+        round.auction_settled = true;
+    }
+    if let Some(staker) = players.iter().find(|p| p.cheat.is_none()) {
+        let c = connect(staker).await?;
+        let amount = cytr(100);
+        c.stake(amount).await?;
+        round.staked_by = Some(staker.wallet);
+        round.staked = "100".into();
+    }
+    Ok(round)
+}
+
+/// Polls `done` every 250 ms until it holds, `within` passes, or `stop` turns true.
+async fn wait_for(
+    stop: &mut watch::Receiver<bool>,
+    within: Duration,
+    mut done: impl FnMut() -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() && tokio::time::Instant::now() < deadline && !*stop.borrow() {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// How a node or window from outside joins the running devnet.
+struct JoinHint {
+    seed: String,
+    rpc: String,
+    deployment: PathBuf,
+    guest_key: PathBuf,
+}
+
+impl JoinHint {
+    fn text(&self, staying: bool) -> String {
+        let chain = format!(
+            "--rpc {} --deployment {} --eth-key-file {}",
+            self.rpc,
+            self.deployment.display(),
+            self.guest_key.display()
+        );
+        let mut t = format!(
+            "To join the devnet from another terminal while it runs (the guest wallet {} holds CYTR and gas):\n\
+             \x20 the game window (`make play` builds it):\n\
+             \x20   cyteria play --bootstrap {} --data-dir my-node {chain}\n\
+             \x20   then [B] binds the game key to the wallet, [Enter] finds a match, [I] shows what settled, [L] lists an item\n\
+             \x20 a headless bot node:\n\
+             \x20   cyteria node --bot --bootstrap {} --data-dir my-bot {chain}",
+            self.guest_key.display(),
+            self.seed,
+            self.seed
+        );
+        if !staying {
+            t += "\n  (this devnet stops after its report: `cyteria devnet --stay` keeps it up, with a bot waiting for the window)";
+        }
+        t
+    }
+}
+
+/// Writes the guest wallet's key (hex, owner-only) for players who join
+/// from outside; returns its path.
+fn write_guest_key(dir: &std::path::Path, key: &PrivateKeySigner) -> anyhow::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("guest.key");
+    let _ = std::fs::remove_file(&path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    writeln!(f, "{}", alloy::hex::encode(key.to_bytes()))?;
+    Ok(path)
+}
+
+/// The devnet left up (`--stay`) until stopped: the first honest player
+/// looks for the window's public match ([`MatchKind::PUBLIC`]) over and
+/// over, so a `cyteria play` that joins has a bot to play with; the other
+/// honest players keep playing the devnet's matches among themselves, and
+/// the validators keep verifying and settling.
+async fn stay(
+    cfg: &DevnetConfig,
+    runtime: &tokio::runtime::Handle,
+    players: Vec<Player>,
+    stop: watch::Receiver<bool>,
+) -> Vec<Player> {
+    let host = players.iter().position(|p| p.cheat.is_none());
+    let tasks: Vec<_> = players
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut p)| {
+            let kind = if Some(i) == host {
+                MatchKind::PUBLIC
+            } else {
+                MatchKind {
+                    mode: Mode::Coop,
+                    size: cfg.match_size,
+                    rules_version: RULES_VERSION,
+                    waves: 2,
+                    time_limit: cfg.match_frames,
+                }
+            };
+            let play = PlayerConfig {
+                kind,
+                loadout: starter_loadout(),
+                session: SessionConfig {
+                    tick_hz: if Some(i) == host {
+                        cyteria_game::TICK_RATE
+                    } else {
+                        cfg.tick_hz
+                    },
+                    link: cfg.link,
+                    ..SessionConfig::default()
+                },
+                source: InputSource::Bot,
+            };
+            let stop = stop.clone();
+            runtime.spawn(async move {
+                if p.cheat.is_none() {
+                    let played = p.node.play_matches(&play, None, stop).await;
+                    tracing::info!(matches = played.len(), "stayed and played");
+                }
+                p
+            })
+        })
+        .collect();
+    let mut back = vec![];
+    for t in tasks {
+        match t.await {
+            Ok(p) => back.push(p),
+            Err(e) => tracing::error!(error = %e, "a player's task failed"),
+        }
+    }
+    back
+}

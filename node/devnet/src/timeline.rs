@@ -1,0 +1,232 @@
+//! What the devnet saw second by second: frames, rollbacks and gossip
+//! delivery latency, sampled while it runs, for the report and its plots.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cyteria_node::metrics::Metrics;
+use cyteria_node::net::latency::{Delivery, GossipClock, quantile};
+
+/// One second of the run, summed over the player nodes.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Second {
+    pub t_s: u32,
+    pub frames: u64,
+    pub rollbacks: u64,
+    pub gossip_deliveries: usize,
+    pub gossip_p50_ms: Option<f64>,
+    pub gossip_p99_ms: Option<f64>,
+}
+
+/// Delivery latency of one topic, or of all.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Latency {
+    pub deliveries: usize,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+impl Latency {
+    pub fn of(d: &[f64]) -> Self {
+        Latency {
+            deliveries: d.len(),
+            p50_ms: quantile(d, 0.5),
+            p90_ms: quantile(d, 0.9),
+            p99_ms: quantile(d, 0.99),
+            max_ms: quantile(d, 1.0),
+        }
+    }
+}
+
+/// Gossip delivery latency over the whole run.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Gossip {
+    pub all: Latency,
+    pub by_topic: BTreeMap<String, Latency>,
+}
+
+pub fn gossip(deliveries: &[Delivery]) -> Gossip {
+    let mut by_topic: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for d in deliveries {
+        by_topic
+            .entry(d.topic.clone())
+            .or_default()
+            .push(d.latency_ms);
+    }
+    let all: Vec<f64> = deliveries.iter().map(|d| d.latency_ms).collect();
+    Gossip {
+        all: Latency::of(&all),
+        by_topic: by_topic
+            .iter()
+            .map(|(t, v)| (t.clone(), Latency::of(v)))
+            .collect(),
+    }
+}
+
+/// Counter totals at one instant.
+#[derive(Clone, Copy, Default)]
+struct Totals {
+    frames: u64,
+    rollbacks: u64,
+}
+
+/// Samples the players' counters once a second while the devnet runs.
+#[derive(Clone)]
+pub struct Timeline {
+    clock: GossipClock,
+    /// The player nodes' metrics; churn adds to it.
+    players: Arc<Mutex<Vec<Metrics>>>,
+    seconds: Arc<Mutex<Vec<(u32, Totals)>>>,
+}
+
+impl Timeline {
+    pub fn start(clock: GossipClock) -> Self {
+        let t = Timeline {
+            clock,
+            players: Default::default(),
+            seconds: Default::default(),
+        };
+        let s = t.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let totals = s.totals();
+                let at = s.clock.elapsed().as_secs() as u32;
+                s.seconds
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((at, totals));
+                // Ends with the runtime, or when nobody holds the timeline.
+                if Arc::strong_count(&s.seconds) == 1 {
+                    break;
+                }
+            }
+        });
+        t
+    }
+
+    pub fn watch(&self, m: Metrics) {
+        self.players
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(m);
+    }
+
+    fn totals(&self) -> Totals {
+        let players = self.players.lock().unwrap_or_else(|e| e.into_inner());
+        Totals {
+            frames: players.iter().map(|m| m.frames.get()).sum(),
+            rollbacks: players.iter().map(|m| m.rollbacks.get()).sum(),
+        }
+    }
+
+    pub fn clock(&self) -> &GossipClock {
+        &self.clock
+    }
+
+    /// The run so far, one entry per second.
+    pub fn seconds(&self) -> Vec<Second> {
+        let samples = self
+            .seconds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        per_second(&samples, &self.clock.deliveries())
+    }
+}
+
+fn per_second(samples: &[(u32, Totals)], deliveries: &[Delivery]) -> Vec<Second> {
+    let mut latency: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for d in deliveries {
+        latency.entry(d.at_s as u32).or_default().push(d.latency_ms);
+    }
+    let mut out = vec![];
+    let mut prev = Totals::default();
+    for (t, totals) in samples {
+        let l = latency.get(t).map(Vec::as_slice).unwrap_or(&[]);
+        out.push(Second {
+            t_s: *t,
+            frames: totals.frames.saturating_sub(prev.frames),
+            rollbacks: totals.rollbacks.saturating_sub(prev.rollbacks),
+            gossip_deliveries: l.len(),
+            gossip_p50_ms: quantile(l, 0.5),
+            gossip_p99_ms: quantile(l, 0.99),
+        });
+        prev = *totals;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(at_s: f64, topic: &str, latency_ms: f64) -> Delivery {
+        Delivery {
+            at_s,
+            topic: topic.into(),
+            latency_ms,
+        }
+    }
+
+    #[test]
+    fn seconds_take_differences_and_their_own_deliveries() {
+        let samples = [
+            (
+                0,
+                Totals {
+                    frames: 0,
+                    rollbacks: 0,
+                },
+            ),
+            (
+                1,
+                Totals {
+                    frames: 120,
+                    rollbacks: 3,
+                },
+            ),
+            (
+                2,
+                Totals {
+                    frames: 240,
+                    rollbacks: 3,
+                },
+            ),
+        ];
+        let deliveries = [d(0.5, "a", 10.0), d(1.2, "a", 4.0), d(1.9, "b", 8.0)];
+        let s = per_second(&samples, &deliveries);
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            (s[1].frames, s[1].rollbacks, s[1].gossip_deliveries),
+            (120, 3, 2)
+        );
+        assert_eq!(s[1].gossip_p99_ms, Some(8.0));
+        assert_eq!(
+            (
+                s[2].frames,
+                s[2].rollbacks,
+                s[2].gossip_deliveries,
+                s[2].gossip_p50_ms
+            ),
+            (120, 0, 0, None)
+        );
+    }
+
+    #[test]
+    fn latency_by_topic() {
+        let g = gossip(&[
+            d(0.0, "lobby", 1.0),
+            d(0.0, "lobby", 3.0),
+            d(0.0, "batches", 50.0),
+        ]);
+        assert_eq!(g.all.deliveries, 3);
+        assert_eq!(g.all.max_ms, Some(50.0));
+        assert_eq!(g.by_topic["lobby"].p50_ms, Some(1.0));
+        assert_eq!(g.by_topic["batches"].p99_ms, Some(50.0));
+    }
+}

@@ -1,0 +1,109 @@
+//! Players that misbehave on purpose, so that tests and the devnet can show
+//! the others and the validators catching them. Compiled only with the
+//! `adversary` feature, which the devnet and tests enable and nothing a
+//! player or a volunteer runs does: the honest session and node call in
+//! here at three marked points (`#[cfg(feature = "adversary")]`) and have no
+//! cheat branch of their own.
+
+use cyteria_game::Input;
+use cyteria_game::transcript::{InputChain, Transcript};
+use cyteria_game::verify::Outcome;
+use libp2p::PeerId;
+
+use crate::identity::Identity;
+use crate::signing::sign_checkpoint;
+use crate::wire::WireCheckpoint;
+
+/// Ways a player can cheat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cheat {
+    /// Send checkpoints whose signatures do not verify.
+    BadSignatures,
+    /// Sign a different input chain for the first other player than for the rest.
+    Equivocate,
+    /// After the match, change one of its own inputs in the transcript it
+    /// stores and announces (the signatures then cover other inputs).
+    ForgeInput,
+    /// Announce more experience than the match gave.
+    ClaimRewards,
+}
+
+/// How a player misbehaves: the default is not at all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Adversary {
+    /// The cheat it plays with.
+    pub cheat: Option<Cheat>,
+    /// Stop sending anything after this many frames and keep nothing, as a
+    /// crashed node would.
+    pub vanish_after: Option<u32>,
+}
+
+impl Adversary {
+    /// A player that cheats with `cheat`.
+    pub fn cheating(cheat: Cheat) -> Adversary {
+        Adversary {
+            cheat: Some(cheat),
+            vanish_after: None,
+        }
+    }
+
+    /// A player that vanishes at `frame`.
+    pub fn vanishing_after(frame: u32) -> Adversary {
+        Adversary {
+            cheat: None,
+            vanish_after: Some(frame),
+        }
+    }
+
+    /// Whether the player is gone at `frame`.
+    pub(crate) fn vanishes_at(&self, frame: u32) -> bool {
+        self.vanish_after.is_some_and(|v| frame >= v)
+    }
+
+    /// The checkpoint each other player gets instead of the honest `cp`, or
+    /// `None` to send the honest one to all (`digest`: the match header's).
+    pub(crate) fn checkpoints(
+        &self,
+        identity: &Identity,
+        digest: &[u8; 32],
+        seat: u8,
+        chain: &InputChain,
+        cp: WireCheckpoint,
+        others: &[PeerId],
+    ) -> Option<Vec<(PeerId, WireCheckpoint)>> {
+        match self.cheat? {
+            Cheat::BadSignatures => {
+                let mut bad = cp;
+                bad.signature.0[7] ^= 0x20;
+                Some(others.iter().map(|p| (*p, bad)).collect())
+            }
+            Cheat::Equivocate => {
+                let mut other = *chain;
+                other.head[0] ^= 1;
+                let fake = sign_checkpoint(identity, digest, seat, &other);
+                let victim = others.first().copied();
+                Some(
+                    others
+                        .iter()
+                        .map(|p| (*p, if Some(*p) == victim { fake } else { cp }))
+                        .collect(),
+                )
+            }
+            Cheat::ForgeInput | Cheat::ClaimRewards => None,
+        }
+    }
+
+    /// What the player announces after a match instead of the honest
+    /// transcript and outcome.
+    pub(crate) fn tamper(&self, t: &mut Transcript, outcome: &mut Outcome) {
+        match self.cheat {
+            Some(Cheat::ForgeInput) => {
+                if let Some(i) = t.inputs.iter_mut().flat_map(|v| v.iter_mut()).next() {
+                    i.0 ^= Input::UP;
+                }
+            }
+            Some(Cheat::ClaimRewards) => outcome.players.iter_mut().for_each(|p| p.xp += 1000),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Direct block requests (`/cyteria/block/1`): one block by its CID from one
+//! named peer, over a libp2p stream. Bitswap stays the way blocks travel;
+//! this is the fallback when it fails for a provider the caller names.
+//!
+//! Why it exists: after a partition healed (the devnet's `partition`
+//! scenario) or a node restarted with the same peer id, rust-ipfs 0.16's
+//! bitswap kept failing to move blocks between the peers concerned, even
+//! with the connection back up and the provider announcing again, while
+//! streams of other protocols on the same connection worked.
+//!
+//! The request is one frame with the CID's bytes; the answer one frame:
+//! `0` and the block's bytes, or `1` when this node does not hold it. Only
+//! raw-sized blocks ([`MAX_BLOCK_BYTES`]) are served, at most
+//! [`MAX_SERVING`] at a time; the requester checks the bytes against the CID.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use ipld_core::cid::Cid;
+use libp2p::{PeerId, StreamProtocol};
+use rust_ipfs::{Block, Ipfs};
+
+use crate::block::MAX_BLOCK_BYTES;
+use crate::framing::{FrameError, read_frame_of, write_frame};
+use crate::net::Net;
+
+/// Why a direct request brought no block.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectError {
+    /// The peer does not hold it, or did not answer in time.
+    #[error("the peer did not give the block")]
+    NotFound,
+    /// The peer's answer was over the block limit.
+    #[error("{0} bytes is over the block limit of {MAX_BLOCK_BYTES}")]
+    TooLarge(usize),
+    /// The peer's bytes do not hash to the CID.
+    #[error("the bytes do not match the CID")]
+    Mismatch,
+}
+
+pub const BLOCK_PROTOCOL: &str = "/cyteria/block/1";
+/// Requests answered at once; more wait.
+const MAX_SERVING: usize = 16;
+/// How long a requester may take to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const FOUND: u8 = 0;
+const NOT_HERE: u8 = 1;
+/// A CID's bytes are far shorter than this.
+const MAX_CID_BYTES: usize = 128;
+
+/// Registers the protocol and answers requests from the node's blockstore
+/// until the swarm stops.
+pub async fn serve(net: &Net) -> anyhow::Result<()> {
+    let mut incoming = net.ipfs.new_stream(BLOCK_PROTOCOL).await?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_SERVING));
+    let net = net.clone();
+    tokio::spawn(async move {
+        loop {
+            let next = tokio::select! {
+                n = incoming.next() => n,
+                _ = net.stopped() => None,
+            };
+            let Some((peer, stream)) = next else { break };
+            let (ipfs, permits) = (net.ipfs.clone(), permits.clone());
+            tokio::spawn(async move {
+                let Ok(_permit) = permits.acquire().await else {
+                    return;
+                };
+                if let Err(e) = answer(&ipfs, stream).await {
+                    tracing::debug!(%peer, error = %e, "block request not answered");
+                }
+            });
+        }
+    });
+    Ok(())
+}
+
+async fn answer(ipfs: &Ipfs, mut stream: libp2p::Stream) -> anyhow::Result<()> {
+    let req =
+        tokio::time::timeout(REQUEST_TIMEOUT, read_frame_of(&mut stream, MAX_CID_BYTES)).await??;
+    let cid = Cid::try_from(req.as_slice())?;
+    let block = ipfs.repo().get_block_now(&cid).await.ok().flatten();
+    let mut out = Vec::with_capacity(1 + block.as_ref().map_or(0, |b| b.data().len()));
+    match block {
+        Some(b) if b.data().len() <= MAX_BLOCK_BYTES => {
+            out.push(FOUND);
+            out.extend_from_slice(b.data());
+        }
+        _ => out.push(NOT_HERE),
+    }
+    write_frame(&mut stream, &out).await?;
+    Ok(())
+}
+
+/// Asks `peer` for `cid`'s block; the bytes are checked against the CID.
+pub async fn request(
+    ipfs: &Ipfs,
+    peer: PeerId,
+    cid: &Cid,
+    timeout: Duration,
+) -> Result<Block, DirectError> {
+    let not_found = || DirectError::NotFound;
+    let exchange = async {
+        let mut s = ipfs
+            .open_stream(peer, StreamProtocol::new(BLOCK_PROTOCOL))
+            .await
+            .map_err(|e| {
+                tracing::debug!(%peer, error = %e, "block request stream not opened");
+                not_found()
+            })?;
+        write_frame(&mut s, &cid.to_bytes())
+            .await
+            .map_err(|_| not_found())?;
+        read_frame_of(&mut s, MAX_BLOCK_BYTES + 1)
+            .await
+            .map_err(|e| match e {
+                FrameError::Oversized(n) => DirectError::TooLarge(n),
+                FrameError::Io(_) => not_found(),
+            })
+    };
+    let answer = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| not_found())??;
+    match answer.split_first() {
+        Some((&FOUND, bytes)) => {
+            Block::new(*cid, bytes.to_vec()).map_err(|_| DirectError::Mismatch)
+        }
+        _ => Err(not_found()),
+    }
+}

@@ -1,0 +1,26 @@
+//! The Cyteria node: identity, the libp2p stack (on rust-ipfs's swarm),
+//! matchmaking over gossipsub, rollback matches over libp2p streams with
+//! signed inputs, the local store, metrics, and the `cyteria` command.
+
+#[cfg(feature = "adversary")]
+pub mod adversary;
+pub mod block;
+pub mod cli;
+pub mod conditioner;
+pub mod config;
+pub mod content;
+pub mod direct;
+pub mod framing;
+pub mod gateway;
+pub mod identity;
+pub mod lobby;
+pub mod metadata;
+pub mod metrics;
+pub mod net;
+pub mod node;
+pub mod rollback;
+pub mod session;
+pub mod signing;
+pub mod store;
+pub mod verifier;
+pub mod wire;

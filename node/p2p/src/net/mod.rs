@@ -1,0 +1,375 @@
+//! The node's libp2p swarm: one swarm, one peer id, built by rust-ipfs with
+//! the Cyteria behaviour ([`behaviour`]) plugged in.
+
+pub mod behaviour;
+pub mod latency;
+pub mod misbehaviour;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
+use rust_ipfs::builder::IpfsBuilder;
+use rust_ipfs::p2p::{IdentifyConfiguration, RelayConfig};
+use rust_ipfs::{ConnectionLimits, Ipfs};
+use tokio::sync::{mpsc, oneshot};
+
+pub use behaviour::{BehaviourConfig, Command, NetEvent};
+pub use misbehaviour::Misbehaviour;
+
+use crate::identity::Identity;
+use crate::metrics::Metrics;
+use crate::wire;
+
+/// What this swarm is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Plays matches: relay client, DCUtR, streams.
+    Player,
+    /// Helps others find and reach each other: DHT server, relay server,
+    /// AutoNAT server. Plays nothing.
+    Bootstrap,
+}
+
+/// Relay v2 server limits of a bootstrap node.
+#[derive(Clone, Debug)]
+pub struct RelayLimits {
+    pub max_reservations: usize,
+    pub max_reservations_per_peer: usize,
+    pub max_circuits: usize,
+    pub max_circuits_per_peer: usize,
+    pub max_circuit_duration: Duration,
+    pub max_circuit_bytes: u64,
+}
+
+impl Default for RelayLimits {
+    fn default() -> Self {
+        Self {
+            max_reservations: 256,
+            max_reservations_per_peer: 4,
+            max_circuits: 64,
+            max_circuits_per_peer: 4,
+            max_circuit_duration: Duration::from_secs(120),
+            max_circuit_bytes: 1 << 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    pub role: Role,
+    pub listen: Vec<Multiaddr>,
+    /// Bootstrap nodes, each with its `/p2p/<peer id>` suffix.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Where rust-ipfs keeps its repo; in memory when `None`.
+    pub repo: Option<PathBuf>,
+    pub behaviour: BehaviourConfig,
+    pub relay: RelayLimits,
+    pub max_connections: u32,
+    pub max_connections_per_peer: u32,
+}
+
+impl NetConfig {
+    /// Loopback TCP and QUIC on free ports: what tests and the devnet use.
+    pub fn loopback(role: Role) -> Self {
+        Self {
+            role,
+            listen: vec![
+                "/ip4/127.0.0.1/tcp/0".parse().expect("valid"),
+                "/ip4/127.0.0.1/udp/0/quic-v1".parse().expect("valid"),
+            ],
+            bootstrap: vec![],
+            repo: None,
+            behaviour: BehaviourConfig::default(),
+            relay: RelayLimits::default(),
+            max_connections: 256,
+            max_connections_per_peer: 4,
+        }
+    }
+}
+
+/// A handle on the running swarm. Cheap to clone.
+#[derive(Clone)]
+pub struct Net {
+    pub ipfs: Ipfs,
+    pub peer_id: PeerId,
+    pub metrics: Metrics,
+    commands: mpsc::UnboundedSender<Command>,
+    app_scores: Arc<Mutex<BTreeMap<PeerId, f64>>>,
+}
+
+/// Score below which a peer is banned outright.
+pub const BAN_SCORE: f64 = -100.0;
+
+impl Net {
+    pub async fn start(
+        identity: &Identity,
+        config: NetConfig,
+        metrics: Metrics,
+    ) -> anyhow::Result<(Net, mpsc::Receiver<NetEvent>)> {
+        let keypair = identity.keypair();
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (ev_tx, ev_rx) = mpsc::channel(4096);
+        let bconf = config.behaviour.clone();
+        let mut builder = IpfsBuilder::<behaviour::Behaviour>::with_keypair(&keypair)?
+            .with_identify(IdentifyConfiguration {
+                protocol_version: wire::IDENTIFY_VERSION.into(),
+                agent_version: format!("cyteria/{}", env!("CARGO_PKG_VERSION")),
+                interval: Duration::from_secs(60),
+                push_update: true,
+                cache: 256,
+            })
+            .with_ping(Default::default())
+            .with_autonat()
+            .with_bitswap()
+            .with_kademlia()
+            .with_custom_behaviour(move |kp| behaviour::Behaviour::new(kp, &bconf, cmd_rx, ev_tx))
+            .set_connection_limits({
+                let (total, per_peer) = (config.max_connections, config.max_connections_per_peer);
+                move |l: ConnectionLimits| {
+                    l.with_max_established(Some(total))
+                        .with_max_established_per_peer(Some(per_peer))
+                        .with_max_pending_incoming(Some(64))
+                }
+            })
+            .set_idle_connection_timeout(120)
+            .enable_tcp()
+            .enable_quic()
+            .set_listening_addrs(config.listen.clone());
+        builder = match config.role {
+            Role::Player => builder.with_relay(true),
+            Role::Bootstrap => {
+                let r = &config.relay;
+                builder.with_relay_server(RelayConfig {
+                    max_reservations: r.max_reservations,
+                    max_reservations_per_peer: r.max_reservations_per_peer,
+                    reservation_duration: Duration::from_secs(3600),
+                    reservation_rate_limiters: vec![],
+                    max_circuits: r.max_circuits,
+                    max_circuits_per_peer: r.max_circuits_per_peer,
+                    max_circuit_duration: r.max_circuit_duration,
+                    max_circuit_bytes: r.max_circuit_bytes,
+                    circuit_src_rate_limiters: vec![],
+                })
+            }
+        };
+        // Bootstrap nodes accept streams too, only to refuse rollback traffic cleanly.
+        builder = builder.with_streams();
+        if let Some(path) = &config.repo {
+            builder = builder.set_path(path);
+        }
+        let ipfs = builder.start().await.context("starting the swarm")?;
+        // The IPFS DHT (provider records for content), beside the Cyteria DHT:
+        // a node that serves one serves both.
+        let mode = if config.behaviour.dht_server {
+            rust_ipfs::DhtMode::Server
+        } else {
+            rust_ipfs::DhtMode::Client
+        };
+        if let Err(e) = ipfs.dht_mode(mode).await {
+            tracing::warn!(error = %e, "IPFS DHT mode not set");
+        }
+        let net = Net {
+            ipfs,
+            peer_id: keypair.public().to_peer_id(),
+            metrics,
+            commands: cmd_tx,
+            app_scores: Default::default(),
+        };
+        // Every node relays the public topics, bootstrap nodes included, so
+        // that gossip crosses the network even before peers meet directly.
+        net.subscribe(wire::LOBBY_TOPIC);
+        net.subscribe(wire::TRANSCRIPTS_TOPIC);
+        net.subscribe(wire::ACTIONS_TOPIC);
+        net.subscribe(wire::BATCHES_TOPIC);
+        // Wait until the listeners are up so that callers can print them.
+        for _ in 0..100 {
+            if net
+                .ipfs
+                .listening_addresses()
+                .await
+                .map(|a| a.len())
+                .unwrap_or(0)
+                >= config.listen.len()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        for addr in &config.bootstrap {
+            net.add_bootstrap(addr.clone()).await?;
+        }
+        Ok((net, ev_rx))
+    }
+
+    /// Connects to a bootstrap node and seeds both DHTs (Cyteria's and IPFS's) with it.
+    pub async fn add_bootstrap(&self, addr: Multiaddr) -> anyhow::Result<()> {
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            anyhow::bail!("bootstrap address {addr} must end in /p2p/<peer id>");
+        };
+        let mut bare = addr.clone();
+        bare.pop();
+        self.send(Command::AddAddress { peer, addr: bare });
+        self.ipfs
+            .connect(addr.clone())
+            .await
+            .with_context(|| format!("dialing bootstrap node {addr}"))?;
+        self.send(Command::Bootstrap);
+        // And the IPFS DHT, for content providers.
+        if let Err(e) = self.ipfs.add_bootstrap(addr.clone()).await {
+            tracing::debug!(error = %e, "IPFS DHT bootstrap address not added");
+        } else if let Err(e) = self.ipfs.bootstrap().await {
+            tracing::debug!(error = %e, "IPFS DHT bootstrap did not start");
+        }
+        Ok(())
+    }
+
+    fn send(&self, c: Command) {
+        // The behaviour lives as long as the swarm; a closed channel means
+        // the node is shutting down, and then there is nothing to do.
+        let _ = self.commands.send(c);
+    }
+
+    /// Asks the DHT for `peer`; the query dials it when it is found.
+    pub fn find_peer(&self, peer: PeerId) {
+        self.send(Command::FindPeer(peer));
+    }
+
+    pub fn subscribe(&self, topic: &str) {
+        self.send(Command::Subscribe(topic.to_string()));
+    }
+
+    pub async fn publish(&self, topic: &str, data: Vec<u8>) -> anyhow::Result<()> {
+        let n = data.len();
+        self.publisher().publish(topic, data).await?;
+        self.metrics.bytes("gossip", "out", n);
+        Ok(())
+    }
+
+    /// A handle that publishes gossip but does not keep the swarm alive
+    /// (an `Ipfs` handle does): for tasks that live as long as the swarm.
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            commands: self.commands.clone(),
+        }
+    }
+
+    /// Tells gossipsub whether a message it handed over may propagate.
+    pub fn report(&self, id: MessageId, source: PeerId, acceptance: MessageAcceptance) {
+        self.send(Command::Report {
+            id,
+            propagation_source: source,
+            acceptance,
+        });
+    }
+
+    /// Lowers a peer's score by what `m` costs; bans it below [`BAN_SCORE`].
+    pub async fn penalise(&self, peer: PeerId, m: Misbehaviour) {
+        self.penalise_for(peer, m, m.label()).await
+    }
+
+    /// As [`Net::penalise`], with a finer `detail` than `m`'s label for the
+    /// log and the metrics (which decode check failed, say).
+    pub async fn penalise_for(&self, peer: PeerId, m: Misbehaviour, detail: &str) {
+        let (channel, reason, amount) = (m.channel(), detail, m.penalty());
+        self.metrics.reject(channel, reason);
+        tracing::warn!(%peer, channel, reason, "rejected input from peer");
+        let score = {
+            let mut scores = self.app_scores.lock().unwrap_or_else(|e| e.into_inner());
+            let s = scores.entry(peer).or_insert(0.0);
+            *s -= amount;
+            *s
+        };
+        self.send(Command::AppScore { peer, score });
+        if score <= BAN_SCORE {
+            tracing::warn!(%peer, score, "banning peer");
+            self.block(peer);
+        }
+    }
+
+    /// Closes every connection with `peer` and refuses new ones.
+    pub fn block(&self, peer: PeerId) {
+        self.send(Command::Block(peer));
+    }
+
+    /// Accepts `peer` again.
+    pub fn unblock(&self, peer: PeerId) {
+        self.send(Command::Unblock(peer));
+    }
+
+    pub fn app_score(&self, peer: &PeerId) -> f64 {
+        self.app_scores
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(peer)
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    pub async fn gossip_score(&self, peer: PeerId) -> Option<f64> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Score { peer, reply: tx });
+        rx.await.ok().flatten()
+    }
+
+    pub async fn mesh_peers(&self, topic: &str) -> Vec<PeerId> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::MeshPeers {
+            topic: topic.to_string(),
+            reply: tx,
+        });
+        rx.await.unwrap_or_default()
+    }
+
+    /// Listen addresses with the `/p2p/<peer id>` suffix, as others dial them.
+    pub async fn addresses(&self) -> Vec<Multiaddr> {
+        let addrs = self.ipfs.listening_addresses().await.unwrap_or_default();
+        addrs
+            .into_iter()
+            .map(|a| a.with(Protocol::P2p(self.peer_id)))
+            .collect()
+    }
+
+    pub async fn connected(&self) -> Vec<PeerId> {
+        self.ipfs.connected().await.unwrap_or_default()
+    }
+
+    pub async fn stop(self) {
+        self.ipfs.exit_daemon().await;
+    }
+
+    /// Resolves once the swarm has stopped. A task that holds an [`Ipfs`]
+    /// handle waits on this too: the handle keeps the repository (and its
+    /// lock) open, so a node restarted on the same data directory could not
+    /// start while the task lived.
+    pub async fn stopped(&self) {
+        self.commands.closed().await
+    }
+}
+
+/// Publishes gossip without holding the swarm (see [`Net::publisher`]).
+#[derive(Clone)]
+pub struct Publisher {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Publisher {
+    pub async fn publish(&self, topic: &str, data: Vec<u8>) -> anyhow::Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Publish {
+                topic: topic.to_string(),
+                data,
+                reply: tx,
+            })
+            .map_err(|_| anyhow::anyhow!("swarm stopped"))?;
+        rx.await
+            .context("swarm stopped")?
+            .map_err(|e| anyhow::anyhow!("publishing on {topic}: {e}"))
+    }
+}

@@ -1,0 +1,236 @@
+use std::time::Duration;
+
+use cyteria_node::adversary::{Adversary, Cheat};
+use cyteria_node::framing::write_frame;
+use cyteria_node::identity::Identity;
+use cyteria_node::metrics::Metrics;
+use cyteria_node::net::{NetConfig, Role};
+use cyteria_node::node::Node;
+use cyteria_node::session::{Ending, SessionConfig};
+use cyteria_node::signing::verify_transcript_signatures;
+use cyteria_node::store::Store;
+use cyteria_node::wire::{self, LobbyMessage, Offer, RollbackFrame};
+use futures::AsyncWriteExt;
+use libp2p::{PeerId, StreamProtocol};
+
+use crate::common::*;
+
+fn fast() -> SessionConfig {
+    SessionConfig {
+        tick_hz: 120,
+        disconnect_timeout_ms: 5_000,
+        sync_timeout_ms: 40_000,
+        ..Default::default()
+    }
+}
+
+async fn outsider(bootstrap: &[&Node], forge: bool) -> Node {
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = listen(Transport::Tcp);
+    for b in bootstrap {
+        cfg.bootstrap.extend(b.net().addresses().await);
+    }
+    if forge {
+        cfg.behaviour.forge_author = Some(Identity::generate().peer_id());
+    }
+    Node::start(
+        Identity::generate(),
+        cfg,
+        Store::temporary().unwrap(),
+        Metrics::new(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn junk_stream(from: &Node, to: PeerId, bytes: &[u8]) {
+    let protocol = StreamProtocol::new(wire::ROLLBACK_PROTOCOL);
+    if let Ok(mut s) = from.net().ipfs.open_stream(to, protocol).await {
+        let _ = s.write_all(bytes).await;
+        let _ = s.flush().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_finishes() {
+    let mut honest = nodes(2, Transport::Tcp).await;
+    // One attacker per kind of bad gossip: gossipsub itself graylists a
+    // peer after its first invalid message, so later ones would not arrive.
+    let mut attackers = vec![];
+    for _ in 0..3 {
+        attackers.push(outsider(&[&honest[0], &honest[1]], false).await);
+    }
+    let attacker = &attackers[0];
+    let forger = outsider(&[&honest[0], &honest[1]], true).await;
+    let a = honest[0].net().peer_id;
+    let b_node_net = honest[1].net().clone();
+    let mut current = honest[0].current.subscribe();
+    let cfgs = vec![player(2, 1_200, fast()); 2];
+    let play = tokio::spawn(async move {
+        let reports = play_one(&mut honest, &cfgs).await;
+        (honest, reports)
+    });
+    let match_id = loop {
+        current.changed().await.unwrap();
+        if let Some(id) = *current.borrow() {
+            break id;
+        }
+    };
+
+    // Rollback streams to A: a malformed hello, an oversized frame, and a
+    // well-formed hello for the live match from a peer that is not in it.
+    junk_stream(attacker, a, b"\x00\x00\x00\x05hello").await;
+    junk_stream(attacker, a, &(64u32 << 20).to_be_bytes()).await;
+    let mut framed = vec![];
+    write_frame(&mut framed, &RollbackFrame::Hello { match_id }.encode())
+        .await
+        .unwrap();
+    junk_stream(attacker, a, &framed).await;
+
+    // Gossip: garbage, an oversized lobby message, an offer the rules forbid.
+    let _ = attackers[0]
+        .net()
+        .publish(wire::LOBBY_TOPIC, b"not a lobby message".to_vec())
+        .await;
+    let mut big = b"CYLB\x01".to_vec();
+    big.resize(10_000, 7);
+    let _ = attackers[1].net().publish(wire::LOBBY_TOPIC, big).await;
+    let mut kind = player(2, 600, fast()).kind;
+    kind.size = 9;
+    let bad = LobbyMessage::Offer(Offer {
+        offer_id: [1; 16],
+        kind,
+        loadout: Default::default(),
+    });
+    let _ = attackers[2]
+        .net()
+        .publish(wire::LOBBY_TOPIC, wire::LOBBY.encode(&bad))
+        .await;
+    // Unsigned messages claiming someone else's authorship.
+    for _ in 0..3 {
+        let _ = forger.net().publish(wire::LOBBY_TOPIC, bad.encode()).await;
+    }
+
+    // Gossipsub's own score of an attacker falls below zero at B (invalid
+    // deliveries weigh at once, then decay: look while they count).
+    let b_net = b_node_net;
+    let mut negative = None;
+    for _ in 0..100 {
+        negative = b_net.gossip_score(attackers[2].net().peer_id).await;
+        if negative.is_some_and(|s| s < 0.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        negative.is_some_and(|s| s < 0.0),
+        "gossip score {negative:?}"
+    );
+
+    let (honest, reports) = play.await.unwrap();
+    assert_finished_and_verified(&reports, &honest);
+    let (ma, mb) = (&honest[0].net().metrics, &honest[1].net().metrics);
+    assert_eq!(ma.rejected_total("rollback"), 3, "{}", ma.render());
+    assert!(
+        honest[0].net().app_score(&attacker.net().peer_id) <= -100.0,
+        "the attacker is banned at A"
+    );
+    assert!(mb.rejected_total("gossip") >= 3, "{}", mb.render());
+    let text = mb.render();
+    for reason in [
+        "bad magic",
+        "oversized",
+        "invalid: a match has 1 to 4 players",
+    ] {
+        assert!(
+            text.contains(&format!("reason=\"{reason}\"")),
+            "{reason} not counted:\n{text}"
+        );
+    }
+    // The forger's unsigned messages never reach the application.
+    assert!(!text.contains("reason=\"unsigned\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_with_bad_signatures_is_rejected_and_no_transcript_carries_them() {
+    let mut nodes = nodes(2, Transport::Tcp).await;
+    let cheat = SessionConfig {
+        adversary: Adversary::cheating(Cheat::BadSignatures),
+        ..fast()
+    };
+    let reports = play_one(&mut nodes, &[player(2, 900, fast()), player(2, 900, cheat)]).await;
+    let honest = &reports[0];
+    assert!(honest.rejected_checkpoints >= 1, "{honest:?}");
+    assert_ne!(honest.ending, Ending::Finished);
+    assert!(honest.transcript.is_none());
+    assert!(
+        nodes[0].ctx.store.transcript_ids().is_empty(),
+        "nothing forged is stored"
+    );
+    assert!(
+        nodes[0]
+            .net()
+            .metrics
+            .render()
+            .contains("reason=\"bad checkpoint signature\"")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signed_chains_for_one_frame_are_caught_and_kept_as_evidence() {
+    let mut nodes = nodes(3, Transport::Tcp).await;
+    let cheat = SessionConfig {
+        adversary: Adversary::cheating(Cheat::Equivocate),
+        ..fast()
+    };
+    let cfgs = [
+        player(3, 900, fast()),
+        player(3, 900, fast()),
+        player(3, 900, cheat),
+    ];
+    let reports = play_one(&mut nodes, &cfgs).await;
+    let evidence: Vec<_> = nodes[..2]
+        .iter()
+        .flat_map(|n| n.ctx.store.evidence())
+        .collect();
+    assert!(!evidence.is_empty(), "{reports:?}");
+    let cheater_key = nodes[2].ctx.identity.public_key();
+    for e in evidence {
+        let e = e.expect("evidence decodes");
+        assert!(e.is_valid());
+        assert_eq!(e.public_key, cheater_key);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_vanishing_mid_match_leaves_the_others_a_valid_partial_transcript() {
+    let mut nodes = nodes(3, Transport::Tcp).await;
+    let gone = SessionConfig {
+        adversary: Adversary::vanishing_after(400),
+        ..fast()
+    };
+    let fast = || SessionConfig {
+        disconnect_timeout_ms: 3_000,
+        ..fast()
+    };
+    let cfgs = [
+        player(3, 3_000, fast()),
+        player(3, 3_000, fast()),
+        player(3, 3_000, gone),
+    ];
+    let reports = play_one(&mut nodes, &cfgs).await;
+    for (n, r) in nodes[..2].iter().zip(&reports[..2]) {
+        assert!(
+            matches!(&r.ending, Ending::PeerLeft { peers } if peers == &vec![nodes[2].net().peer_id.to_string()]),
+            "{r:?}"
+        );
+        let t = r.transcript.clone().expect("a partial transcript");
+        assert!(t.frames() > 0 && t.frames() <= 400, "{} frames", t.frames());
+        let outcome = t.verify().expect("the partial transcript replays");
+        assert_eq!(outcome.frames, t.frames());
+        verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)
+            .expect("signed by all three");
+        assert_eq!(n.ctx.store.transcript(&t.header.match_id).unwrap(), Some(t));
+    }
+}

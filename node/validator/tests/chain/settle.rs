@@ -1,0 +1,625 @@
+//! Validators on a real anvil with the contracts deployed from Rust: real
+//! bot matches between real nodes, transcripts fetched over bitswap by CID,
+//! re-simulated, signed by a quorum and settled with their item mints; and
+//! cheaters, an equivocating validator and a crashed one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use cyteria_chain::anvil::LocalChain;
+use cyteria_chain::chain::Chain;
+use cyteria_game::crafting::RECIPES;
+use cyteria_game::inventory::Materials;
+use cyteria_game::item::ItemStats;
+use cyteria_node::adversary::{Adversary, Cheat};
+use cyteria_node::identity::Identity;
+use cyteria_node::node::Node;
+use cyteria_node::session::SessionConfig;
+use cyteria_node::store::Store;
+use cyteria_node::wire::ActionMessage;
+use cyteria_settlement::action::{Action, SignedAction};
+use cyteria_settlement::ids;
+use cyteria_validator::ValidatorConfig;
+use cyteria_validator::adversary::Fault;
+use cyteria_validator::localnet::{self, RunningValidator, ValidatorSetup};
+use libp2p::Multiaddr;
+
+use crate::common::*;
+
+fn cytr(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18))
+}
+
+/// Anvil accounts 1..=3 are the validators (1,000 CYTR staked each); 4.. are players' wallets.
+async fn chain_with_validators() -> LocalChain {
+    // `RUST_LOG=cyteria_node=info cargo test …` shows what the validators do.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    LocalChain::start_with_validators(3, cytr(1_000))
+        .await
+        .unwrap()
+}
+
+fn fast_validator(fault: Option<Fault>) -> ValidatorConfig {
+    ValidatorConfig {
+        epoch_interval: Duration::from_millis(500),
+        round_timeout: Duration::from_secs(15),
+        submit_grace: Duration::from_secs(2),
+        fetch_timeout: Duration::from_secs(10),
+        poll: Duration::from_millis(250),
+        fault,
+    }
+}
+
+async fn start_validator(
+    chain: &LocalChain,
+    account: usize,
+    identity: Identity,
+    store: Store,
+    repo: Option<std::path::PathBuf>,
+    bootstrap: Vec<Multiaddr>,
+    fault: Option<Fault>,
+) -> RunningValidator {
+    let setup = ValidatorSetup {
+        identity,
+        store,
+        repo,
+        bootstrap,
+        config: fast_validator(fault),
+        clock: None,
+    };
+    localnet::start_validator(chain, account, setup)
+        .await
+        .unwrap()
+}
+
+async fn validators(chain: &LocalChain, accounts: &[usize]) -> Vec<RunningValidator> {
+    let mut v: Vec<RunningValidator> = vec![];
+    for &a in accounts {
+        let boot = match v.first() {
+            Some(first) => first.node.net().addresses().await,
+            None => vec![],
+        };
+        v.push(
+            start_validator(
+                chain,
+                a,
+                Identity::generate(),
+                Store::temporary().unwrap(),
+                None,
+                boot,
+                None,
+            )
+            .await,
+        );
+    }
+    v
+}
+
+async fn until<F, Fut>(what: &str, secs: u64, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !f().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn send(node: &Node, m: &ActionMessage) {
+    localnet::send_action(node, m).await.unwrap();
+}
+
+async fn bind(chain: &LocalChain, node: &Node, wallet: usize) -> Address {
+    localnet::bind_wallet(chain, node, wallet, 1).await.unwrap()
+}
+
+fn act(node: &Node, nonce: u64, action: Action) -> ActionMessage {
+    let id = &node.ctx.identity;
+    ActionMessage::Act(SignedAction::new(
+        id.public_key(),
+        nonce,
+        cyteria_chain::anvil::CHAIN_ID,
+        action,
+        |m| id.sign(m),
+    ))
+}
+
+/// Every item the chain minted, per receiver, with its stats.
+async fn minted(reader: &Chain) -> BTreeMap<Address, Vec<(U256, ItemStats)>> {
+    // ERC-1155 logs a batch of one as a single transfer.
+    let batches = reader
+        .items()
+        .TransferBatch_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    let singles = reader
+        .items()
+        .TransferSingle_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    let mut out: BTreeMap<Address, Vec<(U256, ItemStats)>> = BTreeMap::new();
+    let all = batches
+        .into_iter()
+        .flat_map(|(ev, _)| ev.ids.into_iter().map(move |id| (ev.to, id)));
+    for (to, id) in all.chain(singles.into_iter().map(|(ev, _)| (ev.to, ev.id))) {
+        out.entry(to)
+            .or_default()
+            .push((id, ids::decode(id).unwrap().0));
+    }
+    out
+}
+
+fn affordable(m: &Materials) -> Option<u8> {
+    RECIPES
+        .iter()
+        .position(|r| m.check(r.cost).is_ok())
+        .map(|i| i as u8)
+}
+
+fn unaffordable(m: &Materials) -> Option<u8> {
+    RECIPES
+        .iter()
+        .position(|r| m.check(r.cost).is_err())
+        .map(|i| i as u8)
+}
+
+fn session() -> SessionConfig {
+    SessionConfig {
+        tick_hz: 120,
+        disconnect_timeout_ms: 5_000,
+        sync_timeout_ms: 40_000,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() {
+    let chain = chain_with_validators().await;
+    // Validator 3 is registered but offline: 2 of 3 must do.
+    let vals = validators(&chain, &[1, 2]).await;
+    let boot = vals[0].node.clone();
+    let mut players = vec![
+        node(Transport::Tcp, Some(&boot)).await,
+        node(Transport::Tcp, Some(&boot)).await,
+    ];
+    let wallets = [
+        bind(&chain, &players[0], 4).await,
+        bind(&chain, &players[1], 5).await,
+    ];
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap();
+    until("the bindings settle", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+
+    // Matches until one gives a player materials enough to craft something.
+    let mut credited = BTreeMap::new();
+    let mut crafter = None;
+    for _ in 0..3 {
+        let before = reader.settled_epoch().await.unwrap();
+        let reports = play_one(
+            &mut players,
+            &[player(2, 2400, session()), player(2, 2400, session())],
+        )
+        .await;
+        let t = assert_finished_and_verified(&reports, &players);
+        let outcome = t.verify().unwrap();
+        let id = t.header.match_id;
+        until("the match settles", 90, || async {
+            vals.iter()
+                .all(|v| v.handle.ledger.borrow().1.credited.contains(&id))
+        })
+        .await;
+        assert!(reader.settled_epoch().await.unwrap() > before);
+        for (seat, slot) in t.header.players.iter().enumerate() {
+            let seat_player = players
+                .iter()
+                .position(|p| p.ctx.identity.public_key() == slot.public_key)
+                .unwrap();
+            credited
+                .entry(seat_player)
+                .or_insert_with(Vec::new)
+                .extend(outcome.players[seat].items.clone());
+        }
+        let ledger = vals[0].handle.ledger.borrow().1.clone();
+        crafter = players.iter().enumerate().find_map(|(i, p)| {
+            let a = ledger.account(&p.ctx.identity.public_key())?;
+            Some((i, affordable(&a.materials)?, unaffordable(&a.materials)?))
+        });
+        if crafter.is_some() {
+            break;
+        }
+    }
+
+    // What the simulation rolled is what the players own, with its stats.
+    let on_chain = minted(&reader).await;
+    for (i, w) in wallets.iter().enumerate() {
+        let mut got: Vec<ItemStats> = on_chain
+            .get(w)
+            .map(|v| v.iter().map(|(_, s)| *s).collect())
+            .unwrap_or_default();
+        let mut want = credited.get(&i).cloned().unwrap_or_default();
+        got.sort_by_key(|s| ids::encode(s, 0, 0));
+        want.sort_by_key(|s| ids::encode(s, 0, 0));
+        assert_eq!(got, want, "player {i}'s items");
+        for (id, _) in on_chain.get(w).into_iter().flatten() {
+            assert_eq!(
+                reader.items().balanceOf(*w, *id).call().await.unwrap(),
+                U256::from(1)
+            );
+        }
+    }
+    let e = reader.settled_epoch().await.unwrap();
+    let root = reader.settlement().rootOf(e).call().await.unwrap();
+    assert_eq!(
+        root.0,
+        vals[1].handle.ledger.borrow().1.root(),
+        "the chain holds the validators' state root"
+    );
+    let cid = reader.settlement().dataCidOf(e).call().await.unwrap();
+    assert!(cid.starts_with("bafk"), "the data CID is a CIDv1: {cid}");
+    // A fresh node that played nothing and signed nothing rebuilds the ledger
+    // from the chain's CIDs alone and arrives at every settled root.
+    let fresh = node(Transport::Tcp, Some(&boot)).await;
+    let rebuilt =
+        cyteria_validator::replay_settled(&fresh.content, &reader, e, Duration::from_secs(30))
+            .await
+            .unwrap();
+    assert_eq!(rebuilt.root(), root.0);
+    fresh.ctx.net.clone().stop().await;
+    for v in &vals {
+        assert!(v.metrics().transcripts_verified.get() >= 1);
+        assert_eq!(v.metrics().rejected_total("transcript"), 0);
+    }
+
+    // A craft settles as a new item; its replay and a craft without the materials are refused.
+    let (i, recipe, too_dear) =
+        crafter.expect("three matches gave some player materials for a recipe");
+    let p = &players[i];
+    let craft = act(p, 0, Action::Craft { recipe });
+    send(p, &craft).await;
+    send(p, &act(p, 1, Action::Craft { recipe: too_dear })).await;
+    let key = p.ctx.identity.public_key();
+    until("the craft settles", 60, || async {
+        vals.iter().all(|v| {
+            v.handle
+                .ledger
+                .borrow()
+                .1
+                .account(&key)
+                .is_some_and(|a| a.next_nonce == 1)
+        })
+    })
+    .await;
+    send(p, &craft).await;
+    until(
+        "the replay and the unaffordable craft are refused",
+        30,
+        || async {
+            vals.iter().any(|v| {
+                v.metrics()
+                    .sum("cyteria_rejected_messages_total", "reason=\"replayed\"")
+                    >= 1.0
+            }) && vals.iter().any(|v| {
+                v.metrics().sum(
+                    "cyteria_rejected_messages_total",
+                    "reason=\"insufficient materials\"",
+                ) >= 1.0
+            })
+        },
+    )
+    .await;
+    let after = minted(&reader).await;
+    let crafted: Vec<_> = after[&wallets[i]]
+        .iter()
+        .filter(|x| !on_chain.get(&wallets[i]).is_some_and(|v| v.contains(x)))
+        .collect();
+    assert_eq!(crafted.len(), 1, "exactly one crafted item: {crafted:?}");
+    assert_eq!(crafted[0].1.item_type, RECIPES[recipe as usize].item_type);
+
+    // Its on-chain URI resolves, through the player's own gateway fetching
+    // from the validators, to metadata naming its stats and to its sprite.
+    let (id, stats) = crafted[0];
+    let uri = reader.items().uri(*id).call().await.unwrap();
+    let path = uri
+        .strip_prefix("ipfs://")
+        .expect("an ipfs:// URI")
+        .to_string();
+    let (addr, _gateway) =
+        cyteria_node::gateway::serve(p.content.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+    let (status, ctype, body) = http_get(addr, &format!("/ipfs/{path}")).await;
+    assert_eq!(
+        (status, ctype.as_str()),
+        (200, "application/json"),
+        "{uri}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let props = &m["properties"];
+    assert_eq!(props["token_id"], format!("{id:#066x}"));
+    assert_eq!(
+        (props["damage"].as_u64(), props["defense"].as_u64()),
+        (Some(stats.damage.into()), Some(stats.defense.into()))
+    );
+    assert_eq!(props["durability"].as_u64(), Some(stats.durability.into()));
+    assert_eq!(
+        (props["item_type"].as_u64(), props["rarity"].as_u64()),
+        (Some(stats.item_type as u64), Some(stats.rarity as u64))
+    );
+    let image = m["image"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("ipfs://")
+        .unwrap()
+        .to_string();
+    let (status, ctype, png) = http_get(addr, &format!("/ipfs/{image}")).await;
+    assert_eq!((status, ctype.as_str()), (200, "image/png"));
+    assert_eq!(png, cyteria_node::metadata::sprite_png(stats));
+
+    // The player's node keeps the metadata of everything its wallet owns pinned.
+    let own = Chain::connect(
+        &chain.endpoint(),
+        chain.keys[4 + i].clone(),
+        chain.deployment,
+    )
+    .await
+    .unwrap();
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let mut holdings = cyteria_wallet::pinning::Pinner::open(
+        p.content.clone(),
+        own,
+        db,
+        wallets[i],
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let pass = holdings.pass().await.unwrap();
+    assert!(
+        pass.items >= 1 && pass.missing == 0 && pass.pinned == 2 * pass.items,
+        "{pass:?}"
+    );
+    let pins = p.content.pins().await.unwrap();
+    assert!(
+        pins.contains(&cyteria_node::content::parse_cid(&image).unwrap()),
+        "the crafted item's sprite is pinned"
+    );
+    assert_eq!(
+        holdings.pass().await.unwrap().pinned,
+        0,
+        "nothing is pinned twice"
+    );
+
+    for p in players {
+        p.ctx.net.clone().stop().await;
+    }
+    for v in vals {
+        v.shut_down().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
+    let chain = chain_with_validators().await;
+    let vals = validators(&chain, &[1, 2, 3]).await;
+    let boot = vals[0].node.clone();
+    let mut cheats = vec![
+        node(Transport::Tcp, Some(&boot)).await,
+        node(Transport::Tcp, Some(&boot)).await,
+    ];
+    let mut solo = vec![node(Transport::Tcp, Some(&boot)).await];
+    bind(&chain, &cheats[0], 4).await;
+    bind(&chain, &cheats[1], 5).await;
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap();
+    until("the bindings settle", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+
+    // Two players who both lie in their announcements; one honest player
+    // alone, whose key is bound to no wallet.
+    let forge = SessionConfig {
+        adversary: Adversary::cheating(Cheat::ForgeInput),
+        ..session()
+    };
+    let claim = SessionConfig {
+        adversary: Adversary::cheating(Cheat::ClaimRewards),
+        ..session()
+    };
+    let (liars, alone) = (
+        [player(2, 1200, forge), player(2, 1200, claim)],
+        [player(1, 1200, session())],
+    );
+    let (two, one) = tokio::join!(play_one(&mut cheats, &liars), play_one(&mut solo, &alone));
+    let cheated = two[0].transcript.clone().unwrap().header.match_id;
+    let honest = one[0].transcript.clone().unwrap().header.match_id;
+    until("the honest solo match settles", 90, || async {
+        vals.iter()
+            .all(|v| v.handle.ledger.borrow().1.credited.contains(&honest))
+    })
+    .await;
+    let reason = |r: &str| {
+        let r = format!("reason=\"{r}\"");
+        vals.iter()
+            .all(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) >= 1.0)
+    };
+    until("every validator rejected both lies", 30, || async {
+        reason("forged input") && reason("claimed rewards")
+    })
+    .await;
+    assert!(
+        reason("unbound key"),
+        "the unbound player's rewards are refused and counted"
+    );
+    for v in &vals {
+        let l = v.handle.ledger.borrow().1.clone();
+        assert!(
+            !l.credited.contains(&cheated),
+            "a match announced only by liars is not credited"
+        );
+        assert!(l.accounts.values().all(|a| a.matches == 0 && a.xp == 0));
+        assert!(l.account(&solo[0].ctx.identity.public_key()).is_none());
+    }
+    assert!(minted(&reader).await.is_empty(), "nothing was minted");
+    // The liars lost standing with the validators.
+    for p in &cheats {
+        assert!(
+            vals.iter()
+                .any(|v| v.node.net().app_score(&p.net().peer_id) < 0.0)
+        );
+    }
+
+    for p in cheats.into_iter().chain(solo) {
+        p.ctx.net.clone().stop().await;
+    }
+    for v in vals {
+        v.shut_down().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equivocating_validator_is_slashed_and_a_crashed_one_neither_loses_nor_double_submits() {
+    let chain = chain_with_validators().await;
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap();
+    // Epoch 1's first leader is validator index 1 of the sorted set: it crashes after signing.
+    let mut set: Vec<(Address, usize)> = (1..=3).map(|i| (chain.keys[i].address(), i)).collect();
+    set.sort();
+    let (leader, equivocator, honest) = (set[1].1, set[2].1, set[0].1);
+    let first = start_validator(
+        &chain,
+        honest,
+        Identity::generate(),
+        Store::temporary().unwrap(),
+        None,
+        vec![],
+        None,
+    )
+    .await;
+    let boot = first.node.net().addresses().await;
+    let eq = start_validator(
+        &chain,
+        equivocator,
+        Identity::generate(),
+        Store::temporary().unwrap(),
+        None,
+        boot.clone(),
+        Some(Fault::Equivocate),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let leader_id = Identity::generate();
+    // Like a validator run by `cyteria validator`: its sled store and its IPFS repo on disk.
+    let (db, repo) = (dir.path().join("db"), Some(dir.path().join("ipfs")));
+    let crashing = start_validator(
+        &chain,
+        leader,
+        leader_id.clone(),
+        Store::open(&db).unwrap(),
+        repo.clone(),
+        boot.clone(),
+        Some(Fault::CrashAfterSigning),
+    )
+    .await;
+
+    let p = node(Transport::Tcp, Some(&first.node)).await;
+    bind(&chain, &p, 4).await;
+    // The leader proposes, signs and dies; the others sign; one of them submits after its grace.
+    until("the crashed leader's task ends", 60, || async {
+        crashing.task.is_finished()
+    })
+    .await;
+    assert_eq!(crashing.metrics().batches_signed.get(), 1);
+    until("epoch 1 settles without its leader", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+    let eq_address = chain.keys[equivocator].address();
+    until("the equivocator is slashed", 60, || async {
+        reader.staking().stakeOf(eq_address).call().await.unwrap() == cytr(500)
+    })
+    .await;
+    assert!(first.metrics().evidence.get() >= 1);
+
+    // The leader comes back with its store: it catches up and submits nothing twice.
+    let RunningValidator { node, task, .. } = crashing;
+    task.await.unwrap().unwrap();
+    node.ctx.net.clone().stop().await;
+    let node = Arc::into_inner(node).expect("nothing else holds the crashed node");
+    drop(node);
+    let back = start_validator(
+        &chain,
+        leader,
+        leader_id,
+        Store::open(&db).unwrap(),
+        repo,
+        boot,
+        None,
+    )
+    .await;
+    until(
+        "the restarted leader's ledger reaches epoch 1",
+        60,
+        || async { back.handle.ledger.borrow().0 >= 1 },
+    )
+    .await;
+    let settled = reader
+        .settlement()
+        .BatchSettled_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    assert_eq!(
+        settled.iter().filter(|(e, _)| e.epoch == 1).count(),
+        1,
+        "exactly one settlement of epoch 1"
+    );
+    assert_eq!(
+        back.handle.ledger.borrow().1.root(),
+        reader.settlement().rootOf(1).call().await.unwrap().0
+    );
+    assert_eq!(
+        back.metrics().batches_signed.get(),
+        0,
+        "it signs nothing new for the epoch it signed before"
+    );
+
+    // One validator of three alone cannot settle.
+    eq.shut_down().await;
+    back.shut_down().await;
+    bind(&chain, &p, 5).await;
+    until("the lone validator signs epoch 2", 60, || async {
+        first.metrics().batches_signed.get() >= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        reader.settled_epoch().await.unwrap(),
+        1,
+        "one signature of three is no quorum"
+    );
+
+    p.ctx.net.clone().stop().await;
+    first.shut_down().await;
+}

@@ -1,0 +1,61 @@
+//! The chain flags the `cyteria` command and the window share, layered over
+//! the config file's `[chain]` section, and the connection they make.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use cyteria_node::config::{ConfigError, FileConfig};
+
+/// Chain flags; each overrides the config file's `[chain]` section.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ChainArgs {
+    /// JSON-RPC endpoint of the chain (http(s):// or ws(s)://).
+    #[arg(long, env = "CYTERIA_RPC")]
+    pub rpc: Option<String>,
+    /// The deployment JSON: every contract's address.
+    #[arg(long, env = "CYTERIA_DEPLOYMENT")]
+    pub deployment: Option<PathBuf>,
+    /// A file with the wallet's hex secp256k1 key (else the CYTERIA_ETH_KEY variable).
+    #[arg(long, env = "CYTERIA_ETH_KEY_FILE")]
+    pub eth_key_file: Option<PathBuf>,
+}
+
+/// Connects to the chain as the configured wallet.
+pub async fn connect_chain(
+    file: &FileConfig,
+    args: &ChainArgs,
+) -> anyhow::Result<cyteria_chain::chain::Chain> {
+    let rpc = args
+        .rpc
+        .clone()
+        .or_else(|| file.chain.rpc.clone())
+        .ok_or_else(|| {
+            ConfigError::Invalid("no chain endpoint: give --rpc or [chain] rpc".into())
+        })?;
+    let path = args
+        .deployment
+        .clone()
+        .or_else(|| file.chain.deployment.clone())
+        .ok_or_else(|| {
+            ConfigError::Invalid("no deployment: give --deployment or [chain] deployment".into())
+        })?;
+    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+        path: path.clone(),
+        source: e,
+    })?;
+    let deployment: cyteria_chain::chain::Deployment =
+        serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    let key_file = args
+        .eth_key_file
+        .clone()
+        .or_else(|| file.chain.key_file.clone());
+    let signer = cyteria_chain::chain::load_signer(key_file.as_deref(), "CYTERIA_ETH_KEY")
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let chain = cyteria_chain::chain::Chain::connect(&rpc, signer, deployment)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to {rpc}: {e}"))?;
+    Ok(chain.with_confirmations(file.chain.confirmations))
+}

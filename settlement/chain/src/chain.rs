@@ -1,0 +1,302 @@
+//! A connection to the chain: a provider over HTTP or WebSocket with a local
+//! signer (nonces and EIP-1559 fees filled by alloy, with a floor on the
+//! priority fee for Polygon), retries of transient failures, and a
+//! configurable confirmation depth.
+
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::signers::local::PrivateKeySigner;
+use serde::{Deserialize, Serialize};
+
+use cyteria_settlement::batch::{Batch, Mint};
+
+use crate::bindings::{CYTR, CyteriaItems, Settlement, Staking, batch_arg, mints_arg};
+
+/// Where every contract lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Deployment {
+    #[serde(rename = "CYTR")]
+    pub cytr: Address,
+    pub cyteria_items: Address,
+    pub staking: Address,
+    pub settlement: Address,
+    pub marketplace: Address,
+    pub auction: Address,
+    pub crafting: Address,
+    pub timelock_controller: Address,
+    #[serde(rename = "CyteriaDAO")]
+    pub cyteria_dao: Address,
+    #[serde(rename = "ERC2771Forwarder")]
+    pub forwarder: Address,
+}
+
+/// Sends `contract.call(args)` as `chain`'s wallet with Polygon-ready fees:
+/// simulated first (a reverting transaction would waste a nonce), then sent,
+/// then awaited to the configured depth and checked. Evaluates to the receipt.
+macro_rules! send {
+    ($chain:expr, $what:literal, $contract:expr, $($call:tt)+) => {{
+        let chain = &$chain;
+        let (max_fee, tip) = chain.fees().await?;
+        let contract = $contract;
+        let call = contract.$($call)+.max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip);
+        call.call().await.map_err(|e| anyhow::anyhow!("{} would revert: {e}", $what))?;
+        let r = call
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {e}", $what))?
+            .with_required_confirmations(chain.confirmations)
+            .with_timeout(Some($crate::chain::RECEIPT_TIMEOUT))
+            .get_receipt()
+            .await?;
+        $crate::chain::ensure_success(&r, $what)?;
+        r
+    }};
+}
+pub(crate) use send;
+
+/// How long to wait for a transaction's receipt.
+pub(crate) const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Polygon's validators drop transactions tipping under 30 gwei.
+const POLYGON_MIN_PRIORITY_FEE: u128 = 30_000_000_000;
+
+/// A signer's connection to the chain.
+#[derive(Clone)]
+pub struct Chain {
+    pub provider: DynProvider,
+    pub deployment: Deployment,
+    pub chain_id: u64,
+    pub address: Address,
+    /// Blocks on top of a transaction's before it counts as final.
+    pub confirmations: u64,
+}
+
+/// The result of submitting a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    Settled {
+        tx: B256,
+        gas_used: u64,
+        block: u64,
+    },
+    /// The chain already holds this epoch (someone else submitted it).
+    AlreadySettled,
+}
+
+/// Reads a private key (hex) from a file or the environment variable named.
+pub fn load_signer(
+    key_file: Option<&std::path::Path>,
+    env_var: &str,
+) -> anyhow::Result<PrivateKeySigner> {
+    let text = match key_file {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| anyhow::anyhow!("reading the key file {}: {e}", p.display()))?,
+        None => std::env::var(env_var)
+            .map_err(|_| anyhow::anyhow!("no key: give a key file or set {env_var}"))?,
+    };
+    text.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|e| anyhow::anyhow!("the key is not a hex secp256k1 key: {e}"))
+}
+
+impl Chain {
+    /// Connects to `url` (`http(s)://` or `ws(s)://`) as `signer`.
+    pub async fn connect(
+        url: &str,
+        signer: PrivateKeySigner,
+        deployment: Deployment,
+    ) -> anyhow::Result<Chain> {
+        let address = signer.address();
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect(url)
+            .await?
+            .erased();
+        let chain_id = retry(|| provider.get_chain_id()).await?;
+        Ok(Chain {
+            provider,
+            deployment,
+            chain_id,
+            address,
+            confirmations: 1,
+        })
+    }
+
+    pub fn with_confirmations(mut self, n: u64) -> Self {
+        self.confirmations = n.max(1);
+        self
+    }
+
+    pub fn settlement(&self) -> Settlement::SettlementInstance<DynProvider> {
+        Settlement::new(self.deployment.settlement, self.provider.clone())
+    }
+
+    pub fn staking(&self) -> Staking::StakingInstance<DynProvider> {
+        Staking::new(self.deployment.staking, self.provider.clone())
+    }
+
+    pub fn items(&self) -> CyteriaItems::CyteriaItemsInstance<DynProvider> {
+        CyteriaItems::new(self.deployment.cyteria_items, self.provider.clone())
+    }
+
+    pub fn cytr(&self) -> CYTR::CYTRInstance<DynProvider> {
+        CYTR::new(self.deployment.cytr, self.provider.clone())
+    }
+
+    /// EIP-1559 fees: alloy's estimate, with Polygon's priority-fee floor on
+    /// Polygon chains (137 mainnet, 80002 Amoy).
+    pub async fn fees(&self) -> anyhow::Result<(u128, u128)> {
+        let est = retry(|| self.provider.estimate_eip1559_fees()).await?;
+        let mut tip = est.max_priority_fee_per_gas;
+        if matches!(self.chain_id, 137 | 80002) && tip < POLYGON_MIN_PRIORITY_FEE {
+            tip = POLYGON_MIN_PRIORITY_FEE;
+        }
+        Ok((est.max_fee_per_gas.max(tip), tip))
+    }
+
+    pub async fn settled_epoch(&self) -> anyhow::Result<u64> {
+        Ok(retry(|| async { self.settlement().epoch().call().await }).await?)
+    }
+
+    pub async fn state_root(&self) -> anyhow::Result<B256> {
+        Ok(retry(|| async { self.settlement().stateRoot().call().await }).await?)
+    }
+
+    pub async fn validators(&self) -> anyhow::Result<Vec<Address>> {
+        Ok(retry(|| async { self.staking().validators().call().await }).await?)
+    }
+
+    /// Submits a signed batch; an epoch the chain already holds is skipped.
+    pub async fn submit_batch(
+        &self,
+        batch: &Batch,
+        mints: &[Mint],
+        signatures: Vec<Bytes>,
+    ) -> anyhow::Result<Submitted> {
+        if self.settled_epoch().await? >= batch.epoch {
+            return Ok(Submitted::AlreadySettled);
+        }
+        let (max_fee, tip) = self.fees().await?;
+        let settlement = self.settlement();
+        let call = settlement
+            .submitBatch(batch_arg(batch), mints_arg(mints), signatures)
+            .max_fee_per_gas(max_fee)
+            .max_priority_fee_per_gas(tip);
+        // Simulate first: a reverting batch must not consume a nonce (a gap
+        // would hold every later transaction of this signer in the pool).
+        if let Err(e) = call.call().await {
+            if self.settled_epoch().await? >= batch.epoch {
+                return Ok(Submitted::AlreadySettled);
+            }
+            return Err(anyhow::anyhow!(
+                "submitBatch for epoch {} would revert: {e}",
+                batch.epoch
+            ));
+        }
+        match call.send().await {
+            Ok(pending) => {
+                let r = pending
+                    .with_required_confirmations(self.confirmations)
+                    .with_timeout(Some(RECEIPT_TIMEOUT))
+                    .get_receipt()
+                    .await?;
+                ensure_success(&r, "submitBatch")?;
+                Ok(Submitted::Settled {
+                    tx: r.transaction_hash,
+                    gas_used: r.gas_used,
+                    block: r.block_number.unwrap_or(0),
+                })
+            }
+            // Another validator's submission may have landed between the check and the send.
+            Err(e) if self.settled_epoch().await? >= batch.epoch => {
+                tracing::info!(epoch = batch.epoch, error = %e, "batch already settled by another validator");
+                Ok(Submitted::AlreadySettled)
+            }
+            Err(e) => Err(anyhow::anyhow!(
+                "submitBatch for epoch {}: {e}",
+                batch.epoch
+            )),
+        }
+    }
+
+    /// Sends proof that one validator signed two batches for one epoch.
+    pub async fn prove_equivocation(
+        &self,
+        a: &Batch,
+        sig_a: Bytes,
+        b: &Batch,
+        sig_b: Bytes,
+    ) -> anyhow::Result<TransactionReceipt> {
+        Ok(send!(
+            self,
+            "proveEquivocation",
+            self.settlement(),
+            proveEquivocation(batch_arg(a), sig_a, batch_arg(b), sig_b)
+        ))
+    }
+
+    /// Approves and stakes `amount` CYTR (it earns staking rewards).
+    pub async fn stake(&self, amount: U256) -> anyhow::Result<()> {
+        send!(
+            self,
+            "approve",
+            self.cytr(),
+            approve(self.deployment.staking, amount)
+        );
+        send!(self, "stake", self.staking(), stake(amount));
+        Ok(())
+    }
+
+    /// Approves and stakes `amount` CYTR, then registers as a validator.
+    pub async fn become_validator(&self, amount: U256) -> anyhow::Result<()> {
+        send!(
+            self,
+            "approve",
+            self.cytr(),
+            approve(self.deployment.staking, amount)
+        );
+        send!(self, "stake", self.staking(), stake(amount));
+        send!(
+            self,
+            "registerValidator",
+            self.staking(),
+            registerValidator()
+        );
+        Ok(())
+    }
+}
+
+pub fn ensure_success(r: &TransactionReceipt, what: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        r.status(),
+        "{what} reverted in transaction {}",
+        r.transaction_hash
+    );
+    Ok(())
+}
+
+/// Retries a read a few times with backoff: RPC endpoints drop requests.
+pub async fn retry<T, E: std::fmt::Display, F, Fut>(mut f: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1.. {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt < 4 => {
+                tracing::debug!(attempt, error = %e, "RPC call failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 3;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns")
+}
