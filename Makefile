@@ -14,6 +14,8 @@ run: ## the main job: `cyteria devnet`, the whole network on this machine (insta
 
 test: client-deps ## every test: formatting, contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints, docs
 	$(CARGO) fmt --all --check
+	tools/crate-graph
+	tools/import-cycles
 	contracts/tools/test
 	contracts/tools/artifacts --check
 	contracts/tools/deploy-check

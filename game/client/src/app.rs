@@ -23,17 +23,24 @@ pub enum Mode {
     /// Renders the match of `seed` after `ticks` bot-played ticks, saves the
     /// window to `path` (PNG) and exits.
     Screenshot {
+        /// Where the PNG is written.
         path: PathBuf,
+        /// The match's seed.
         seed: u64,
+        /// Ticks the bots play before the frame is drawn.
         ticks: u32,
     },
     /// Draws a match of 4 bot players with `enemies` enemies and `bolts`
     /// bolts in flight (kept at that number) for `frames` frames and writes
     /// the frame times to `out` (JSON).
     Bench {
+        /// Frames to measure, after a warm-up.
         frames: u32,
+        /// Enemies in the match.
         enemies: usize,
+        /// Bolts kept in flight.
         bolts: usize,
+        /// Where the figures are written (JSON).
         out: PathBuf,
     },
 }
@@ -356,14 +363,21 @@ fn keep_bolts(b: Res<Bench>, mut m: ResMut<LocalMatch>) {
 /// Frame-time figures: median and 99th percentile, in milliseconds.
 #[derive(Debug, serde::Serialize)]
 pub struct FrameFigures {
+    /// Frames measured.
     pub frames: usize,
+    /// Entities drawn per measured frame, on average.
     pub entities: usize,
+    /// Median frame time, in milliseconds.
     pub median_ms: f64,
+    /// 99th-percentile frame time, in milliseconds.
     pub p99_ms: f64,
+    /// The slowest frame's time, in milliseconds.
     pub max_ms: f64,
+    /// Frames per second at the median frame time (0 with no frames).
     pub fps_at_median: f64,
 }
 
+/// The figures of `times_ms` (nearest-rank quantiles); `entities` is reported as given.
 pub fn figures(times_ms: &[f64], entities: usize) -> FrameFigures {
     // The nearest-rank quantiles the devnet's latency report uses.
     let at = |q: f64| cyteria_node::net::latency::quantile(times_ms, q).unwrap_or(0.0);

@@ -13,17 +13,26 @@ use serde::{Deserialize, Serialize};
 /// What a player can do with a button.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Action {
+    /// Moves up (north).
     Up,
+    /// Moves down (south).
     Down,
+    /// Moves left (west).
     Left,
+    /// Moves right (east).
     Right,
+    /// Swings the equipped weapon.
     Melee,
+    /// Fires a bolt (costs stamina).
     Shoot,
+    /// Dashes, invulnerable for the dash (costs stamina).
     Dodge,
+    /// Gathers from a resource node, or revives a downed teammate.
     Interact,
 }
 
 impl Action {
+    /// Every action, in the order (and with the numbers) the settings screen lists them.
     pub const ALL: [Action; 8] = [
         Action::Up,
         Action::Down,
@@ -49,6 +58,7 @@ impl Action {
         }
     }
 
+    /// What the settings screen calls the action.
     pub fn label(self) -> &'static str {
         match self {
             Action::Up => "move up",
@@ -66,8 +76,11 @@ impl Action {
 /// One physical button.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Button {
+    /// A keyboard key.
     Key(KeyCode),
+    /// A mouse button.
     Mouse(MouseButton),
+    /// A gamepad button.
     Pad(GamepadButton),
 }
 
@@ -114,10 +127,12 @@ const NAMED: &[(&str, Button)] = &[
 ];
 
 impl Button {
+    /// The name the settings file uses for the button; `None` when it cannot be bound.
     pub fn name(self) -> Option<&'static str> {
         NAMED.iter().find(|(_, b)| *b == self).map(|(n, _)| *n)
     }
 
+    /// The button the settings file calls `name`, if any.
     pub fn from_name(name: &str) -> Option<Button> {
         NAMED.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
     }
@@ -202,6 +217,7 @@ impl Default for Bindings {
 }
 
 impl Bindings {
+    /// The buttons bound to `action`, the last one rebound first.
     pub fn buttons(&self, action: Action) -> &[Button] {
         self.map.get(&action).map(Vec::as_slice).unwrap_or(&[])
     }

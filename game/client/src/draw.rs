@@ -18,14 +18,21 @@ use crate::view::Frames;
 /// The pictures, made once.
 #[derive(Resource)]
 pub struct Art {
+    /// One player picture per seat, in the seat's colour.
     pub players: [Handle<Image>; 4],
+    /// One picture per enemy kind.
     pub enemies: BTreeMap<EnemyKind, Handle<Image>>,
+    /// Bolts in each seat's colour, then the enemies' bolt.
     pub bolts: [Handle<Image>; 5],
+    /// A material drop: a small gem.
     pub drop_material: Handle<Image>,
+    /// An item drop: a glowing chest.
     pub drop_item: Handle<Image>,
+    /// One picture per resource node kind.
     pub resources: BTreeMap<ResourceKind, Handle<Image>>,
 }
 
+/// Makes every picture once, at startup, into the `Art` resource.
 pub fn make_art(mut commands: Commands, mut images: ResMut<Assets<Image>>) {
     let mut add = |p: sprites::Pixels| images.add(p.into_image());
     let players = [0, 1, 2, 3].map(|s| add(sprites::player(s)));
@@ -65,10 +72,15 @@ pub fn make_art(mut commands: Commands, mut images: ResMut<Assets<Image>>) {
 /// What a pooled sprite shows.
 #[derive(Component, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
+    /// A player, in its seat's colour.
     Player,
+    /// An enemy, by its kind.
     Enemy,
+    /// A bolt in flight.
     Bolt,
+    /// A drop on the floor: a material or an item.
     Drop,
+    /// A resource node with something left to gather.
     Resource,
 }
 
@@ -145,6 +157,7 @@ impl Pools {
         self.by_kind.get(&kind).map_or(0, Vec::len)
     }
 
+    /// Whether no pool holds an entity yet.
     pub fn is_empty(&self) -> bool {
         self.by_kind.values().all(Vec::is_empty)
     }
@@ -325,6 +338,7 @@ pub fn damage_numbers(mut commands: Commands, frames: Res<Frames>, mut last: Loc
     }
 }
 
+/// Floats the damage numbers up and despawns them when their life runs out.
 pub fn float_numbers(
     mut commands: Commands,
     time: Res<Time>,

@@ -12,22 +12,32 @@ use crate::view::{Frames, LinkFigures};
 
 /// The HUD's panel colour and its health bar's: the screenshot test looks for them.
 pub const PANEL: Color = Color::srgba(0.06, 0.05, 0.10, 0.85);
+/// The health bar's fill.
 pub const HEALTH: Color = Color::srgb(0.85, 0.16, 0.20);
+/// `HEALTH` in 8-bit sRGB, as the screenshot shows it.
 pub const HEALTH_RGB: [u8; 3] = [217, 41, 51];
+/// The stamina bar's fill.
 pub const STAMINA: Color = Color::srgb(0.95, 0.78, 0.20);
+/// `STAMINA` in 8-bit sRGB, as the screenshot shows it.
 pub const STAMINA_RGB: [u8; 3] = [242, 199, 51];
 /// A bar's empty part.
 pub const BAR: Color = Color::srgb(0.15, 0.12, 0.18);
+/// `BAR` in 8-bit sRGB, as the screenshot shows it.
 pub const BAR_RGB: [u8; 3] = [38, 31, 46];
 
+/// The HUD's panel at the top left, shown only in a match.
 #[derive(Component)]
 pub struct Hud;
+/// The health bar's fill, as wide as the local player's share of health.
 #[derive(Component)]
 pub struct HealthFill;
+/// The stamina bar's fill, as wide as the local player's share of stamina.
 #[derive(Component)]
 pub struct StaminaFill;
+/// The HUD's text: health, stamina, wave and equipped items.
 #[derive(Component)]
 pub struct HudText;
+/// The debug overlay's text, at the top right.
 #[derive(Component)]
 pub struct Overlay;
 
@@ -181,6 +191,7 @@ pub fn mark_bars(
     }
 }
 
+/// Copies the local player's bars and lines into the HUD.
 #[allow(clippy::type_complexity)]
 pub fn update_hud(
     frames: Res<Frames>,
@@ -207,6 +218,8 @@ pub fn update_hud(
 #[derive(Resource, Default)]
 pub struct FrameTimes(pub std::collections::VecDeque<f64>);
 
+/// Shows or hides the overlay and rewrites its line from the last 60 frames' times and the link's
+/// figures.
 pub fn update_overlay(
     time: Res<Time>,
     frames: Res<Frames>,
@@ -236,6 +249,7 @@ pub fn update_overlay(
     }
 }
 
+/// F3 shows or hides the debug overlay.
 pub fn toggle_overlay(keys: Res<ButtonInput<KeyCode>>, mut shown: ResMut<OverlayShown>) {
     if keys.just_pressed(KeyCode::F3) {
         shown.0 = !shown.0;

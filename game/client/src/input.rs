@@ -9,6 +9,8 @@ use crate::bindings::{Button, octant};
 use crate::settings::Settings;
 use crate::view::{Frames, LocalInput};
 
+/// Reads what is held down into `LocalInput` through the settings' bindings, and hands it to the
+/// node when online.
 #[allow(clippy::too_many_arguments)]
 pub fn read_input(
     keys: Res<ButtonInput<KeyCode>>,

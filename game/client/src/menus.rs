@@ -129,6 +129,7 @@ pub fn screen_text(
     t
 }
 
+/// Spawns the menu panel, empty until `update_panel` writes it.
 pub fn spawn_panel(mut commands: Commands) {
     commands.spawn((
         MenuPanel,
@@ -148,6 +149,7 @@ pub fn spawn_panel(mut commands: Commands) {
     ));
 }
 
+/// Rewrites the panel with the shown screen's text; hides it during a match.
 pub fn update_panel(
     screen: Res<State<Screen>>,
     online: Option<Res<Online>>,

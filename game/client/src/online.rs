@@ -20,7 +20,10 @@ use crate::wallet::{Trade, WalletTask, WalletView};
 #[derive(Debug)]
 pub enum Ask {
     /// Search the lobby for one match and play it.
-    Search { input_delay: usize },
+    Search {
+        /// Frames of input delay for the match.
+        input_delay: usize,
+    },
     /// Leave the lobby's search.
     StopSearch,
 }
@@ -28,16 +31,23 @@ pub enum Ask {
 /// What the node tells the window.
 #[derive(Clone, Debug, Default)]
 pub enum Status {
+    /// The node is starting.
     #[default]
     Starting,
     /// Up: its peer id and how many peers it is connected to.
     Ready {
+        /// The node's peer id.
         peer_id: String,
+        /// Peers it is connected to.
         peers: usize,
     },
+    /// Searching the lobby for a match.
     Searching,
+    /// In a match.
     Playing,
+    /// The match ended, with the session's report.
     Ended(Box<MatchReport>),
+    /// The node could not start, and why.
     Failed(String),
 }
 
@@ -51,12 +61,17 @@ async fn ready(net: &cyteria_node::net::Net) -> Status {
 /// The window's handle on its node.
 #[derive(Resource)]
 pub struct Online {
+    /// What the window asks of the node.
     pub asks: mpsc::UnboundedSender<Ask>,
+    /// What the node tells the window.
     pub status: watch::Receiver<Status>,
+    /// The session's last advanced frame, while a match runs.
     pub view: watch::Receiver<Option<MatchView>>,
+    /// The input held down, which the session reads.
     pub input: watch::Sender<Input>,
     /// Trades for the wallet task, and what it shows.
     pub trades: mpsc::UnboundedSender<Trade>,
+    /// What the wallet task shows.
     pub wallet: watch::Receiver<WalletView>,
     /// The node's thread; the runtime stops when `asks` closes.
     _thread: std::thread::JoinHandle<()>,

@@ -4,6 +4,7 @@
 
 use bevy::prelude::States;
 
+/// The screen the window shows.
 #[derive(States, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Screen {
     /// The game key, the wallet binding, the menu.
@@ -15,8 +16,11 @@ pub enum Screen {
     Match,
     /// Rewards, pending until a batch settles them on chain.
     Results,
+    /// The wallet's items: crafting, and listing one for sale.
     Inventory,
+    /// Listings and auction lots: buying, cancelling, bidding.
     Market,
+    /// Key bindings, input delay and volume.
     Settings,
 }
 
@@ -29,8 +33,11 @@ pub enum Go {
     MatchStarted,
     /// The match ended (played out, or a peer left).
     MatchEnded,
+    /// To the inventory (from the title or the results).
     Inventory,
+    /// To the market (from the title, the results or the inventory).
     Market,
+    /// To the settings (from the title).
     Settings,
     /// Escape: out of a menu, or out of the lobby's search.
     Back,

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::bindings::{Action, Bindings};
 
+/// The settings the window plays with, loaded from and saved to `client.toml`.
 #[derive(Resource, Clone, Debug, PartialEq)]
 pub struct Settings {
+    /// Which buttons do what.
     pub bindings: Bindings,
     /// Frames of input delay for online matches (0 to 8).
     pub input_delay: usize,
@@ -40,6 +42,7 @@ struct SettingsFile {
     bindings: BTreeMap<Action, Vec<String>>,
 }
 
+/// The most frames of input delay a player can set.
 pub const MAX_INPUT_DELAY: usize = 8;
 
 impl Settings {
@@ -63,6 +66,7 @@ impl Settings {
         Ok(s)
     }
 
+    /// Writes the settings to their file; without a path, does nothing.
     pub fn save(&self) -> Result<(), String> {
         let Some(path) = &self.path else {
             return Ok(());

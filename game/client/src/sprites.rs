@@ -15,8 +15,11 @@ use cyteria_game::state::EnemyKind;
 /// RGBA pixels, rows from the top.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pixels {
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// Four bytes (red, green, blue, alpha) a pixel, row after row.
     pub rgba: Vec<u8>,
 }
 
@@ -38,6 +41,7 @@ impl Pixels {
         }
     }
 
+    /// The pixel in column `x` of row `y`.
     pub fn get(&self, x: usize, y: usize) -> Rgba {
         let i = (y * self.width + x) * 4;
         [
@@ -71,6 +75,7 @@ impl Pixels {
         }
     }
 
+    /// The pixels as a bevy image (sRGB, 8 bits a channel).
     pub fn into_image(self) -> Image {
         Image::new(
             Extent3d {
@@ -140,6 +145,7 @@ pub fn bolt(colour: Rgba) -> Pixels {
     p
 }
 
+/// An enemy bolt's colour: hot pink.
 pub const ENEMY_BOLT: Rgba = [255, 60, 140, 255];
 
 /// A material drop: a small gem; an item drop: a glowing chest.

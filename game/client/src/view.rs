@@ -1,5 +1,5 @@
 //! What the window draws: the last two simulated frames of the match, and
-//! the link's figures for the overlay. A [`Feed`] fills it: a local match
+//! the link's figures for the overlay. Two sources fill it: a local match
 //! stepped here (offline play, the screenshot, the frame-time benchmark) or
 //! a node's rollback session ([`crate::online`]).
 
@@ -9,27 +9,37 @@ use cyteria_game::{Arena, Game, Input, State, TICK_RATE, bot};
 /// The match as drawn.
 #[derive(Resource)]
 pub struct Frames {
+    /// The match's arena.
     pub arena: Arena,
     /// The seed the arena was generated from (a new one means a new arena).
     pub seed: u64,
+    /// The local player's seat.
     pub seat: usize,
+    /// The frame before `curr`.
     pub prev: State,
+    /// The last simulated frame.
     pub curr: State,
     /// Seconds since `curr` arrived.
     pub since_tick: f32,
+    /// The link's figures, for the overlay.
     pub link: LinkFigures,
 }
 
 /// The debug overlay's figures.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct LinkFigures {
+    /// Round-trip time to the slowest peer, in milliseconds.
     pub ping_ms: u32,
+    /// Rollbacks so far in the match.
     pub rollbacks: u32,
+    /// Frames the last rollback went back.
     pub last_rollback_depth: u32,
+    /// Frames this node runs ahead of the furthest-behind peer (negative when behind).
     pub frame_advantage: i32,
 }
 
 impl Frames {
+    /// Both frames at `game`'s state, drawn for `seat`; `seed` is the arena's.
     pub fn new(game: &Game, seed: u64, seat: usize) -> Self {
         Frames {
             arena: game.arena.clone(),
@@ -48,6 +58,7 @@ impl Frames {
         self.since_tick = 0.0;
     }
 
+    /// How far (0..=1) the drawing is from `prev` to `curr`.
     pub fn alpha(&self) -> f32 {
         crate::interp::alpha(self.since_tick, TICK_RATE)
     }
@@ -63,7 +74,9 @@ pub struct LocalInput(pub Input);
 /// screenshot and frame-time runs.
 #[derive(Resource)]
 pub struct LocalMatch {
+    /// The match, stepped here.
     pub game: Game,
+    /// The local player's seat.
     pub seat: usize,
     /// The local seat is played by the bot too (screenshots, benchmarks).
     pub bot_seat: bool,

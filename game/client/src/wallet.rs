@@ -25,28 +25,38 @@ pub enum Trade {
     Bind,
     /// Ask the validators to craft `recipe` from the ledger's materials.
     Craft {
+        /// The recipe's index in the core's recipes.
         recipe: u8,
     },
     /// List one of item `id` at `unit_price` (wei of CYTR).
     List {
+        /// The item's token id.
         id: U256,
+        /// The price of one, in wei of CYTR.
         unit_price: u128,
     },
+    /// Cancel the player's own `listing`.
     Cancel {
+        /// The listing to cancel.
         listing: U256,
     },
     /// Buy one from `listing`, paying at most `unit_price`.
     Buy {
+        /// The listing to buy from.
         listing: U256,
+        /// The most to pay for one, in wei of CYTR.
         unit_price: u128,
     },
     /// Bid `amount` on `lot`.
     Bid {
+        /// The auction lot.
         lot: U256,
+        /// The bid, in wei of CYTR.
         amount: u128,
     },
     /// Follow a finished match (hex id) to the batch that settles it.
     Follow {
+        /// The match's id, in hex.
         match_id: String,
     },
 }
@@ -56,6 +66,7 @@ pub enum Trade {
 pub struct WalletView {
     /// None until the index first synced (or with no chain).
     pub holdings: Option<Holdings>,
+    /// Whether the game key is bound to this wallet; none until the index first synced.
     pub binding: Option<BindingState>,
     /// Followed match → the epoch whose batch settled it.
     pub settled: BTreeMap<String, u64>,
@@ -68,6 +79,7 @@ pub struct WalletView {
 }
 
 impl WalletView {
+    /// A view with no wallet, saying `why`.
     pub fn none(why: impl Into<String>) -> Self {
         WalletView {
             error: Some(why.into()),
@@ -85,10 +97,15 @@ const INDEX: &str = "window-index";
 
 /// Everything the wallet task needs.
 pub struct WalletTask {
+    /// The node's match context, for binding the game key and crafting.
     pub ctx: MatchContext,
+    /// The node's blocks, for fetching the batches that settle followed matches.
     pub content: Content,
+    /// The chain, sending as the wallet.
     pub chain: Chain,
+    /// The wallet's key, which signs the binding.
     pub signer: PrivateKeySigner,
+    /// The node's data directory: the index and the binding file are kept there.
     pub data_dir: PathBuf,
 }
 
@@ -245,10 +262,13 @@ pub fn item_line(h: &wallet::Held) -> String {
 /// The rows the market screen's cursor moves over: listings, then lots.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Row {
+    /// A listing, by id.
     Listing(U256),
+    /// An auction lot, by id.
     Lot(U256),
 }
 
+/// The market screen's rows for `h`: its listings, then its lots.
 pub fn market_rows(h: &Holdings) -> Vec<Row> {
     h.listings
         .iter()

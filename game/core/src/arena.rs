@@ -10,7 +10,9 @@ use crate::geometry::{TILE, Vec2};
 use crate::inventory::Material;
 use crate::rng::Rng;
 
+/// Arena width, in tiles.
 pub const WIDTH: i32 = 40;
+/// Arena height, in tiles.
 pub const HEIGHT: i32 = 28;
 /// Obstacle clusters scattered per arena.
 const CLUSTERS: u32 = 16;
@@ -21,23 +23,32 @@ pub const ENEMY_SPAWNS: usize = 8;
 /// Tiles around the centre kept clear for the players' start.
 const CLEAR_RADIUS: i32 = 4;
 
+/// What one tile of the map is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tile {
+    /// Open ground that bodies move over.
     Floor,
+    /// The border, and everything outside the map.
     Wall,
+    /// An obstacle: part of a rock cluster or a filled unreachable pocket.
     Rock,
 }
 
 /// What a resource node is, and so what gathering it yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ResourceKind {
+    /// Yields wood.
     Tree,
+    /// Yields stone.
     Boulder,
+    /// Yields ore.
     OreVein,
+    /// Yields crystal.
     Crystal,
 }
 
 impl ResourceKind {
+    /// The material that gathering from a node of this kind yields.
     pub fn material(self) -> Material {
         match self {
             ResourceKind::Tree => Material::Wood,
@@ -62,8 +73,11 @@ impl ResourceKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Arena {
     tiles: Vec<Tile>,
+    /// Start positions of the four seats, around the centre.
     pub player_spawns: [Vec2; 4],
+    /// Where enemies enter: floor near the corners and edge midpoints (up to `ENEMY_SPAWNS`).
     pub enemy_spawns: Vec<Vec2>,
+    /// Where resource nodes stand, with their kinds (up to `RESOURCE_SITES`).
     pub resource_sites: Vec<(Vec2, ResourceKind)>,
 }
 
@@ -175,6 +189,7 @@ impl Arena {
         }
     }
 
+    /// Whether tile `(x, y)` is not floor (outside the map counts as blocked).
     pub fn is_blocked(&self, x: i32, y: i32) -> bool {
         self.tile(x, y) != Tile::Floor
     }

@@ -6,25 +6,50 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use thiserror::Error;
 
+/// Why bytes did not decode: every way a framed encoding can fail.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum DecodeError {
+    /// The input is longer than the format's size limit.
     #[error("{len} bytes is over the limit of {max}")]
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// Bytes supplied.
+        len: usize,
+        /// The format's limit, `max_bytes`.
+        max: usize,
+    },
+    /// The input is shorter than the 5-byte frame or lacks the format's magic.
     #[error("not a {expected} (bad magic bytes)")]
-    BadMagic { expected: &'static str },
+    BadMagic {
+        /// Name of the format expected.
+        expected: &'static str,
+    },
+    /// The version byte is not the one this build reads.
     #[error("unsupported {what} version {got} (this build reads {supported})")]
     UnsupportedVersion {
+        /// Name of the format.
         what: &'static str,
+        /// The version byte found.
         got: u8,
+        /// The version this build reads.
         supported: u8,
     },
+    /// The body is not a postcard encoding of the expected type.
     #[error("malformed {what}: {reason}")]
-    Malformed { what: &'static str, reason: String },
+    Malformed {
+        /// Name of the format.
+        what: &'static str,
+        /// postcard's error message.
+        reason: String,
+    },
+    /// Bytes left over after the value: their count and the format's name.
     #[error("{0} trailing bytes after the {1}")]
     TrailingBytes(usize, &'static str),
+    /// The value decoded but fails the format's structural checks.
     #[error("invalid {what}: {reason}")]
     Invalid {
+        /// Name of the format.
         what: &'static str,
+        /// The check that failed.
         reason: &'static str,
     },
 }
@@ -33,9 +58,13 @@ pub enum DecodeError {
 /// version and its size limit.
 #[derive(Clone, Copy, Debug)]
 pub struct Format {
+    /// What the encoding is called in error messages.
     pub name: &'static str,
+    /// The 4 bytes every encoding starts with.
     pub magic: [u8; 4],
+    /// The version byte after the magic; decoding accepts only this version.
     pub version: u8,
+    /// The longest encoding, in bytes, that decoding accepts.
     pub max_bytes: usize,
 }
 
@@ -50,12 +79,14 @@ impl Format {
         *out = body;
     }
 
+    /// The canonical encoding of `value`: magic, version byte, postcard body.
     pub fn encode<T: Serialize>(&self, value: &T) -> Vec<u8> {
         let mut out = Vec::new();
         self.encode_into(value, &mut out);
         out
     }
 
+    /// Decodes exactly one value, checking the size limit, magic, version and that no bytes trail.
     pub fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, DecodeError> {
         if bytes.len() > self.max_bytes {
             return Err(DecodeError::TooLarge {
@@ -86,6 +117,7 @@ impl Format {
         Ok(value)
     }
 
+    /// The error for a decoded value that fails the structural check `reason`.
     pub fn invalid(&self, reason: &'static str) -> DecodeError {
         DecodeError::Invalid {
             what: self.name,

@@ -14,7 +14,9 @@ pub const FIST_DAMAGE: u16 = 4;
 pub const HURT_TICKS: u8 = 30;
 /// Burn: 2 damage every 20 ticks for 3 seconds.
 pub const BURN_TICKS: u16 = 180;
+/// Ticks between two damage ticks of a burn.
 pub const BURN_PERIOD: u16 = 20;
+/// Damage a burn deals each period.
 pub const BURN_DAMAGE: i32 = 2;
 /// Chance of a critical hit with the `Critical` trait, per mille.
 pub const CRIT_CHANCE: u32 = 150;

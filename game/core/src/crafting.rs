@@ -17,11 +17,17 @@ pub type RecipeId = u8;
 /// A crafting recipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recipe {
+    /// What the crafted item is called.
     pub name: &'static str,
+    /// The type of item it makes.
     pub item_type: ItemType,
+    /// Materials it consumes, as `(material, count)` lines.
     pub cost: &'static [(Material, u32)],
+    /// Base damage, before rarity scaling and the ±10% roll.
     pub damage: u16,
+    /// Base defense, before rarity scaling and the ±10% roll.
     pub defense: u16,
+    /// Base durability, before rarity scaling (capped at the rarity's maximum).
     pub durability: u16,
     /// A trait every item of this recipe carries, on top of its rarity's.
     pub signature: Option<Trait>,
@@ -115,18 +121,25 @@ pub fn starter_loadout() -> crate::inventory::Loadout {
     }
 }
 
+/// Why crafting, an upgrade or a repair failed (in which case nothing changed).
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum CraftError {
+    /// No recipe has this id.
     #[error("unknown recipe {0}")]
     UnknownRecipe(RecipeId),
+    /// An inventory error: materials short, or no item at an index.
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    /// The three items differ in type or rarity.
     #[error("an upgrade needs three items of one type and rarity")]
     MismatchedUpgrade,
+    /// The items are mythic already, the highest rarity.
     #[error("mythic items cannot be upgraded further")]
     AlreadyMythic,
+    /// The same bag index was given twice.
     #[error("an upgrade takes three distinct items")]
     RepeatedItem,
+    /// The item is already at its rarity's maximum durability.
     #[error("the item is already at full durability")]
     NothingToRepair,
 }

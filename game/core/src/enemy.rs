@@ -15,16 +15,23 @@ pub const PLAYER_RADIUS: i32 = 300;
 /// Fixed numbers of an enemy kind.
 #[derive(Clone, Copy, Debug)]
 pub struct KindStats {
+    /// Health at wave 1 in a one-player match.
     pub hp: i32,
+    /// Movement speed, sub-units per tick.
     pub speed: i32,
+    /// Damage of a bite, charge or bolt at wave 1.
     pub damage: u16,
+    /// Half-size of the body, sub-units.
     pub radius: i32,
+    /// Experience the killer earns.
     pub xp: u32,
 }
 
 impl EnemyKind {
+    /// Every enemy kind, in declaration order (the order wave weights use).
     pub const ALL: [EnemyKind; 3] = [EnemyKind::Chaser, EnemyKind::Shooter, EnemyKind::Brute];
 
+    /// The fixed numbers of this kind, before wave and party scaling.
     pub fn stats(self) -> KindStats {
         match self {
             EnemyKind::Chaser => KindStats {

@@ -13,7 +13,9 @@ pub const TILE: i32 = 1024;
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
 pub struct Vec2 {
+    /// Horizontal coordinate, growing eastwards.
     pub x: i32,
+    /// Vertical coordinate, growing downwards (southwards).
     pub y: i32,
 }
 
@@ -21,8 +23,10 @@ pub struct Vec2 {
 // purpose, which `+` and `-` would hide.
 #[allow(clippy::should_implement_trait)]
 impl Vec2 {
+    /// The origin, or no displacement.
     pub const ZERO: Vec2 = Vec2 { x: 0, y: 0 };
 
+    /// The vector `(x, y)`.
     pub const fn new(x: i32, y: i32) -> Self {
         Self { x, y }
     }
@@ -35,14 +39,17 @@ impl Vec2 {
         }
     }
 
+    /// The tile `(tx, ty)` that contains this position (floored, so negative positions work).
     pub fn tile(self) -> (i32, i32) {
         (self.x.div_euclid(TILE), self.y.div_euclid(TILE))
     }
 
+    /// Componentwise sum, saturating at the `i32` bounds.
     pub fn add(self, o: Vec2) -> Vec2 {
         Vec2::new(self.x.saturating_add(o.x), self.y.saturating_add(o.y))
     }
 
+    /// Componentwise difference, saturating at the `i32` bounds.
     pub fn sub(self, o: Vec2) -> Vec2 {
         Vec2::new(self.x.saturating_sub(o.x), self.y.saturating_sub(o.y))
     }
@@ -56,14 +63,17 @@ impl Vec2 {
         )
     }
 
+    /// The dot product, in `i64` so it cannot overflow.
     pub fn dot(self, o: Vec2) -> i64 {
         i64::from(self.x) * i64::from(o.x) + i64::from(self.y) * i64::from(o.y)
     }
 
+    /// The squared length.
     pub fn len2(self) -> i64 {
         self.dot(self)
     }
 
+    /// The squared distance to `o`.
     pub fn dist2(self, o: Vec2) -> i64 {
         self.sub(o).len2()
     }
@@ -88,6 +98,7 @@ impl Vec2 {
         Vec2::new(-self.y, self.x)
     }
 
+    /// The opposite vector.
     pub fn neg(self) -> Vec2 {
         Vec2::new(-self.x, -self.y)
     }

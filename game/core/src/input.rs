@@ -10,9 +10,13 @@ use crate::geometry::{DIRS, Vec2};
 pub struct Input(pub u16);
 
 impl Input {
+    /// Movement key: up (north, towards smaller y).
     pub const UP: u16 = 1 << 0;
+    /// Movement key: down (south, towards larger y).
     pub const DOWN: u16 = 1 << 1;
+    /// Movement key: left (west).
     pub const LEFT: u16 = 1 << 2;
+    /// Movement key: right (east).
     pub const RIGHT: u16 = 1 << 3;
     /// Melee swing with the equipped weapon (held: swing whenever ready).
     pub const MELEE: u16 = 1 << 4;
@@ -28,10 +32,12 @@ impl Input {
     /// Every bit the rules define; inputs with other bits are not canonical.
     pub const MASK: u16 = 0x0FFF;
 
+    /// Whether `bit` (one of the flag constants above) is set.
     pub const fn has(self, bit: u16) -> bool {
         self.0 & bit != 0
     }
 
+    /// This input with `bit` also set.
     pub const fn with(self, bit: u16) -> Self {
         Self(self.0 | bit)
     }

@@ -9,16 +9,24 @@ use crate::item::{ItemStats, ItemType};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum Material {
+    /// Gathered from trees.
     Wood = 0,
+    /// Gathered from boulders.
     Stone = 1,
+    /// Gathered from ore veins; brutes drop it too.
     Ore = 2,
+    /// Gathered from crystal nodes; shooters drop it too.
     Crystal = 3,
+    /// Dropped by chasers.
     Hide = 4,
+    /// Dropped by enemies of every kind.
     Essence = 5,
 }
 
 impl Material {
+    /// Number of materials.
     pub const COUNT: usize = 6;
+    /// Every material, in discriminant order.
     pub const ALL: [Material; Self::COUNT] = [
         Material::Wood,
         Material::Stone,
@@ -28,6 +36,7 @@ impl Material {
         Material::Essence,
     ];
 
+    /// The material's lower-case name, as error messages show it.
     pub fn name(self) -> &'static str {
         ["wood", "stone", "ore", "crystal", "hide", "essence"][self as usize]
     }
@@ -37,25 +46,34 @@ impl Material {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Materials(pub [u32; Material::COUNT]);
 
+/// Why an inventory operation failed.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum InventoryError {
+    /// A cost needs more of a material than is held.
     #[error("not enough {material}: have {have}, need {need}")]
     NotEnough {
+        /// Name of the material that is short.
         material: &'static str,
+        /// Count held.
         have: u32,
+        /// Count the cost needs (its lines for this material summed).
         need: u32,
     },
+    /// No carried item at this index.
     #[error("no item at inventory index {0}")]
     NoSuchItem(usize),
+    /// A cost's lines for one material add up past `u32::MAX`.
     #[error("material count overflows")]
     Overflow,
 }
 
 impl Materials {
+    /// Count held of `m`.
     pub fn get(&self, m: Material) -> u32 {
         self.0[m as usize]
     }
 
+    /// Adds `n` of `m`, saturating at `u32::MAX`.
     pub fn add(&mut self, m: Material, n: u32) {
         let slot = &mut self.0[m as usize];
         *slot = slot.saturating_add(n);
@@ -91,6 +109,7 @@ impl Materials {
         Ok(())
     }
 
+    /// Count of all materials together.
     pub fn total(&self) -> u64 {
         self.0.iter().map(|n| u64::from(*n)).sum()
     }
@@ -99,12 +118,16 @@ impl Materials {
 /// What a player has equipped: one weapon, one armor, one tool.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Loadout {
+    /// The equipped weapon, used for melee swings and bolts.
     pub weapon: Option<ItemStats>,
+    /// The equipped armor, whose defense reduces damage taken.
     pub armor: Option<ItemStats>,
+    /// The equipped tool, needed for gathering.
     pub tool: Option<ItemStats>,
 }
 
 impl Loadout {
+    /// The slot that holds items of type `ty`.
     pub fn slot(&self, ty: ItemType) -> &Option<ItemStats> {
         match ty {
             ItemType::Weapon => &self.weapon,
@@ -113,6 +136,7 @@ impl Loadout {
         }
     }
 
+    /// The slot that holds items of type `ty`, mutably.
     pub fn slot_mut(&mut self, ty: ItemType) -> &mut Option<ItemStats> {
         match ty {
             ItemType::Weapon => &mut self.weapon,
@@ -138,8 +162,11 @@ impl Loadout {
 /// equipped loadout.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
+    /// Counted stacks of materials.
     pub materials: Materials,
+    /// Carried items that are not equipped (the bag).
     pub items: Vec<ItemStats>,
+    /// The equipped loadout, what the player takes into a match.
     pub equipped: Loadout,
 }
 

@@ -10,14 +10,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum ItemType {
+    /// Swung in melee; it also sets the damage of bolts.
     Weapon = 0,
+    /// Reduces damage taken by its defense.
     Armor = 1,
+    /// Gathers materials from resource nodes.
     Tool = 2,
 }
 
 impl ItemType {
+    /// Every item type, in discriminant order.
     pub const ALL: [ItemType; 3] = [ItemType::Weapon, ItemType::Armor, ItemType::Tool];
 
+    /// The type with discriminant `v` (the contract's `uint8`), if there is one.
     pub fn from_u8(v: u8) -> Option<Self> {
         Self::ALL.get(usize::from(v)).copied()
     }
@@ -27,14 +32,20 @@ impl ItemType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[repr(u8)]
 pub enum Rarity {
+    /// The lowest: no trait slots, 100% stats.
     Common = 0,
+    /// One trait slot, 125% stats.
     Uncommon = 1,
+    /// Two trait slots, 155% stats.
     Rare = 2,
+    /// Three trait slots, 190% stats; its sprite glows.
     Epic = 3,
+    /// Four trait slots, 240% stats; the highest rarity, so upgrades stop here.
     Mythic = 4,
 }
 
 impl Rarity {
+    /// Every rarity, from common to mythic.
     pub const ALL: [Rarity; 5] = [
         Rarity::Common,
         Rarity::Uncommon,
@@ -43,10 +54,12 @@ impl Rarity {
         Rarity::Mythic,
     ];
 
+    /// The rarity with discriminant `v` (0–4), if there is one.
     pub fn from_u8(v: u8) -> Option<Self> {
         Self::ALL.get(usize::from(v)).copied()
     }
 
+    /// The next rarer rarity; `None` for mythic.
     pub fn next(self) -> Option<Self> {
         Self::from_u8(self as u8 + 1)
     }
@@ -100,6 +113,7 @@ pub enum Trait {
 }
 
 impl Trait {
+    /// Every trait of this rules version, in bit order.
     pub const ALL: [Trait; 12] = [
         Trait::Lifesteal,
         Trait::Burn,
@@ -115,6 +129,7 @@ impl Trait {
         Trait::Quick,
     ];
 
+    /// The trait's lower-case name.
     pub fn name(self) -> &'static str {
         match self {
             Trait::Lifesteal => "lifesteal",
@@ -164,27 +179,33 @@ impl Trait {
 pub struct Traits(pub [u8; 32]);
 
 impl Traits {
+    /// The word with no trait set.
     pub const NONE: Traits = Traits([0; 32]);
 
+    /// Whether trait `t`'s bit is set.
     pub fn has(&self, t: Trait) -> bool {
         let i = t as usize;
         self.0[31 - i / 8] & (1 << (i % 8)) != 0
     }
 
+    /// Sets trait `t`'s bit.
     pub fn set(&mut self, t: Trait) {
         let i = t as usize;
         self.0[31 - i / 8] |= 1 << (i % 8);
     }
 
+    /// This word with trait `t` also set.
     pub fn with(mut self, t: Trait) -> Self {
         self.set(t);
         self
     }
 
+    /// The traits set, in bit order (undefined bits are skipped).
     pub fn iter(&self) -> impl Iterator<Item = Trait> + '_ {
         Trait::ALL.into_iter().filter(|t| self.has(*t))
     }
 
+    /// How many defined traits are set.
     pub fn count(&self) -> usize {
         self.iter().count()
     }
@@ -205,20 +226,27 @@ impl Traits {
 /// An item's stats, field for field the seed's `ItemStats`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ItemStats {
+    /// Weapon, armor or tool: the slot the item equips into.
     pub item_type: ItemType,
+    /// Rarity: it scales the stats and sets the number of traits.
     pub rarity: Rarity,
+    /// A weapon's melee damage (its bolts deal 60%); a tool's shortens its gathering cooldown.
     pub damage: u16,
+    /// Armor's defense: damage taken is `raw * 100 / (100 + 4 * defense)`.
     pub defense: u16,
     /// Uses left; an item at 0 is broken and stops working until repaired.
     pub durability: u16,
+    /// The 256-bit trait word.
     pub traits: Traits,
 }
 
 impl ItemStats {
+    /// Whether durability is 0, so the item does not work.
     pub fn is_broken(&self) -> bool {
         self.durability == 0
     }
 
+    /// Whether the item carries trait `t`.
     pub fn has(&self, t: Trait) -> bool {
         self.traits.has(t)
     }

@@ -7,7 +7,7 @@
 //! [`State`] of flat, fixed-capacity pools. [`Game::step`] advances one tick
 //! from one [`Input`] per player; [`Game::save`] and [`Game::load`] are plain
 //! clones; [`State::checksum`] hashes the canonical encoding with blake3.
-//! [`verify`] re-simulates a [`Transcript`] and returns each player's
+//! [`verify()`] re-simulates a [`Transcript`] and returns each player's
 //! rewards.
 //!
 //! ```

@@ -36,6 +36,7 @@ impl Rng {
         Self(Pcg32::from_seed(s))
     }
 
+    /// The next 32 bits of the sequence.
     pub fn next_u32(&mut self) -> u32 {
         self.0.next_u32()
     }

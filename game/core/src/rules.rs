@@ -8,10 +8,15 @@ use serde::{Deserialize, Serialize};
 pub const RULES_VERSION: u32 = 1;
 /// Simulation ticks per second.
 pub const TICK_RATE: u32 = 60;
+/// Most players in one match (the capacity of the player pool).
 pub const MAX_PLAYERS: usize = 4;
+/// Most enemies alive at once (the capacity of the enemy pool).
 pub const MAX_ENEMIES: usize = 96;
+/// Most projectiles in flight at once (the capacity of the projectile pool).
 pub const MAX_PROJECTILES: usize = 128;
+/// Most drops lying on the ground at once (the capacity of the drop pool).
 pub const MAX_DROPS: usize = 64;
+/// Most resource nodes in a match: one per resource site of the arena.
 pub const MAX_NODES: usize = crate::arena::RESOURCE_SITES;
 /// Items one player can pick up in one match.
 pub const MAX_REWARD_ITEMS: usize = 8;

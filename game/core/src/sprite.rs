@@ -28,8 +28,11 @@ const HANDLE_DARK: Rgba = [82, 52, 28, 255];
 /// Pixels in rows from the top, 4 bytes (RGBA, straight alpha) each.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sprite {
+    /// Pixels per row.
     pub width: usize,
+    /// Number of rows.
     pub height: usize,
+    /// The pixels, row by row from the top, 4 bytes each (`width * height * 4` in all).
     pub rgba: Vec<u8>,
 }
 

@@ -15,7 +15,9 @@ use crate::rules::{
     MAX_DROPS, MAX_ENEMIES, MAX_NODES, MAX_PLAYERS, MAX_PROJECTILES, MAX_REWARD_ITEMS, Rules,
 };
 
+/// A player's full health.
 pub const PLAYER_MAX_HP: u16 = 100;
+/// A player's full stamina; dodges and bolts spend it, and 1 returns every 3 ticks.
 pub const MAX_STAMINA: u16 = 100;
 
 /// How a match ended.
@@ -32,9 +34,13 @@ pub enum MatchEnd {
 /// Per-player countdowns, in ticks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cooldowns {
+    /// Until the next melee swing.
     pub melee: u8,
+    /// Until the next bolt.
     pub shoot: u8,
+    /// Until the next dodge.
     pub dodge: u8,
+    /// Until the next gather.
     pub gather: u8,
     /// Invulnerability after being hit.
     pub hurt: u8,
@@ -45,32 +51,48 @@ pub struct Cooldowns {
 /// What a player earned so far in this match.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rewards {
+    /// Experience from kills and cleared waves.
     pub xp: u32,
+    /// Enemies killed (each credited to the player who hit it last).
     pub kills: u16,
+    /// Damage of this player's melee and bolt hits on enemies.
     pub damage_dealt: u32,
+    /// Damage taken after armor (burn damage not counted).
     pub damage_taken: u32,
+    /// Materials gathered and picked up.
     pub materials: Materials,
+    /// Items picked up (at most `MAX_REWARD_ITEMS`); while full, item drops stay on the ground.
     pub items: ArrayVec<ItemStats, MAX_REWARD_ITEMS>,
 }
 
+/// One player in the match: body, stats, gear and earnings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Player {
+    /// Position of the body's centre, sub-units.
     pub pos: Vec2,
     /// Facing direction, 0..8 (see [`crate::geometry::DIRS`]).
     pub facing: u8,
+    /// Health left; 0 exactly when downed.
     pub hp: u16,
+    /// Full health.
     pub max_hp: u16,
+    /// Stamina left, up to `MAX_STAMINA`; dodges and bolts spend it.
     pub stamina: u16,
+    /// Down at 0 health: no actions until an ally revives it or a wave is cleared.
     pub downed: bool,
     /// Ticks an ally has spent reviving this downed player.
     pub revive: u16,
     /// Ticks left of the current dodge, and its direction.
     pub dodge: u8,
+    /// Direction of the current dodge, 0..8.
     pub dodge_dir: u8,
     /// Ticks left burning.
     pub burn: u16,
+    /// Countdowns until actions are ready again.
     pub cd: Cooldowns,
+    /// The items brought into the match; they wear as they are used.
     pub equipment: Loadout,
+    /// What the player earned so far.
     pub rewards: Rewards,
 }
 
@@ -88,27 +110,56 @@ pub enum EnemyKind {
 /// A brute's (and anyone's) current action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Act {
+    /// Moving towards the nearest player (chasers and shooters never leave it).
     Approach,
-    Windup { ticks: u8, dir: Vec2 },
-    Charge { ticks: u8, dir: Vec2 },
-    Recover { ticks: u8 },
+    /// Standing still before a charge, for `ticks` more ticks, aimed along `dir`.
+    Windup {
+        /// Ticks left before the charge.
+        ticks: u8,
+        /// Direction of the coming charge (scaled to a tile).
+        dir: Vec2,
+    },
+    /// Charging along `dir` for up to `ticks` more ticks, hurting players in reach.
+    Charge {
+        /// Ticks left of the charge, at most.
+        ticks: u8,
+        /// Direction of the charge (scaled to a tile).
+        dir: Vec2,
+    },
+    /// Resting after a charge for `ticks` more ticks.
+    Recover {
+        /// Ticks left to rest.
+        ticks: u8,
+    },
 }
 
 /// No player: `last_hit_by` of an enemy nobody hit yet.
 pub const NOBODY: u8 = u8::MAX;
 
+/// An enemy in the arena.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enemy {
+    /// Unique within the match, from `State::next_id` (never 0).
     pub id: u32,
+    /// Which of the three kinds, and so its behaviour.
     pub kind: EnemyKind,
+    /// Position of the body's centre, sub-units.
     pub pos: Vec2,
+    /// Health left; at 0 or below it dies this tick.
     pub hp: i32,
+    /// Health at spawn, scaled by wave and party size.
     pub max_hp: i32,
+    /// Damage of a bite, charge or bolt, scaled by wave.
     pub damage: u16,
+    /// Current action (only brutes change it).
     pub act: Act,
+    /// Ticks until it can bite, shoot or charge again.
     pub cooldown: u16,
+    /// Ticks left burning.
     pub burn: u16,
+    /// The seat that set it burning (burn damage is credited to it).
     pub burn_by: u8,
+    /// The seat that hit it last, credited with the kill; `NOBODY` if none.
     pub last_hit_by: u8,
     /// Knockback velocity, decaying each tick.
     pub knock: Vec2,
@@ -119,51 +170,74 @@ pub struct Enemy {
 /// Who fired a projectile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Owner {
+    /// A player, by seat index.
     Player(u8),
+    /// An enemy; its bolts hurt players.
     Enemy,
 }
 
 /// Trait effects a hit carries (from the weapon that made it).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HitEffects {
+    /// From `Critical`: a chance of double damage.
     pub critical: bool,
+    /// From `Burn`: sets the enemy burning.
     pub burn: bool,
+    /// From `Lifesteal`: heals the attacker a sixth of the damage.
     pub lifesteal: bool,
+    /// From `Knockback`: pushes the enemy away (melee only).
     pub knockback: bool,
 }
 
+/// A bolt in flight.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Projectile {
+    /// Position, sub-units.
     pub pos: Vec2,
+    /// Displacement per tick, sub-units.
     pub vel: Vec2,
+    /// Damage on hit (armor reduces it when an enemy's bolt hits a player).
     pub damage: u16,
+    /// Ticks left in flight; a blocked tile, or a hit it cannot pierce, ends it sooner.
     pub ttl: u16,
+    /// Who fired it, and so whom it can hit.
     pub owner: Owner,
     /// Enemies it may still pass through.
     pub pierce: u8,
     /// The enemy it hit last (so a piercing bolt hits each enemy once).
     pub last_hit: u32,
+    /// Trait effects of the weapon that fired it.
     pub effects: HitEffects,
 }
 
 /// What lies on the ground.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Loot {
+    /// A stack of a material: which one and how many.
     Material(Material, u8),
+    /// An item.
     Item(ItemStats),
 }
 
+/// Loot lying on the ground, picked up by the first standing player in reach.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drop {
+    /// Where it lies, sub-units.
     pub pos: Vec2,
+    /// What it is.
     pub loot: Loot,
+    /// Ticks before it vanishes if nobody picks it up.
     pub ttl: u16,
 }
 
+/// A resource node that players gather from with a tool.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceNode {
+    /// Position, sub-units (the centre of its tile).
     pub pos: Vec2,
+    /// What it is, and so which material it yields.
     pub kind: ResourceKind,
+    /// Gathers left; 0 means exhausted.
     pub remaining: u8,
 }
 
@@ -176,6 +250,7 @@ pub struct Waves {
     pub cleared: u8,
     /// Enemies of this wave still to spawn.
     pub to_spawn: u16,
+    /// Ticks until the next enemy of this wave spawns.
     pub spawn_timer: u16,
     /// Ticks until the next wave starts (0 while a wave is under way).
     pub pause: u16,
@@ -184,16 +259,27 @@ pub struct Waves {
 /// The whole state of a match at one frame.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
+    /// Ticks stepped so far.
     pub frame: u32,
+    /// The parameters the players agreed on.
     pub rules: Rules,
+    /// The match's one generator, which every chance draws from.
     pub rng: Rng,
+    /// Wave progress.
     pub waves: Waves,
+    /// How the match ended; `None` while it runs.
     pub end: Option<MatchEnd>,
+    /// The id the next spawned enemy gets.
     pub next_id: u32,
+    /// Players in seat order.
     pub players: ArrayVec<Player, MAX_PLAYERS>,
+    /// Live enemies, in spawn order.
     pub enemies: ArrayVec<Enemy, MAX_ENEMIES>,
+    /// Projectiles in flight.
     pub projectiles: ArrayVec<Projectile, MAX_PROJECTILES>,
+    /// Loot lying on the ground.
     pub drops: ArrayVec<Drop, MAX_DROPS>,
+    /// Resource nodes, one per resource site of the arena.
     pub nodes: ArrayVec<ResourceNode, MAX_NODES>,
 }
 
@@ -209,6 +295,7 @@ impl Checksum {
         u128::from_le_bytes(b)
     }
 
+    /// The checksum as 64 lower-case hex digits.
     pub fn to_hex(&self) -> String {
         blake3::Hash::from_bytes(self.0).to_hex().to_string()
     }

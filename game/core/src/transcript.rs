@@ -14,6 +14,12 @@ use crate::inventory::Loadout;
 use crate::rules::{MAX_MATCH_FRAMES, MAX_PLAYERS, RULES_VERSION, Rules};
 use crate::state::Checksum;
 
+/// A 32-byte id (a match id, a public key) in lowercase hex, as logs,
+/// reports and the wallet write it.
+pub fn hex_id(id: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*id).to_hex().to_string()
+}
+
 /// One seat of a match.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlayerSlot {
@@ -26,9 +32,13 @@ pub struct PlayerSlot {
 /// What the players agreed on before the first frame.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchHeader {
+    /// Identifies the match; every seat's input chain is bound to it.
     pub match_id: [u8; 32],
+    /// The `RULES_VERSION` the match is played under.
     pub rules_version: u32,
+    /// The parameters the players agreed on besides the seed.
     pub rules: Rules,
+    /// The match seed: it generates the arena and seeds the simulation's generator.
     pub seed: u64,
     /// Seats in player-handle order.
     pub players: Vec<PlayerSlot>,
@@ -108,19 +118,23 @@ impl std::fmt::Debug for Signature {
 pub struct SignedCheckpoint {
     /// Frames covered (the chain after `frame` inputs).
     pub frame: u32,
+    /// The chain head after `frame` inputs (`InputChain::head`).
     pub chain: [u8; 32],
+    /// The player's ed25519 signature over the chain up to `frame`.
     pub signature: Signature,
 }
 
 /// A whole match.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transcript {
+    /// The match the transcript records.
     pub header: MatchHeader,
     /// `inputs[player][frame]`, every player the same length.
     pub inputs: Vec<Vec<Input>>,
     /// `checkpoints[player]`: empty for an unsigned transcript, else one list
     /// per player, the last covering every frame.
     pub checkpoints: Vec<Vec<SignedCheckpoint>>,
+    /// The claimed checksum of the state after the last frame.
     pub final_checksum: Checksum,
 }
 
@@ -133,6 +147,7 @@ pub const TRANSCRIPT: Format = Format {
 };
 
 impl Transcript {
+    /// The wire form of this transcript (`TRANSCRIPT`).
     pub fn encode(&self) -> Vec<u8> {
         TRANSCRIPT.encode(self)
     }
@@ -149,6 +164,8 @@ impl Transcript {
         self.inputs.first().map_or(0, |v| v.len() as u32)
     }
 
+    /// Structural checks, without simulating: a valid header, one canonical input stream
+    /// per seat, all of one length and within the longest match, and checkpoints in order.
     pub fn validate(&self) -> Result<(), &'static str> {
         self.header.validate()?;
         let n = self.header.players.len();
@@ -187,11 +204,14 @@ const CHAIN_TAG: &str = "cyteria input chain v1";
 /// frames `0..n`, bound to one match and one seat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InputChain {
+    /// Inputs hashed into the chain so far.
     pub frame: u32,
+    /// The current chain value, `c(frame)`.
     pub head: [u8; 32],
 }
 
 impl InputChain {
+    /// The chain of seat `seat` in match `match_id` before any input (`c0`).
     pub fn new(match_id: &[u8; 32], seat: u8) -> Self {
         let mut h = blake3::Hasher::new_derive_key(CHAIN_TAG);
         h.update(match_id);
@@ -202,6 +222,7 @@ impl InputChain {
         }
     }
 
+    /// Hashes in the input of the next frame, advancing `frame` by one.
     pub fn push(&mut self, input: Input) {
         let mut h = blake3::Hasher::new();
         h.update(&self.head);

@@ -5,7 +5,7 @@ use cyteria_node::net::Role;
 use cyteria_wallet as wallet;
 use cyteria_wallet::chain_args::connect_chain;
 
-use crate::ChainNetArgs;
+use crate::args::ChainNetArgs;
 
 pub(crate) async fn run(common: &CommonArgs, a: ChainNetArgs) -> anyhow::Result<()> {
     let file = common.file()?;

@@ -4,7 +4,7 @@ use cyteria_node::cli::CommonArgs;
 use cyteria_wallet::chain_args::{ChainArgs, connect_chain};
 use cyteria_wallet::{self as wallet, show_cytr};
 
-use crate::synced_index;
+use crate::args::synced_index;
 
 pub(crate) async fn run(common: &CommonArgs, a: ChainArgs) -> anyhow::Result<()> {
     let file = common.file()?;

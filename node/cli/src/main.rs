@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+mod args;
 mod bind_wallet;
 mod content;
 mod craft;
@@ -18,9 +19,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cyteria_node::cli::{self, CommonArgs, NetArgs};
-use cyteria_node::config::ConfigError;
 use cyteria_node::identity::Identity;
 use cyteria_wallet::chain_args::ChainArgs;
+
+use args::ChainNetArgs;
 
 #[derive(Parser)]
 #[command(
@@ -65,15 +67,6 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-}
-
-/// Network and chain flags together (commands that gossip and read the chain).
-#[derive(clap::Args)]
-pub(crate) struct ChainNetArgs {
-    #[command(flatten)]
-    pub(crate) net: NetArgs,
-    #[command(flatten)]
-    pub(crate) chain: ChainArgs,
 }
 
 fn main() -> ExitCode {
@@ -123,17 +116,4 @@ fn keys(common: &CommonArgs) -> anyhow::Result<()> {
         if created { " (created)" } else { "" }
     );
     Ok(())
-}
-
-/// CYTR as a decimal string ("2.5") in wei.
-pub(crate) fn cytr(s: &str) -> Result<u128, ConfigError> {
-    cyteria_wallet::cytr(s).map_err(|e| ConfigError::Invalid(e.to_string()))
-}
-
-/// Brings the node's chain index up to date (kept in `<data dir>/index`).
-pub(crate) async fn synced_index(
-    common: &CommonArgs,
-    chain: &cyteria_chain::chain::Chain,
-) -> anyhow::Result<cyteria_chain::indexer::Indexer> {
-    cyteria_wallet::synced_index(&common.data_dir(), "index", chain).await
 }

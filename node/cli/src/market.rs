@@ -5,7 +5,7 @@ use cyteria_node::cli::CommonArgs;
 use cyteria_wallet::chain_args::{ChainArgs, connect_chain};
 use cyteria_wallet::show_cytr;
 
-use crate::{cytr, synced_index};
+use crate::args::{cytr, synced_index};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {

@@ -80,11 +80,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         waves: a.waves.unwrap_or(m.waves),
         time_limit: a.time_limit_s.unwrap_or(m.time_limit_s).saturating_mul(60),
     };
-    if !(1..=4).contains(&kind.size) {
-        return Err(
-            ConfigError::Invalid(format!("{} players: a match has 1 to 4", kind.size)).into(),
-        );
-    }
+    MatchKind::check_size(kind.size).map_err(ConfigError::Invalid)?;
     kind.rules()
         .validate()
         .map_err(|e| ConfigError::Invalid(e.into()))?;

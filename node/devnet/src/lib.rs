@@ -8,6 +8,7 @@
 //! [`report`]) states what happened and checks the outcomes each scenario
 //! expects.
 
+pub mod config;
 pub mod plot;
 pub mod report;
 pub mod roles;
@@ -30,10 +31,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use libp2p::Multiaddr;
 use tokio::sync::watch;
 
+pub use config::{DevnetConfig, Scenario};
+use cyteria_game::transcript::hex_id;
 use cyteria_node::adversary::{Adversary, Cheat};
-use cyteria_node::conditioner::LinkConditions;
 use cyteria_node::identity::Identity;
-use cyteria_node::metrics::Metrics;
 use cyteria_node::net::latency::GossipClock;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
@@ -43,108 +44,8 @@ use cyteria_node::wire::{MatchKind, Mode};
 use cyteria_validator::ValidatorConfig;
 use cyteria_validator::adversary::Fault;
 use cyteria_validator::localnet::{self, RunningValidator, ValidatorSetup};
-use report::Report;
+use report::{DaoRound, MarketRound, Report};
 use timeline::Timeline;
-
-/// What can go wrong on purpose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scenario {
-    /// Everyone plays by the rules.
-    Honest,
-    /// The last player forges an input in what it announces; another claims more rewards than it earned.
-    Cheater,
-    /// The first epoch's leader crashes right after signing, and comes back.
-    ValidatorCrash,
-    /// Half the players are cut off from everyone else for the first round
-    /// (they play among themselves), then the network heals.
-    Partition,
-    /// After the first round a quarter of the players leave, and as many
-    /// newcomers join through the bootstrap node and play the next.
-    Churn,
-}
-
-/// The devnet's settings; the defaults are the README's `cyteria devnet`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct DevnetConfig {
-    pub players: usize,
-    pub validators: usize,
-    /// Matches each player plays.
-    pub matches: u32,
-    /// Players per match (1 to 4).
-    pub match_size: u8,
-    /// A match's time limit in frames.
-    pub match_frames: u32,
-    pub tick_hz: u32,
-    pub link: LinkConditions,
-    pub scenario: Scenario,
-    #[serde(skip)]
-    pub data_dir: PathBuf,
-    #[serde(skip)]
-    pub report: PathBuf,
-    /// Progress bars on the terminal.
-    #[serde(skip)]
-    pub progress: bool,
-    /// After the report, stay up until stopped (Ctrl-C): a bot keeps
-    /// looking for the window's match, validators keep settling.
-    #[serde(skip)]
-    pub stay: bool,
-}
-
-impl Default for DevnetConfig {
-    fn default() -> Self {
-        Self {
-            players: 8,
-            validators: 3,
-            matches: 1,
-            match_size: 2,
-            match_frames: 60 * 40,
-            tick_hz: 60,
-            link: LinkConditions::default(),
-            scenario: Scenario::Honest,
-            data_dir: PathBuf::from("devnet"),
-            report: PathBuf::from("devnet/report.json"),
-            progress: true,
-            stay: false,
-        }
-    }
-}
-
-impl DevnetConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        if self.validators == 0 {
-            return Err("a devnet needs at least one validator".into());
-        }
-        if !(1..=4).contains(&self.match_size) {
-            return Err(format!(
-                "{} players per match: a match has 1 to 4",
-                self.match_size
-            ));
-        }
-        if self.players < usize::from(self.match_size)
-            || !self.players.is_multiple_of(usize::from(self.match_size))
-        {
-            return Err(format!(
-                "{} players do not split into matches of {}",
-                self.players, self.match_size
-            ));
-        }
-        let m = usize::from(self.match_size);
-        if matches!(self.scenario, Scenario::Partition | Scenario::Churn) && self.players < 2 * m {
-            return Err(format!(
-                "the {:?} scenario needs at least two matches' worth of players ({})",
-                self.scenario,
-                2 * m
-            ));
-        }
-        if self.scenario == Scenario::Cheater && self.players < 2 {
-            return Err(
-                "the cheater scenario needs two players (a forger and a false claimer)".into(),
-            );
-        }
-        self.link.validate()
-    }
-}
 
 /// CYTR in wei.
 fn cytr(n: u64) -> U256 {
@@ -677,12 +578,8 @@ fn credited(v: &RunningValidator, matches: &BTreeSet<String>) -> usize {
     ledger
         .credited
         .iter()
-        .filter(|id| matches.contains(&hex(&id[..])))
+        .filter(|id| matches.contains(&hex_id(id)))
         .count()
-}
-
-pub(crate) fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 async fn start_node(
@@ -698,13 +595,11 @@ async fn start_node(
     cfg.bootstrap = bootstrap;
     cfg.repo = (role != Role::Bootstrap).then(|| dir.join("ipfs"));
     cfg.behaviour.clock = clock;
-    Node::start(
-        identity,
-        cfg,
-        Store::open(&dir.join("store"))?,
-        Metrics::new(),
-    )
-    .await
+    Node::builder(cfg)
+        .identity(identity)
+        .store(Store::open(&dir.join("store"))?)
+        .start()
+        .await
 }
 
 fn validator_config(fault: Option<Fault>) -> ValidatorConfig {
@@ -947,15 +842,6 @@ async fn craft(
     live(validators).map(applied).min().unwrap_or(0)
 }
 
-/// What the DAO round did.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct DaoRound {
-    pub proposal: String,
-    pub change: String,
-    pub fee_bps_before: u16,
-    pub fee_bps_after: u16,
-}
-
 /// Two players (CYTR holders; the validators' accounts are busy settling)
 /// propose and pass a lower marketplace fee; it executes from the timelock
 /// a day later (anvil's clock is moved).
@@ -991,19 +877,6 @@ async fn govern(chain: &LocalChain, voters: &[usize]) -> anyhow::Result<DaoRound
         fee_bps_before: before,
         fee_bps_after: now,
     })
-}
-
-/// What the market round did.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct MarketRound {
-    pub listed: Option<String>,
-    pub bought_by: Option<Address>,
-    pub auctioned: Option<String>,
-    pub winning_bid_by: Option<Address>,
-    pub auction_settled: bool,
-    pub staked_by: Option<Address>,
-    pub staked: String,
-    pub gas_used: u64,
 }
 
 /// One player lists an item and another buys it; one auctions an item,

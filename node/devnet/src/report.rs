@@ -11,8 +11,9 @@ use cyteria_chain::indexer::Indexer;
 use cyteria_settlement::ids;
 use serde::Serialize;
 
-use super::{DaoRound, DevnetConfig, MarketRound, Scenario, hex};
+use crate::config::{DevnetConfig, Scenario};
 use crate::timeline::{Gossip, Second, Timeline};
+use cyteria_game::transcript::hex_id;
 use cyteria_node::adversary::Cheat;
 use cyteria_node::metrics::Metrics;
 use cyteria_node::session::{Ending, MatchReport};
@@ -21,26 +22,40 @@ use cyteria_validator::localnet::RunningValidator;
 /// One expected outcome and whether it held.
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
+    /// What was expected.
     pub name: String,
+    /// Whether it held.
     pub ok: bool,
+    /// What was seen, in figures.
     pub detail: String,
 }
 
+/// What the matches did, from every node's reports.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Matches {
+    /// Matches played, each counted once.
     pub played: usize,
+    /// Matches every seat played to the end.
     pub finished: usize,
+    /// Matches some seat did not finish.
     pub failed: usize,
+    /// Frames played: each match's longest transcript, summed.
     pub frames: u64,
+    /// Rollbacks, summed over seats.
     pub rollbacks: u64,
+    /// Frames rolled back and simulated again, summed over seats.
     pub rollback_frames: u64,
+    /// The deepest rollback, in frames.
     pub max_rollback_depth: u32,
+    /// Ticks a seat waited for its peers instead of advancing, summed over seats.
     pub stalls: u64,
+    /// Checksums that differed between peers, summed over seats.
     pub desyncs: u64,
     /// Lobby to first frame, median, in ms.
     pub lobby_to_first_frame_ms_p50: Option<u64>,
 }
 
+/// What the validators verified and refused.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Verification {
     /// Transcripts each validator verified (the same matches, counted by each).
@@ -49,32 +64,50 @@ pub struct Verification {
     pub rejected: BTreeMap<String, u64>,
 }
 
+/// What was settled on chain.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Settlement {
+    /// Epochs settled on chain: the settlement contract's epoch.
     pub epochs_settled: u64,
+    /// Finished matches the validators' ledger credited.
     pub matches_credited: usize,
     /// Crafts (signed actions) the validators applied and settled.
     pub crafts: usize,
+    /// Items the settled batches minted.
     pub items_minted: usize,
+    /// Gas the settlement transactions used: the highest of any validator's.
     pub gas_used: u64,
+    /// The state root on chain, in hex.
     pub state_root: String,
 }
 
+/// An item a player holds on chain, with its stats.
 #[derive(Clone, Debug, Serialize)]
 pub struct Item {
+    /// The wallet that holds it.
     pub owner: Address,
+    /// Its token id, in hex.
     pub id: String,
+    /// Weapon, armor or tool.
     pub item_type: String,
+    /// Its rarity.
     pub rarity: String,
+    /// Its damage stat.
     pub damage: u16,
+    /// Its defense stat.
     pub defense: u16,
+    /// Its durability stat.
     pub durability: u16,
+    /// Its traits, by name.
     pub traits: Vec<&'static str>,
+    /// Its metadata's URI, from the chain (`ipfs://...`).
     pub uri: String,
 }
 
+/// What the run cost the machine.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Resources {
+    /// Wall-clock time of the run, in seconds.
     pub wall_s: f64,
     /// CPU time of the whole devnet process (anvil not included), in seconds.
     pub cpu_s: f64,
@@ -82,21 +115,34 @@ pub struct Resources {
     pub max_rss_mb: f64,
     /// CPU seconds by role: each role's nodes run on a runtime of their own.
     pub cpu_by_role_s: BTreeMap<String, f64>,
+    /// anvil's CPU time, in seconds, when it could be read.
     pub anvil_cpu_s: Option<f64>,
+    /// anvil's peak resident memory, in MB, when it could be read.
     pub anvil_max_rss_mb: Option<f64>,
 }
 
+/// The devnet's report: what happened, and whether each expected outcome held.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    /// Whether every check passed.
     pub ok: bool,
+    /// The settings the devnet ran with.
     pub config: DevnetConfig,
+    /// Every expected outcome, passed or not.
     pub checks: Vec<Check>,
+    /// What the matches did.
     pub matches: Matches,
+    /// What the validators verified and refused.
     pub verification: Verification,
+    /// What was settled on chain.
     pub settlement: Settlement,
+    /// What the market round did; none when it failed.
     pub market: Option<MarketRound>,
+    /// What the DAO round did; none when it failed.
     pub dao: Option<DaoRound>,
+    /// The items the players hold.
     pub items: Vec<Item>,
+    /// What the run cost the machine.
     pub resources: Resources,
     /// Gossip delivery latency, publication to delivery, over every node.
     pub gossip: Gossip,
@@ -240,7 +286,7 @@ pub(crate) async fn build(i: Inputs<'_>) -> anyhow::Result<Report> {
     let credited = |id: &str| {
         ledger
             .as_ref()
-            .is_some_and(|l| l.credited.iter().any(|c| hex(&c[..]) == id))
+            .is_some_and(|l| l.credited.iter().any(|c| hex_id(c) == id))
     };
     let batches = i.index.batches();
     let gas_used = i
@@ -575,6 +621,40 @@ impl Report {
         }
         out
     }
+}
+
+/// What the DAO round did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DaoRound {
+    /// The proposal's id, in hex.
+    pub proposal: String,
+    /// What the proposal changed, in words.
+    pub change: String,
+    /// The marketplace fee before the proposal, in basis points.
+    pub fee_bps_before: u16,
+    /// The marketplace fee after the proposal executed, in basis points.
+    pub fee_bps_after: u16,
+}
+
+/// What the market round did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct MarketRound {
+    /// The item listed for sale (its id, in hex).
+    pub listed: Option<String>,
+    /// The wallet that bought the listing.
+    pub bought_by: Option<Address>,
+    /// The item auctioned (its id, in hex).
+    pub auctioned: Option<String>,
+    /// The wallet whose bid won the auction.
+    pub winning_bid_by: Option<Address>,
+    /// Whether the auction settled after its end.
+    pub auction_settled: bool,
+    /// The wallet that staked CYTR.
+    pub staked_by: Option<Address>,
+    /// CYTR staked, in whole CYTR (empty when nobody staked).
+    pub staked: String,
+    /// Gas the purchase, the bid and the auction's settlement used.
+    pub gas_used: u64,
 }
 
 #[cfg(test)]

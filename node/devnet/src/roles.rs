@@ -19,6 +19,7 @@ const ROLES: [(&str, &str); 3] = [
 /// Everything else in the process: the devnet's driver, its chain clients, sled's threads.
 const REST: &str = "devnet driver and chain clients";
 
+/// The roles' runtimes, and the CPU time their threads used.
 pub struct Roles {
     /// Always `Some` until dropped; a runtime must not be dropped (blocking)
     /// inside the devnet's own async context, so `Drop` lets them go in the
@@ -36,6 +37,8 @@ fn runtime(name: &str, threads: usize) -> std::io::Result<Runtime> {
 }
 
 impl Roles {
+    /// Starts the runtimes and samples the threads' CPU time every half second (on the current
+    /// tokio runtime).
     pub fn new() -> std::io::Result<Self> {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -73,14 +76,17 @@ impl Roles {
             .expect("runtimes live until the roles are dropped")
     }
 
+    /// The players' runtime.
     pub fn players(&self) -> &Handle {
         self.runtime(0)
     }
 
+    /// The validators' runtime.
     pub fn validators(&self) -> &Handle {
         self.runtime(1)
     }
 
+    /// The bootstrap node's runtime.
     pub fn bootstrap(&self) -> &Handle {
         self.runtime(2)
     }

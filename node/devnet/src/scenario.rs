@@ -86,7 +86,9 @@ pub fn matches_among(reports: &[MatchReport], keys: &BTreeSet<[u8; 32]>) -> BTre
 
 /// A player that left the devnet: where its data is, and what it played.
 pub struct Leaver {
+    /// Its data directory.
     pub dir: PathBuf,
+    /// Its game key (public).
     pub key: [u8; 32],
     /// Match ids (raw) of the finished matches it played.
     pub matches: Vec<[u8; 32]>,

@@ -11,25 +11,37 @@ use cyteria_node::net::latency::{Delivery, GossipClock, quantile};
 /// One second of the run, summed over the player nodes.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Second {
+    /// Seconds since the timeline started.
     pub t_s: u32,
+    /// Frames the players advanced in this second.
     pub frames: u64,
+    /// Rollbacks in this second.
     pub rollbacks: u64,
+    /// Gossip messages delivered in this second.
     pub gossip_deliveries: usize,
+    /// Their median delivery latency, in ms (none without deliveries).
     pub gossip_p50_ms: Option<f64>,
+    /// Their 99th-percentile delivery latency, in ms.
     pub gossip_p99_ms: Option<f64>,
 }
 
 /// Delivery latency of one topic, or of all.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Latency {
+    /// Messages delivered.
     pub deliveries: usize,
+    /// Median latency, in ms (none without deliveries).
     pub p50_ms: Option<f64>,
+    /// 90th-percentile latency, in ms.
     pub p90_ms: Option<f64>,
+    /// 99th-percentile latency, in ms.
     pub p99_ms: Option<f64>,
+    /// The longest latency, in ms.
     pub max_ms: Option<f64>,
 }
 
 impl Latency {
+    /// The figures of the latencies `d` (ms), as nearest-rank quantiles.
     pub fn of(d: &[f64]) -> Self {
         Latency {
             deliveries: d.len(),
@@ -44,10 +56,13 @@ impl Latency {
 /// Gossip delivery latency over the whole run.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Gossip {
+    /// Over every topic.
     pub all: Latency,
+    /// By topic.
     pub by_topic: BTreeMap<String, Latency>,
 }
 
+/// The latency of all `deliveries`, and by topic.
 pub fn gossip(deliveries: &[Delivery]) -> Gossip {
     let mut by_topic: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for d in deliveries {
@@ -83,6 +98,7 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// Starts sampling once a second on the current tokio runtime; `clock` times the gossip.
     pub fn start(clock: GossipClock) -> Self {
         let t = Timeline {
             clock,
@@ -109,6 +125,7 @@ impl Timeline {
         t
     }
 
+    /// Adds a player node's metrics to those sampled.
     pub fn watch(&self, m: Metrics) {
         self.players
             .lock()
@@ -124,6 +141,7 @@ impl Timeline {
         }
     }
 
+    /// The gossip clock the nodes share.
     pub fn clock(&self) -> &GossipClock {
         &self.clock
     }

@@ -8,11 +8,8 @@
 use std::time::{Duration, Instant};
 
 use cyteria_game::item::{ItemStats, ItemType, Rarity, Trait, Traits};
-use cyteria_node::identity::Identity;
-use cyteria_node::metrics::Metrics;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::Node;
-use cyteria_node::store::Store;
 use cyteria_settlement::proposal::MintedItem;
 
 async fn node(bootstrap: Vec<libp2p::Multiaddr>, repo: std::path::PathBuf) -> anyhow::Result<Node> {
@@ -20,13 +17,7 @@ async fn node(bootstrap: Vec<libp2p::Multiaddr>, repo: std::path::PathBuf) -> an
     cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
     cfg.bootstrap = bootstrap;
     cfg.repo = Some(repo);
-    Node::start(
-        Identity::generate(),
-        cfg,
-        Store::temporary()?,
-        Metrics::new(),
-    )
-    .await
+    Node::builder(cfg).start().await
 }
 
 fn bytes(n: usize, seed: u8) -> Vec<u8> {

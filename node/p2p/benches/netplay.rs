@@ -9,12 +9,9 @@ use std::time::Duration;
 use cyteria_game::RULES_VERSION;
 use cyteria_game::crafting::starter_loadout;
 use cyteria_node::conditioner::LinkConditions;
-use cyteria_node::identity::Identity;
-use cyteria_node::metrics::Metrics;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
 use cyteria_node::session::{Ending, InputSource, SessionConfig};
-use cyteria_node::store::Store;
 use cyteria_node::wire::{MatchKind, Mode};
 use tokio::sync::watch;
 
@@ -41,16 +38,7 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
         if i > 0 {
             cfg.bootstrap = nodes[0].net().addresses().await;
         }
-        nodes.push(
-            Node::start(
-                Identity::generate(),
-                cfg,
-                Store::temporary().unwrap(),
-                Metrics::new(),
-            )
-            .await
-            .unwrap(),
-        );
+        nodes.push(Node::builder(cfg).start().await.unwrap());
     }
     let session = SessionConfig {
         link,

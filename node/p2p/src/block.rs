@@ -35,3 +35,22 @@ pub fn parse_cid(s: &str) -> Result<Cid, CidError> {
     }
     s.parse::<Cid>().map_err(|e| CidError(e.to_string()))
 }
+
+/// Serde for a CID as its text form, as the wire has always carried it:
+/// bounded by [`MAX_CID_CHARS`] and parsed on decode, so a decoded message
+/// holds a typed [`Cid`] or does not decode at all.
+pub mod cid_text {
+    use ipld_core::cid::Cid;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the CID's canonical text.
+    pub fn serialize<S: Serializer>(cid: &Cid, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(cid)
+    }
+
+    /// Reads and parses a CID's text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cid, D::Error> {
+        let text = <&str>::deserialize(d)?;
+        super::parse_cid(text).map_err(serde::de::Error::custom)
+    }
+}

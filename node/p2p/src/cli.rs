@@ -19,7 +19,7 @@ pub struct CommonArgs {
     /// The node's data directory (key, store, content).
     #[arg(long, env = "CYTERIA_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// A TOML config file (default: <data dir>/cyteria.toml when it exists).
+    /// A TOML config file (default: `<data dir>/cyteria.toml` when it exists).
     #[arg(long, env = "CYTERIA_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Log filter, e.g. `info` or `cyteria_node=debug`.
@@ -38,7 +38,7 @@ pub struct NetArgs {
     /// Listen address (repeatable).
     #[arg(long, env = "CYTERIA_LISTEN", value_delimiter = ',')]
     pub listen: Vec<Multiaddr>,
-    /// Bootstrap node, ending in /p2p/<peer id> (repeatable).
+    /// Bootstrap node, ending in `/p2p/<peer id>` (repeatable).
     #[arg(long, env = "CYTERIA_BOOTSTRAP", value_delimiter = ',')]
     pub bootstrap: Vec<Multiaddr>,
     /// Serve Prometheus metrics on host:port (port 0 picks one).
@@ -74,10 +74,12 @@ pub async fn publish_when_heard(
 }
 
 impl CommonArgs {
+    /// The data directory given (flag or `CYTERIA_DATA_DIR`), else `~/.cyteria`.
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(default_data_dir)
     }
 
+    /// Loads the config file given, else the data directory's when it exists, else defaults.
     pub fn file(&self) -> Result<FileConfig, ConfigError> {
         FileConfig::load(self.config.as_deref(), &self.data_dir())
     }
@@ -113,6 +115,7 @@ where
     }
 }
 
+/// Sends logs filtered by `filter` (else `info`, when it does not parse) to stderr; once only.
 pub fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -196,7 +199,12 @@ pub async fn start_with(
         }
         _ => None,
     };
-    let node = Node::start(identity, cfg, store, metrics.clone()).await?;
+    let node = Node::builder(cfg)
+        .identity(identity)
+        .store(store)
+        .metrics(metrics.clone())
+        .start()
+        .await?;
     if announce {
         println!("peer id {}", node.net().peer_id);
         for a in node.net().addresses().await {

@@ -27,10 +27,12 @@ pub struct LinkConditions {
 }
 
 impl LinkConditions {
+    /// Whether the link adds no delay, no jitter and no loss.
     pub fn is_perfect(&self) -> bool {
         self.rtt_ms == 0 && self.jitter_ms == 0 && self.loss <= 0.0
     }
 
+    /// Checks that `loss` is in [0, 1) and that rtt and jitter are at most 10 s.
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..1.0).contains(&self.loss) {
             return Err(format!("loss must be in [0, 1), not {}", self.loss));
@@ -48,10 +50,12 @@ pub struct Conditioner {
     rng: Pcg32,
     seq: u64,
     queue: BinaryHeap<Reverse<(Instant, u64, Vec<u8>)>>,
+    /// How many droppable messages have been lost so far.
     pub dropped: u64,
 }
 
 impl Conditioner {
+    /// An empty conditioner for `cond`, its delays and losses drawn from `seed`.
     pub fn new(cond: LinkConditions, seed: u64) -> Self {
         Self {
             cond,
@@ -91,14 +95,17 @@ impl Conditioner {
         None
     }
 
+    /// When the earliest queued message is due, if any is queued.
     pub fn next_release(&self) -> Option<Instant> {
         self.queue.peek().map(|Reverse((t, _, _))| *t)
     }
 
+    /// How many messages are held back.
     pub fn len(&self) -> usize {
         self.queue.len()
     }
 
+    /// Whether no message is held back.
     pub fn is_empty(&self) -> bool {
         self.queue.is_empty()
     }

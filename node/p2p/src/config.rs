@@ -14,31 +14,44 @@ use crate::session::SessionConfig;
 /// Name of the config file looked for in the data directory.
 pub const CONFIG_FILE: &str = "cyteria.toml";
 
+/// Why the configuration cannot be used; commands exit with status 2 on it.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    /// A config file could not be read.
     #[error("cannot read the config file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The I/O error reading it.
         source: std::io::Error,
     },
+    /// A config file was read but does not parse.
     #[error("the config file {path} is invalid: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value (from a file, the environment or a flag) is out of bounds or malformed.
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
 
+/// The `[network]` section: where the node listens, whom it dials first, what it serves.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkSection {
     /// Multiaddrs to listen on.
     pub listen: Vec<String>,
-    /// Bootstrap nodes (multiaddrs ending in /p2p/<peer id>).
+    /// Bootstrap nodes (multiaddrs ending in `/p2p/<peer id>`).
     pub bootstrap: Vec<String>,
     /// Where to serve Prometheus metrics (`host:port`); none when empty.
     pub metrics: Option<String>,
     /// Where to serve the read-only IPFS gateway (`host:port`, loopback by
     /// default; bootstrap nodes serve none); none when empty.
     pub gateway: Option<String>,
+    /// Most established connections the swarm keeps (default 256).
     pub max_connections: u32,
     /// Answer DHT queries (turn off behind NAT).
     pub dht_server: bool,
@@ -60,6 +73,7 @@ impl Default for NetworkSection {
     }
 }
 
+/// The `[match]` section: what matches this node seeks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MatchSection {
@@ -135,11 +149,16 @@ impl Default for ValidatorSection {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FileConfig {
+    /// The `[network]` section.
     pub network: NetworkSection,
+    /// The `[match]` section.
     #[serde(rename = "match")]
     pub matches: MatchSection,
+    /// The `[session]` section: how matches are played.
     pub session: SessionConfig,
+    /// The `[chain]` section.
     pub chain: ChainSection,
+    /// The `[validator]` section.
     pub validator: ValidatorSection,
 }
 
@@ -163,11 +182,13 @@ impl FileConfig {
         Self::parse(&text).map_err(|message| ConfigError::Parse { path, message })
     }
 
+    /// Parses the TOML `text`; unknown keys are an error, missing ones take defaults.
     pub fn parse(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.to_string())
     }
 }
 
+/// Parses each of `v` as a multiaddr; `what` names them in the error.
 pub fn multiaddrs(v: &[String], what: &str) -> Result<Vec<Multiaddr>, ConfigError> {
     v.iter()
         .map(|s| {
@@ -177,6 +198,7 @@ pub fn multiaddrs(v: &[String], what: &str) -> Result<Vec<Multiaddr>, ConfigErro
         .collect()
 }
 
+/// Parses `s` as a `host:port` socket address; `what` names it in the error.
 pub fn socket_addr(s: &str, what: &str) -> Result<SocketAddr, ConfigError> {
     s.parse()
         .map_err(|e| ConfigError::Invalid(format!("{what} {s:?}: {e}")))

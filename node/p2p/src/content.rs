@@ -25,18 +25,30 @@ use crate::direct::{self, DirectError};
 /// The largest file `add` stores and `cat` reads back.
 pub const MAX_FILE_BYTES: usize = 256 << 20;
 
+/// Why content could not be stored or fetched.
 #[derive(Debug, Error)]
 pub enum ContentError {
+    /// A CID or CID path that does not parse or is not one this node takes.
     #[error(transparent)]
     BadCid(#[from] CidError),
+    /// This many bytes is over the block limit, or over `MAX_FILE_BYTES` for a file.
     #[error("{0} bytes is over the block limit of {MAX_BLOCK_BYTES}")]
     TooLarge(usize),
+    /// No provider gave the block within the timeout.
     #[error("block {cid} not found within {timeout:?}")]
-    NotFound { cid: Cid, timeout: Duration },
+    NotFound {
+        /// The block asked for.
+        cid: Cid,
+        /// How long the fetch waited.
+        timeout: Duration,
+    },
+    /// A block whose bytes do not hash to its CID.
     #[error("block {0}: its bytes do not match its CID")]
     Mismatch(Cid),
+    /// A path under a root that names nothing.
     #[error("no such path: {0}")]
     NoSuchPath(String),
+    /// The underlying IPFS repo failed.
     #[error("content store: {0}")]
     Store(String),
 }
@@ -48,6 +60,7 @@ pub struct Content {
 }
 
 impl Content {
+    /// A handle on the blocks of `ipfs`, the node's embedded repo.
     pub fn new(ipfs: Ipfs) -> Self {
         Self { ipfs }
     }

@@ -11,7 +11,7 @@
 //! The request is one frame with the CID's bytes; the answer one frame:
 //! `0` and the block's bytes, or `1` when this node does not hold it. Only
 //! raw-sized blocks ([`MAX_BLOCK_BYTES`]) are served, at most
-//! [`MAX_SERVING`] at a time; the requester checks the bytes against the CID.
+//! `MAX_SERVING` at a time; the requester checks the bytes against the CID.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,7 @@ pub enum DirectError {
     Mismatch,
 }
 
+/// The libp2p stream protocol of direct block requests.
 pub const BLOCK_PROTOCOL: &str = "/cyteria/block/1";
 /// Requests answered at once; more wait.
 const MAX_SERVING: usize = 16;

@@ -7,8 +7,10 @@ use futures::{AsyncReadExt, AsyncWriteExt};
 /// Errors reading one frame.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
+    /// The length prefix announced this many bytes, over the reader's limit.
     #[error("frame of {0} bytes is over the limit")]
     Oversized(usize),
+    /// The stream failed or ended mid-frame.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

@@ -14,19 +14,35 @@ use thiserror::Error;
 /// File name of the key inside the data directory.
 pub const KEY_FILE: &str = "identity.key";
 
+/// Why the node's key could not be loaded or created.
 #[derive(Debug, Error)]
 pub enum IdentityError {
+    /// The key file or its directory could not be read or written.
     #[error("cannot read or write the identity key {path}: {source}")]
     Io {
+        /// The key file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The key file does not hold exactly 32 bytes.
     #[error("the identity key {path} is malformed: expected 32 bytes, found {len}")]
-    Malformed { path: PathBuf, len: usize },
+    Malformed {
+        /// The key file.
+        path: PathBuf,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// The key file's mode grants group or others some access (Unix only).
     #[error(
         "the identity key {path} is readable by other users (mode {mode:o}); run `chmod 600` on it"
     )]
-    Permissions { path: PathBuf, mode: u32 },
+    Permissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
 }
 
 /// A node's key, usable both by libp2p and by ed25519-dalek.
@@ -43,6 +59,7 @@ impl std::fmt::Debug for Identity {
 }
 
 impl Identity {
+    /// The identity of a 32-byte ed25519 secret key.
     pub fn from_secret(secret: [u8; 32]) -> Self {
         Self {
             secret,
@@ -83,6 +100,7 @@ impl Identity {
         Ok((id, true))
     }
 
+    /// Loads the key file at `path`, refusing it when group or others may access it.
     pub fn load(path: &Path) -> Result<Self, IdentityError> {
         let io = |source| IdentityError::Io {
             path: path.to_path_buf(),
@@ -111,20 +129,24 @@ impl Identity {
         Ok(Self::from_secret(secret))
     }
 
+    /// The key as a libp2p keypair.
     pub fn keypair(&self) -> Keypair {
         let mut secret = self.secret;
         Keypair::ed25519_from_bytes(&mut secret)
             .expect("32 bytes are always a valid ed25519 secret")
     }
 
+    /// The node's libp2p peer id, which is also the player's game identity.
     pub fn peer_id(&self) -> PeerId {
         self.keypair().public().to_peer_id()
     }
 
+    /// The 32-byte ed25519 public key.
     pub fn public_key(&self) -> [u8; 32] {
         self.signing.verifying_key().to_bytes()
     }
 
+    /// The ed25519 signature of `message` by this key.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.signing.sign(message).to_bytes()
     }

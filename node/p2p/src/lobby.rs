@@ -29,9 +29,13 @@ pub const SETTLE: Duration = Duration::from_millis(600);
 /// The players of an agreed match, in seat order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Group {
+    /// The match id: blake3 of the members' peer ids and offers.
     pub match_id: [u8; 32],
+    /// The match's seed, derived from the match id.
     pub seed: u64,
+    /// The kind of match the members all offered.
     pub kind: MatchKind,
+    /// Each member's peer id and offer, ordered by peer id; the index is the seat.
     pub members: Vec<(PeerId, Offer)>,
 }
 
@@ -60,10 +64,12 @@ impl Group {
         }
     }
 
+    /// The seat of `peer`, if it is a member.
     pub fn seat_of(&self, peer: &PeerId) -> Option<usize> {
         self.members.iter().position(|(p, _)| p == peer)
     }
 
+    /// The members' peer ids, in seat order.
     pub fn peers(&self) -> impl Iterator<Item = &PeerId> {
         self.members.iter().map(|(p, _)| p)
     }
@@ -95,6 +101,7 @@ pub enum Step {
     Agreed(Group),
 }
 
+/// One node's view of the lobby: its own offer, the others' live offers, and the accepts heard.
 #[derive(Debug)]
 pub struct Lobby {
     me: PeerId,
@@ -106,6 +113,7 @@ pub struct Lobby {
 }
 
 impl Lobby {
+    /// An idle lobby for the node `me`.
     pub fn new(me: PeerId) -> Self {
         Self {
             me,
@@ -124,6 +132,7 @@ impl Lobby {
         LobbyMessage::Offer(offer)
     }
 
+    /// Whether this node has an offer up.
     pub fn is_searching(&self) -> bool {
         self.mine.is_some()
     }

@@ -27,12 +27,15 @@ pub const SPRITE_SCALE: usize = 8;
 /// The metadata of one item, in the order the JSON lists its fields.
 #[derive(Clone, Debug, Serialize)]
 pub struct ItemMetadata {
+    /// Rarity and shape, then "of" and its traits when it has any ("Rare Sword of ...").
     pub name: String,
+    /// One sentence naming the item's stats, traits, batch and index.
     pub description: String,
     /// `ipfs://<CID of the sprite PNG>`.
     pub image: String,
     /// ERC-1155: items are whole.
     pub decimals: u8,
+    /// OpenSea's background colour, hex without `#`.
     pub background_color: &'static str,
     /// OpenSea's attributes: every stat and every trait.
     pub attributes: Vec<Attribute>,
@@ -40,29 +43,43 @@ pub struct ItemMetadata {
     pub properties: Properties,
 }
 
+/// One OpenSea attribute: a stat or a trait.
 #[derive(Clone, Debug, Serialize)]
 pub struct Attribute {
+    /// The attribute's name: "Type", "Rarity", "Damage", "Defense", "Durability" or "Trait".
     pub trait_type: &'static str,
+    /// Its value: a name or a number.
     pub value: serde_json::Value,
+    /// `"number"` for numeric stats; left out otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_type: Option<&'static str>,
+    /// The highest value the stat can take (durability only); left out otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_value: Option<u16>,
 }
 
+/// The item's raw on-chain values, under ERC-1155's `properties`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Properties {
+    /// The token id, as `0x` and 64 hex digits.
     pub token_id: String,
+    /// The item type's number.
     pub item_type: u8,
+    /// The rarity's number.
     pub rarity: u8,
+    /// Damage stat.
     pub damage: u16,
+    /// Defense stat.
     pub defense: u16,
+    /// Durability, at most the rarity's maximum.
     pub durability: u16,
     /// The 256-bit trait word, `0x`-prefixed hex.
     pub traits: String,
+    /// The names of the traits set in the trait word.
     pub trait_names: Vec<&'static str>,
     /// The settlement batch (epoch) that minted it, and its place in the batch.
     pub batch: u64,
+    /// The item's place in its batch.
     pub index: u16,
 }
 
@@ -214,7 +231,9 @@ pub fn sprite_png(s: &ItemStats) -> Vec<u8> {
 /// files, then the directory node).
 #[derive(Clone, Debug)]
 pub struct Directory {
+    /// The CID of the directory node.
     pub root: Cid,
+    /// Each block's CID and bytes, the directory node last.
     pub blocks: Vec<(Cid, Vec<u8>)>,
 }
 

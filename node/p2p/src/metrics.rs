@@ -16,27 +16,49 @@ type Labels = Vec<(&'static str, String)>;
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
+    /// `cyteria_peers`: connected peers.
     pub peers: Gauge,
+    /// `cyteria_matches_started_total`: matches started.
     pub matches_started: Counter,
+    /// `cyteria_matches_finished_total`: matches finished, by `outcome`.
     pub matches_finished: Family<Labels, Counter>,
+    /// `cyteria_frames_total`: frames simulated forward, not counting re-simulation.
     pub frames: Counter,
+    /// `cyteria_rollbacks_total`: loads of an earlier state.
     pub rollbacks: Counter,
+    /// `cyteria_rollback_depth`: frames re-simulated per rollback.
     pub rollback_depth: Histogram,
+    /// `cyteria_stalls_total`: ticks skipped, the prediction window full or waiting for peers.
     pub stalls: Counter,
+    /// `cyteria_desyncs_total`: checksum mismatches between peers.
     pub desyncs: Counter,
+    /// `cyteria_bytes_total`: bytes sent and received, by `channel` and `direction`.
     pub bytes: Family<Labels, Counter>,
+    /// `cyteria_messages_total`: messages accepted, by `channel`.
     pub messages: Family<Labels, Counter>,
+    /// `cyteria_rejected_messages_total`: messages rejected, by `channel` and `reason`.
     pub rejected: Family<Labels, Counter>,
+    /// `cyteria_lobby_to_first_frame_seconds`: time from first offer to first frame.
     pub lobby_to_first_frame: Histogram,
+    /// `cyteria_checkpoints_signed_total`: input-chain checkpoints signed.
     pub checkpoints_signed: Counter,
+    /// `cyteria_equivocation_evidence_total`: equivocations detected and stored.
     pub evidence: Counter,
+    /// `cyteria_transcripts_verified_total`: transcripts a validator verified.
     pub transcripts_verified: Counter,
+    /// `cyteria_verify_seconds`: time to verify one transcript.
     pub verify_seconds: Histogram,
+    /// `cyteria_batches_signed_total`: batches this validator signed.
     pub batches_signed: Counter,
+    /// `cyteria_batches_settled_total`: batches this validator submitted and the chain settled.
     pub batches_settled: Counter,
+    /// `cyteria_items_minted_total`: items minted by batches this validator submitted.
     pub items_minted: Counter,
+    /// `cyteria_settlement_gas_total`: gas used by this validator's settlement transactions.
     pub settlement_gas: Counter,
+    /// `cyteria_equivocations_proven_total`: validator equivocations proved on chain by this one.
     pub equivocations_proven: Counter,
+    /// `cyteria_ledger_epoch`: the settled epoch this validator's ledger reflects.
     pub ledger_epoch: Gauge,
 }
 
@@ -47,6 +69,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Every metric at zero, registered under the `cyteria` prefix.
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("cyteria");
         let peers = Gauge::default();
@@ -204,6 +227,7 @@ impl Metrics {
         }
     }
 
+    /// Counts one message rejected on `channel` for `reason`.
     pub fn reject(&self, channel: &'static str, reason: &str) {
         self.rejected
             .get_or_create(&vec![
@@ -213,6 +237,7 @@ impl Metrics {
             .inc();
     }
 
+    /// Messages rejected on `channel` so far, every reason together.
     pub fn rejected_total(&self, channel: &'static str) -> u64 {
         self.sum(
             "cyteria_rejected_messages_total",
@@ -234,6 +259,7 @@ impl Metrics {
             .sum()
     }
 
+    /// Counts `n` bytes on `channel` in direction `dir`.
     pub fn bytes(&self, channel: &'static str, dir: &'static str, n: usize) {
         self.bytes
             .get_or_create(&vec![
@@ -243,12 +269,14 @@ impl Metrics {
             .inc_by(n as u64);
     }
 
+    /// Counts one message accepted on `channel`.
     pub fn accepted(&self, channel: &'static str) {
         self.messages
             .get_or_create(&vec![("channel", channel.to_string())])
             .inc();
     }
 
+    /// Counts one match finished with `outcome`.
     pub fn finished(&self, outcome: &str) {
         self.matches_finished
             .get_or_create(&vec![("outcome", outcome.to_string())])

@@ -20,14 +20,21 @@ use cyteria_game::inventory::Loadout;
 use cyteria_game::transcript::Transcript;
 use cyteria_game::verify::Outcome;
 
+/// A started node: its swarm, rollback hub, identity and store, and the decoded gossip of each
+/// topic.
 pub struct Node {
+    /// What a match needs of the node: the swarm, the rollback hub, the identity, the store.
     pub ctx: MatchContext,
     /// The match this node is playing, if any.
     pub current: watch::Sender<Option<[u8; 32]>>,
     lobby: mpsc::Receiver<(PeerId, LobbyMessage)>,
+    /// Valid transcript announcements heard, with their authors (subscribe to receive).
     pub announces: broadcast::Sender<(PeerId, Announce)>,
+    /// Valid wallet bindings and signed actions heard, with their authors.
     pub actions: broadcast::Sender<(PeerId, ActionMessage)>,
+    /// Valid validator attestations heard on the batches topic, with their authors.
     pub attestations: broadcast::Sender<(PeerId, Attestation)>,
+    /// The node's content store.
     pub content: Content,
     /// This node's recent transcript announcements, sent again when a peer
     /// joins the topic (see [`reannounce`]).
@@ -52,8 +59,73 @@ struct Outlets {
     joined: mpsc::Sender<()>,
 }
 
+/// Assembles a node: its network configuration, and optionally its
+/// identity, store and metrics (by default a fresh identity, a temporary
+/// store and metrics of its own, as tests and examples want).
+///
+/// ```no_run
+/// # async fn run() -> anyhow::Result<()> {
+/// use cyteria_node::net::{NetConfig, Role};
+/// use cyteria_node::node::Node;
+/// let node = Node::builder(NetConfig::loopback(Role::Player)).start().await?;
+/// println!("{}", node.net().peer_id);
+/// # Ok(()) }
+/// ```
+pub struct NodeBuilder {
+    config: NetConfig,
+    identity: Option<Identity>,
+    store: Option<Store>,
+    metrics: Option<crate::metrics::Metrics>,
+}
+
+impl NodeBuilder {
+    /// The node's key (default: a new one).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// Where the node keeps transcripts and evidence (default: a temporary store).
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The metrics it counts into (default: its own).
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Starts the swarm, the gossip dispatcher, the rollback hub and the
+    /// block protocol.
+    pub async fn start(self) -> anyhow::Result<Node> {
+        let store = match self.store {
+            Some(s) => s,
+            None => Store::temporary()?,
+        };
+        Node::start(
+            self.identity.unwrap_or_else(Identity::generate),
+            self.config,
+            store,
+            self.metrics.unwrap_or_default(),
+        )
+        .await
+    }
+}
+
 impl Node {
-    pub async fn start(
+    /// A builder for a node on `config`.
+    pub fn builder(config: NetConfig) -> NodeBuilder {
+        NodeBuilder {
+            config,
+            identity: None,
+            store: None,
+            metrics: None,
+        }
+    }
+
+    async fn start(
         identity: Identity,
         config: NetConfig,
         store: Store,
@@ -99,7 +171,7 @@ impl Node {
         let cid = self.content.put_record(t.encode()).await?;
         let a = Announce {
             match_id: t.header.match_id,
-            cid: cid.to_string(),
+            cid,
             frames: t.frames(),
             final_checksum: t.final_checksum,
             claims: wire::claims_hash(&outcome.players),
@@ -121,6 +193,7 @@ impl Node {
         self.ctx.net.publish(wire::ACTIONS_TOPIC, m.encode()).await
     }
 
+    /// The node's swarm.
     pub fn net(&self) -> &Net {
         &self.ctx.net
     }
@@ -221,9 +294,13 @@ impl Node {
 /// What a player node asks for and how it plays.
 #[derive(Clone)]
 pub struct PlayerConfig {
+    /// The kind of match to search for.
     pub kind: MatchKind,
+    /// What this player has equipped.
     pub loadout: Loadout,
+    /// How matches are played.
     pub session: SessionConfig,
+    /// Where the player's input comes from.
     pub source: InputSource,
 }
 

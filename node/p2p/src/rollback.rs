@@ -32,6 +32,7 @@ use crate::wire::{ROLLBACK, ROLLBACK_PROTOCOL, RollbackFrame};
 /// How long an inbound stream may take to say hello (and its match to start here).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// Reads one rollback frame's bytes, refusing any over `ROLLBACK`'s size limit.
 pub async fn read_frame<R: futures::AsyncRead + Unpin>(r: &mut R) -> Result<Vec<u8>, FrameError> {
     read_frame_of(r, ROLLBACK.max_bytes).await
 }
@@ -216,6 +217,7 @@ impl MatchStreams {
         }
     }
 
+    /// Sends a control frame (never dropped by the conditioner) to every peer but `except`.
     pub fn send_except(&self, except: PeerId, frame: &RollbackFrame) {
         let bytes = frame.encode();
         for (p, tx) in &self.out {

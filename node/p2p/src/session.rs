@@ -26,6 +26,7 @@ use crate::signing::{CheckpointBook, Filed, sign_checkpoint, verify_transcript_s
 use crate::store::Store;
 use crate::wire::{RollbackFrame, WireCheckpoint};
 
+/// The ggrs types of a Cyteria match: the game's `Input` and `State`, peers addressed by `PeerId`.
 pub struct GgrsConfig;
 impl ggrs::Config for GgrsConfig {
     type Input = Input;
@@ -93,19 +94,26 @@ pub enum InputSource {
 /// what the window draws.
 #[derive(Clone)]
 pub struct ClientLink {
+    /// The input the window holds down, read for each next frame.
     pub input: tokio::sync::watch::Receiver<Input>,
+    /// Every frame the session advances, for the window to draw.
     pub view: tokio::sync::watch::Sender<Option<MatchView>>,
 }
 
 /// One advanced frame, as the window draws it.
 #[derive(Clone, Debug)]
 pub struct MatchView {
+    /// The match's id.
     pub match_id: [u8; 32],
+    /// The match's seed.
     pub seed: u64,
+    /// This node's seat.
     pub seat: usize,
+    /// The game state at this frame.
     pub state: cyteria_game::State,
     /// Rollbacks so far, and the depth of the last one.
     pub rollbacks: u32,
+    /// Frames re-simulated by the last rollback.
     pub last_rollback_depth: u32,
     /// Round-trip time to the slowest peer, in milliseconds.
     pub ping_ms: u32,
@@ -120,32 +128,53 @@ pub enum Ending {
     /// Played to the end with every player's final signature.
     Finished,
     /// A player left or went silent; the transcript ends at the last frame all signed.
-    PeerLeft { peers: Vec<String> },
+    PeerLeft {
+        /// The peers that left, as peer ids.
+        peers: Vec<String>,
+    },
     /// Checksums differed between peers.
     Desync,
     /// The players never synchronized, or the session failed.
-    Failed { reason: String },
+    Failed {
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// What a node saw of one match.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MatchReport {
+    /// The match id, in hex.
     pub match_id: String,
+    /// This node's seat.
     pub seat: usize,
+    /// How many players the match had.
     pub players: usize,
+    /// How the match ended for this node.
     pub ending: Ending,
     /// Frames in the transcript (0 when none was kept).
     pub frames: u32,
+    /// The kept transcript's final checksum, in hex.
     pub final_checksum: Option<String>,
+    /// Rollbacks (loads of an earlier state).
     pub rollbacks: u64,
+    /// Frames re-simulated by all rollbacks together.
     pub rollback_frames: u64,
+    /// The deepest rollback, in frames.
     pub max_rollback_depth: u32,
+    /// Ticks skipped: the prediction window full or waiting for peers.
     pub stalls: u64,
+    /// Desyncs ggrs detected (checksums that differed between peers).
     pub desyncs: u64,
+    /// Milliseconds from the start of the search to the first frame, once there was one.
     pub lobby_to_first_frame_ms: Option<u64>,
+    /// Milliseconds from the start of the match to its end.
     pub duration_ms: u64,
+    /// Equivocations (two signed chains for one frame) detected and stored.
     pub evidence: u64,
+    /// Checkpoints refused: a bad signature, or a chain that does not match the inputs.
     pub rejected_checkpoints: u64,
+    /// The transcript kept in the store, if any (not serialised).
     #[serde(skip)]
     pub transcript: Option<Transcript>,
     /// The re-simulation of [`MatchReport::transcript`] done once when it
@@ -157,9 +186,13 @@ pub struct MatchReport {
 /// Everything a match needs from its node.
 #[derive(Clone)]
 pub struct MatchContext {
+    /// The node's swarm.
     pub net: Net,
+    /// The node's rollback stream hub.
     pub hub: Hub,
+    /// The node's key, which signs checkpoints.
     pub identity: Identity,
+    /// The node's store, which keeps transcripts and evidence.
     pub store: Store,
 }
 

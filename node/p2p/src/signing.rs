@@ -33,6 +33,7 @@ pub fn checkpoint_message(
     m
 }
 
+/// Signs, as `id` in `seat`, the checkpoint of `chain` at its current frame.
 pub fn sign_checkpoint(
     id: &Identity,
     header_digest: &[u8; 32],
@@ -72,18 +73,32 @@ pub fn checkpoint_signed(
 /// Why a transcript's signatures do not hold.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
+    /// The checkpoint lists or the input lists are not one per seat.
     #[error("one checkpoint list per seat is needed")]
     Missing,
+    /// This seat signed no checkpoint at the transcript's last frame.
     #[error("seat {0}: no signature over the last frame")]
     Unsigned(usize),
     /// The recorded inputs are not the ones the player signed.
     #[error("seat {seat}: the inputs up to frame {frame} are not what the player signed")]
-    ForgedInput { seat: usize, frame: u32 },
+    ForgedInput {
+        /// The seat whose inputs differ from its signed chain.
+        seat: usize,
+        /// The first frame that differs.
+        frame: u32,
+    },
+    /// A checkpoint signature that does not verify.
     #[error("seat {seat}: bad signature at frame {frame}")]
-    BadSignature { seat: usize, frame: u32 },
+    BadSignature {
+        /// The seat.
+        seat: usize,
+        /// The checkpoint's frame.
+        frame: u32,
+    },
 }
 
 impl SignatureError {
+    /// A short reason for metrics and logs: "unsigned", "forged input" or "bad signature".
     pub fn label(&self) -> &'static str {
         match self {
             SignatureError::Missing | SignatureError::Unsigned(_) => "unsigned",
@@ -168,10 +183,15 @@ pub fn verify_transcript_signatures(
 /// Proof that one key signed two different input chains for one frame.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Equivocation {
+    /// The match.
     pub match_id: [u8; 32],
+    /// The digest of the match's header, which both signatures cover.
     pub header_digest: [u8; 32],
+    /// The key that signed both.
     pub public_key: [u8; 32],
+    /// The checkpoint seen first.
     pub first: WireCheckpoint,
+    /// A checkpoint for the same seat and frame over a different chain.
     pub second: WireCheckpoint,
 }
 
@@ -196,9 +216,13 @@ impl Equivocation {
 /// What happened to a checkpoint offered to the book.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Filed {
+    /// Validly signed and not seen before: now in the book.
     New,
+    /// The same chain for that seat and frame is already in the book.
     Duplicate,
+    /// Not signed by its seat's key (or for no seat): refused.
     BadSignature,
+    /// Validly signed, but over another chain than the one in the book: the proof.
     Equivocation(Box<Equivocation>),
 }
 
@@ -211,6 +235,7 @@ pub struct CheckpointBook {
 }
 
 impl CheckpointBook {
+    /// An empty book for the match of `header`.
     pub fn new(header: MatchHeader) -> Self {
         let digest = header.digest();
         Self {
@@ -220,10 +245,12 @@ impl CheckpointBook {
         }
     }
 
+    /// The digest of the match's header, which checkpoint signatures cover.
     pub fn digest(&self) -> &[u8; 32] {
         &self.digest
     }
 
+    /// Checks `cp`'s signature and keeps it when it is new.
     pub fn file(&mut self, cp: WireCheckpoint) -> Filed {
         if !checkpoint_signed(&self.header, &self.digest, &cp) {
             return Filed::BadSignature;
@@ -244,6 +271,7 @@ impl CheckpointBook {
         }
     }
 
+    /// The checkpoint kept for `seat` at `frame`, if any.
     pub fn get(&self, seat: u8, frame: u32) -> Option<&WireCheckpoint> {
         self.seen.get(&(seat, frame))
     }

@@ -18,14 +18,18 @@ const EVIDENCE: Format = Format {
     max_bytes: 1024,
 };
 
+/// Why the store could not be opened, read or written.
 #[derive(Debug, Error)]
 pub enum StoreError {
+    /// The database failed.
     #[error("store: {0}")]
     Sled(#[from] sled::Error),
+    /// A record that does not decode or validate.
     #[error("store: a damaged record: {0}")]
     Decode(#[from] cyteria_game::codec::DecodeError),
 }
 
+/// A handle on the node's sled database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
@@ -34,6 +38,7 @@ pub struct Store {
 }
 
 impl Store {
+    /// Opens (or creates) the database in `dir`, waiting up to 2 s for another handle's lock.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         // sled's flusher thread lets go of the file lock a moment after the
         // last handle of a closed database drops: a store reopened at once
@@ -79,12 +84,14 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps `t` under its match id, replacing any earlier one, and flushes.
     pub fn put_transcript(&self, t: &Transcript) -> Result<(), StoreError> {
         self.transcripts.insert(t.header.match_id, t.encode())?;
         self.db.flush()?;
         Ok(())
     }
 
+    /// The transcript kept for `match_id`, if any.
     pub fn transcript(&self, match_id: &[u8; 32]) -> Result<Option<Transcript>, StoreError> {
         match self.transcripts.get(match_id)? {
             Some(b) => Ok(Some(Transcript::decode(&b)?)),
@@ -92,6 +99,7 @@ impl Store {
         }
     }
 
+    /// The match ids of every kept transcript, in byte order.
     pub fn transcript_ids(&self) -> Vec<[u8; 32]> {
         self.transcripts
             .iter()
@@ -100,6 +108,7 @@ impl Store {
             .collect()
     }
 
+    /// Keeps `e` (once, keyed by the hash of its encoding) and flushes.
     pub fn put_evidence(&self, e: &Equivocation) -> Result<(), StoreError> {
         let key = blake3::hash(&EVIDENCE.encode(e));
         self.evidence.insert(key.as_bytes(), EVIDENCE.encode(e))?;
@@ -107,6 +116,7 @@ impl Store {
         Ok(())
     }
 
+    /// Every piece of evidence kept; a damaged record is an error in its place.
     pub fn evidence(&self) -> Vec<Result<Equivocation, StoreError>> {
         self.evidence
             .iter()

@@ -12,16 +12,22 @@ use thiserror::Error;
 use crate::signing::{SignatureError, verify_transcript_signatures};
 use crate::wire::{Announce, claims_hash};
 
+/// Why a validator does not credit a match.
 #[derive(Debug, Error)]
 pub enum Rejection {
+    /// The transcript's bytes do not decode.
     #[error("the transcript does not decode: {0}")]
     Decode(#[from] DecodeError),
+    /// The transcript differs from its announcement in what this names.
     #[error("the transcript is not the announced one ({0})")]
     NotAnnounced(&'static str),
+    /// A player's checkpoints do not hold.
     #[error(transparent)]
     Signatures(#[from] SignatureError),
+    /// The re-simulation refused the match or did not reproduce its final checksum.
     #[error("re-simulation: {0}")]
     Simulation(#[from] VerifyError),
+    /// The claims hash announced is not the one of the rewards the simulation gives.
     #[error("the announced rewards are not what the simulation gives")]
     ClaimedRewards,
 }
@@ -44,7 +50,9 @@ impl Rejection {
 /// A transcript that passed every check, with what the simulation gave.
 #[derive(Clone, Debug)]
 pub struct Verified {
+    /// The decoded transcript.
     pub transcript: Transcript,
+    /// Its re-simulation's outcome: final checksum and each player's rewards.
     pub outcome: Outcome,
 }
 

@@ -10,6 +10,7 @@ use cyteria_game::transcript::Signature;
 use cyteria_settlement::action::SignedAction;
 use cyteria_settlement::batch::Batch;
 use cyteria_settlement::binding::SignedBinding;
+use ipld_core::cid::Cid;
 use serde::{Deserialize, Serialize};
 
 /// The gossipsub topic of the lobby.
@@ -31,30 +32,35 @@ pub const IDENTIFY_VERSION: &str = "/cyteria/0.1.0";
 /// Largest gossip message accepted by any topic.
 pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 
+/// The encoding of lobby messages (`CYLB`, at most 4 KiB).
 pub const LOBBY: Format = Format {
     name: "lobby message",
     magic: *b"CYLB",
     version: 1,
     max_bytes: 4 * 1024,
 };
+/// The encoding of rollback frames (`CYRB`, at most 16 KiB).
 pub const ROLLBACK: Format = Format {
     name: "rollback frame",
     magic: *b"CYRB",
     version: 1,
     max_bytes: 16 * 1024,
 };
+/// The encoding of transcript announcements (`CYTA`, at most 1 KiB).
 pub const ANNOUNCE: Format = Format {
     name: "transcript announcement",
     magic: *b"CYTA",
     version: 2,
     max_bytes: 1024,
 };
+/// The encoding of batch attestations (`CYBA`, at most 1 KiB).
 pub const ATTESTATION: Format = Format {
     name: "batch attestation",
     magic: *b"CYBA",
     version: 2,
     max_bytes: 1024,
 };
+/// The encoding of action messages (`CYAM`, at most 2 KiB).
 pub const ACTION_MESSAGE: Format = Format {
     name: "action message",
     magic: *b"CYAM",
@@ -72,15 +78,31 @@ pub enum Mode {
 /// What an offer must share with others to be matched with them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MatchKind {
+    /// The game mode.
     pub mode: Mode,
     /// Players in the match, 1 to 4.
     pub size: u8,
+    /// The rules version the players run (`cyteria_game::RULES_VERSION`).
     pub rules_version: u32,
+    /// Waves to clear for a victory.
     pub waves: u8,
+    /// Frames before the match ends in a timeout.
     pub time_limit: u32,
 }
 
 impl MatchKind {
+    /// Whether `size` seats make a match: 1 to 4 (the core's player pool).
+    pub fn check_size(size: u8) -> Result<(), String> {
+        if (1..=cyteria_game::rules::MAX_PLAYERS as u8).contains(&size) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{size} players: a match has 1 to {}",
+                cyteria_game::rules::MAX_PLAYERS
+            ))
+        }
+    }
+
     /// The match the game window looks for, and that a devnet left up
     /// (`--stay`) keeps a bot looking for: two players in co-op, three
     /// waves, three minutes.
@@ -92,6 +114,7 @@ impl MatchKind {
         time_limit: 3 * 60 * 60,
     };
 
+    /// The game rules this kind of match is played under.
     pub fn rules(&self) -> Rules {
         Rules {
             waves: self.waves,
@@ -105,35 +128,44 @@ impl MatchKind {
 pub struct Offer {
     /// Fresh per search, so a new search is a new offer.
     pub offer_id: [u8; 16],
+    /// The kind of match asked for.
     pub kind: MatchKind,
+    /// What the player has equipped.
     pub loadout: Loadout,
 }
 
 /// A node's commitment to one proposed group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accept {
+    /// The id of the group's match.
     pub match_id: [u8; 32],
 }
 
+/// What nodes post on [`LOBBY_TOPIC`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LobbyMessage {
+    /// The sender is looking for a match.
     Offer(Offer),
+    /// The sender commits to a proposed group.
     Accept(Accept),
     /// The sender stopped searching (its offer is void).
     Withdraw {
+        /// The withdrawn offer's id.
         offer_id: [u8; 16],
     },
 }
 
 impl LobbyMessage {
+    /// The message's framed bytes.
     pub fn encode(&self) -> Vec<u8> {
         LOBBY.encode(self)
     }
 
+    /// Decodes a message and checks an offer's size (1 to 4), rules and loadout.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let m: LobbyMessage = LOBBY.decode(bytes)?;
         if let LobbyMessage::Offer(o) = &m {
-            if !(1..=4).contains(&o.kind.size) {
+            if MatchKind::check_size(o.kind.size).is_err() {
                 return Err(LOBBY.invalid("a match has 1 to 4 players"));
             }
             o.kind.rules().validate().map_err(|r| LOBBY.invalid(r))?;
@@ -149,9 +181,13 @@ impl LobbyMessage {
 /// the players of a match (and relayed, so that all of them see it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireCheckpoint {
+    /// The signer's seat.
     pub seat: u8,
+    /// The frame the chain reaches.
     pub frame: u32,
+    /// The head of the seat's input chain at `frame`.
     pub chain: [u8; 32],
+    /// The seat key's ed25519 signature over the checkpoint message.
     pub signature: Signature,
 }
 
@@ -159,26 +195,34 @@ pub struct WireCheckpoint {
 /// first frame is `Hello`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum RollbackFrame {
+    /// Names the stream's match; the receiver echoes it once the stream is routed.
     Hello {
+        /// The match.
         match_id: [u8; 32],
     },
     /// A ggrs protocol message.
     Ggrs(ggrs::Message),
+    /// A signed checkpoint, the sender's own or one it relays.
     Checkpoint(WireCheckpoint),
     /// The sender reached the end of the match at `frame` with `checksum`;
     /// `last` is its final checkpoint.
     Bye {
+        /// The match's last frame.
         frame: u32,
+        /// The state's checksum at that frame.
         checksum: Checksum,
+        /// The sender's final checkpoint.
         last: WireCheckpoint,
     },
 }
 
 impl RollbackFrame {
+    /// The frame's framed bytes.
     pub fn encode(&self) -> Vec<u8> {
         ROLLBACK.encode(self)
     }
 
+    /// Decodes a frame.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         ROLLBACK.decode(bytes)
     }
@@ -188,9 +232,14 @@ impl RollbackFrame {
 /// The transcript itself is an IPFS block named by `cid`, held by the author.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Announce {
+    /// The match.
     pub match_id: [u8; 32],
-    pub cid: String,
+    /// The CID of the transcript record (carried as text).
+    #[serde(with = "crate::block::cid_text")]
+    pub cid: Cid,
+    /// Frames in the transcript.
     pub frames: u32,
+    /// The transcript's final checksum.
     pub final_checksum: Checksum,
     /// What the player's node says the match gave each seat
     /// ([`claims_hash`] of its outcome). Validators credit what their own
@@ -206,26 +255,31 @@ pub fn claims_hash(players: &[cyteria_game::verify::PlayerOutcome]) -> [u8; 32] 
 }
 
 impl Announce {
+    /// The announcement's framed bytes.
     pub fn encode(&self) -> Vec<u8> {
         ANNOUNCE.encode(self)
     }
 
+    /// Decodes an announcement (its CID parsed and bounded).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let a: Announce = ANNOUNCE.decode(bytes)?;
-        crate::block::parse_cid(&a.cid).map_err(|_| ANNOUNCE.invalid("not a CID"))?;
-        Ok(a)
+        ANNOUNCE.decode(bytes)
     }
 }
 
 /// A batch as validators sign it (the Settlement contract's `Batch`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireBatch {
+    /// The epoch it settles.
     pub epoch: u64,
+    /// The ledger's state root before the batch.
     pub prev_root: [u8; 32],
+    /// The ledger's state root after it.
     pub new_root: [u8; 32],
+    /// The CID of the batch's data.
     pub data_cid: String,
     /// The minted items' metadata directory; empty when the batch mints nothing.
     pub metadata_cid: String,
+    /// `keccak256(abi.encode(mints))` of the items the batch mints.
     pub mints_hash: [u8; 32],
 }
 
@@ -260,16 +314,19 @@ impl From<&WireBatch> for Batch {
 /// others answer with theirs once they have checked the batch's data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attestation {
+    /// The batch signed.
     pub batch: WireBatch,
     /// 65 bytes: r ‖ s ‖ v.
     pub signature: Vec<u8>,
 }
 
 impl Attestation {
+    /// The attestation's framed bytes.
     pub fn encode(&self) -> Vec<u8> {
         ATTESTATION.encode(self)
     }
 
+    /// Decodes an attestation and checks its signature's length and its CIDs.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let a: Attestation = ATTESTATION.decode(bytes)?;
         if a.signature.len() != 65 {
@@ -294,10 +351,12 @@ pub enum ActionMessage {
 }
 
 impl ActionMessage {
+    /// The message's framed bytes.
     pub fn encode(&self) -> Vec<u8> {
         ACTION_MESSAGE.encode(self)
     }
 
+    /// Decodes a message: a binding's signature must be 65 bytes, an action's must verify.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let m: ActionMessage = ACTION_MESSAGE.decode(bytes)?;
         match &m {

@@ -10,12 +10,9 @@ use std::time::{Duration, Instant};
 use cyteria_chain::anvil::LocalChain;
 use cyteria_game::RULES_VERSION;
 use cyteria_game::crafting::starter_loadout;
-use cyteria_node::identity::Identity;
-use cyteria_node::metrics::Metrics;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
 use cyteria_node::session::{InputSource, SessionConfig};
-use cyteria_node::store::Store;
 use cyteria_node::wire::{MatchKind, Mode};
 use cyteria_validator::ValidatorConfig;
 use cyteria_validator::localnet::{self, ValidatorSetup};
@@ -54,13 +51,7 @@ async fn main() -> anyhow::Result<()> {
     for wallet in [4, 5] {
         let mut cfg = NetConfig::loopback(Role::Player);
         cfg.bootstrap = boot.clone();
-        let node = Node::start(
-            Identity::generate(),
-            cfg,
-            Store::temporary()?,
-            Metrics::new(),
-        )
-        .await?;
+        let node = Node::builder(cfg).start().await?;
         localnet::bind_wallet(&chain, &node, wallet, 1).await?;
         players.push(node);
     }

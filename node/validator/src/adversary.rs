@@ -3,9 +3,9 @@
 //! `adversary` feature (the devnet and tests); the release validator calls
 //! in here at one marked point and has no fault branch of its own.
 
-use cyteria_settlement::batch::{self, Batch};
-
-use crate::Validator;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::Eip712Domain;
+use cyteria_settlement::batch::{self, Attestation, Batch};
 
 /// A fault to inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,25 +16,35 @@ pub enum Fault {
     CrashAfterSigning,
 }
 
-/// Runs right after the validator signed and gossiped `b`; `true` when the
-/// validator is to stop there (it "crashed").
-pub(crate) async fn after_signing(v: &mut Validator, b: &Batch) -> anyhow::Result<bool> {
-    match v.cfg.fault {
+/// What the faulty validator does after it signed and gossiped a batch.
+pub(crate) enum AfterSigning {
+    /// Nothing out of the ordinary.
+    Go,
+    /// Gossip this second, conflicting batch too.
+    AlsoGossip(Box<(Batch, Attestation)>),
+    /// Stop here, as a killed process would.
+    Crash,
+}
+
+/// Decides what `fault` makes of signing `b`.
+pub(crate) fn after_signing(
+    fault: Option<Fault>,
+    signer: &PrivateKeySigner,
+    domain: &Eip712Domain,
+    b: &Batch,
+) -> anyhow::Result<AfterSigning> {
+    Ok(match fault {
         Some(Fault::Equivocate) => {
             let mut other = b.clone();
             other.newRoot.0[0] ^= 1;
-            let att = batch::sign(&v.signer, &other, &v.domain)?;
-            v.publish_attestation(&other, &att).await;
+            let att = batch::sign(signer, &other, domain)?;
             tracing::warn!(
                 epoch = b.epoch,
                 "signed a second batch for the epoch (fault injected)"
             );
-            Ok(false)
+            AfterSigning::AlsoGossip(Box::new((other, att)))
         }
-        Some(Fault::CrashAfterSigning) => {
-            v.crashed = true;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+        Some(Fault::CrashAfterSigning) => AfterSigning::Crash,
+        None => AfterSigning::Go,
+    })
 }

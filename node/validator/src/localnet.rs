@@ -23,13 +23,18 @@ use cyteria_node::wire::ActionMessage;
 
 /// A validator running in this process.
 pub struct RunningValidator {
+    /// The validator's node.
     pub node: Arc<Node>,
+    /// Its handles (the ledger it reflects).
     pub handle: ValidatorHandle,
+    /// Set to `true` to stop the validator's loop.
     pub stop: watch::Sender<bool>,
+    /// The task running the validator's loop, and how it ended.
     pub task: JoinHandle<anyhow::Result<()>>,
 }
 
 impl RunningValidator {
+    /// The validator node's metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.node.ctx.net.metrics
     }
@@ -44,11 +49,15 @@ impl RunningValidator {
 
 /// Where a validator keeps its state.
 pub struct ValidatorSetup {
+    /// The node's key.
     pub identity: Identity,
+    /// The node's store, which also holds the validator's durable records.
     pub store: Store,
     /// The IPFS repo's directory; in memory when `None`.
     pub repo: Option<PathBuf>,
+    /// Bootstrap nodes to dial, each ending in `/p2p/<peer id>`.
     pub bootstrap: Vec<Multiaddr>,
+    /// How the validator paces itself.
     pub config: ValidatorConfig,
     /// Measures gossip latency across the nodes of this process (the devnet).
     pub clock: Option<cyteria_node::net::latency::GossipClock>,
@@ -96,7 +105,13 @@ pub async fn start_validator_on(
     cfg.bootstrap = setup.bootstrap;
     cfg.repo = setup.repo;
     cfg.behaviour.clock = setup.clock;
-    let node = Arc::new(Node::start(setup.identity, cfg, setup.store, Metrics::new()).await?);
+    let node = Arc::new(
+        Node::builder(cfg)
+            .identity(setup.identity)
+            .store(setup.store)
+            .start()
+            .await?,
+    );
     let c = Chain::connect(&endpoint, key.clone(), deployment).await?;
     let (v, handle) = Validator::new(node.clone(), c, key, setup.config).await?;
     let (stop, rx) = watch::channel(false);

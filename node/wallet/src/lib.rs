@@ -56,15 +56,18 @@ pub async fn synced_index(data_dir: &Path, name: &str, chain: &Chain) -> anyhow:
 /// What this data directory says of its game key's binding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BindingState {
+    /// No binding file (or none readable) in the data directory.
     Unbound,
     /// Bound to this wallet.
     Bound,
     /// Bound to another wallet than the one configured.
     OtherWallet(Address),
+    /// The binding file does not parse; why.
     Damaged(String),
 }
 
 impl BindingState {
+    /// Reads `data_dir`'s binding file and compares its wallet with `me`.
     pub fn read(data_dir: &Path, me: Address) -> BindingState {
         match std::fs::read_to_string(data_dir.join(BINDING_FILE)) {
             Err(_) => BindingState::Unbound,
@@ -169,8 +172,11 @@ pub fn show_cytr(v: U256) -> String {
 /// An item held: its token id, how many, and its stats when the id is a Cyteria item's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Held {
+    /// The ERC-1155 token id.
     pub id: U256,
+    /// How many of it the wallet holds.
     pub amount: U256,
+    /// The item's stats, decoded from the id; `None` when it is not a Cyteria item's.
     pub stats: Option<ItemStats>,
     /// The batch that minted it.
     pub batch: u64,
@@ -192,9 +198,13 @@ impl Held {
 /// A wallet's holdings and the market, as one index read them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Holdings {
+    /// The wallet read.
     pub wallet: Address,
+    /// Its CYTR balance, in wei.
     pub cytr: U256,
+    /// The CYTR it has staked, in wei.
     pub staked: U256,
+    /// The items it holds.
     pub items: Vec<Held>,
     /// Every open listing, this wallet's among them.
     pub listings: Vec<(U256, Listing)>,
@@ -205,6 +215,7 @@ pub struct Holdings {
 }
 
 impl Holdings {
+    /// What `index` says `me` holds, with every open listing and open lot.
     pub fn read(index: &Indexer, me: Address) -> Holdings {
         Holdings {
             wallet: me,
@@ -234,15 +245,13 @@ impl Holdings {
 }
 
 /// A match id as reports and logs write it.
-pub fn match_hex(id: [u8; 32]) -> String {
-    blake3::Hash::from_bytes(id).to_hex().to_string()
-}
+pub use cyteria_game::transcript::hex_id as match_hex;
 
 /// Of `matches` (hex match ids), those `data` settles.
 pub fn settling(data: &BatchData, matches: &BTreeSet<String>) -> BTreeSet<String> {
     data.transcripts
         .iter()
-        .map(|t| match_hex(t.match_id))
+        .map(|t| match_hex(&t.match_id))
         .filter(|m| matches.contains(m))
         .collect()
 }
@@ -345,8 +354,8 @@ mod tests {
             ],
             ..BatchData::default()
         };
-        let waiting: BTreeSet<String> = [match_hex([2; 32]), match_hex([3; 32])].into();
-        assert_eq!(settling(&data, &waiting), [match_hex([2; 32])].into());
+        let waiting: BTreeSet<String> = [match_hex(&[2; 32]), match_hex(&[3; 32])].into();
+        assert_eq!(settling(&data, &waiting), [match_hex(&[2; 32])].into());
     }
 
     #[test]

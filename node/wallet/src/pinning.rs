@@ -52,6 +52,7 @@ pub struct Pinner {
 }
 
 impl Pinner {
+    /// A pinner of `owner`'s items with its chain index in `db`; each fetch waits `timeout`.
     pub fn open(
         content: Content,
         chain: Chain,

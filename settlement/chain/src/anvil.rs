@@ -44,7 +44,9 @@ pub fn anvil_binary() -> PathBuf {
 
 /// A running anvil with the contracts deployed.
 pub struct LocalChain {
+    /// The anvil process; dropping it shuts the chain down.
     pub anvil: AnvilInstance,
+    /// Where the contracts were deployed.
     pub deployment: Deployment,
     /// anvil's funded accounts (the first deployed the contracts).
     pub keys: Vec<PrivateKeySigner>,
@@ -110,6 +112,7 @@ impl LocalChain {
         Ok(chain)
     }
 
+    /// anvil's HTTP endpoint.
     pub fn endpoint(&self) -> String {
         self.anvil.endpoint()
     }
@@ -122,6 +125,7 @@ impl LocalChain {
         Ok(())
     }
 
+    /// anvil's WebSocket endpoint.
     pub fn ws_endpoint(&self) -> String {
         self.anvil.ws_endpoint()
     }

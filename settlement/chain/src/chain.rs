@@ -20,17 +20,27 @@ use crate::bindings::{CYTR, CyteriaItems, Settlement, Staking, batch_arg, mints_
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Deployment {
+    /// The CYTR token.
     #[serde(rename = "CYTR")]
     pub cytr: Address,
+    /// The CyteriaItems ERC-1155 contract that holds the items.
     pub cyteria_items: Address,
+    /// The Staking contract: validators' CYTR stakes and their registry.
     pub staking: Address,
+    /// The Settlement contract that records each epoch's batch.
     pub settlement: Address,
+    /// The Marketplace for fixed-price item listings.
     pub marketplace: Address,
+    /// The Auction for item lots.
     pub auction: Address,
+    /// The Crafting contract for on-chain item upgrades.
     pub crafting: Address,
+    /// The TimelockController that holds every admin role.
     pub timelock_controller: Address,
+    /// The CyteriaDAO governor, which proposes to the timelock.
     #[serde(rename = "CyteriaDAO")]
     pub cyteria_dao: Address,
+    /// The ERC-2771 forwarder that relays gasless transactions.
     #[serde(rename = "ERC2771Forwarder")]
     pub forwarder: Address,
 }
@@ -68,9 +78,13 @@ const POLYGON_MIN_PRIORITY_FEE: u128 = 30_000_000_000;
 /// A signer's connection to the chain.
 #[derive(Clone)]
 pub struct Chain {
+    /// The provider, signing as `address`.
     pub provider: DynProvider,
+    /// Where the contracts live.
     pub deployment: Deployment,
+    /// The chain's id, as the node reported it on connecting.
     pub chain_id: u64,
+    /// The signer's address.
     pub address: Address,
     /// Blocks on top of a transaction's before it counts as final.
     pub confirmations: u64,
@@ -79,9 +93,13 @@ pub struct Chain {
 /// The result of submitting a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Submitted {
+    /// This submission settled the batch.
     Settled {
+        /// The transaction's hash.
         tx: B256,
+        /// Gas the transaction used.
         gas_used: u64,
+        /// The block that included it (0 if the receipt names none).
         block: u64,
     },
     /// The chain already holds this epoch (someone else submitted it).
@@ -127,23 +145,28 @@ impl Chain {
         })
     }
 
+    /// Sets the confirmation depth to `n` blocks (at least 1).
     pub fn with_confirmations(mut self, n: u64) -> Self {
         self.confirmations = n.max(1);
         self
     }
 
+    /// The Settlement contract, called as this signer.
     pub fn settlement(&self) -> Settlement::SettlementInstance<DynProvider> {
         Settlement::new(self.deployment.settlement, self.provider.clone())
     }
 
+    /// The Staking contract, called as this signer.
     pub fn staking(&self) -> Staking::StakingInstance<DynProvider> {
         Staking::new(self.deployment.staking, self.provider.clone())
     }
 
+    /// The CyteriaItems contract, called as this signer.
     pub fn items(&self) -> CyteriaItems::CyteriaItemsInstance<DynProvider> {
         CyteriaItems::new(self.deployment.cyteria_items, self.provider.clone())
     }
 
+    /// The CYTR token, called as this signer.
     pub fn cytr(&self) -> CYTR::CYTRInstance<DynProvider> {
         CYTR::new(self.deployment.cytr, self.provider.clone())
     }
@@ -159,14 +182,17 @@ impl Chain {
         Ok((est.max_fee_per_gas.max(tip), tip))
     }
 
+    /// The last epoch the Settlement contract has settled (0 before the first batch).
     pub async fn settled_epoch(&self) -> anyhow::Result<u64> {
         Ok(retry(|| async { self.settlement().epoch().call().await }).await?)
     }
 
+    /// The state root of the last settled batch (zero before the first).
     pub async fn state_root(&self) -> anyhow::Result<B256> {
         Ok(retry(|| async { self.settlement().stateRoot().call().await }).await?)
     }
 
+    /// The registered validators, as the Staking contract lists them.
     pub async fn validators(&self) -> anyhow::Result<Vec<Address>> {
         Ok(retry(|| async { self.staking().validators().call().await }).await?)
     }
@@ -271,6 +297,7 @@ impl Chain {
     }
 }
 
+/// Fails, naming `what`, if the receipt says the transaction reverted.
 pub fn ensure_success(r: &TransactionReceipt, what: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         r.status(),

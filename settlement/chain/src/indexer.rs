@@ -23,70 +23,123 @@ use crate::chain::{Deployment, retry};
 /// A contract event the index cares about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
+    /// Items moved, one token id at a time; mints come from and burns go to the zero address.
     Items {
+        /// The sender (zero for a mint).
         from: Address,
+        /// The receiver (zero for a burn).
         to: Address,
+        /// The item's token id.
         id: U256,
+        /// How many moved.
         amount: U256,
     },
+    /// CYTR moved; mints come from and burns go to the zero address.
     Cytr {
+        /// The sender (zero for a mint).
         from: Address,
+        /// The receiver (zero for a burn).
         to: Address,
+        /// The amount, in CYTR wei.
         value: U256,
     },
+    /// A Marketplace listing was created, its items moved into escrow.
     Listed {
+        /// The listing's id.
         listing: U256,
+        /// The seller.
         seller: Address,
+        /// The item's token id.
         id: U256,
+        /// How many are listed.
         amount: U256,
+        /// The price of each, in CYTR wei.
         unit_price: U256,
     },
+    /// Some or all of a listing was bought.
     Purchased {
+        /// The listing's id.
         listing: U256,
+        /// How many were bought.
         amount: U256,
     },
+    /// A listing was cancelled by its seller.
     Cancelled {
+        /// The listing's id.
         listing: U256,
     },
+    /// An auction lot was created, its items moved into escrow.
     LotCreated {
+        /// The lot's id.
         lot: U256,
+        /// The seller.
         seller: Address,
+        /// The item's token id.
         id: U256,
+        /// How many are auctioned.
         amount: U256,
+        /// The lowest first bid, in CYTR wei.
         reserve: U256,
+        /// When bidding ends (unix seconds).
         ends_at: u64,
     },
+    /// A bid became the lot's highest.
     Bid {
+        /// The lot's id.
         lot: U256,
+        /// The bidder.
         bidder: Address,
+        /// The bid, in CYTR wei.
         bid: U256,
+        /// When bidding now ends (unix seconds; a late bid extends it).
         ends_at: u64,
     },
+    /// An ended lot was settled.
     LotSettled {
+        /// The lot's id.
         lot: U256,
+        /// The winner (zero without bids: the items went back to the seller).
         winner: Address,
+        /// The winning bid, in CYTR wei (0 without bids).
         price: U256,
     },
+    /// A lot without bids was cancelled by its seller.
     LotCancelled {
+        /// The lot's id.
         lot: U256,
     },
+    /// CYTR was staked.
     Staked {
+        /// The staker.
         account: Address,
+        /// The amount, in CYTR wei.
         amount: U256,
     },
+    /// Stake was moved out, to be withdrawn after the cooldown.
     Unstaking {
+        /// The staker.
         account: Address,
+        /// The amount, in CYTR wei.
         amount: U256,
     },
+    /// A validator's stake was slashed.
     Slashed {
+        /// The validator.
         account: Address,
+        /// The amount taken, in CYTR wei.
         amount: U256,
     },
+    /// A batch was settled.
     Settled {
+        /// The batch's epoch.
         epoch: u64,
+        /// The new state root.
         root: B256,
+        /// The content id of the batch data.
         cid: String,
+        /// How many validator signatures it carried.
         signers: U256,
+        /// How many items it minted.
         items: U256,
     },
 }
@@ -94,38 +147,58 @@ pub enum Event {
 /// A listing as the index shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listing {
+    /// The seller, whose items are in escrow.
     pub seller: Address,
+    /// The item's token id.
     pub id: U256,
+    /// How many are still for sale.
     pub amount: U256,
+    /// The price of each, in CYTR wei.
     pub unit_price: U256,
 }
 
 /// An auction lot as the index shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lot {
+    /// The seller.
     pub seller: Address,
+    /// The item's token id.
     pub id: U256,
+    /// How many are auctioned.
     pub amount: U256,
+    /// The lowest first bid, in CYTR wei.
     pub reserve: U256,
+    /// When bidding ends (unix seconds).
     pub ends_at: u64,
+    /// The highest bid so far, or the price once settled, in CYTR wei.
     pub highest_bid: U256,
+    /// The highest bidder (the winner once settled), if anyone bid.
     pub bidder: Option<Address>,
+    /// Whether it is open, settled or cancelled.
     pub state: LotState,
 }
 
+/// Where an auction lot stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LotState {
+    /// Neither settled nor cancelled; bids are taken until `ends_at`.
     Open,
+    /// Settled: the items went to the winner, or back to the seller without bids.
     Settled,
+    /// Cancelled by the seller before any bid.
     Cancelled,
 }
 
 /// A settled batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettledBatch {
+    /// The state root it settled.
     pub root: B256,
+    /// The content id of its batch data.
     pub data_cid: String,
+    /// How many validator signatures it carried.
     pub signers: U256,
+    /// How many items it minted.
     pub items: U256,
 }
 
@@ -247,7 +320,9 @@ pub fn decode(log: &Log, d: &Deployment) -> Vec<Event> {
 
 /// Key-value changes, read through what is already staged.
 pub trait Kv {
+    /// The value at `key`, changes already staged included.
     fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
+    /// Stages `value` at `key`; `None` deletes it.
     fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>);
 }
 
@@ -470,13 +545,16 @@ pub struct Indexer {
     /// block number → hash, for blocks that changed the index and the head.
     blocks: sled::Tree,
     undo: sled::Tree,
+    /// The contracts whose events it follows.
     pub deployment: Deployment,
 }
 
 /// What one [`Indexer::sync`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Synced {
+    /// The last block indexed after the sync.
     pub head: u64,
+    /// Events applied in this sync.
     pub events: usize,
     /// Blocks undone because the chain reorganised.
     pub rolled_back: u64,
@@ -485,6 +563,7 @@ pub struct Synced {
 const HEAD: &[u8] = b"head";
 
 impl Indexer {
+    /// Opens the index in `db`'s `index/` trees, following `deployment`'s contracts.
     pub fn open(db: sled::Db, deployment: Deployment) -> anyhow::Result<Self> {
         Ok(Self {
             state: db.open_tree("index/state")?,
@@ -696,6 +775,7 @@ impl Indexer {
             .collect()
     }
 
+    /// `owner`'s CYTR balance, in wei.
     pub fn cytr_of(&self, owner: Address) -> U256 {
         self.state
             .get(key("cytr/", &[owner.as_slice()]))
@@ -705,6 +785,7 @@ impl Indexer {
             .unwrap_or_default()
     }
 
+    /// `account`'s stake in CYTR wei, with unstaking and slashed amounts taken off.
     pub fn stake_of(&self, account: Address) -> U256 {
         self.state
             .get(key("stake/", &[account.as_slice()]))

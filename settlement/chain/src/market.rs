@@ -72,6 +72,7 @@ impl Chain {
         ))
     }
 
+    /// Cancels this wallet's listing `listing`; what is left of it comes back from escrow.
     pub async fn cancel_listing(&self, listing: U256) -> anyhow::Result<TransactionReceipt> {
         Ok(send!(self, "cancel", self.market(), cancel(listing)))
     }
@@ -99,6 +100,7 @@ impl Chain {
         Ok(lot)
     }
 
+    /// Bids `amount` CYTR (wei) on `lot`, first approving the Auction to escrow it.
     pub async fn bid(&self, lot: U256, amount: u128) -> anyhow::Result<TransactionReceipt> {
         self.approve_cytr(self.deployment.auction, U256::from(amount))
             .await?;

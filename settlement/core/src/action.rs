@@ -25,13 +25,20 @@ pub const ACTION: Format = Format {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// Craft recipe `recipe` from the player's materials in the ledger.
-    Craft { recipe: RecipeId },
+    Craft {
+        /// The recipe's index in `RECIPES`.
+        recipe: RecipeId,
+    },
     /// Repair `item` (its stats as minted) back to its rarity's maximum,
     /// paying repair material for the wear the ledger recorded.
-    Repair { item: ItemStats },
+    Repair {
+        /// The item, by its stats as minted.
+        item: ItemStats,
+    },
 }
 
 impl Action {
+    /// The action's short name ("craft" or "repair"), as refusal messages name it.
     pub fn name(&self) -> &'static str {
         match self {
             Action::Craft { .. } => "craft",
@@ -47,8 +54,11 @@ pub struct SignedAction {
     pub player: [u8; 32],
     /// The player's next action nonce in the ledger (0, 1, 2, …).
     pub nonce: u64,
+    /// The chain the action is for; a ledger on any other chain refuses it.
     pub chain_id: u64,
+    /// What the player asks for.
     pub action: Action,
+    /// The player's ed25519 signature over the bytes `message` gives.
     pub signature: Signature,
 }
 
@@ -83,6 +93,7 @@ impl SignedAction {
         }
     }
 
+    /// The exact bytes this action's signature covers.
     pub fn message(&self) -> Vec<u8> {
         message(&self.player, self.nonce, self.chain_id, &self.action)
     }
@@ -105,10 +116,13 @@ impl SignedAction {
         .as_bytes()
     }
 
+    /// The action, signature included, in the `ACTION` encoding.
     pub fn encode(&self) -> Vec<u8> {
         ACTION.encode(self)
     }
 
+    /// Decodes the `ACTION` encoding, refusing a repair of an item with undefined trait bits;
+    /// the signature is not checked here.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let a: SignedAction = ACTION.decode(bytes)?;
         if let Action::Repair { item } = &a.action

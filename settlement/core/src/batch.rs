@@ -43,10 +43,13 @@ pub fn digest(batch: &Batch, domain: &Eip712Domain) -> B256 {
 /// A validator's signature over a batch (65 bytes, r ‖ s ‖ v with v = 27/28).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attestation {
+    /// The validator's address, by which `ordered` sorts signatures.
     pub signer: Address,
+    /// Its signature over the batch's EIP-712 digest.
     pub signature: Bytes,
 }
 
+/// Attests `batch`: `signer`'s signature over its EIP-712 digest in `domain`.
 pub fn sign(
     signer: &PrivateKeySigner,
     batch: &Batch,

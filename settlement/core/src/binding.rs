@@ -20,6 +20,7 @@ sol! {
     }
 }
 
+/// The binding's EIP-712 domain: chain `chain_id` and the Settlement contract at `settlement`.
 pub fn domain(chain_id: u64, settlement: Address) -> Eip712Domain {
     eip712_domain! {
         name: "CyteriaWalletBinding",
@@ -32,13 +33,17 @@ pub fn domain(chain_id: u64, settlement: Address) -> Eip712Domain {
 /// A signed binding as it travels and is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedBinding {
+    /// The player's ed25519 game key.
     pub game_key: [u8; 32],
+    /// The wallet that signed it, where the key's items mint.
     pub wallet: Address,
     /// A later binding (higher nonce) replaces an earlier one.
     pub nonce: u64,
+    /// The wallet's 65-byte signature over the binding's EIP-712 hash.
     pub signature: Bytes,
 }
 
+/// Signs, as `wallet`, the binding of `game_key` to its address with `nonce` in `domain`.
 pub fn bind(
     wallet: &PrivateKeySigner,
     game_key: [u8; 32],

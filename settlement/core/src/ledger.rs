@@ -29,10 +29,15 @@ use crate::{ids, merkle};
 pub struct Account {
     /// The wallet its items mint to; rewards are refused while unbound.
     pub wallet: Option<[u8; 20]>,
+    /// Nonce of the binding in force; a new binding must carry a higher one.
     pub binding_nonce: u64,
+    /// Experience earned in credited matches.
     pub xp: u64,
+    /// Kills made in credited matches.
     pub kills: u64,
+    /// How many credited matches it took part in.
     pub matches: u64,
+    /// Materials held, earned in matches and spent on crafts and repairs.
     pub materials: Materials,
     /// The nonce its next action must carry.
     pub next_nonce: u64,
@@ -41,6 +46,7 @@ pub struct Account {
 }
 
 impl Account {
+    /// The bound wallet's address, if any.
     pub fn wallet(&self) -> Option<Address> {
         self.wallet.map(Address::from)
     }
@@ -49,6 +55,7 @@ impl Account {
 /// The ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
+    /// Every account, by ed25519 game key.
     pub accounts: BTreeMap<[u8; 32], Account>,
     /// Match ids already credited: a transcript counts once.
     pub credited: BTreeSet<[u8; 32]>,
@@ -58,31 +65,63 @@ pub struct Ledger {
 /// bounded name metrics count it under.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum Rejected {
+    /// The action was signed for another chain.
     #[error("signed for chain {got}, this ledger is on chain {expected}")]
-    WrongChain { got: u64, expected: u64 },
+    WrongChain {
+        /// The chain id the action names.
+        got: u64,
+        /// This deployment's chain id.
+        expected: u64,
+    },
+    /// The player's signature does not verify.
     #[error("the signature does not verify")]
     BadSignature,
+    /// The action's nonce is below the account's next nonce.
     #[error("nonce {got} already used (next is {expected})")]
-    Replayed { got: u64, expected: u64 },
+    Replayed {
+        /// The nonce the action carries.
+        got: u64,
+        /// The next nonce the account takes.
+        expected: u64,
+    },
+    /// The action's nonce is above the account's next nonce.
     #[error("nonce {got} skips ahead of the next, {expected}")]
-    NonceGap { got: u64, expected: u64 },
+    NonceGap {
+        /// The nonce the action carries.
+        got: u64,
+        /// The next nonce the account takes.
+        expected: u64,
+    },
+    /// The game key has no wallet bound.
     #[error("the game key is not bound to a wallet")]
     Unbound,
+    /// The wallet's binding signature does not verify in this domain.
     #[error("the wallet's binding signature does not verify")]
     BadBinding,
+    /// A binding's nonce is not above that of the binding in force.
     #[error("binding nonce {got} is not above the current {current}")]
-    StaleBinding { got: u64, current: u64 },
+    StaleBinding {
+        /// The binding's nonce.
+        got: u64,
+        /// The nonce of the binding in force.
+        current: u64,
+    },
+    /// The match was already credited.
     #[error("match already credited")]
     AlreadyCredited,
+    /// The ledger records no wear for the item.
     #[error("the item has nothing to repair")]
     NothingToRepair,
+    /// An item's trait bits do not fit in a token id.
     #[error("the item's traits do not fit a token id")]
     Unmintable,
+    /// The crafting rules refused the craft or repair.
     #[error(transparent)]
     Craft(#[from] CraftError),
 }
 
 impl Rejected {
+    /// The short, bounded name metrics count this refusal under.
     pub fn label(&self) -> &'static str {
         match self {
             Rejected::WrongChain { .. } => "wrong chain",
@@ -109,13 +148,16 @@ impl Rejected {
 /// An item the ledger awards, to be minted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Award {
+    /// The wallet it mints to.
     pub to: Address,
+    /// The item's stats.
     pub stats: ItemStats,
 }
 
 /// What crediting one match did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MatchCredit {
+    /// The match's drops, awarded to the bound seats' wallets.
     pub awards: Vec<Award>,
     /// Seats whose rewards were refused because their key is unbound.
     pub unbound: Vec<u8>,
@@ -164,14 +206,17 @@ impl Ledger {
         merkle::root(leaves.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
     }
 
+    /// The account of game key `key`, if it has one.
     pub fn account(&self, key: &[u8; 32]) -> Option<&Account> {
         self.accounts.get(key)
     }
 
+    /// The whole ledger in the `LEDGER` encoding.
     pub fn encode(&self) -> Vec<u8> {
         LEDGER.encode(self)
     }
 
+    /// Decodes a ledger from the `LEDGER` encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         LEDGER.decode(bytes)
     }

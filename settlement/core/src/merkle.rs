@@ -23,6 +23,7 @@ pub fn root<'a>(leaves: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> [u8; 
     level[0]
 }
 
+/// The domain-separated hash of one (key, value) leaf, as `proof` and `verify` take it.
 pub fn leaf(key: &[u8], value: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new_derive_key("cyteria ledger leaf v1");
     h.update(&(key.len() as u32).to_le_bytes());

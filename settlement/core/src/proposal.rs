@@ -27,7 +27,9 @@ use crate::ledger::{Award, Ledger, Rejected};
 /// A transcript in a batch: the content id it is fetched by, and its match.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct TranscriptRef {
+    /// The id of the match it records.
     pub match_id: [u8; 32],
+    /// The content id it is fetched by.
     pub cid: String,
 }
 
@@ -35,10 +37,15 @@ pub struct TranscriptRef {
 /// the `dataCid` settled on chain.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchData {
+    /// The epoch it settles.
     pub epoch: u64,
+    /// The state root of the ledger it applies to.
     pub prev_root: [u8; 32],
+    /// Wallet bindings, applied first.
     pub bindings: Vec<SignedBinding>,
+    /// Verified transcripts, credited after the bindings.
     pub transcripts: Vec<TranscriptRef>,
+    /// Signed actions, applied last.
     pub actions: Vec<SignedAction>,
 }
 
@@ -54,14 +61,17 @@ pub const BATCH_DATA: Format = Format {
 pub const MAX_ITEMS: usize = 1024;
 
 impl BatchData {
+    /// The data in the `BATCH_DATA` encoding.
     pub fn encode(&self) -> Vec<u8> {
         BATCH_DATA.encode(self)
     }
 
+    /// Decodes batch data from the `BATCH_DATA` encoding.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         BATCH_DATA.decode(bytes)
     }
 
+    /// Whether the data holds no binding, transcript or action.
     pub fn is_empty(&self) -> bool {
         self.bindings.is_empty() && self.transcripts.is_empty() && self.actions.is_empty()
     }
@@ -70,15 +80,20 @@ impl BatchData {
 /// A minted item and where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MintedItem {
+    /// The wallet it mints to.
     pub to: Address,
+    /// Its token id, numbered with the batch's epoch and its index in the batch.
     pub id: U256,
+    /// Its stats, as the id encodes them.
     pub stats: ItemStats,
 }
 
 /// The result of applying batch data to a ledger.
 #[derive(Clone, Debug)]
 pub struct Applied {
+    /// The ledger after the batch.
     pub ledger: Ledger,
+    /// The items the batch mints, in the order they were awarded.
     pub items: Vec<MintedItem>,
     /// The contract's form of `items`: grouped by receiver, receivers in address order.
     pub mints: Vec<Mint>,
@@ -102,16 +117,32 @@ impl Applied {
     }
 }
 
+/// Why a validator refuses a proposal's batch data.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum ProposalError {
+    /// The data is for another epoch than the one expected.
     #[error("epoch {got}, expected {expected}")]
-    WrongEpoch { got: u64, expected: u64 },
+    WrongEpoch {
+        /// The data's epoch.
+        got: u64,
+        /// The epoch after the ledger's.
+        expected: u64,
+    },
+    /// The data's `prev_root` is not the ledger's root.
     #[error("the proposal builds on another state root")]
     WrongPrevRoot,
+    /// A transcript, named by its content id, has no verified outcome here.
     #[error("transcript {0} has not been verified here")]
     UnverifiedTranscript(String),
+    /// The ledger refused one of the data's entries.
     #[error("{what} refused: {reason}")]
-    Refused { what: String, reason: Rejected },
+    Refused {
+        /// The entry, in words.
+        what: String,
+        /// Why the ledger refused it.
+        reason: Rejected,
+    },
+    /// The batch would mint more than `MAX_ITEMS` items.
     #[error("more than {MAX_ITEMS} items in one batch")]
     TooManyItems,
 }
@@ -121,15 +152,20 @@ pub type Verified = BTreeMap<[u8; 32], (MatchHeader, Outcome)>;
 
 /// What the ledger needs from the chain and the verifier.
 pub struct Context<'a> {
+    /// The chain actions must be signed for.
     pub chain_id: u64,
+    /// The EIP-712 domain wallet bindings must be signed in.
     pub binding_domain: &'a Eip712Domain,
+    /// Outcomes of the transcripts this validator has re-simulated.
     pub verified: &'a Verified,
 }
 
 /// A candidate the leader left out, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeftOut {
+    /// The candidate left out.
     pub entry: Entry,
+    /// Why the ledger refused it.
     pub reason: Rejected,
 }
 
@@ -145,6 +181,7 @@ pub enum Entry {
 }
 
 impl Entry {
+    /// The candidate's kind ("binding", "transcript" or "action"), as metrics label it.
     pub fn channel(&self) -> &'static str {
         match self {
             Entry::Binding(_) => "binding",
@@ -319,7 +356,7 @@ fn describe(a: &SignedAction) -> String {
 }
 
 fn hex(b: &[u8; 32]) -> String {
-    blake3::Hash::from_bytes(*b).to_hex()[..16].to_string()
+    cyteria_game::transcript::hex_id(b)[..16].to_string()
 }
 
 #[cfg(test)]

@@ -30,39 +30,60 @@ use crate::wire;
 /// Requests from the node to the behaviour.
 #[derive(Debug)]
 pub enum Command {
+    /// Joins the gossip topic of this name.
     Subscribe(String),
+    /// Gossips a message.
     Publish {
+        /// The topic's name.
         topic: String,
+        /// The message's bytes.
         data: Vec<u8>,
+        /// Answered once gossipsub took or refused the message (e.g. no peer on the topic).
         reply: oneshot::Sender<Result<(), String>>,
     },
     /// The node's verdict on a gossip message it was handed.
     Report {
+        /// The message's id, as `NetEvent::Gossip` gave it.
         id: MessageId,
+        /// The peer the message came from.
         propagation_source: PeerId,
+        /// Accept (forward it), reject (penalise the sender) or ignore.
         acceptance: MessageAcceptance,
     },
     /// A penalty (or credit) from outside gossip, e.g. a bad rollback frame.
     AppScore {
+        /// The peer scored.
         peer: PeerId,
+        /// Its application-specific score, which replaces the one it had.
         score: f64,
     },
+    /// Adds an address of a peer to the DHT's routing table.
     AddAddress {
+        /// The peer.
         peer: PeerId,
+        /// One of its addresses.
         addr: Multiaddr,
     },
+    /// Starts a DHT bootstrap now.
     Bootstrap,
     /// Looks a peer up in the DHT; the query connects to it when found.
     FindPeer(PeerId),
     /// Refuse this peer (close its connections, refuse new ones), or accept it again.
     Block(PeerId),
+    /// Accepts a blocked peer again.
     Unblock(PeerId),
+    /// Asks which peers are in this node's gossip mesh for a topic.
     MeshPeers {
+        /// The topic's name.
         topic: String,
+        /// Answered with the mesh peers.
         reply: oneshot::Sender<Vec<PeerId>>,
     },
+    /// Asks for a peer's gossipsub score.
     Score {
+        /// The peer.
         peer: PeerId,
+        /// Answered with its score, `None` when gossipsub does not know it.
         reply: oneshot::Sender<Option<f64>>,
     },
 }
@@ -70,22 +91,36 @@ pub enum Command {
 /// What the behaviour tells the node.
 #[derive(Debug, Clone)]
 pub enum NetEvent {
+    /// A gossip message awaiting the node's verdict (`Command::Report`).
     Gossip {
+        /// The topic it came on.
         topic: TopicHash,
+        /// Its gossipsub id.
         id: MessageId,
+        /// The peer that forwarded it to this node.
         propagation_source: PeerId,
+        /// The peer that signed it, when it is signed.
         author: Option<PeerId>,
+        /// Its bytes.
         data: Vec<u8>,
     },
+    /// A peer joined a topic.
     Subscribed {
+        /// The peer.
         peer: PeerId,
+        /// The topic.
         topic: TopicHash,
     },
+    /// A connection to a peer was established.
     Connected {
+        /// The peer.
         peer: PeerId,
+        /// How many distinct peers are connected now, this one included.
         connections: usize,
     },
+    /// The last connection to a peer closed.
     Disconnected {
+        /// The peer.
         peer: PeerId,
     },
 }
@@ -97,6 +132,7 @@ pub struct BehaviourConfig {
     pub dht_server: bool,
     /// Dial peers the DHT finds until this many are connected.
     pub target_peers: usize,
+    /// The gossipsub heartbeat interval (default 250 ms).
     pub heartbeat: Duration,
     /// For adversarial tests only: publish unsigned messages claiming this author.
     pub forge_author: Option<PeerId>,
@@ -119,6 +155,7 @@ impl Default for BehaviourConfig {
     }
 }
 
+/// The libp2p behaviours the Cyteria behaviour wraps: gossipsub, Kademlia and a block list.
 #[derive(NetworkBehaviour)]
 #[behaviour(to_swarm = "InnerEvent")]
 pub struct Inner {
@@ -131,9 +168,12 @@ pub struct Inner {
     blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
 }
 
+/// An event of one of the `Inner` behaviours.
 #[derive(Debug)]
 pub enum InnerEvent {
+    /// From gossipsub.
     Gossipsub(gossipsub::Event),
+    /// From Kademlia.
     Kad(kad::Event),
 }
 
@@ -155,6 +195,7 @@ impl From<Infallible> for InnerEvent {
     }
 }
 
+/// The custom behaviour rust-ipfs runs: `Inner`, driven by `Command`s, reporting `NetEvent`s.
 pub struct Behaviour {
     inner: Inner,
     commands: mpsc::UnboundedReceiver<Command>,
@@ -222,6 +263,8 @@ pub fn score_params(
 }
 
 impl Behaviour {
+    /// Builds gossipsub (signed with `keypair`, peer-scored on the Cyteria topics) and Kademlia
+    /// from `config`, taking commands from `commands` and sending events to `events`.
     pub fn new(
         keypair: &libp2p::identity::Keypair,
         config: &BehaviourConfig,

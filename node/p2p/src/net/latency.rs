@@ -18,7 +18,9 @@ const HORIZON: Duration = Duration::from_secs(120);
 pub struct Delivery {
     /// When it was delivered, in seconds since the clock started.
     pub at_s: f64,
+    /// The topic it was published on.
     pub topic: String,
+    /// Milliseconds from its publication to this delivery.
     pub latency_ms: f64,
 }
 
@@ -49,6 +51,7 @@ impl Default for GossipClock {
 }
 
 impl GossipClock {
+    /// A clock starting now, with nothing published.
     pub fn new() -> Self {
         Self {
             start: Instant::now(),
@@ -99,6 +102,7 @@ impl GossipClock {
         self.lock().deliveries.clone()
     }
 
+    /// Time since the clock started.
     pub fn elapsed(&self) -> Duration {
         self.start.elapsed()
     }

@@ -39,11 +39,17 @@ pub enum Role {
 /// Relay v2 server limits of a bootstrap node.
 #[derive(Clone, Debug)]
 pub struct RelayLimits {
+    /// Most reservations held at once (default 256).
     pub max_reservations: usize,
+    /// Most reservations one peer may hold (default 4).
     pub max_reservations_per_peer: usize,
+    /// Most circuits relayed at once (default 64).
     pub max_circuits: usize,
+    /// Most circuits relayed for one peer (default 4).
     pub max_circuits_per_peer: usize,
+    /// How long one circuit may last (default 120 s).
     pub max_circuit_duration: Duration,
+    /// How many bytes one circuit may carry (default 1 MiB).
     pub max_circuit_bytes: u64,
 }
 
@@ -60,17 +66,24 @@ impl Default for RelayLimits {
     }
 }
 
+/// How to build and start the swarm.
 #[derive(Clone, Debug)]
 pub struct NetConfig {
+    /// Player or bootstrap node.
     pub role: Role,
+    /// Multiaddrs to listen on.
     pub listen: Vec<Multiaddr>,
     /// Bootstrap nodes, each with its `/p2p/<peer id>` suffix.
     pub bootstrap: Vec<Multiaddr>,
     /// Where rust-ipfs keeps its repo; in memory when `None`.
     pub repo: Option<PathBuf>,
+    /// The gossip and DHT settings.
     pub behaviour: BehaviourConfig,
+    /// Relay server limits, used by bootstrap nodes only.
     pub relay: RelayLimits,
+    /// Most established connections in all.
     pub max_connections: u32,
+    /// Most established connections with one peer.
     pub max_connections_per_peer: u32,
 }
 
@@ -96,8 +109,11 @@ impl NetConfig {
 /// A handle on the running swarm. Cheap to clone.
 #[derive(Clone)]
 pub struct Net {
+    /// The rust-ipfs handle; holding it keeps the swarm and its repo open.
     pub ipfs: Ipfs,
+    /// This node's peer id.
     pub peer_id: PeerId,
+    /// The node's metrics.
     pub metrics: Metrics,
     commands: mpsc::UnboundedSender<Command>,
     app_scores: Arc<Mutex<BTreeMap<PeerId, f64>>>,
@@ -107,6 +123,8 @@ pub struct Net {
 pub const BAN_SCORE: f64 = -100.0;
 
 impl Net {
+    /// Starts the swarm as `identity`, subscribes to the public topics, waits for the listeners
+    /// and dials the bootstrap nodes; returns the handle and the behaviour's events.
     pub async fn start(
         identity: &Identity,
         config: NetConfig,
@@ -240,10 +258,12 @@ impl Net {
         self.send(Command::FindPeer(peer));
     }
 
+    /// Joins the gossip topic `topic`.
     pub fn subscribe(&self, topic: &str) {
         self.send(Command::Subscribe(topic.to_string()));
     }
 
+    /// Gossips `data` on `topic` and counts its bytes; fails when gossipsub refuses it.
     pub async fn publish(&self, topic: &str, data: Vec<u8>) -> anyhow::Result<()> {
         let n = data.len();
         self.publisher().publish(topic, data).await?;
@@ -302,6 +322,7 @@ impl Net {
         self.send(Command::Unblock(peer));
     }
 
+    /// The application score this node gave `peer` (0 until penalised).
     pub fn app_score(&self, peer: &PeerId) -> f64 {
         self.app_scores
             .lock()
@@ -311,12 +332,14 @@ impl Net {
             .unwrap_or(0.0)
     }
 
+    /// Gossipsub's score of `peer`, when it knows the peer.
     pub async fn gossip_score(&self, peer: PeerId) -> Option<f64> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Score { peer, reply: tx });
         rx.await.ok().flatten()
     }
 
+    /// The peers in this node's gossip mesh for `topic`.
     pub async fn mesh_peers(&self, topic: &str) -> Vec<PeerId> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::MeshPeers {
@@ -335,10 +358,12 @@ impl Net {
             .collect()
     }
 
+    /// The peers connected now.
     pub async fn connected(&self) -> Vec<PeerId> {
         self.ipfs.connected().await.unwrap_or_default()
     }
 
+    /// Stops the swarm.
     pub async fn stop(self) {
         self.ipfs.exit_daemon().await;
     }
@@ -359,6 +384,7 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// Gossips `data` on `topic`; fails when gossipsub refuses it or the swarm has stopped.
     pub async fn publish(&self, topic: &str, data: Vec<u8>) -> anyhow::Result<()> {
         let (tx, rx) = oneshot::channel();
         self.commands

@@ -3,12 +3,10 @@ use std::time::Duration;
 use cyteria_node::adversary::{Adversary, Cheat};
 use cyteria_node::framing::write_frame;
 use cyteria_node::identity::Identity;
-use cyteria_node::metrics::Metrics;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::Node;
 use cyteria_node::session::{Ending, SessionConfig};
 use cyteria_node::signing::verify_transcript_signatures;
-use cyteria_node::store::Store;
 use cyteria_node::wire::{self, LobbyMessage, Offer, RollbackFrame};
 use futures::AsyncWriteExt;
 use libp2p::{PeerId, StreamProtocol};
@@ -33,14 +31,7 @@ async fn outsider(bootstrap: &[&Node], forge: bool) -> Node {
     if forge {
         cfg.behaviour.forge_author = Some(Identity::generate().peer_id());
     }
-    Node::start(
-        Identity::generate(),
-        cfg,
-        Store::temporary().unwrap(),
-        Metrics::new(),
-    )
-    .await
-    .unwrap()
+    Node::builder(cfg).start().await.unwrap()
 }
 
 async fn junk_stream(from: &Node, to: PeerId, bytes: &[u8]) {

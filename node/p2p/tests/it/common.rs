@@ -3,13 +3,10 @@ use std::time::Duration;
 use cyteria_game::RULES_VERSION;
 use cyteria_game::crafting::starter_loadout;
 use cyteria_game::transcript::Transcript;
-use cyteria_node::identity::Identity;
-use cyteria_node::metrics::Metrics;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
 use cyteria_node::session::{Ending, InputSource, MatchReport, SessionConfig};
 use cyteria_node::signing::verify_transcript_signatures;
-use cyteria_node::store::Store;
 use cyteria_node::wire::{MatchKind, Mode};
 use libp2p::Multiaddr;
 use tokio::sync::watch;
@@ -38,14 +35,7 @@ pub(crate) async fn node(t: Transport, bootstrap: Option<&Node>) -> Node {
     if let Some(b) = bootstrap {
         cfg.bootstrap = b.net().addresses().await;
     }
-    Node::start(
-        Identity::generate(),
-        cfg,
-        Store::temporary().unwrap(),
-        Metrics::new(),
-    )
-    .await
-    .unwrap()
+    Node::builder(cfg).start().await.unwrap()
 }
 
 /// `n` player nodes; every one after the first bootstraps from the first,

@@ -1,0 +1,968 @@
+//! The validator's decisions, with no IO: which announced transcripts to
+//! fetch, which candidates the next batch takes, which batch to check and
+//! to sign, when a quorum may be submitted and who equivocated.
+//!
+//! Events go in with the time injected and come out as [`Step`]s, which
+//! the shell in `lib.rs` performs (fetching, verifying, storing, signing,
+//! gossiping, the chain), feeding what they bring back in as events, as
+//! `cyteria_node::lobby` does for matchmaking.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::sol_types::Eip712Domain;
+use cyteria_node::net::Misbehaviour;
+use cyteria_node::verifier::{self, Rejection};
+use cyteria_node::wire::{ActionMessage, Announce, Attestation};
+use cyteria_settlement::action::SignedAction;
+use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint};
+use cyteria_settlement::binding::SignedBinding;
+use cyteria_settlement::epoch;
+use cyteria_settlement::ledger::{Ledger, Rejected};
+use cyteria_settlement::proposal::{self, Applied, BatchData, Context, TranscriptRef, Verified};
+use ipld_core::cid::Cid;
+use libp2p::PeerId;
+
+/// Tries to fetch an announced transcript before waiting for it to be
+/// announced again, the first retry after [`FETCH_RETRY`], then doubling.
+pub const FETCH_ATTEMPTS: u32 = 5;
+/// The wait before the first retry of a failed transcript fetch.
+pub const FETCH_RETRY: Duration = Duration::from_secs(5);
+/// Epochs of attestations kept after settlement: equivocation there is still provable.
+const KEEP_ATTESTATIONS: u64 = 16;
+
+/// How a validator paces its rounds.
+#[derive(Clone, Copy, Debug)]
+pub struct Pace {
+    /// Least time between one settlement and the next proposal.
+    pub epoch_interval: Duration,
+    /// A leader's round; when it passes without a settlement, the next validator leads.
+    pub round_timeout: Duration,
+    /// How long a validator that did not propose waits, once it sees a
+    /// quorum, before it submits the batch itself.
+    pub submit_grace: Duration,
+    /// How often the shell reads the chain and ticks.
+    pub poll: Duration,
+}
+
+/// A batch this validator checked (or built), ready to sign and submit.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The batch as this validator arrives at it.
+    pub batch: Batch,
+    /// Its mints, as the contract takes them.
+    pub mints: Vec<Mint>,
+    /// Items it mints.
+    pub items: usize,
+    /// Match rewards it refuses for want of a wallet binding.
+    pub unbound: usize,
+    /// The ledger after it.
+    pub ledger: Ledger,
+    /// Whether this validator built it (then it submits without waiting).
+    pub proposed_here: bool,
+    /// When this validator first saw a quorum for it.
+    quorum_since: Option<Instant>,
+    /// No submission before this (a failed one backs off).
+    next_try: Option<Instant>,
+}
+
+impl Checked {
+    /// A batch checked (or, with `proposed_here`, built) from `applied`.
+    pub fn new(batch: Batch, applied: Applied, proposed_here: bool) -> Checked {
+        Checked {
+            batch,
+            items: applied.items.len(),
+            unbound: applied.unbound.len(),
+            mints: applied.mints,
+            ledger: applied.ledger,
+            proposed_here,
+            quorum_since: None,
+            next_try: None,
+        }
+    }
+}
+
+/// What the shell is to do.
+#[derive(Debug)]
+pub enum Step {
+    /// Fetch the announced transcript and verify it; the result comes back
+    /// through [`State::on_transcript`] or [`State::on_fetch_failed`].
+    Fetch {
+        /// Who announced it (asked first).
+        peer: PeerId,
+        /// The announcement.
+        announce: Announce,
+        /// 0 for the first try.
+        attempt: u32,
+    },
+    /// Hand the announcement back through [`State::on_refetch`] after `after`.
+    FetchLater {
+        /// How long to wait.
+        after: Duration,
+        /// Who announced it.
+        peer: PeerId,
+        /// The announcement.
+        announce: Announce,
+        /// The try that comes next.
+        attempt: u32,
+    },
+    /// Keep this content (a verified transcript).
+    Pin(Cid),
+    /// The peer sent bad input.
+    Penalise {
+        /// The sender.
+        peer: PeerId,
+        /// What it did.
+        misbehaviour: Misbehaviour,
+        /// A finer reason for the log and the metrics.
+        detail: &'static str,
+    },
+    /// Count a refused input in the metrics.
+    Rejected {
+        /// The input channel (`action`, `binding`, `transcript`, …).
+        channel: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Read the validator set from the chain and hand `attestation` back to
+    /// [`State::on_attestation`] with `refreshed` set: its signer is not in
+    /// the set this validator knows.
+    RefreshAndRetry {
+        /// The sender.
+        peer: PeerId,
+        /// The attestation.
+        attestation: Attestation,
+    },
+    /// Fetch the batch's data and every transcript it names that is not in
+    /// `verified`, verify those, apply the data to `ledger` and rebuild the
+    /// batch; the result comes back through [`State::on_checked`].
+    Check {
+        /// Who gossiped it (asked first for the data).
+        peer: PeerId,
+        /// The batch as signed by others.
+        batch: Batch,
+        /// The ledger of the last settled epoch.
+        ledger: Ledger,
+        /// What this validator verified already.
+        verified: Verified,
+    },
+    /// Store the proposal's data and its items' metadata, build the batch
+    /// and hand it back through [`State::on_proposed`].
+    Propose {
+        /// The leader's round it is proposed in.
+        round: u64,
+        /// The batch data.
+        data: BatchData,
+        /// What applying it to the ledger gave.
+        applied: Applied,
+    },
+    /// Record durably that this validator signs `batch` for its epoch, then
+    /// sign it, gossip it and hand the signature back through
+    /// [`State::on_signed`].
+    Sign(Batch),
+    /// Gossip this validator's attestation again, for peers that missed it.
+    Republish(Batch, Bytes),
+    /// Record the submission, then send the quorum's batch to the chain;
+    /// after it settles, catch up.
+    Submit {
+        /// The batch.
+        batch: Batch,
+        /// Its mints.
+        mints: Vec<Mint>,
+        /// The quorum's signatures, in the contract's order.
+        signatures: Vec<Bytes>,
+        /// Items it mints.
+        items: usize,
+    },
+    /// Record the evidence and prove on chain that `signer` signed two batches for one epoch.
+    Prove {
+        /// The equivocating validator.
+        signer: Address,
+        /// One batch it signed, with its signature.
+        first: (Batch, Bytes),
+        /// The other.
+        second: (Batch, Bytes),
+    },
+}
+
+/// The validator's state between events: the settled ledger, the
+/// candidates for the next batch, and the agreement on it.
+pub struct State {
+    me: Address,
+    pace: Pace,
+    chain_id: u64,
+    domain: Eip712Domain,
+    binding_domain: Eip712Domain,
+    // The ledger of the last settled epoch.
+    epoch: u64,
+    ledger: Ledger,
+    validators: Vec<Address>,
+    epoch_began: Instant,
+    // Candidates for the next batch.
+    verified: Verified,
+    refs: BTreeMap<[u8; 32], TranscriptRef>,
+    seen: BTreeSet<Cid>,
+    bindings: BTreeMap<[u8; 32], SignedBinding>,
+    actions: BTreeMap<([u8; 32], u64), SignedAction>,
+    // Agreement.
+    attestations: BTreeMap<u64, BTreeMap<Address, (Batch, Bytes)>>,
+    checked: BTreeMap<B256, Checked>,
+    checking: BTreeSet<B256>,
+    providers: BTreeMap<String, PeerId>,
+    proven: BTreeSet<(u64, Address)>,
+    /// The digest this validator signed for the next epoch, if any.
+    signed: Option<B256>,
+    last_gossip: Instant,
+}
+
+impl State {
+    /// The state of validator `me` whose ledger reflects settled `epoch`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        me: Address,
+        pace: Pace,
+        chain_id: u64,
+        domain: Eip712Domain,
+        binding_domain: Eip712Domain,
+        epoch: u64,
+        ledger: Ledger,
+        now: Instant,
+    ) -> State {
+        State {
+            me,
+            pace,
+            chain_id,
+            domain,
+            binding_domain,
+            epoch,
+            ledger,
+            validators: vec![],
+            epoch_began: now,
+            verified: BTreeMap::new(),
+            refs: BTreeMap::new(),
+            seen: BTreeSet::new(),
+            bindings: BTreeMap::new(),
+            actions: BTreeMap::new(),
+            attestations: BTreeMap::new(),
+            checked: BTreeMap::new(),
+            checking: BTreeSet::new(),
+            providers: BTreeMap::new(),
+            proven: BTreeSet::new(),
+            signed: None,
+            last_gossip: now,
+        }
+    }
+
+    /// The settled epoch the ledger reflects.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The ledger of the settled epoch.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// What this validator verified and has not seen settled.
+    pub fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
+    /// The batch digest this validator signed for the next epoch, if any.
+    pub fn signed(&self) -> Option<B256> {
+        self.signed
+    }
+
+    /// The registered validators, as the chain last said.
+    pub fn set_validators(&mut self, mut validators: Vec<Address>) {
+        validators.sort();
+        self.validators = validators;
+    }
+
+    /// This validator signed `digest` for the next epoch before (its durable
+    /// record says so, after a restart): it signs no other.
+    pub fn signed_before(&mut self, digest: B256) {
+        self.signed = Some(digest);
+    }
+
+    /// A peer announced a finished match.
+    pub fn on_announce(&mut self, peer: PeerId, a: Announce) -> Vec<Step> {
+        if self.ledger.credited.contains(&a.match_id)
+            || self.refs.contains_key(&a.match_id)
+            || !self.seen.insert(a.cid)
+        {
+            return vec![];
+        }
+        vec![Step::Fetch {
+            peer,
+            announce: a,
+            attempt: 0,
+        }]
+    }
+
+    /// An announced transcript was fetched and checked.
+    pub fn on_transcript(
+        &mut self,
+        peer: PeerId,
+        announce: Announce,
+        result: Result<verifier::Verified, Rejection>,
+    ) -> Vec<Step> {
+        match result {
+            Ok(v) => {
+                let id = announce.match_id;
+                if !self.ledger.credited.contains(&id) && !self.refs.contains_key(&id) {
+                    tracing::info!(match_id = %short(&id), frames = v.transcript.frames(), "transcript verified");
+                    self.verified.insert(id, (v.transcript.header, v.outcome));
+                    self.refs.insert(
+                        id,
+                        TranscriptRef {
+                            match_id: id,
+                            cid: announce.cid.to_string(),
+                        },
+                    );
+                }
+                vec![Step::Pin(announce.cid)]
+            }
+            Err(e) => {
+                tracing::warn!(%peer, match_id = %short(&announce.match_id), reason = e.label(), error = %e, "transcript rejected");
+                vec![Step::Penalise {
+                    peer,
+                    misbehaviour: Misbehaviour::InvalidTranscript,
+                    detail: e.label(),
+                }]
+            }
+        }
+    }
+
+    /// An announced transcript could not be fetched (`attempt`: 0 for the first try).
+    pub fn on_fetch_failed(
+        &mut self,
+        peer: PeerId,
+        announce: Announce,
+        attempt: u32,
+        error: &str,
+    ) -> Vec<Step> {
+        let cid = announce.cid;
+        if attempt + 1 < FETCH_ATTEMPTS && !self.ledger.credited.contains(&announce.match_id) {
+            // A provider just back from a partition or a restart is often
+            // reachable a few seconds later; its own re-announcements
+            // arrived while this fetch was running and were dropped as
+            // already seen.
+            let after = FETCH_RETRY * 2u32.pow(attempt);
+            tracing::info!(%peer, %cid, %error, attempt, retry_in_s = after.as_secs(), "transcript not fetched yet");
+            vec![Step::FetchLater {
+                after,
+                peer,
+                announce,
+                attempt: attempt + 1,
+            }]
+        } else {
+            tracing::warn!(%peer, %cid, %error, attempts = attempt + 1, "transcript not fetched: given up until it is announced again");
+            self.seen.remove(&cid);
+            vec![]
+        }
+    }
+
+    /// The time to fetch an announcement again has come.
+    pub fn on_refetch(&mut self, peer: PeerId, announce: Announce, attempt: u32) -> Vec<Step> {
+        if self.ledger.credited.contains(&announce.match_id)
+            || self.refs.contains_key(&announce.match_id)
+        {
+            return vec![];
+        }
+        vec![Step::Fetch {
+            peer,
+            announce,
+            attempt,
+        }]
+    }
+
+    /// A wallet binding or a signed action arrived; returns why it was
+    /// refused, if it was.
+    pub fn on_action(&mut self, m: ActionMessage) -> Option<&'static str> {
+        match m {
+            ActionMessage::Bind(b) => {
+                if !b.is_valid(&self.binding_domain) {
+                    return Some("bad binding");
+                }
+                let newer = self
+                    .bindings
+                    .get(&b.game_key)
+                    .is_none_or(|old| old.nonce < b.nonce);
+                if newer {
+                    self.bindings.insert(b.game_key, b);
+                }
+                None
+            }
+            ActionMessage::Act(a) => {
+                let next = self.ledger.account(&a.player).map_or(0, |x| x.next_nonce);
+                if a.chain_id != self.chain_id {
+                    Some("wrong chain")
+                } else if a.nonce < next {
+                    Some("replayed")
+                } else {
+                    self.actions.entry((a.player, a.nonce)).or_insert(a);
+                    None
+                }
+            }
+        }
+    }
+
+    /// A batch attestation arrived. `refreshed`: the validator set was read
+    /// from the chain for it just now.
+    pub fn on_attestation(
+        &mut self,
+        peer: PeerId,
+        att: Attestation,
+        refreshed: bool,
+        now: Instant,
+    ) -> Vec<Step> {
+        let b = Batch::from(&att.batch);
+        let Some(signer) = batch::recover(&b, &self.domain, &att.signature) else {
+            return vec![Step::Penalise {
+                peer,
+                misbehaviour: Misbehaviour::BadAttestationSignature,
+                detail: Misbehaviour::BadAttestationSignature.label(),
+            }];
+        };
+        if !self.validators.contains(&signer) {
+            return vec![if refreshed {
+                Step::Penalise {
+                    peer,
+                    misbehaviour: Misbehaviour::NotAValidator,
+                    detail: Misbehaviour::NotAValidator.label(),
+                }
+            } else {
+                Step::RefreshAndRetry {
+                    peer,
+                    attestation: att,
+                }
+            }];
+        }
+        let e = b.epoch;
+        let signature = Bytes::from(att.signature);
+        let digest = batch::digest(&b, &self.domain);
+        let slot = self.attestations.entry(e).or_default();
+        match slot.get(&signer) {
+            Some((first, sig)) if batch::digest(first, &self.domain) != digest => {
+                let first = (first.clone(), sig.clone());
+                return self
+                    .prove(signer, first, (b, signature))
+                    .into_iter()
+                    .collect();
+            }
+            Some(_) => {}
+            None => {
+                slot.insert(signer, (b.clone(), signature));
+            }
+        }
+        self.providers.entry(b.dataCid.clone()).or_insert(peer);
+        let mut steps = vec![];
+        if e == self.epoch + 1
+            && !self.checked.contains_key(&digest)
+            && self.checking.insert(digest)
+        {
+            steps.push(Step::Check {
+                peer,
+                batch: b,
+                ledger: self.ledger.clone(),
+                verified: self.verified.clone(),
+            });
+        }
+        steps.extend(self.try_submit(now));
+        steps
+    }
+
+    /// A batch gossiped by others was checked: `Ok` with the batch this
+    /// validator arrives at and the transcripts it verified on the way.
+    pub fn on_checked(
+        &mut self,
+        digest: B256,
+        result: Result<(Checked, Vec<verifier::Verified>), String>,
+    ) -> Vec<Step> {
+        self.checking.remove(&digest);
+        match result {
+            Ok((c, fresh)) => {
+                self.add_verified(fresh);
+                self.checked.insert(digest, c);
+                self.sign(digest).into_iter().collect()
+            }
+            Err(e) => {
+                tracing::warn!(digest = %digest, error = %e, "batch refused");
+                vec![Step::Rejected {
+                    channel: "batch",
+                    reason: "does not check",
+                }]
+            }
+        }
+    }
+
+    /// Transcripts verified while checking or catching up.
+    pub fn add_verified(&mut self, fresh: Vec<verifier::Verified>) {
+        for v in fresh {
+            self.verified
+                .entry(v.transcript.header.match_id)
+                .or_insert((v.transcript.header, v.outcome));
+        }
+    }
+
+    /// This validator's proposal was stored and became `batch`.
+    pub fn on_proposed(&mut self, batch: Batch, applied: Applied) -> Vec<Step> {
+        let digest = batch::digest(&batch, &self.domain);
+        self.checked
+            .insert(digest, Checked::new(batch, applied, true));
+        self.sign(digest).into_iter().collect()
+    }
+
+    /// This validator signed `b` (its record is on disk, its attestation gossiped).
+    pub fn on_signed(&mut self, b: Batch, signature: Bytes, now: Instant) -> Vec<Step> {
+        self.signed = Some(batch::digest(&b, &self.domain));
+        self.attestations
+            .entry(b.epoch)
+            .or_default()
+            .insert(self.me, (b, signature));
+        self.try_submit(now).into_iter().collect()
+    }
+
+    /// Signs the checked batch `digest` unless another batch of its epoch was signed before.
+    fn sign(&mut self, digest: B256) -> Option<Step> {
+        let c = self.checked.get(&digest)?;
+        if c.batch.epoch != self.epoch + 1 {
+            return None;
+        }
+        if let Some(prev) = self.signed {
+            if prev != digest {
+                tracing::warn!(
+                    epoch = c.batch.epoch,
+                    "not signing a second batch for an epoch already signed"
+                );
+            }
+            return None;
+        }
+        Some(Step::Sign(c.batch.clone()))
+    }
+
+    /// The next epoch's batch, once ≥ 2/3 of the validators signed it and
+    /// this validator may submit it (at once if it proposed it, after the
+    /// grace period otherwise, and not again before a failed try's backoff).
+    pub fn try_submit(&mut self, now: Instant) -> Option<Step> {
+        let e = self.epoch + 1;
+        let atts = self.attestations.get(&e)?;
+        let mut by_digest: BTreeMap<B256, Vec<BatchSig>> = BTreeMap::new();
+        for (signer, (b, sig)) in atts {
+            if self.validators.contains(signer) {
+                by_digest
+                    .entry(batch::digest(b, &self.domain))
+                    .or_default()
+                    .push(BatchSig {
+                        signer: *signer,
+                        signature: sig.clone(),
+                    });
+            }
+        }
+        for (digest, sigs) in by_digest {
+            if !batch::is_quorum(sigs.len(), self.validators.len()) {
+                continue;
+            }
+            let Some(c) = self.checked.get_mut(&digest) else {
+                continue;
+            };
+            let since = *c.quorum_since.get_or_insert(now);
+            if (!c.proposed_here && now.saturating_duration_since(since) < self.pace.submit_grace)
+                || c.next_try.is_some_and(|t| now < t)
+            {
+                continue;
+            }
+            c.next_try = Some(now + self.pace.poll * 8);
+            return Some(Step::Submit {
+                batch: c.batch.clone(),
+                mints: c.mints.clone(),
+                signatures: batch::ordered(sigs),
+                items: c.items,
+            });
+        }
+        None
+    }
+
+    /// The leader's proposal for the next epoch, when this validator leads
+    /// the current round, the epoch interval has passed, it has not signed
+    /// for the epoch yet and it has candidates.
+    pub fn propose(&mut self, now: Instant) -> Vec<Step> {
+        let e = self.epoch + 1;
+        let elapsed = now.saturating_duration_since(self.epoch_began);
+        if elapsed < self.pace.epoch_interval || self.signed.is_some() {
+            return vec![];
+        }
+        let round = epoch::round(elapsed - self.pace.epoch_interval, self.pace.round_timeout);
+        if epoch::leader(&self.validators, e, round) != Some(self.me) {
+            return vec![];
+        }
+        if self.refs.is_empty() && self.bindings.is_empty() && self.actions.is_empty() {
+            return vec![];
+        }
+        let cx = Context {
+            chain_id: self.chain_id,
+            binding_domain: &self.binding_domain,
+            verified: &self.verified,
+        };
+        let (data, applied, left_out) = proposal::build(
+            &self.ledger,
+            e,
+            self.bindings.values().cloned().collect(),
+            self.refs.values().cloned().collect(),
+            self.actions.values().cloned().collect(),
+            &cx,
+        );
+        let mut steps = vec![];
+        for l in &left_out {
+            tracing::info!(entry = ?l.entry, reason = %l.reason, "left out of the batch");
+            steps.push(Step::Rejected {
+                channel: l.entry.channel(),
+                reason: l.reason.label(),
+            });
+            match l.entry {
+                proposal::Entry::Binding(k) => {
+                    self.bindings.remove(&k);
+                }
+                proposal::Entry::Transcript(m) => {
+                    self.refs.remove(&m);
+                }
+                // An action whose predecessor has not arrived may fit a later batch.
+                proposal::Entry::Action(..) if matches!(l.reason, Rejected::NonceGap { .. }) => {}
+                proposal::Entry::Action(p, n) => {
+                    self.actions.remove(&(p, n));
+                }
+            }
+        }
+        if !data.is_empty() {
+            steps.push(Step::Propose {
+                round,
+                data,
+                applied,
+            });
+        }
+        steps
+    }
+
+    /// This validator's own attestation for the next epoch, every third
+    /// poll, until the epoch settles.
+    pub fn republish(&mut self, now: Instant) -> Option<Step> {
+        if now.saturating_duration_since(self.last_gossip) < self.pace.poll * 3 {
+            return None;
+        }
+        self.last_gossip = now;
+        let (b, sig) = self.attestations.get(&(self.epoch + 1))?.get(&self.me)?;
+        Some(Step::Republish(b.clone(), sig.clone()))
+    }
+
+    /// What this validator already checked of settled epoch `e` with `root`
+    /// and data `cid`: the ledger after it and its unbound rewards.
+    pub fn known(&self, e: u64, root: B256, cid: &str) -> Option<(Ledger, usize)> {
+        self.checked
+            .values()
+            .find(|c| c.batch.epoch == e && c.batch.newRoot == root && c.batch.dataCid == cid)
+            .map(|c| (c.ledger.clone(), c.unbound))
+    }
+
+    /// The peer that first gossiped a batch with data `cid`.
+    pub fn provider(&self, cid: &str) -> Option<PeerId> {
+        self.providers.get(cid).copied()
+    }
+
+    /// The chain settled the next epoch with `ledger` as its result.
+    pub fn settled(&mut self, ledger: Ledger, now: Instant) {
+        self.ledger = ledger;
+        self.epoch += 1;
+        self.epoch_began = now;
+        self.signed = None;
+        self.prune();
+    }
+
+    /// Records that `signer` signed two batches for one epoch, once.
+    fn prove(
+        &mut self,
+        signer: Address,
+        first: (Batch, Bytes),
+        second: (Batch, Bytes),
+    ) -> Option<Step> {
+        let e = first.0.epoch;
+        if !self.proven.insert((e, signer)) {
+            return None;
+        }
+        tracing::warn!(epoch = e, validator = %signer, "validator signed two batches for one epoch; proving it on chain");
+        Some(Step::Prove {
+            signer,
+            first,
+            second,
+        })
+    }
+
+    /// Drops candidates the ledger now holds and agreement state of past epochs.
+    fn prune(&mut self) {
+        let l = &self.ledger;
+        self.refs.retain(|id, _| !l.credited.contains(id));
+        self.verified.retain(|id, _| !l.credited.contains(id));
+        self.actions
+            .retain(|(p, n), _| l.account(p).is_none_or(|a| *n >= a.next_nonce));
+        self.bindings.retain(|k, b| {
+            l.account(k)
+                .is_none_or(|a| a.wallet.is_none() || b.nonce > a.binding_nonce)
+        });
+        let e = self.epoch;
+        self.checked.retain(|_, c| c.batch.epoch > e);
+        self.attestations.retain(|k, _| *k + KEEP_ATTESTATIONS > e);
+    }
+}
+
+/// A match id's first hex digits, for logs.
+pub(crate) fn short(id: &[u8; 32]) -> String {
+    cyteria_game::transcript::hex_id(id)[..12].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::signers::local::PrivateKeySigner;
+    use cyteria_node::content::cid_of;
+    use cyteria_node::wire::WireBatch;
+    use cyteria_settlement::binding;
+
+    const CHAIN: u64 = 31337;
+    const PACE: Pace = Pace {
+        epoch_interval: Duration::from_secs(10),
+        round_timeout: Duration::from_secs(30),
+        submit_grace: Duration::from_secs(10),
+        poll: Duration::from_secs(1),
+    };
+
+    struct Net {
+        keys: Vec<PrivateKeySigner>,
+        domain: Eip712Domain,
+        t0: Instant,
+    }
+
+    impl Net {
+        fn new() -> Net {
+            let mut keys: Vec<_> = (1..=3u8)
+                .map(|i| PrivateKeySigner::from_bytes(&B256::repeat_byte(i)).unwrap())
+                .collect();
+            keys.sort_by_key(|k| k.address());
+            Net {
+                keys,
+                domain: batch::domain(CHAIN, Address::repeat_byte(9)),
+                t0: Instant::now(),
+            }
+        }
+
+        /// Validator `i`'s state, with the three keys as the validator set.
+        fn state(&self, i: usize) -> State {
+            let mut s = State::new(
+                self.keys[i].address(),
+                PACE,
+                CHAIN,
+                self.domain.clone(),
+                binding::domain(CHAIN, Address::repeat_byte(9)),
+                0,
+                Ledger::default(),
+                self.t0,
+            );
+            s.set_validators(self.keys.iter().map(|k| k.address()).collect());
+            s
+        }
+
+        fn attestation(&self, i: usize, b: &Batch) -> Attestation {
+            Attestation {
+                batch: WireBatch::from(b),
+                signature: batch::sign(&self.keys[i], b, &self.domain)
+                    .unwrap()
+                    .signature
+                    .to_vec(),
+            }
+        }
+    }
+
+    fn batch(epoch: u64, root: u8) -> Batch {
+        Batch {
+            epoch,
+            prevRoot: B256::ZERO,
+            newRoot: B256::repeat_byte(root),
+            dataCid: cid_of(&[root]).to_string(),
+            metadataCid: String::new(),
+            mintsHash: B256::ZERO,
+        }
+    }
+
+    fn checked(b: &Batch, proposed_here: bool) -> Checked {
+        let applied = Applied {
+            ledger: Ledger::default(),
+            items: vec![],
+            mints: vec![],
+            unbound: vec![],
+        };
+        Checked::new(b.clone(), applied, proposed_here)
+    }
+
+    fn announce(n: u8) -> Announce {
+        Announce {
+            match_id: [n; 32],
+            cid: cid_of(&[n]),
+            frames: 60,
+            final_checksum: cyteria_game::Checksum([0; 32]),
+            claims: [0; 32],
+        }
+    }
+
+    fn fetches(steps: &[Step]) -> usize {
+        steps
+            .iter()
+            .filter(|s| matches!(s, Step::Fetch { .. }))
+            .count()
+    }
+
+    #[test]
+    fn an_announcement_is_fetched_once_and_again_only_after_giving_up() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let peer = PeerId::random();
+        assert_eq!(fetches(&s.on_announce(peer, announce(1))), 1);
+        assert_eq!(fetches(&s.on_announce(peer, announce(1))), 0);
+        let retry = s.on_fetch_failed(peer, announce(1), 0, "timeout");
+        assert!(
+            matches!(retry[..], [Step::FetchLater { after, attempt: 1, .. }] if after == FETCH_RETRY)
+        );
+        let retry = s.on_fetch_failed(peer, announce(1), 2, "timeout");
+        assert!(
+            matches!(retry[..], [Step::FetchLater { after, attempt: 3, .. }] if after == FETCH_RETRY * 4)
+        );
+        assert!(
+            s.on_fetch_failed(peer, announce(1), FETCH_ATTEMPTS - 1, "timeout")
+                .is_empty()
+        );
+        assert_eq!(fetches(&s.on_announce(peer, announce(1))), 1);
+    }
+
+    #[test]
+    fn an_attestation_from_an_unknown_signer_asks_for_the_set_once_then_costs_score() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let stranger = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x44)).unwrap();
+        let b = batch(1, 1);
+        let att = Attestation {
+            batch: WireBatch::from(&b),
+            signature: batch::sign(&stranger, &b, &net.domain)
+                .unwrap()
+                .signature
+                .to_vec(),
+        };
+        let peer = PeerId::random();
+        let first = s.on_attestation(peer, att.clone(), false, net.t0);
+        assert!(matches!(first[..], [Step::RefreshAndRetry { .. }]));
+        let second = s.on_attestation(peer, att, true, net.t0);
+        assert!(matches!(
+            second[..],
+            [Step::Penalise {
+                misbehaviour: Misbehaviour::NotAValidator,
+                ..
+            }]
+        ));
+        let mut junk = net.attestation(1, &b);
+        junk.signature[3] ^= 1;
+        let third = s.on_attestation(peer, junk, false, net.t0);
+        assert!(matches!(
+            third[..],
+            [Step::Penalise {
+                misbehaviour: Misbehaviour::BadAttestationSignature,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_validator_that_signs_two_batches_for_an_epoch_is_proven_once() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let peer = PeerId::random();
+        let steps = s.on_attestation(peer, net.attestation(1, &batch(1, 1)), false, net.t0);
+        assert!(steps.iter().all(|s| !matches!(s, Step::Prove { .. })));
+        let steps = s.on_attestation(peer, net.attestation(1, &batch(1, 2)), false, net.t0);
+        assert!(
+            matches!(steps[..], [Step::Prove { signer, .. }] if signer == net.keys[1].address())
+        );
+        let steps = s.on_attestation(peer, net.attestation(1, &batch(1, 3)), false, net.t0);
+        assert!(steps.is_empty(), "{steps:?}");
+    }
+
+    #[test]
+    fn a_follower_signs_one_batch_per_epoch_and_submits_a_quorum_only_after_the_grace() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let b = batch(1, 1);
+        let d = batch::digest(&b, &net.domain);
+        let steps = s.on_checked(d, Ok((checked(&b, false), vec![])));
+        assert!(matches!(&steps[..], [Step::Sign(x)] if *x == b));
+        let own = net.attestation(0, &b);
+        let t = net.t0;
+        assert!(
+            s.on_signed(b.clone(), own.signature.into(), t).is_empty(),
+            "one of three is no quorum"
+        );
+        // Another batch for the same epoch checks too: it is not signed.
+        let other = batch(1, 2);
+        let d2 = batch::digest(&other, &net.domain);
+        assert!(
+            s.on_checked(d2, Ok((checked(&other, false), vec![])))
+                .is_empty()
+        );
+        // A second signature makes the quorum; the follower waits out the grace.
+        let steps = s.on_attestation(PeerId::random(), net.attestation(1, &b), false, t);
+        assert!(steps.iter().all(|s| !matches!(s, Step::Submit { .. })));
+        assert!(s.try_submit(t + PACE.submit_grace / 2).is_none());
+        let submit = s.try_submit(t + PACE.submit_grace);
+        assert!(
+            matches!(&submit, Some(Step::Submit { batch, signatures, .. }) if *batch == b && signatures.len() == 2)
+        );
+        // A failed try backs off before the next.
+        assert!(s.try_submit(t + PACE.submit_grace + PACE.poll).is_none());
+        assert!(
+            s.try_submit(t + PACE.submit_grace + PACE.poll * 8)
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn the_leader_proposes_after_the_interval_in_its_own_round_and_only_with_candidates() {
+        let net = Net::new();
+        let leader = epoch::leader(
+            &net.keys.iter().map(|k| k.address()).collect::<Vec<_>>(),
+            1,
+            0,
+        )
+        .unwrap();
+        let i = net.keys.iter().position(|k| k.address() == leader).unwrap();
+        let mut s = net.state(i);
+        let mut other = net.state((i + 1) % 3);
+        let later = net.t0 + PACE.epoch_interval;
+        assert!(s.propose(later).is_empty(), "nothing to propose");
+        let wallet = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x55)).unwrap();
+        let b = binding::bind(
+            &wallet,
+            [7; 32],
+            1,
+            &binding::domain(CHAIN, Address::repeat_byte(9)),
+        )
+        .unwrap();
+        for st in [&mut s, &mut other] {
+            assert_eq!(st.on_action(ActionMessage::Bind(b.clone())), None);
+        }
+        assert!(s.propose(net.t0 + PACE.epoch_interval / 2).is_empty());
+        assert!(other.propose(later).is_empty(), "not its round");
+        let steps = s.propose(later);
+        assert!(
+            matches!(&steps[..], [Step::Propose { round: 0, data, .. }] if data.bindings.len() == 1),
+            "{steps:?}"
+        );
+        // A round later, the next validator leads.
+        assert!(!other.propose(later + PACE.round_timeout).is_empty());
+    }
+}

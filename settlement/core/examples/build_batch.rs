@@ -1,0 +1,98 @@
+//! A batch from start to finish, without a network or a chain: two bot
+//! players' match is simulated and re-simulated, their game keys are bound
+//! to wallets, the leader builds the epoch's batch, a follower applies the
+//! same data to its own ledger and arrives at the same root and mints, and
+//! the validator's EIP-712 attestation is signed and recovered.
+//!
+//! `cargo run -p cyteria-settlement --example build_batch`
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256};
+use alloy::signers::local::PrivateKeySigner;
+use cyteria_game::{Game, Rules, bot, scenario, verify};
+use cyteria_settlement::ledger::Ledger;
+use cyteria_settlement::proposal::{self, Context, TranscriptRef};
+use cyteria_settlement::{batch, binding};
+
+const CHAIN_ID: u64 = 80002;
+
+fn main() -> anyhow::Result<()> {
+    // A match, played by the core's bot (a validator would re-simulate a
+    // fetched transcript instead; the outcome is the same function).
+    let header = scenario::header(7, 2, Rules::default());
+    let mut game = Game::from_header(&header);
+    let mut inputs = vec![Vec::new(); 2];
+    while !game.is_over() {
+        let tick = bot::inputs(&game.arena, &game.state);
+        for (seat, i) in inputs.iter_mut().zip(&tick) {
+            seat.push(*i);
+        }
+        game.step(&tick);
+    }
+    let outcome = verify(&header, &inputs)?;
+    println!(
+        "match: {} frames, {} waves cleared, {} item drop(s)",
+        outcome.frames,
+        outcome.waves_cleared,
+        outcome.players.iter().map(|p| p.items.len()).sum::<usize>()
+    );
+
+    // The deployment's domains and each seat's wallet binding.
+    let settlement = Address::repeat_byte(0x5e);
+    let binding_domain = binding::domain(CHAIN_ID, settlement);
+    let batch_domain = batch::domain(CHAIN_ID, settlement);
+    let bindings = header
+        .players
+        .iter()
+        .enumerate()
+        .map(|(i, seat)| {
+            let wallet = PrivateKeySigner::from_bytes(&B256::repeat_byte(i as u8 + 1))?;
+            Ok(binding::bind(&wallet, seat.public_key, 1, &binding_domain)?)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let verified = BTreeMap::from([(header.match_id, (header.clone(), outcome))]);
+    let cx = Context {
+        chain_id: CHAIN_ID,
+        binding_domain: &binding_domain,
+        verified: &verified,
+    };
+    let transcripts = vec![TranscriptRef {
+        match_id: header.match_id,
+        // the transcript's content id; any CID string names it here
+        cid: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
+    }];
+
+    // The leader builds; a follower applies the same data to its own ledger.
+    let genesis = Ledger::default();
+    let (data, built, left_out) = proposal::build(&genesis, 1, bindings, transcripts, vec![], &cx);
+    let applied = proposal::apply(&genesis, &data, &cx)?;
+    anyhow::ensure!(left_out.is_empty(), "left out: {left_out:?}");
+    anyhow::ensure!(
+        applied.ledger.root() == built.ledger.root() && applied.mints == built.mints,
+        "leader and follower disagree"
+    );
+    let b = built.batch(&data, "bafy...data", "");
+    println!(
+        "batch for epoch {}: root {}, {} item(s) to {} receiver(s), data {} bytes",
+        b.epoch,
+        b.newRoot,
+        built.items.len(),
+        built.mints.len(),
+        data.encode().len()
+    );
+    for item in &built.items {
+        println!("  {:#x} to {}: {:?}", item.id, item.to, item.stats);
+    }
+
+    // What a validator signs, and what the Settlement contract recovers.
+    let validator = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x77))?;
+    let att = batch::sign(&validator, &b, &batch_domain)?;
+    println!(
+        "attestation by {} over {}",
+        att.signer,
+        batch::digest(&b, &batch_domain)
+    );
+    Ok(())
+}
