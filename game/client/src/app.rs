@@ -1,6 +1,6 @@
-//! The app: plugins, resources and systems, for the three ways the window
-//! runs: playing (online through the node, or offline against bots), a
-//! screenshot of a fixed match frame, and the frame-time benchmark.
+//! The app: the plugins put together, for the three ways the window runs:
+//! playing (online through the node, or offline against bots), a screenshot
+//! of a fixed match frame, and the frame-time benchmark.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -8,13 +8,14 @@ use std::time::Instant;
 use bevy::prelude::*;
 use cyteria_game::{Game, Rules, scenario};
 
-use crate::draw::{self, Pools};
-use crate::hud::{self, FrameTimes, Hud, OverlayShown};
-use crate::menus::{self, MenuState};
+use crate::draw::DrawPlugin;
+use crate::hud::HudPlugin;
+use crate::input::InputPlugin;
+use crate::menus::{MenuState, MenusPlugin, PanelPlugin};
 use crate::online::{Online, Status};
-use crate::screens::Screen;
+use crate::screens::{Screen, ScreensPlugin};
 use crate::settings::Settings;
-use crate::view::{self, Frames, LocalInput, LocalMatch};
+use crate::view::{self, Frames, LocalMatch};
 
 /// How the window runs.
 pub enum Mode {
@@ -69,37 +70,11 @@ pub fn build(mode: Mode, settings: Settings) -> App {
     app.insert_resource(ClearColor(Color::srgb(0.03, 0.03, 0.05)))
         .insert_resource(Time::<Fixed>::from_hz(f64::from(cyteria_game::TICK_RATE)));
     add_game(&mut app, settings);
-    app.add_systems(
-        Startup,
-        (
-            draw::make_art,
-            spawn_camera,
-            hud::spawn_hud,
-            menus::spawn_panel,
-        ),
-    );
-    app.add_systems(
-        Update,
-        (
-            view::tick_clock,
-            draw::draw_arena,
-            draw::draw_things,
-            draw::damage_numbers,
-            draw::float_numbers,
-            draw::follow,
-            hud::mark_bars,
-            hud::update_hud,
-            hud::update_overlay,
-        )
-            .chain()
-            .run_if(in_state(Screen::Match)),
-    )
-    .add_systems(Update, (menus::update_panel, hud_visibility));
+    app.add_plugins((DrawPlugin, HudPlugin, PanelPlugin));
     match mode {
         Mode::Play(online) => {
             if let Some(o) = online {
-                app.insert_resource(o);
-                app.add_systems(Update, pump_online);
+                app.insert_resource(o).add_plugins(OnlinePlugin);
             }
         }
         Mode::Screenshot { path, seed, ticks } => {
@@ -152,34 +127,48 @@ pub fn build(mode: Mode, settings: Settings) -> App {
     app
 }
 
-/// The parts with no window: resources, states, input, menus and the
-/// local match's stepping. Headless tests build on this with bevy's
-/// minimal plugins.
+/// The parts with no window: the screen flow, input, the menus' logic and
+/// local matches. Headless tests build on this with bevy's minimal plugins.
 pub fn add_game(app: &mut App, settings: Settings) {
-    let g = local_match(0, 1, false);
-    app.init_state::<Screen>()
-        .insert_resource(settings)
-        .insert_resource(Frames::new(&g.game, 0, 0))
-        .init_resource::<LocalInput>()
-        .init_resource::<MenuState>()
-        .init_resource::<Pools>()
-        .init_resource::<OverlayShown>()
-        .init_resource::<FrameTimes>()
-        .add_systems(
-            Update,
-            (
-                crate::input::read_input,
-                menus::menu_keys,
-                hud::toggle_overlay,
-                start_offline.run_if(in_state(Screen::Lobby)),
-                end_offline.run_if(in_state(Screen::Match)),
-            ),
-        )
-        .add_systems(
-            FixedUpdate,
-            view::step_local
-                .run_if(in_state(Screen::Match).and_then(resource_exists::<LocalMatch>)),
-        );
+    app.insert_resource(settings).add_plugins((
+        ScreensPlugin,
+        InputPlugin,
+        MenusPlugin,
+        LocalPlayPlugin,
+    ));
+}
+
+/// Matches stepped in the window: offline against bots, and the
+/// screenshot's and the benchmark's fixed matches.
+pub struct LocalPlayPlugin;
+
+impl Plugin for LocalPlayPlugin {
+    fn build(&self, app: &mut App) {
+        let g = local_match(0, 1, false);
+        app.insert_resource(Frames::new(&g.game, 0, 0))
+            .add_systems(
+                Update,
+                (
+                    start_offline.run_if(in_state(Screen::Lobby)),
+                    end_offline.run_if(in_state(Screen::Match)),
+                ),
+            )
+            .add_systems(
+                FixedUpdate,
+                view::step_local
+                    .run_if(in_state(Screen::Match).and_then(resource_exists::<LocalMatch>)),
+            );
+    }
+}
+
+/// Online play: the node's frames and status into the window (the
+/// [`Online`] resource must be inserted).
+pub struct OnlinePlugin;
+
+impl Plugin for OnlinePlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(Update, pump_online);
+    }
 }
 
 fn local_match(seed: u64, players: usize, bot_seat: bool) -> LocalMatch {
@@ -188,20 +177,6 @@ fn local_match(seed: u64, players: usize, bot_seat: bool) -> LocalMatch {
         game: Game::from_header(&h),
         seat: 0,
         bot_seat,
-    }
-}
-
-fn spawn_camera(mut commands: Commands) {
-    commands.spawn(Camera2d);
-}
-
-fn hud_visibility(screen: Res<State<Screen>>, mut q: Query<&mut Visibility, With<Hud>>) {
-    for mut v in &mut q {
-        *v = if *screen.get() == Screen::Match {
-            Visibility::Inherited
-        } else {
-            Visibility::Hidden
-        };
     }
 }
 

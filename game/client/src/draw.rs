@@ -12,8 +12,9 @@ use cyteria_game::arena::ResourceKind;
 use cyteria_game::state::{EnemyKind, Loot, Owner};
 
 use crate::interp::{TILE_PX, between, to_world};
+use crate::screens::MatchSet;
 use crate::sprites;
-use crate::view::Frames;
+use crate::view::{self, Frames};
 
 /// The pictures, made once.
 #[derive(Resource)]
@@ -367,6 +368,33 @@ pub fn follow(frames: Res<Frames>, mut camera: Query<&mut Transform, With<Camera
     for mut t in &mut camera {
         let at = t.translation.truncate().lerp(target, 0.2);
         t.translation = at.extend(t.translation.z);
+    }
+}
+
+fn spawn_camera(mut commands: Commands) {
+    commands.spawn(Camera2d);
+}
+
+/// The arena and everything in it, drawn from the last two frames.
+pub struct DrawPlugin;
+
+impl Plugin for DrawPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Pools>()
+            .add_systems(Startup, (make_art, spawn_camera))
+            .add_systems(Update, view::tick_clock.in_set(MatchSet::Clock))
+            .add_systems(
+                Update,
+                (
+                    draw_arena,
+                    draw_things,
+                    damage_numbers,
+                    float_numbers,
+                    follow,
+                )
+                    .chain()
+                    .in_set(MatchSet::Draw),
+            );
     }
 }
 

@@ -8,6 +8,7 @@ use bevy::prelude::*;
 use cyteria_game::state::Player;
 use cyteria_game::{ItemStats, Loadout};
 
+use crate::screens::{MatchSet, Screen};
 use crate::view::{Frames, LinkFigures};
 
 /// The HUD's panel colour and its health bar's: the screenshot test looks for them.
@@ -253,6 +254,35 @@ pub fn update_overlay(
 pub fn toggle_overlay(keys: Res<ButtonInput<KeyCode>>, mut shown: ResMut<OverlayShown>) {
     if keys.just_pressed(KeyCode::F3) {
         shown.0 = !shown.0;
+    }
+}
+
+/// Shows the HUD during a match only.
+fn hud_visibility(screen: Res<State<Screen>>, mut q: Query<&mut Visibility, With<Hud>>) {
+    for mut v in &mut q {
+        *v = if *screen.get() == Screen::Match {
+            Visibility::Inherited
+        } else {
+            Visibility::Hidden
+        };
+    }
+}
+
+/// The HUD (health, stamina, wave, loadout) and the debug overlay (F3).
+pub struct HudPlugin;
+
+impl Plugin for HudPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<OverlayShown>()
+            .init_resource::<FrameTimes>()
+            .add_systems(Startup, spawn_hud)
+            .add_systems(Update, (toggle_overlay, hud_visibility))
+            .add_systems(
+                Update,
+                (mark_bars, update_hud, update_overlay)
+                    .chain()
+                    .in_set(MatchSet::Hud),
+            );
     }
 }
 

@@ -54,3 +54,13 @@ pub fn read_input(
         o.input.send_replace(input);
     }
 }
+
+/// Keyboard, mouse and gamepads into the local player's input.
+pub struct InputPlugin;
+
+impl Plugin for InputPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<LocalInput>()
+            .add_systems(Update, read_input);
+    }
+}

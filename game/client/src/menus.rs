@@ -321,6 +321,27 @@ fn settings_key(k: KeyCode, settings: &mut Settings, menu: &mut MenuState) {
     }
 }
 
+/// The menus' logic: their state and the keys that walk the screens and
+/// trade (works without a window).
+pub struct MenusPlugin;
+
+impl Plugin for MenusPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<MenuState>()
+            .add_systems(Update, menu_keys);
+    }
+}
+
+/// The menus drawn: the panel and its text.
+pub struct PanelPlugin;
+
+impl Plugin for PanelPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_systems(Startup, spawn_panel)
+            .add_systems(Update, update_panel);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! pure function the tests walk; the bevy side only turns key presses and
 //! node events into [`Go`]s.
 
-use bevy::prelude::States;
+use bevy::prelude::*;
 
 /// The screen the window shows.
 #[derive(States, Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -56,6 +56,33 @@ pub fn next(from: Screen, go: Go) -> Screen {
         (Lobby | Inventory | Market | Settings | Results, Go::Back) => Title,
         // A match is left only by its end (a forfeit is the session's call).
         _ => from,
+    }
+}
+
+/// The match screen's per-frame work, in order: the interpolation clock,
+/// then drawing, then the HUD on top.
+#[derive(SystemSet, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatchSet {
+    /// Advances the interpolation between the last two ticks.
+    Clock,
+    /// Draws the arena and everything in it.
+    Draw,
+    /// Updates the HUD and the debug overlay.
+    Hud,
+}
+
+/// The screen flow: the [`Screen`] state, and the match screen's sets
+/// running in order while a match is shown.
+pub struct ScreensPlugin;
+
+impl Plugin for ScreensPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_state::<Screen>().configure_sets(
+            Update,
+            (MatchSet::Clock, MatchSet::Draw, MatchSet::Hud)
+                .chain()
+                .run_if(in_state(Screen::Match)),
+        );
     }
 }
 

@@ -215,6 +215,9 @@ struct Play {
     report: MatchReport,
     /// Depth of the last rollback, for the window's overlay.
     last_depth: u32,
+    /// The re-simulation of the own inputs at the match's end (frame and
+    /// outcome): the transcript of a finished match reuses it.
+    ended: Option<(u32, cyteria_game::verify::Outcome)>,
 }
 
 impl Play {
@@ -401,6 +404,7 @@ pub async fn play(
         byes: vec![None; n],
         report,
         last_depth: 0,
+        ended: None,
     };
     let ending = drive(
         ctx,
@@ -594,7 +598,11 @@ async fn drive(
                 .map(|v| v[..frame as usize].to_vec())
                 .collect();
             let checksum = match verify(&play.header, &inputs) {
-                Ok(o) => o.final_checksum,
+                Ok(o) => {
+                    let c = o.final_checksum;
+                    play.ended = Some((frame, o));
+                    c
+                }
                 Err(e) => {
                     return Ending::Failed {
                         reason: format!("own inputs do not replay: {e}"),
@@ -764,7 +772,13 @@ async fn finish(
         let checkpoints = (0..n)
             .map(|s| play.book.signed_up_to(s as u8, frames))
             .collect::<Vec<_>>();
-        match verify(&play.header, &inputs) {
+        // A finished match was re-simulated at its end already, over these
+        // same inputs; a cut-short one ends at an earlier frame.
+        let outcome = match play.ended.take() {
+            Some((f, o)) if f == frames => Ok(o),
+            _ => verify(&play.header, &inputs),
+        };
+        match outcome {
             Ok(outcome) => {
                 let t = Transcript {
                     header: play.header.clone(),

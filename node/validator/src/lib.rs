@@ -54,7 +54,7 @@ use durable::{Durable, SIGNED, Submission};
 use state::{Checked, State, Step, short};
 
 /// What a background task reports to the loop.
-enum Report {
+enum TaskOutcome {
     Transcript {
         peer: PeerId,
         announce: Announce,
@@ -98,8 +98,8 @@ pub struct Validator {
     binding_domain: Eip712Domain,
     state: State,
     ledger_tx: watch::Sender<(u64, Arc<Ledger>)>,
-    reports_tx: mpsc::Sender<Report>,
-    reports: Option<mpsc::Receiver<Report>>,
+    reports_tx: mpsc::Sender<TaskOutcome>,
+    reports: Option<mpsc::Receiver<TaskOutcome>>,
     /// Set by an injected fault: the loop stops as if the process died.
     #[cfg(feature = "adversary")]
     crashed: bool,
@@ -267,9 +267,9 @@ impl Validator {
         Ok(())
     }
 
-    async fn on_report(&mut self, r: Report) -> anyhow::Result<()> {
+    async fn on_report(&mut self, r: TaskOutcome) -> anyhow::Result<()> {
         let steps = match r {
-            Report::Transcript {
+            TaskOutcome::Transcript {
                 peer,
                 announce,
                 result,
@@ -281,18 +281,18 @@ impl Validator {
                 }
                 self.state.on_transcript(peer, announce, result)
             }
-            Report::Fetched {
+            TaskOutcome::Fetched {
                 peer,
                 announce,
                 attempt,
                 error,
             } => self.state.on_fetch_failed(peer, announce, attempt, &error),
-            Report::Refetch {
+            TaskOutcome::Refetch {
                 peer,
                 announce,
                 attempt,
             } => self.state.on_refetch(peer, announce, attempt),
-            Report::Checked { digest, result } => self.state.on_checked(digest, result),
+            TaskOutcome::Checked { digest, result } => self.state.on_checked(digest, result),
         };
         self.perform(steps).await
     }
@@ -335,7 +335,7 @@ impl Validator {
                     tokio::spawn(async move {
                         tokio::time::sleep(after).await;
                         let _ = tx
-                            .send(Report::Refetch {
+                            .send(TaskOutcome::Refetch {
                                 peer,
                                 announce,
                                 attempt,
@@ -448,7 +448,7 @@ impl Validator {
     }
 
     /// Fetches an announced transcript and verifies it in a task; the
-    /// outcome comes back as a [`Report`].
+    /// outcome comes back as a [`TaskOutcome`].
     fn fetch_and_verify(&self, peer: PeerId, a: Announce, attempt: u32) {
         let (content, tx, timeout) = (
             self.node.content.clone(),
@@ -471,14 +471,14 @@ impl Validator {
                             "cancelled"
                         }))
                     });
-                    Report::Transcript {
+                    TaskOutcome::Transcript {
                         peer,
                         announce: a,
                         result,
                         took: started.elapsed(),
                     }
                 }
-                Err(error) => Report::Fetched {
+                Err(error) => TaskOutcome::Fetched {
                     peer,
                     announce: a,
                     attempt,
@@ -491,7 +491,7 @@ impl Validator {
 
     /// Checks a gossiped batch in a task: fetches its data, verifies what it
     /// names, applies it, rebuilds the batch and the items' metadata, and
-    /// compares; the result comes back as a [`Report`].
+    /// compares; the result comes back as a [`TaskOutcome`].
     fn spawn_check(&self, peer: PeerId, b: Batch, ledger: Ledger, verified: Verified) {
         let digest = batch::digest(&b, &self.domain);
         let (content, tx, timeout) = (
@@ -552,7 +552,7 @@ impl Validator {
                 Ok((Checked::new(ours, applied, false), fresh))
             }
             .await;
-            let _ = tx.send(Report::Checked { digest, result }).await;
+            let _ = tx.send(TaskOutcome::Checked { digest, result }).await;
         });
     }
 
