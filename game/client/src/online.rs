@@ -216,11 +216,6 @@ async fn connect_wallet(
             "{e:#} (the devnet prints the flags that join it: --rpc, --deployment, --eth-key-file)"
         )
     })?;
-    let signer = cyteria_chain::chain::load_signer(
-        args.eth_key_file
-            .as_deref()
-            .or(file.chain.key_file.as_deref()),
-        "CYTERIA_ETH_KEY",
-    )?;
+    let signer = chain_args::wallet_key(&file, args)?;
     Ok((chain, signer))
 }

@@ -10,13 +10,7 @@ use crate::args::ChainNetArgs;
 pub(crate) async fn run(common: &CommonArgs, a: ChainNetArgs) -> anyhow::Result<()> {
     let file = common.file()?;
     let chain = connect_chain(&file, &a.chain).await?;
-    let signer = cyteria_chain::chain::load_signer(
-        a.chain
-            .eth_key_file
-            .as_deref()
-            .or(file.chain.key_file.as_deref()),
-        "CYTERIA_ETH_KEY",
-    )?;
+    let signer = cyteria_wallet::chain_args::wallet_key(&file, &a.chain)?;
     let (node, _) = cli::start(common, &a.net, Role::Player).await?;
     let b = wallet::bind(&node.ctx, &chain, &signer, &common.data_dir()).await;
     node.net().clone().stop().await;

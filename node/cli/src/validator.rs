@@ -42,13 +42,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         ..ValidatorConfig::default()
     };
     let chain = connect_chain(&file, &a.chain).await?;
-    let signer = cyteria_chain::chain::load_signer(
-        a.chain
-            .eth_key_file
-            .as_deref()
-            .or(file.chain.key_file.as_deref()),
-        "CYTERIA_ETH_KEY",
-    )?;
+    let signer = cyteria_wallet::chain_args::wallet_key(&file, &a.chain)?;
     if !chain.validators().await?.contains(&signer.address()) {
         tracing::warn!(address = %signer.address(), "this wallet is not a registered validator: it verifies, but its signatures do not count");
     }

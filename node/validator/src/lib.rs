@@ -359,13 +359,19 @@ impl Validator {
                 }
                 Step::Rejected { channel, reason } => self.metrics().reject(channel, reason),
                 Step::RefreshAndRetry { peer, attestation } => {
-                    self.refresh_validators().await?;
-                    queue.extend(self.state.on_attestation(
-                        peer,
-                        attestation,
-                        true,
-                        Instant::now(),
-                    ));
+                    // A peer's message must not stop the validator: with the
+                    // chain unreachable, the attestation is dropped.
+                    match self.refresh_validators().await {
+                        Ok(()) => queue.extend(self.state.on_attestation(
+                            peer,
+                            attestation,
+                            true,
+                            Instant::now(),
+                        )),
+                        Err(e) => {
+                            tracing::info!(%peer, error = %e, "validator set not read; attestation dropped")
+                        }
+                    }
                 }
                 Step::Check {
                     peer,
@@ -406,6 +412,9 @@ impl Validator {
                     // The record goes to disk first: after a crash, this
                     // validator must not sign another batch for this epoch.
                     self.durable.put_signed(&WireBatch::from(&b))?;
+                    // From here on the record says so: no other batch this
+                    // epoch, whatever fails below.
+                    self.state.signed_before(batch::digest(&b, &self.domain));
                     let att = batch::sign(&self.signer, &b, &self.domain)?;
                     self.publish_attestation(&b, &att).await;
                     self.metrics().batches_signed.inc();
@@ -674,8 +683,12 @@ impl Validator {
                 let _ = self.node.content.pin(&c).await;
             }
             self.durable.put_ledger(e, &ledger)?;
+            let signed_next = self.durable.signed(e + 1)?;
             self.state.settled(ledger, Instant::now());
-            self.load_signed()?;
+            if let Some(prev) = signed_next {
+                self.state
+                    .signed_before(batch::digest(&Batch::from(&prev), &self.domain));
+            }
             self.metrics().ledger_epoch.set(e as i64);
             tracing::info!(epoch = e, root = %root, "ledger at the settled epoch");
             self.ledger_tx

@@ -48,14 +48,22 @@ pub async fn connect_chain(
             path: path.clone(),
             message: e.to_string(),
         })?;
-    let key_file = args
-        .eth_key_file
-        .clone()
-        .or_else(|| file.chain.key_file.clone());
-    let signer = cyteria_chain::chain::load_signer(key_file.as_deref(), "CYTERIA_ETH_KEY")
-        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let signer = wallet_key(file, args).map_err(|e| ConfigError::Invalid(e.to_string()))?;
     let chain = cyteria_chain::chain::Chain::connect(&rpc, signer, deployment)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to {rpc}: {e}"))?;
     Ok(chain.with_confirmations(file.chain.confirmations))
+}
+
+/// The wallet's key: `--eth-key-file`, else the config's `[chain] key_file`,
+/// else the `CYTERIA_ETH_KEY` variable.
+pub fn wallet_key(
+    file: &FileConfig,
+    args: &ChainArgs,
+) -> anyhow::Result<alloy::signers::local::PrivateKeySigner> {
+    let key_file = args
+        .eth_key_file
+        .as_deref()
+        .or(file.chain.key_file.as_deref());
+    cyteria_chain::chain::load_signer(key_file, "CYTERIA_ETH_KEY")
 }
