@@ -24,6 +24,7 @@ test: client-deps ## every test: formatting, contracts (forge, artifacts, deploy
 	$(CARGO) test --release --locked -p cyteria-game --test it golden
 	$(CARGO) clippy --locked -p cyteria-game --lib -- -D clippy::float_arithmetic -D clippy::disallowed_types
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked -p cyteria-cli -p cyteria-bootstrap -- -D warnings  # as players build them: no adversary feature
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --locked --workspace --no-deps
 
 # Tests that run whole networks (real swarms, anvil, validators) share the

@@ -620,7 +620,8 @@ async fn drive(
 
 fn sign_and_send(
     ctx: &MatchContext,
-    cfg: &SessionConfig,
+    // read only by the adversary hook
+    #[cfg_attr(not(feature = "adversary"), allow(unused_variables))] cfg: &SessionConfig,
     play: &mut Play,
     streams: &MatchStreams,
     frame: u32,
