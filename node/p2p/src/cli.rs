@@ -26,7 +26,7 @@ pub struct CommonArgs {
     #[arg(
         long,
         env = "CYTERIA_LOG",
-        default_value = "info,connexa=warn,rust_ipfs=warn",
+        default_value = "info,connexa=warn,connexa::task::swarm=off,rust_ipfs=warn",
         global = true
     )]
     pub log: String,

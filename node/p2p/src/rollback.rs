@@ -32,6 +32,13 @@ use crate::wire::{ROLLBACK, ROLLBACK_PROTOCOL, RollbackFrame};
 /// How long an inbound stream may take to say hello (and its match to start here).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// The first wait before a rollback stream is tried again, and the longest.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// How often a peer that cannot be reached is looked up in the DHT.
+const LOOKUP_EVERY: Duration = Duration::from_secs(5);
+
 /// Reads one rollback frame's bytes, refusing any over `ROLLBACK`'s size limit.
 pub async fn read_frame<R: futures::AsyncRead + Unpin>(r: &mut R) -> Result<Vec<u8>, FrameError> {
     read_frame_of(r, ROLLBACK.max_bytes).await
@@ -287,6 +294,11 @@ async fn connect(
 ) -> Option<libp2p::Stream> {
     let protocol = StreamProtocol::new(ROLLBACK_PROTOCOL);
     let hello = RollbackFrame::Hello { match_id }.encode();
+    // Each try that fails waits twice as long as the one before (up to
+    // RETRY_MAX): a peer that refuses this node (it banned it, or it is
+    // gone) was otherwise dialed twenty times a second for the whole match.
+    let mut wait = RETRY_FIRST;
+    let mut looked_up: Option<Instant> = None;
     loop {
         match tokio::time::timeout(HELLO_TIMEOUT, net.ipfs.open_stream(peer, protocol.clone()))
             .await
@@ -310,8 +322,12 @@ async fn connect(
             }
             Ok(Err(e)) => {
                 tracing::debug!(%peer, error = %e, "rollback stream not open yet; retrying");
-                // Not reachable yet: look its addresses up in the DHT.
-                net.find_peer(peer);
+                // Not reachable yet: look its addresses up in the DHT (a
+                // lookup dials as it goes: one every LOOKUP_EVERY at most).
+                if looked_up.is_none_or(|t| t.elapsed() >= LOOKUP_EVERY) {
+                    looked_up = Some(Instant::now());
+                    net.find_peer(peer);
+                }
             }
             Err(_) => tracing::debug!(%peer, "opening a rollback stream timed out; retrying"),
         }
@@ -319,7 +335,8 @@ async fn connect(
             tracing::warn!(%peer, "the match ended before a rollback stream opened");
             return None;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(RETRY_MAX);
     }
 }
 

@@ -209,6 +209,43 @@ pub struct Behaviour {
     bootstrap_every: Duration,
     local: PeerId,
     clock: Option<super::latency::GossipClock>,
+    refused: RefusedConnections,
+}
+
+/// Connections that failed, summed up and logged once a minute: a peer this
+/// node banned may keep dialing it, and rust-ipfs logs each refusal as an
+/// ERROR (its swarm task's log is off by default, see `cli`).
+#[derive(Default)]
+struct RefusedConnections {
+    incoming: u64,
+    outgoing: u64,
+    since: Option<std::time::Instant>,
+}
+
+impl RefusedConnections {
+    const EVERY: Duration = Duration::from_secs(60);
+
+    fn count(&mut self, incoming: bool) {
+        let now = std::time::Instant::now();
+        let since = *self.since.get_or_insert(now);
+        if incoming {
+            self.incoming += 1;
+        } else {
+            self.outgoing += 1;
+        }
+        if now.duration_since(since) >= Self::EVERY {
+            tracing::info!(
+                incoming = self.incoming,
+                outgoing = self.outgoing,
+                seconds = now.duration_since(since).as_secs(),
+                "connections refused or failed (banned peers, unreachable addresses)"
+            );
+            *self = Self {
+                since: Some(now),
+                ..Self::default()
+            };
+        }
+    }
 }
 
 const BOOTSTRAP_FIRST: Duration = Duration::from_secs(5);
@@ -329,6 +366,7 @@ impl Behaviour {
             bootstrap_every: BOOTSTRAP_FIRST,
             local,
             clock: config.clock.clone(),
+            refused: RefusedConnections::default(),
         })
     }
 
@@ -508,6 +546,14 @@ impl NetworkBehaviour for Behaviour {
             FromSwarm::ConnectionClosed(e) if e.remaining_established == 0 => {
                 self.connected.remove(&e.peer_id);
                 self.emit(NetEvent::Disconnected { peer: e.peer_id });
+            }
+            FromSwarm::ListenFailure(e) => {
+                tracing::debug!(peer = ?e.peer_id, error = %e.error, "incoming connection failed");
+                self.refused.count(true);
+            }
+            FromSwarm::DialFailure(e) => {
+                tracing::debug!(peer = ?e.peer_id, error = %e.error, "dial failed");
+                self.refused.count(false);
             }
             _ => {}
         }

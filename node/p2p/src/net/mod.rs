@@ -298,7 +298,11 @@ impl Net {
     pub async fn penalise_for(&self, peer: PeerId, m: Misbehaviour, detail: &str) {
         let (channel, reason, amount) = (m.channel(), detail, m.penalty());
         self.metrics.reject(channel, reason);
-        tracing::warn!(%peer, channel, reason, "rejected input from peer");
+        if m.can_be_honest() {
+            tracing::debug!(%peer, channel, reason, "rejected input from peer");
+        } else {
+            tracing::warn!(%peer, channel, reason, "rejected input from peer");
+        }
         let score = {
             let mut scores = self.app_scores.lock().unwrap_or_else(|e| e.into_inner());
             let s = scores.entry(peer).or_insert(0.0);

@@ -225,3 +225,68 @@ async fn a_player_vanishing_mid_match_leaves_the_others_a_valid_partial_transcri
         assert_eq!(n.ctx.store.transcript(&t.header.match_id).unwrap(), Some(t));
     }
 }
+
+/// A rollback hello for a match this node has not agreed to is what an
+/// honest player's retries look like when the two lobbies disagreed: a few
+/// of them must not ban the sender (three did, and the banned player's
+/// retries then dialed the banning node twenty times a second). A flood of
+/// them still does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hellos_for_a_match_not_agreed_here_ban_only_a_flood() {
+    let nodes = nodes(2, Transport::Tcp).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let a_id = a.net().peer_id;
+    let b_id = b.net().peer_id;
+    let hello = async |match_id: [u8; 32]| {
+        let mut framed = vec![];
+        write_frame(&mut framed, &RollbackFrame::Hello { match_id }.encode())
+            .await
+            .unwrap();
+        let protocol = StreamProtocol::new(wire::ROLLBACK_PROTOCOL);
+        let mut s = b.net().ipfs.open_stream(a_id, protocol).await.ok()?;
+        s.write_all(&framed).await.ok()?;
+        s.flush().await.ok()?;
+        Some(s)
+    };
+    // An honest peer's worth: three tries, for a match A never agreed to.
+    let mut open = vec![];
+    for _ in 0..3 {
+        open.push(hello([7; 32]).await.expect("a stream to A"));
+    }
+    let waited = tokio::time::Instant::now();
+    while a.net().metrics.rejected_total("rollback") < 3 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "A never gave up on the hellos"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        a.net().app_score(&b_id) > cyteria_node::net::BAN_SCORE,
+        "an honest peer's retries banned it: score {}",
+        a.net().app_score(&b_id)
+    );
+    assert!(a.net().connected().await.contains(&b_id));
+    drop(open);
+
+    // A flood: sixty hellos for made-up matches.
+    let mut open = vec![];
+    for i in 0..60u8 {
+        if let Some(s) = hello([i; 32]).await {
+            open.push(s);
+        }
+    }
+    let waited = tokio::time::Instant::now();
+    while a.net().app_score(&b_id) > cyteria_node::net::BAN_SCORE {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "a flood of unknown matches is not banned: score {}",
+            a.net().app_score(&b_id)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(open);
+    for n in nodes {
+        n.ctx.net.clone().stop().await;
+    }
+}
