@@ -136,13 +136,18 @@ pub struct Transcript {
     pub checkpoints: Vec<Vec<SignedCheckpoint>>,
     /// The claimed checksum of the state after the last frame.
     pub final_checksum: Checksum,
+    /// `ends[player]`: each seat's signature over the match's end record
+    /// (match, last frame, ending, final checksum); empty when the seats did
+    /// not sign an end (a match cut short). Without it no one can tell a
+    /// whole match from a prefix cut at a checkpoint every seat signed.
+    pub ends: Vec<Signature>,
 }
 
 /// The transcript encoding: 30 minutes of 4 players fits easily in 4 MiB.
 pub const TRANSCRIPT: Format = Format {
     name: "transcript",
     magic: *b"CYTX",
-    version: 1,
+    version: 2,
     max_bytes: 4 * 1024 * 1024,
 };
 
@@ -184,6 +189,9 @@ impl Transcript {
         }
         if !self.checkpoints.is_empty() && self.checkpoints.len() != n {
             return Err("checkpoints for some players but not all");
+        }
+        if !self.ends.is_empty() && self.ends.len() != n {
+            return Err("signed ends for some players but not all");
         }
         for cps in &self.checkpoints {
             if cps.windows(2).any(|w| w[0].frame >= w[1].frame)

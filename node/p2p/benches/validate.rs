@@ -10,7 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use cyteria_game::transcript::{InputChain, PlayerSlot, SignedCheckpoint, Transcript};
 use cyteria_game::{Rules, scenario};
 use cyteria_node::identity::Identity;
-use cyteria_node::signing::{checkpoint_message, sign_checkpoint};
+use cyteria_node::signing::{checkpoint_message, sign_checkpoint, sign_end};
 use cyteria_node::verifier::verify_transcript;
 
 /// A 2-player bot match of up to `frames` frames, signed every 60 frames as nodes sign.
@@ -50,11 +50,17 @@ fn signed_match(frames: u32) -> Transcript {
             cps
         })
         .collect();
+    let frames = inputs[0].len() as u32;
+    let ends = ids
+        .iter()
+        .map(|id| sign_end(id, &digest, frames, &game.checksum()))
+        .collect();
     Transcript {
         header,
         inputs,
         checkpoints,
         final_checksum: game.checksum(),
+        ends,
     }
 }
 

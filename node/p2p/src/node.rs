@@ -266,7 +266,11 @@ impl Node {
             let report =
                 session::play(&self.ctx, &group, &play.session, play.source.clone(), since).await;
             self.current.send_replace(None);
-            if let (Some(t), Some(outcome)) = (&report.transcript, &report.outcome) {
+            // Only a match every seat signed the end of is credited; a
+            // match cut short is kept (the store has it) but not announced.
+            if let (Some(t), Some(outcome)) = (&report.transcript, &report.outcome)
+                && !t.ends.is_empty()
+            {
                 #[cfg(feature = "adversary")]
                 let (t, outcome) = &{
                     let (mut t, mut outcome) = (t.clone(), outcome.clone());

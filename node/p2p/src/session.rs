@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use cyteria_game::transcript::{InputChain, MatchHeader, Transcript};
+use cyteria_game::transcript::{InputChain, MatchHeader, Signature, Transcript};
 use cyteria_game::{Game, Input, bot, verify};
 use ggrs::{
     DesyncDetection, GgrsError, GgrsEvent, GgrsRequest, P2PSession, PlayerType, SessionBuilder,
@@ -22,7 +22,10 @@ use crate::lobby::Group;
 use crate::net::Misbehaviour;
 use crate::net::Net;
 use crate::rollback::{Hub, MatchStreams};
-use crate::signing::{CheckpointBook, Filed, sign_checkpoint, verify_transcript_signatures};
+use crate::signing::{
+    CheckpointBook, END_FINISHED, Filed, end_message, sign_checkpoint, sign_end,
+    verify_transcript_signatures,
+};
 use crate::store::Store;
 use crate::wire::{RollbackFrame, WireCheckpoint};
 
@@ -212,6 +215,8 @@ struct Play {
     book: CheckpointBook,
     pending: Vec<(PeerId, WireCheckpoint)>,
     byes: Vec<Option<u32>>,
+    /// Each seat's signed end record, as received (frame, checksum, signature).
+    ends: Vec<Option<(u32, cyteria_game::state::Checksum, Signature)>>,
     report: MatchReport,
     /// Depth of the last rollback, for the window's overlay.
     last_depth: u32,
@@ -402,6 +407,7 @@ pub async fn play(
         confirmed: 0,
         pending: vec![],
         byes: vec![None; n],
+        ends: vec![None; n],
         report,
         last_depth: 0,
         ended: None,
@@ -634,13 +640,19 @@ fn sign_and_send(
     let cp = sign_checkpoint(&ctx.identity, play.book.digest(), play.seat as u8, &chain);
     play.book.file(cp);
     ctx.net.metrics.checkpoints_signed.inc();
-    let frame_of = |cp| match bye {
-        Some(checksum) => RollbackFrame::Bye {
+    let end = bye.map(|checksum| {
+        let sig = sign_end(&ctx.identity, play.book.digest(), frame, &checksum);
+        play.ends[play.seat] = Some((frame, checksum, sig));
+        sig
+    });
+    let frame_of = |cp| match (bye, end) {
+        (Some(checksum), Some(end)) => RollbackFrame::Bye {
             frame,
             checksum,
             last: cp,
+            end,
         },
-        None => RollbackFrame::Checkpoint(cp),
+        _ => RollbackFrame::Checkpoint(cp),
     };
     #[cfg(feature = "adversary")]
     {
@@ -676,14 +688,27 @@ async fn on_control(
 ) {
     let cp = match f {
         RollbackFrame::Checkpoint(cp) => cp,
-        RollbackFrame::Bye { frame, last, .. } => {
+        RollbackFrame::Bye {
+            frame,
+            checksum,
+            last,
+            end,
+        } => {
             if last.frame != frame {
                 return ctx.net.penalise(from, Misbehaviour::InconsistentBye).await;
             }
             if let Some(s) = play.players.iter().position(|p| *p == from)
                 && last.seat as usize == s
             {
+                let m = end_message(play.book.digest(), frame, END_FINISHED, &checksum);
+                if !crate::identity::verify(&play.header.players[s].public_key, &m, &end.0) {
+                    return ctx
+                        .net
+                        .penalise(from, Misbehaviour::BadCheckpointSignature)
+                        .await;
+                }
                 play.byes[s] = Some(frame);
+                play.ends[s] = Some((frame, checksum, end));
             }
             last
         }
@@ -781,11 +806,21 @@ async fn finish(
         };
         match outcome {
             Ok(outcome) => {
+                // The end record, when every seat signed this very end.
+                let ends: Option<Vec<Signature>> = play
+                    .ends
+                    .iter()
+                    .map(|e| {
+                        e.filter(|(f, c, _)| *f == frames && *c == outcome.final_checksum)
+                            .map(|(_, _, sig)| sig)
+                    })
+                    .collect();
                 let t = Transcript {
                     header: play.header.clone(),
                     inputs,
                     checkpoints,
                     final_checksum: outcome.final_checksum,
+                    ends: ends.unwrap_or_default(),
                 };
                 match verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints) {
                     Ok(()) => {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use cyteria_game::Input;
-use cyteria_game::transcript::{InputChain, MatchHeader, Signature, SignedCheckpoint};
+use cyteria_game::transcript::{InputChain, MatchHeader, Signature, SignedCheckpoint, Transcript};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::{Identity, verify};
@@ -95,15 +95,24 @@ pub enum SignatureError {
         /// The checkpoint's frame.
         frame: u32,
     },
+    /// No seat signed an end record: the match may be a prefix of one.
+    #[error("no end record signed by the seats")]
+    NoSignedEnd,
+    /// This seat's end-record signature does not cover the transcript's
+    /// last frame and final checksum.
+    #[error("seat {0}: the end record it signed is not this transcript's end")]
+    BadEnd(usize),
 }
 
 impl SignatureError {
-    /// A short reason for metrics and logs: "unsigned", "forged input" or "bad signature".
+    /// A short reason for metrics and logs ("unsigned", "forged input", "no signed end", …).
     pub fn label(&self) -> &'static str {
         match self {
             SignatureError::Missing | SignatureError::Unsigned(_) => "unsigned",
             SignatureError::ForgedInput { .. } => "forged input",
             SignatureError::BadSignature { .. } => "bad signature",
+            SignatureError::NoSignedEnd => "no signed end",
+            SignatureError::BadEnd(_) => "bad end record",
         }
     }
 }
@@ -175,6 +184,65 @@ pub fn verify_transcript_signatures(
                 seat: *seat,
                 frame: cp.frame,
             });
+        }
+    }
+    Ok(())
+}
+
+/// Domain tag of an end-record signature.
+pub const END_TAG: &[u8] = b"cyteria match end v1\0";
+
+/// How a match ended, as its end record states it.
+pub const END_FINISHED: u8 = 0;
+
+/// The exact bytes an end-record signature covers: the match (its header
+/// digest), the last frame, how it ended and the state's checksum there.
+/// Every seat present at the end signs the same record.
+pub fn end_message(
+    header_digest: &[u8; 32],
+    frame: u32,
+    ending: u8,
+    checksum: &cyteria_game::state::Checksum,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(END_TAG.len() + 32 + 4 + 1 + 32);
+    m.extend_from_slice(END_TAG);
+    m.extend_from_slice(header_digest);
+    m.extend_from_slice(&frame.to_le_bytes());
+    m.push(ending);
+    m.extend_from_slice(&checksum.0);
+    m
+}
+
+/// Signs, as `id`, the end record of a match that finished at `frame` with `checksum`.
+pub fn sign_end(
+    id: &Identity,
+    header_digest: &[u8; 32],
+    frame: u32,
+    checksum: &cyteria_game::state::Checksum,
+) -> Signature {
+    Signature(id.sign(&end_message(header_digest, frame, END_FINISHED, checksum)))
+}
+
+/// Checks that every seat signed the transcript's end record: the match
+/// finished at its last frame with its final checksum. A transcript cut
+/// at a checkpoint every seat signed (a prefix, with a checksum of the
+/// cutter's choosing) has no such record.
+pub fn verify_end(t: &Transcript) -> Result<(), SignatureError> {
+    if t.ends.is_empty() {
+        return Err(SignatureError::NoSignedEnd);
+    }
+    if t.ends.len() != t.header.players.len() {
+        return Err(SignatureError::Missing);
+    }
+    let m = end_message(
+        &t.header.digest(),
+        t.frames(),
+        END_FINISHED,
+        &t.final_checksum,
+    );
+    for (seat, (slot, sig)) in t.header.players.iter().zip(&t.ends).enumerate() {
+        if !verify(&slot.public_key, &m, &sig.0) {
+            return Err(SignatureError::BadEnd(seat));
         }
     }
     Ok(())

@@ -147,6 +147,7 @@ mod tests {
             header,
             inputs,
             checkpoints: vec![],
+            ends: vec![],
             final_checksum: game.checksum(),
         };
         {

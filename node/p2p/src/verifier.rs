@@ -1,7 +1,8 @@
 //! What a validator checks before it credits a match (pure; the validator
 //! role fetches the bytes): the announced transcript decodes and is the one
-//! announced, every player signed its inputs (ed25519 batch verification),
-//! the re-simulation reproduces the final checksum, and the rewards the
+//! announced, every player signed its inputs (ed25519 batch verification)
+//! and the match's end record (its last frame and final checksum: no prefix
+//! passes for the whole), the re-simulation reproduces the final checksum, and the rewards the
 //! player's node claimed are the ones the simulation gives.
 
 use cyteria_game::codec::DecodeError;
@@ -9,7 +10,7 @@ use cyteria_game::transcript::Transcript;
 use cyteria_game::verify::{Outcome, VerifyError};
 use thiserror::Error;
 
-use crate::signing::{SignatureError, verify_transcript_signatures};
+use crate::signing::{SignatureError, verify_end, verify_transcript_signatures};
 use crate::wire::{Announce, claims_hash};
 
 /// Why a validator does not credit a match.
@@ -60,6 +61,7 @@ pub struct Verified {
 pub fn verify_transcript(bytes: &[u8]) -> Result<Verified, Rejection> {
     let t = Transcript::decode(bytes)?;
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)?;
+    verify_end(&t)?;
     let outcome = t.verify()?;
     Ok(Verified {
         transcript: t,
@@ -77,6 +79,7 @@ pub fn verify_announced(a: &Announce, bytes: &[u8]) -> Result<Verified, Rejectio
         return Err(Rejection::NotAnnounced("frames or final checksum"));
     }
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)?;
+    verify_end(&t)?;
     let outcome = t.verify()?;
     if claims_hash(&outcome.players) != a.claims {
         return Err(Rejection::ClaimedRewards);

@@ -43,7 +43,7 @@ pub const LOBBY: Format = Format {
 pub const ROLLBACK: Format = Format {
     name: "rollback frame",
     magic: *b"CYRB",
-    version: 1,
+    version: 2,
     max_bytes: 16 * 1024,
 };
 /// The encoding of transcript announcements (`CYTA`, at most 1 KiB).
@@ -64,7 +64,7 @@ pub const ATTESTATION: Format = Format {
 pub const ACTION_MESSAGE: Format = Format {
     name: "action message",
     magic: *b"CYAM",
-    version: 1,
+    version: 2,
     max_bytes: 2048,
 };
 
@@ -213,6 +213,9 @@ pub enum RollbackFrame {
         checksum: Checksum,
         /// The sender's final checkpoint.
         last: WireCheckpoint,
+        /// The sender's signature over the match's end record (see
+        /// `signing::end_message`): the match finished at `frame` with `checksum`.
+        end: Signature,
     },
 }
 

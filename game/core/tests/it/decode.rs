@@ -20,6 +20,7 @@ fn sample_transcript() -> Transcript {
         header,
         inputs,
         checkpoints: vec![],
+        ends: vec![],
         final_checksum: game.checksum(),
     }
 }

@@ -40,6 +40,7 @@ fn a_claimed_checksum_that_differs_is_rejected() {
         header,
         inputs: inputs.clone(),
         checkpoints: vec![],
+        ends: vec![],
         final_checksum: game.checksum(),
     };
     assert!(t.verify().is_ok());

@@ -290,3 +290,48 @@ async fn hellos_for_a_match_not_agreed_here_ban_only_a_flood() {
         n.ctx.net.clone().stop().await;
     }
 }
+
+/// Anyone holding a transcript can cut it at a checkpoint every seat signed
+/// and compute the prefix's own final checksum: every input signature still
+/// holds. Only the end record, which every seat signs at the real end,
+/// tells the whole match from the prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_cut_at_a_checkpoint_every_seat_signed_is_not_the_match() {
+    use cyteria_node::verifier::verify_transcript;
+    let mut nodes = nodes(2, Transport::Tcp).await;
+    let cfgs = vec![player(2, 600, fast()); 2];
+    let reports = play_one(&mut nodes, &cfgs).await;
+    let t = assert_finished_and_verified(&reports, &nodes);
+    assert!(t.frames() > 60);
+    let cut = 60u32;
+    let mut prefix = t.clone();
+    for v in &mut prefix.inputs {
+        v.truncate(cut as usize);
+    }
+    for cps in &mut prefix.checkpoints {
+        cps.retain(|c| c.frame <= cut);
+        assert_eq!(
+            cps.last().map(|c| c.frame),
+            Some(cut),
+            "a checkpoint at the cut"
+        );
+    }
+    prefix.final_checksum = cyteria_game::verify(&prefix.header, &prefix.inputs)
+        .expect("the prefix replays")
+        .final_checksum;
+    // What the old checks looked at holds for the prefix.
+    verify_transcript_signatures(&prefix.header, &prefix.inputs, &prefix.checkpoints)
+        .expect("the prefix's input signatures hold");
+    // The whole match's end records do not cover the prefix's end…
+    let refused = verify_transcript(&prefix.encode()).unwrap_err();
+    assert_eq!(refused.label(), "bad end record", "{refused}");
+    // …and without them there is no end at all.
+    prefix.ends.clear();
+    let refused = verify_transcript(&prefix.encode()).unwrap_err();
+    assert_eq!(refused.label(), "no signed end", "{refused}");
+    // The whole match verifies.
+    verify_transcript(&t.encode()).expect("the whole match verifies");
+    for n in nodes {
+        n.ctx.net.clone().stop().await;
+    }
+}

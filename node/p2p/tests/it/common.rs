@@ -121,6 +121,13 @@ pub(crate) fn assert_finished_and_verified(reports: &[MatchReport], nodes: &[Nod
     assert!(outcome.end.is_some(), "the match ran to its end");
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)
         .expect("every signature holds");
+    assert_eq!(
+        t.ends.len(),
+        t.header.players.len(),
+        "every seat signed the end"
+    );
+    cyteria_node::verifier::verify_transcript(&t.encode())
+        .expect("a validator accepts the transcript, end record and all");
     for (n, r) in nodes.iter().zip(reports) {
         let stored = n
             .ctx
