@@ -218,6 +218,9 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     })
     .await;
     bound.finish();
+    if cfg.scenario == Scenario::Cheater {
+        steal_binding(&chain, &players).await;
+    }
 
     // Matches: every player searches the lobby; groups form as offers meet.
     // Rounds go on (up to MAX_ROUNDS) until some honest player owns an item
@@ -420,6 +423,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             live(&validators).all(|v| v.metrics().rejected_total("transcript") >= 1)
         })
         .await;
+        extra_checks.push(stolen_binding_check(&validators, &players));
     }
 
     // Crafting: every honest player whose materials cover a recipe crafts it.
@@ -525,7 +529,7 @@ async fn join(
     let (d, s, c) = (dir.clone(), seeds.to_vec(), Some(timeline.clock().clone()));
     let node = roles::start_on(roles.players(), move || start_node(d, Role::Player, s, c)).await?;
     timeline.watch(node.ctx.net.metrics.clone());
-    let wallet = localnet::bind_wallet(chain, &node, account, 0).await?;
+    let wallet = localnet::bind_wallet(chain, &node, account, 1).await?;
     Ok(Player {
         dir,
         node,
@@ -533,6 +537,71 @@ async fn join(
         account,
         cheat,
     })
+}
+
+/// The claim cheater binds an honest player's game key (public in every
+/// lobby offer) to its own wallet, at the highest nonce, signing the key's
+/// part with its own key: the theft a binding the wallet alone signed let
+/// through. The validators must refuse it (`binding not signed by the game key`).
+async fn steal_binding(chain: &LocalChain, players: &[Player]) {
+    use cyteria_settlement::binding;
+    let (Some(thief), Some(victim)) = (
+        players
+            .iter()
+            .find(|p| p.cheat == Some(Cheat::ClaimRewards)),
+        players.iter().find(|p| p.cheat.is_none()),
+    ) else {
+        return;
+    };
+    let d = binding::domain(cyteria_chain::anvil::CHAIN_ID, chain.deployment.settlement);
+    let own = &thief.node.ctx.identity;
+    let stolen = binding::bind(
+        &chain.keys[thief.account],
+        victim.node.ctx.identity.public_key(),
+        |m| own.sign(m),
+        u64::MAX,
+        &d,
+    );
+    match stolen {
+        Ok(b) => {
+            let m = cyteria_node::wire::ActionMessage::Bind(b);
+            if let Err(e) = localnet::send_action(&thief.node, &m).await {
+                tracing::warn!(error = %e, "the stolen binding was not sent");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the stolen binding was not signed"),
+    }
+}
+
+/// Whether every validator refused the stolen binding and the victim's key
+/// still sends its items to the victim's wallet.
+fn stolen_binding_check(
+    validators: &[Option<RunningValidator>],
+    players: &[Player],
+) -> report::Check {
+    let reason = "reason=\"binding not signed by the game key\"";
+    let refused: Vec<u64> = live(validators)
+        .map(|v| v.metrics().sum("cyteria_rejected_messages_total", reason) as u64)
+        .collect();
+    let victim = players.iter().find(|p| p.cheat.is_none());
+    let kept = victim.is_some_and(|p| {
+        live(validators).all(|v| {
+            v.handle
+                .ledger
+                .borrow()
+                .1
+                .account(&p.node.ctx.identity.public_key())
+                .and_then(|a| a.wallet())
+                == Some(p.wallet)
+        })
+    });
+    report::Check {
+        name: "a stolen wallet binding was refused".into(),
+        ok: !refused.is_empty() && refused.iter().all(|n| *n >= 1) && kept,
+        detail: format!(
+            "refused by each validator {refused:?}; the victim's key still binds to its own wallet: {kept}"
+        ),
+    }
 }
 
 /// Rounds of matches the devnet plays at most while waiting for a drop.

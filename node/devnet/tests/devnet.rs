@@ -84,6 +84,7 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
             "every honest match settled on chain",
             "items exist with their stats, each minted once",
             "the cheaters got nothing",
+            "a stolen wallet binding was refused",
             "the market traded",
             "a DAO proposal went through the timelock",
         ],

@@ -76,7 +76,7 @@ enum TaskOutcome {
     },
     Checked {
         digest: B256,
-        result: Result<(Checked, Vec<verifier::Verified>), String>,
+        result: Result<(Checked, Vec<(String, verifier::Verified)>), String>,
     },
 }
 
@@ -727,11 +727,8 @@ pub async fn replay_settled(
         )
         .await
         .map_err(|err| anyhow::anyhow!("epoch {e}'s batch data {cid}: {err}"))?;
-        for v in fresh {
-            verified.insert(
-                v.transcript.header.match_id,
-                (v.transcript.header, v.outcome),
-            );
+        for (cid, v) in fresh {
+            verified.insert(cid, (v.transcript.header, v.outcome));
         }
         anyhow::ensure!(
             B256::from(applied.ledger.root()) == root,
@@ -768,12 +765,19 @@ async fn check_data(
     chain_id: u64,
     binding_domain: &Eip712Domain,
     timeout: Duration,
-) -> Result<(proposal::Applied, BatchData, Vec<verifier::Verified>), String> {
+) -> Result<
+    (
+        proposal::Applied,
+        BatchData,
+        Vec<(String, verifier::Verified)>,
+    ),
+    String,
+> {
     let bytes = fetch(content, cid, provider, timeout).await?;
     let data = BatchData::decode(&bytes).map_err(|e| e.to_string())?;
     let mut fresh = vec![];
     for t in &data.transcripts {
-        if verified.contains_key(&t.match_id) {
+        if verified.contains_key(&t.cid) {
             continue;
         }
         let bytes = fetch(content, &t.cid, provider, timeout).await?;
@@ -788,8 +792,11 @@ async fn check_data(
                 short(&t.match_id)
             ));
         }
-        verified.insert(t.match_id, (v.transcript.header.clone(), v.outcome.clone()));
-        fresh.push(v);
+        verified.insert(
+            t.cid.clone(),
+            (v.transcript.header.clone(), v.outcome.clone()),
+        );
+        fresh.push((t.cid.clone(), v));
     }
     let cx = Context {
         chain_id,

@@ -145,7 +145,8 @@ pub async fn bind_wallet(
 ) -> anyhow::Result<alloy::primitives::Address> {
     let w = &chain.keys[wallet];
     let d = binding::domain(cyteria_chain::anvil::CHAIN_ID, chain.deployment.settlement);
-    let b = binding::bind(w, node.ctx.identity.public_key(), nonce, &d)?;
+    let id = &node.ctx.identity;
+    let b = binding::bind(w, id.public_key(), |m| id.sign(m), nonce, &d)?;
     send_action(node, &ActionMessage::Bind(b)).await?;
     Ok(w.address())
 }

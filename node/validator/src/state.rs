@@ -313,7 +313,8 @@ impl State {
                 let id = announce.match_id;
                 if !self.ledger.credited.contains(&id) && !self.refs.contains_key(&id) {
                     tracing::info!(match_id = %short(&id), frames = v.transcript.frames(), "transcript verified");
-                    self.verified.insert(id, (v.transcript.header, v.outcome));
+                    self.verified
+                        .insert(announce.cid.to_string(), (v.transcript.header, v.outcome));
                     self.refs.insert(
                         id,
                         TranscriptRef {
@@ -383,8 +384,8 @@ impl State {
     pub fn on_action(&mut self, m: ActionMessage) -> Option<&'static str> {
         match m {
             ActionMessage::Bind(b) => {
-                if !b.is_valid(&self.binding_domain) {
-                    return Some("bad binding");
+                if let Err(e) = b.verify(&self.binding_domain) {
+                    return Some(Rejected::BadBinding(e).label());
                 }
                 let newer = self
                     .bindings
@@ -479,7 +480,7 @@ impl State {
     pub fn on_checked(
         &mut self,
         digest: B256,
-        result: Result<(Checked, Vec<verifier::Verified>), String>,
+        result: Result<(Checked, Vec<(String, verifier::Verified)>), String>,
     ) -> Vec<Step> {
         self.checking.remove(&digest);
         match result {
@@ -498,11 +499,11 @@ impl State {
         }
     }
 
-    /// Transcripts verified while checking or catching up.
-    pub fn add_verified(&mut self, fresh: Vec<verifier::Verified>) {
-        for v in fresh {
+    /// Transcripts verified while checking or catching up, by their CIDs.
+    pub fn add_verified(&mut self, fresh: Vec<(String, verifier::Verified)>) {
+        for (cid, v) in fresh {
             self.verified
-                .entry(v.transcript.header.match_id)
+                .entry(cid)
                 .or_insert((v.transcript.header, v.outcome));
         }
     }
@@ -625,6 +626,8 @@ impl State {
                 proposal::Entry::Binding(k) => {
                     self.bindings.remove(&k);
                 }
+                // What did not fit this batch waits for the next.
+                proposal::Entry::Transcript(_) if l.reason == Rejected::BatchFull => {}
                 proposal::Entry::Transcript(m) => {
                     self.refs.remove(&m);
                 }
@@ -702,7 +705,8 @@ impl State {
     fn prune(&mut self) {
         let l = &self.ledger;
         self.refs.retain(|id, _| !l.credited.contains(id));
-        self.verified.retain(|id, _| !l.credited.contains(id));
+        self.verified
+            .retain(|_, (h, _)| !l.credited.contains(&h.match_id));
         self.actions
             .retain(|(p, n), _| l.account(p).is_none_or(|a| *n >= a.next_nonce));
         self.bindings.retain(|k, b| {
@@ -945,9 +949,11 @@ mod tests {
         let later = net.t0 + PACE.epoch_interval;
         assert!(s.propose(later).is_empty(), "nothing to propose");
         let wallet = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x55)).unwrap();
+        let player = cyteria_node::identity::Identity::generate();
         let b = binding::bind(
             &wallet,
-            [7; 32],
+            player.public_key(),
+            |m| player.sign(m),
             1,
             &binding::domain(CHAIN, Address::repeat_byte(9)),
         )

@@ -94,7 +94,8 @@ pub async fn bind(
         .duration_since(std::time::UNIX_EPOCH)?
         .as_secs();
     let domain = binding::domain(chain.chain_id, chain.deployment.settlement);
-    let b = binding::bind(signer, node.identity.public_key(), nonce, &domain)?;
+    let id = &node.identity;
+    let b = binding::bind(signer, id.public_key(), |m| id.sign(m), nonce, &domain)?;
     let m = ActionMessage::Bind(b.clone());
     cli::publish_when_heard(&node.net, ACTIONS_TOPIC, m.encode(), HEARD_WITHIN).await?;
     std::fs::write(
@@ -370,7 +371,8 @@ mod tests {
         ));
         let signer = PrivateKeySigner::random();
         let domain = binding::domain(80002, Address::repeat_byte(1));
-        let b = binding::bind(&signer, [9; 32], 1, &domain).unwrap();
+        let key = cyteria_node::identity::Identity::generate();
+        let b = binding::bind(&signer, key.public_key(), |m| key.sign(m), 1, &domain).unwrap();
         std::fs::write(
             dir.path().join(BINDING_FILE),
             serde_json::to_string(&b).unwrap(),

@@ -14,13 +14,21 @@ use cyteria_game::{Game, Rules, bot, scenario, verify};
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, Context, TranscriptRef};
 use cyteria_settlement::{batch, binding};
+use ed25519_dalek::{Signer as _, SigningKey};
 
 const CHAIN_ID: u64 = 80002;
 
 fn main() -> anyhow::Result<()> {
     // A match, played by the core's bot (a validator would re-simulate a
     // fetched transcript instead; the outcome is the same function).
-    let header = scenario::header(7, 2, Rules::default());
+    let mut header = scenario::header(7, 2, Rules::default());
+    // Each seat's game key (a node's identity key; here two fixed ones).
+    let keys: Vec<SigningKey> = (1..=2u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    for (slot, key) in header.players.iter_mut().zip(&keys) {
+        slot.public_key = key.verifying_key().to_bytes();
+    }
     let mut game = Game::from_header(&header);
     let mut inputs = vec![Vec::new(); 2];
     while !game.is_over() {
@@ -45,14 +53,25 @@ fn main() -> anyhow::Result<()> {
     let bindings = header
         .players
         .iter()
+        .zip(&keys)
         .enumerate()
-        .map(|(i, seat)| {
+        .map(|(i, (seat, key))| {
+            // Both keys sign: the wallet and the seat's game key.
             let wallet = PrivateKeySigner::from_bytes(&B256::repeat_byte(i as u8 + 1))?;
-            Ok(binding::bind(&wallet, seat.public_key, 1, &binding_domain)?)
+            let sign = |m: &[u8]| key.sign(m).to_bytes();
+            Ok(binding::bind(
+                &wallet,
+                seat.public_key,
+                sign,
+                1,
+                &binding_domain,
+            )?)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let verified = BTreeMap::from([(header.match_id, (header.clone(), outcome))]);
+    // the transcript's content id; any CID string names it here
+    let cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".to_string();
+    let verified = BTreeMap::from([(cid.clone(), (header.clone(), outcome))]);
     let cx = Context {
         chain_id: CHAIN_ID,
         binding_domain: &binding_domain,
@@ -60,8 +79,7 @@ fn main() -> anyhow::Result<()> {
     };
     let transcripts = vec![TranscriptRef {
         match_id: header.match_id,
-        // the transcript's content id; any CID string names it here
-        cid: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
+        cid,
     }];
 
     // The leader builds; a follower applies the same data to its own ledger.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::action::{Action, SignedAction};
-use crate::binding::SignedBinding;
+use crate::binding::{BindingError, MAX_NONCE_STEP, SignedBinding};
 use crate::{ids, merkle};
 
 /// One game key's record.
@@ -95,9 +95,9 @@ pub enum Rejected {
     /// The game key has no wallet bound.
     #[error("the game key is not bound to a wallet")]
     Unbound,
-    /// The wallet's binding signature does not verify in this domain.
-    #[error("the wallet's binding signature does not verify")]
-    BadBinding,
+    /// One of the binding's two signatures does not verify in this domain.
+    #[error("{0}")]
+    BadBinding(BindingError),
     /// A binding's nonce is not above that of the binding in force.
     #[error("binding nonce {got} is not above the current {current}")]
     StaleBinding {
@@ -106,6 +106,18 @@ pub enum Rejected {
         /// The nonce of the binding in force.
         current: u64,
     },
+    /// A binding's nonce runs further ahead of the one in force than
+    /// [`MAX_NONCE_STEP`](crate::binding::MAX_NONCE_STEP).
+    #[error("binding nonce {got} runs too far ahead of the current {current}")]
+    NonceTooFar {
+        /// The binding's nonce.
+        got: u64,
+        /// The nonce of the binding in force.
+        current: u64,
+    },
+    /// The batch already holds as many items as one batch may mint.
+    #[error("the batch is full: it waits for the next epoch")]
+    BatchFull,
     /// The match was already credited.
     #[error("match already credited")]
     AlreadyCredited,
@@ -129,8 +141,11 @@ impl Rejected {
             Rejected::Replayed { .. } => "replayed",
             Rejected::NonceGap { .. } => "nonce gap",
             Rejected::Unbound => "unbound key",
-            Rejected::BadBinding => "bad binding",
+            Rejected::BadBinding(BindingError::Wallet) => "bad binding",
+            Rejected::BadBinding(BindingError::GameKey) => "binding not signed by the game key",
             Rejected::StaleBinding { .. } => "stale binding",
+            Rejected::NonceTooFar { .. } => "binding nonce too far ahead",
+            Rejected::BatchFull => "batch full",
             Rejected::AlreadyCredited => "already credited",
             Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => {
                 "nothing to repair"
@@ -221,21 +236,62 @@ impl Ledger {
         LEDGER.decode(bytes)
     }
 
-    /// Records a wallet binding (a later nonce replaces an earlier binding).
+    /// Records a wallet binding, which both keys signed. A later nonce (at
+    /// most [`MAX_NONCE_STEP`] ahead) replaces an earlier binding of the key;
+    /// a wallet holds one game key at a time, so binding a wallet to a new
+    /// key unbinds the key it held.
     pub fn bind(&mut self, b: &SignedBinding, domain: &Eip712Domain) -> Result<(), Rejected> {
-        if !b.is_valid(domain) {
-            return Err(Rejected::BadBinding);
-        }
-        let acct = self.accounts.entry(b.game_key).or_default();
-        if acct.wallet.is_some() && b.nonce <= acct.binding_nonce {
+        b.verify(domain).map_err(Rejected::BadBinding)?;
+        let current = self
+            .accounts
+            .get(&b.game_key)
+            .map_or(0, |a| a.binding_nonce);
+        if b.nonce <= current {
             return Err(Rejected::StaleBinding {
                 got: b.nonce,
-                current: acct.binding_nonce,
+                current,
             });
         }
-        acct.wallet = Some(b.wallet.into_array());
+        if b.nonce - current > MAX_NONCE_STEP {
+            return Err(Rejected::NonceTooFar {
+                got: b.nonce,
+                current,
+            });
+        }
+        let wallet = b.wallet.into_array();
+        for (k, a) in self.accounts.iter_mut() {
+            if *k != b.game_key && a.wallet == Some(wallet) {
+                a.wallet = None;
+            }
+        }
+        let acct = self.accounts.entry(b.game_key).or_default();
+        acct.wallet = Some(wallet);
         acct.binding_nonce = b.nonce;
         Ok(())
+    }
+
+    /// The game key `wallet` is bound to, if any.
+    pub fn key_of(&self, wallet: Address) -> Option<[u8; 32]> {
+        let w = Some(wallet.into_array());
+        self.accounts
+            .iter()
+            .find(|(_, a)| a.wallet == w)
+            .map(|(k, _)| *k)
+    }
+
+    /// How many items crediting this match would award (its bound seats' drops).
+    pub fn awards_of(&self, header: &MatchHeader, outcome: &Outcome) -> usize {
+        header
+            .players
+            .iter()
+            .zip(&outcome.players)
+            .filter(|(slot, _)| {
+                self.accounts
+                    .get(&slot.public_key)
+                    .is_some_and(|a| a.wallet.is_some())
+            })
+            .map(|(_, p)| p.items.len())
+            .sum()
     }
 
     /// Credits a verified match's outcome: experience, kills, materials and
@@ -386,7 +442,14 @@ mod tests {
             self.key.verifying_key().to_bytes()
         }
         fn binding(&self, nonce: u64) -> SignedBinding {
-            binding::bind(&self.wallet, self.pk(), nonce, &domain()).unwrap()
+            binding::bind(
+                &self.wallet,
+                self.pk(),
+                |m| self.key.sign(m).to_bytes(),
+                nonce,
+                &domain(),
+            )
+            .unwrap()
         }
         fn act(&self, nonce: u64, action: Action) -> SignedAction {
             SignedAction::new(self.pk(), nonce, CHAIN, action, |m| {
@@ -532,17 +595,18 @@ mod tests {
     }
 
     #[test]
-    fn bindings_need_the_wallets_signature_and_a_higher_nonce_to_change() {
+    fn bindings_need_both_signatures_and_a_higher_nonce_to_change() {
         let a = Player::new(1);
         let mut l = Ledger::default();
         let mut bad = a.binding(1);
         bad.nonce = 2;
-        assert_eq!(l.bind(&bad, &domain()), Err(Rejected::BadBinding));
+        assert_eq!(l.bind(&bad, &domain()).unwrap_err().label(), "bad binding");
         l.bind(&a.binding(2), &domain()).unwrap();
         assert_eq!(
             l.bind(&a.binding(2), &domain()).unwrap_err().label(),
             "stale binding"
         );
+        // The owner moves the key to a new wallet: both keys sign.
         let moved = Player {
             key: a.key.clone(),
             wallet: PrivateKeySigner::random(),
@@ -552,5 +616,66 @@ mod tests {
             l.account(&a.pk()).unwrap().wallet(),
             Some(moved.wallet.address())
         );
+        assert_eq!(l.key_of(moved.wallet.address()), Some(a.pk()));
+        assert_eq!(l.key_of(a.wallet.address()), None);
+    }
+
+    #[test]
+    fn a_third_party_cannot_bind_a_victims_key_and_no_nonce_locks_the_owner_out() {
+        let victim = Player::new(1);
+        let thief = Player::new(2);
+        let mut l = Ledger::default();
+        // The thief's wallet over the victim's public key, signed with the
+        // thief's own game key (it has no other), at the highest nonce.
+        let mut forged = binding::bind(
+            &thief.wallet,
+            victim.pk(),
+            |m| thief.key.sign(m).to_bytes(),
+            u64::MAX,
+            &domain(),
+        )
+        .unwrap();
+        assert_eq!(
+            l.bind(&forged, &domain()).unwrap_err().label(),
+            "binding not signed by the game key"
+        );
+        forged.key_signature = Default::default();
+        assert_eq!(
+            l.bind(&forged, &domain()).unwrap_err().label(),
+            "binding not signed by the game key"
+        );
+        assert_eq!(l.account(&victim.pk()), None);
+        // The owner signing u64::MAX is refused too, so no binding ever
+        // leaves a key with no nonce above it.
+        assert_eq!(
+            l.bind(&victim.binding(u64::MAX), &domain())
+                .unwrap_err()
+                .label(),
+            "binding nonce too far ahead"
+        );
+        // A clock's nonce binds, and the owner rebinds after it.
+        l.bind(&victim.binding(1_800_000_000), &domain()).unwrap();
+        l.bind(&victim.binding(1_800_000_100), &domain()).unwrap();
+        assert_eq!(
+            l.account(&victim.pk()).unwrap().wallet(),
+            Some(victim.wallet.address())
+        );
+    }
+
+    #[test]
+    fn a_wallet_holds_one_game_key_at_a_time() {
+        let first = Player::new(1);
+        let second = Player {
+            key: SigningKey::from_bytes(&[2; 32]),
+            wallet: first.wallet.clone(),
+        };
+        let mut l = Ledger::default();
+        l.bind(&first.binding(1), &domain()).unwrap();
+        l.bind(&second.binding(1), &domain()).unwrap();
+        assert_eq!(l.key_of(first.wallet.address()), Some(second.pk()));
+        assert_eq!(l.account(&first.pk()).unwrap().wallet(), None);
+        // The first key is unbound now: its match rewards are refused.
+        let (h, o) = outcome(&[&first]);
+        assert_eq!(l.credit_match(&h, &o).unwrap().unbound, vec![0]);
     }
 }

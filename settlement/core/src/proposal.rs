@@ -53,7 +53,7 @@ pub struct BatchData {
 pub const BATCH_DATA: Format = Format {
     name: "batch data",
     magic: *b"CYBD",
-    version: 1,
+    version: 2,
     max_bytes: 4 << 20,
 };
 
@@ -147,8 +147,19 @@ pub enum ProposalError {
     TooManyItems,
 }
 
-/// Re-simulated outcomes of verified transcripts, by match id.
-pub type Verified = BTreeMap<[u8; 32], (MatchHeader, Outcome)>;
+/// Re-simulated outcomes of verified transcripts, by the content id of the
+/// transcript. A batch names each transcript by its CID and a follower
+/// applies exactly that one: two versions of one match (a prefix cut at a
+/// checkpoint, say) are two entries, never confused.
+pub type Verified = BTreeMap<String, (MatchHeader, Outcome)>;
+
+/// The outcome of the transcript `t` names, when it was verified and is the
+/// match `t` says it is.
+fn outcome_of<'a>(verified: &'a Verified, t: &TranscriptRef) -> Option<&'a (MatchHeader, Outcome)> {
+    verified
+        .get(&t.cid)
+        .filter(|(header, _)| header.match_id == t.match_id)
+}
 
 /// What the ledger needs from the chain and the verifier.
 pub struct Context<'a> {
@@ -223,9 +234,19 @@ pub fn build(
         }
     }
     for t in transcripts {
-        let Some((header, outcome)) = cx.verified.get(&t.match_id) else {
+        let Some((header, outcome)) = outcome_of(cx.verified, &t) else {
             continue;
         };
+        // `apply` refuses a batch over MAX_ITEMS: a match whose drops do
+        // not fit waits for the next epoch (the leader used to propose what
+        // every follower had to refuse).
+        if run.items.len() + run.ledger.awards_of(header, outcome) > MAX_ITEMS {
+            left_out.push(LeftOut {
+                entry: Entry::Transcript(t.match_id),
+                reason: Rejected::BatchFull,
+            });
+            continue;
+        }
         match run.credit(header, outcome) {
             Ok(()) => data.transcripts.push(t),
             Err(reason) => left_out.push(LeftOut {
@@ -265,9 +286,7 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
             })?;
     }
     for t in &data.transcripts {
-        let (header, outcome) = cx
-            .verified
-            .get(&t.match_id)
+        let (header, outcome) = outcome_of(cx.verified, t)
             .ok_or_else(|| ProposalError::UnverifiedTranscript(t.cid.clone()))?;
         run.credit(header, outcome)
             .map_err(|reason| ProposalError::Refused {
@@ -408,7 +427,12 @@ mod tests {
             final_checksum: cyteria_game::Checksum([0; 32]),
             players: vec![p],
         };
-        (key, wallet, d, BTreeMap::from([([1; 32], (header, o))]))
+        (
+            key,
+            wallet,
+            d,
+            BTreeMap::from([("bafy-match".to_string(), (header, o))]),
+        )
     }
 
     #[test]
@@ -425,7 +449,7 @@ mod tests {
                 key.sign(m).to_bytes()
             })
         };
-        let bind = binding::bind(&wallet, pk, 1, &d).unwrap();
+        let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
         let tref = TranscriptRef {
             match_id: [1; 32],
             cid: "bafy-match".into(),
@@ -478,6 +502,14 @@ mod tests {
             apply(&again.ledger, &data, &cx).unwrap_err(),
             ProposalError::WrongPrevRoot
         );
+        // A transcript named by a CID this validator verified for another
+        // match is not that match.
+        let mut renamed = data.clone();
+        renamed.transcripts[0].match_id = [3; 32];
+        assert!(matches!(
+            apply(&prev, &renamed, &cx),
+            Err(ProposalError::UnverifiedTranscript(_))
+        ));
         let empty = BTreeMap::new();
         let blind = Context {
             verified: &empty,
@@ -487,5 +519,51 @@ mod tests {
             apply(&prev, &data, &blind),
             Err(ProposalError::UnverifiedTranscript(_))
         ));
+    }
+
+    #[test]
+    fn a_leader_never_proposes_more_items_than_a_follower_accepts() {
+        // 129 verified matches of one bound player, 8 drops each: 1032
+        // items, past the cap of 1024.
+        let (key, wallet, d, one) = fixture();
+        let (_, (header, outcome)) = one.into_iter().next().unwrap();
+        let pk = key.verifying_key().to_bytes();
+        let drop = outcome.players[0].items[0];
+        let mut verified = Verified::new();
+        let mut refs = vec![];
+        for i in 0..129u32 {
+            let mut id = [0; 32];
+            id[..4].copy_from_slice(&i.to_be_bytes());
+            let mut h = header.clone();
+            h.match_id = id;
+            let mut o = outcome.clone();
+            o.players[0].items = vec![drop; 8];
+            verified.insert(format!("bafy-{i}"), (h, o));
+            refs.push(TranscriptRef {
+                match_id: id,
+                cid: format!("bafy-{i}"),
+            });
+        }
+        let cx = Context {
+            chain_id: CHAIN,
+            binding_domain: &d,
+            verified: &verified,
+        };
+        let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
+        let prev = Ledger::default();
+        let (data, applied, left_out) = build(&prev, 1, vec![bind], refs.clone(), vec![], &cx);
+        assert_eq!(applied.items.len(), MAX_ITEMS);
+        assert_eq!(data.transcripts.len(), 128);
+        assert_eq!(left_out.len(), 1);
+        assert_eq!(left_out[0].reason, Rejected::BatchFull);
+        // A follower applies it: same batch.
+        let again = apply(&prev, &data, &cx).unwrap();
+        assert_eq!(again.batch(&data, "c", "m"), applied.batch(&data, "c", "m"));
+        // The match left out settles in the next epoch.
+        let (next, later, none) = build(&again.ledger, 2, vec![], refs, vec![], &cx);
+        assert_eq!(next.transcripts.len(), 1);
+        assert_eq!(later.items.len(), 8);
+        assert!(none.iter().all(|l| l.reason == Rejected::AlreadyCredited));
+        apply(&again.ledger, &next, &cx).unwrap();
     }
 }
