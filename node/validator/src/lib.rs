@@ -58,7 +58,8 @@ enum TaskOutcome {
     Transcript {
         peer: PeerId,
         announce: Announce,
-        result: Result<verifier::Verified, Rejection>,
+        // boxed: a verified transcript is far larger than the other reports
+        result: Result<Box<verifier::Verified>, Rejection>,
         took: Duration,
     },
     /// A transcript's fetch failed (`attempt`: 0 for the first).
@@ -279,7 +280,7 @@ impl Validator {
                     self.metrics().transcripts_verified.inc();
                     self.metrics().verify_seconds.observe(took.as_secs_f64());
                 }
-                self.state.on_transcript(peer, announce, result)
+                self.state.on_transcript(peer, announce, result.map(|v| *v))
             }
             TaskOutcome::Fetched {
                 peer,
@@ -470,7 +471,7 @@ impl Validator {
                     let started = Instant::now();
                     let announce = a.clone();
                     let result = tokio::task::spawn_blocking(move || {
-                        verifier::verify_announced(&announce, &bytes)
+                        verifier::verify_announced(&announce, &bytes).map(Box::new)
                     })
                     .await
                     .unwrap_or_else(|e| {

@@ -107,7 +107,7 @@ pub enum Rejected {
         current: u64,
     },
     /// A binding's nonce runs further ahead of the one in force than
-    /// [`MAX_NONCE_STEP`](crate::binding::MAX_NONCE_STEP).
+    /// [`MAX_NONCE_STEP`].
     #[error("binding nonce {got} runs too far ahead of the current {current}")]
     NonceTooFar {
         /// The binding's nonce.
