@@ -170,7 +170,10 @@ fn shoot(s: &mut State, i: usize) {
     }
     let p = &mut players[i];
     let weapon = p.equipment.working(ItemType::Weapon).copied();
-    let damage = weapon.map_or(2, |w| (w.damage * 6 / 10).max(2));
+    // Widened: `damage * 6` overflowed u16 for a weapon past 10,922 damage
+    // (a forged loadout's), which panicked a debug build. Every value that
+    // did not overflow gives the same result as before.
+    let damage = weapon.map_or(2, |w| (u32::from(w.damage) * 6 / 10).max(2) as u16);
     let dir = DIRS[usize::from(p.facing)];
     projectiles.push(Projectile {
         pos: p.pos.add(dir.scale(PLAYER_RADIUS, TILE)),

@@ -31,6 +31,9 @@ pub enum Rejection {
     /// The claims hash announced is not the one of the rewards the simulation gives.
     #[error("the announced rewards are not what the simulation gives")]
     ClaimedRewards,
+    /// A seat's loadout holds an item that is not the starter kit's.
+    #[error("seat {0}: a loadout item that is not the starter kit's")]
+    UnownedLoadout(usize),
 }
 
 impl Rejection {
@@ -44,7 +47,25 @@ impl Rejection {
             Rejection::Simulation(VerifyError::RulesVersion { .. }) => "rules version",
             Rejection::Simulation(_) => "invalid match",
             Rejection::ClaimedRewards => "claimed rewards",
+            Rejection::UnownedLoadout(_) => "loadout not owned",
         }
+    }
+}
+
+/// Checks that every seat equips the starter kit's items (or nothing in a
+/// slot). A header's loadout is the seat's own word: a `damage: 65535`
+/// weapon passed every other check and won its bearer's matches. Until a
+/// seat's items are checked against what its wallet held on chain, the
+/// starter kit is all a seat may bring.
+pub fn check_loadouts(t: &Transcript) -> Result<(), Rejection> {
+    match t
+        .header
+        .players
+        .iter()
+        .position(|slot| !cyteria_game::crafting::within_starter_kit(&slot.loadout))
+    {
+        Some(seat) => Err(Rejection::UnownedLoadout(seat)),
+        None => Ok(()),
     }
 }
 
@@ -60,6 +81,7 @@ pub struct Verified {
 /// Checks transcript `bytes` on their own (a transcript named in batch data).
 pub fn verify_transcript(bytes: &[u8]) -> Result<Verified, Rejection> {
     let t = Transcript::decode(bytes)?;
+    check_loadouts(&t)?;
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)?;
     verify_end(&t)?;
     let outcome = t.verify()?;
@@ -78,6 +100,7 @@ pub fn verify_announced(a: &Announce, bytes: &[u8]) -> Result<Verified, Rejectio
     if t.final_checksum != a.final_checksum || t.frames() != a.frames {
         return Err(Rejection::NotAnnounced("frames or final checksum"));
     }
+    check_loadouts(&t)?;
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)?;
     verify_end(&t)?;
     let outcome = t.verify()?;
@@ -88,4 +111,48 @@ pub fn verify_announced(a: &Announce, bytes: &[u8]) -> Result<Verified, Rejectio
         transcript: t,
         outcome,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cyteria_game::crafting::starter_loadout;
+    use cyteria_game::item::ItemStats;
+    use cyteria_game::{Rules, scenario};
+
+    fn transcript(loadout: cyteria_game::inventory::Loadout) -> Transcript {
+        let mut header = scenario::header(3, 2, Rules::default());
+        header.players[1].loadout = loadout;
+        Transcript {
+            header,
+            inputs: vec![vec![], vec![]],
+            checkpoints: vec![],
+            final_checksum: cyteria_game::Checksum([0; 32]),
+            ends: vec![],
+        }
+    }
+
+    #[test]
+    fn a_god_weapon_is_refused_and_the_starter_kit_or_less_is_not() {
+        let kit = starter_loadout();
+        let god = ItemStats {
+            damage: u16::MAX,
+            ..kit.weapon.unwrap()
+        };
+        let forged = transcript(cyteria_game::inventory::Loadout {
+            weapon: Some(god),
+            ..kit
+        });
+        let refused = check_loadouts(&forged).unwrap_err();
+        assert_eq!(refused.label(), "loadout not owned");
+        assert!(matches!(refused, Rejection::UnownedLoadout(1)));
+        // The refusal comes before any signature or simulation work.
+        assert_eq!(
+            verify_transcript(&forged.encode()).unwrap_err().label(),
+            "loadout not owned"
+        );
+        assert!(check_loadouts(&transcript(kit)).is_ok());
+        let bare = cyteria_game::inventory::Loadout { armor: None, ..kit };
+        assert!(check_loadouts(&transcript(bare)).is_ok());
+    }
 }

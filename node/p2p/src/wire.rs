@@ -172,6 +172,10 @@ impl LobbyMessage {
             if !o.loadout.is_consistent() {
                 return Err(LOBBY.invalid("an item in the wrong equipment slot"));
             }
+            // Validators credit no match with more (see `verifier::check_loadouts`).
+            if !cyteria_game::crafting::within_starter_kit(&o.loadout) {
+                return Err(LOBBY.invalid("a loadout beyond the starter kit"));
+            }
         }
         Ok(m)
     }

@@ -335,3 +335,102 @@ async fn a_prefix_cut_at_a_checkpoint_every_seat_signed_is_not_the_match() {
         n.ctx.net.clone().stop().await;
     }
 }
+
+/// A seat's loadout is its own word in the header: two keys that sign a
+/// match played offline with a `damage: 65535` weapon got a transcript
+/// whose every signature held, and it verified. Validators refuse it now,
+/// and a lobby offer with one never forms a match.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_god_weapon_wins_nothing() {
+    use cyteria_game::crafting::starter_loadout;
+    use cyteria_game::item::ItemStats;
+    use cyteria_game::transcript::{InputChain, SignedCheckpoint, Transcript};
+    use cyteria_game::{Rules, scenario};
+    use cyteria_node::signing::{sign_checkpoint, sign_end};
+    use cyteria_node::verifier::verify_transcript;
+
+    let kit = starter_loadout();
+    let god = cyteria_game::inventory::Loadout {
+        weapon: Some(ItemStats {
+            damage: u16::MAX,
+            ..kit.weapon.unwrap()
+        }),
+        ..kit
+    };
+    // The match, played and signed offline by the cheater's two keys.
+    let ids = [Identity::generate(), Identity::generate()];
+    let mut header = scenario::header(
+        5,
+        2,
+        Rules {
+            waves: 2,
+            time_limit: 600,
+        },
+    );
+    for (slot, id) in header.players.iter_mut().zip(&ids) {
+        slot.public_key = id.public_key();
+        slot.loadout = god;
+    }
+    let (inputs, game) = scenario::bot_match(&header, 600);
+    let digest = header.digest();
+    let frames = inputs[0].len() as u32;
+    let checkpoints = (0..2)
+        .map(|seat| {
+            let mut chain = InputChain::new(&header.match_id, seat as u8);
+            for i in &inputs[seat] {
+                chain.push(*i);
+            }
+            let w = sign_checkpoint(&ids[seat], &digest, seat as u8, &chain);
+            vec![SignedCheckpoint {
+                frame: w.frame,
+                chain: w.chain,
+                signature: w.signature,
+            }]
+        })
+        .collect();
+    let t = Transcript {
+        ends: ids
+            .iter()
+            .map(|id| sign_end(id, &digest, frames, &game.checksum()))
+            .collect(),
+        header,
+        inputs,
+        checkpoints,
+        final_checksum: game.checksum(),
+    };
+    verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)
+        .expect("every input signature holds");
+    t.verify().expect("the core replays the match");
+    let refused = verify_transcript(&t.encode()).unwrap_err();
+    assert_eq!(refused.label(), "loadout not owned", "{refused}");
+
+    // In the lobby, the offer is refused as it arrives.
+    let nodes = nodes(2, Transport::Tcp).await;
+    let mut kind = player(2, 600, fast()).kind;
+    kind.waves = 2;
+    let offer = LobbyMessage::Offer(Offer {
+        offer_id: [9; 16],
+        kind,
+        loadout: god,
+    });
+    let a = nodes[0].net();
+    let mut counted = false;
+    for _ in 0..100 {
+        let _ = nodes[1]
+            .net()
+            .publish(wire::LOBBY_TOPIC, offer.encode())
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if a.metrics
+            .render()
+            .contains("reason=\"invalid: a loadout beyond the starter kit\"")
+        {
+            counted = true;
+            break;
+        }
+    }
+    assert!(counted, "{}", a.metrics.render());
+    for n in nodes {
+        n.ctx.net.clone().stop().await;
+    }
+}
