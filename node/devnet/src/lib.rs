@@ -424,6 +424,9 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         })
         .await;
         extra_checks.push(stolen_binding_check(&validators, &players));
+        // After the matches: a refused offer costs its sender score at
+        // every honest player, which must not stop the cheaters' own match.
+        extra_checks.push(god_weapon_check(&cfg, &players).await);
     }
 
     // Crafting: every honest player whose materials cover a recipe crafts it.
@@ -601,6 +604,66 @@ fn stolen_binding_check(
         detail: format!(
             "refused by each validator {refused:?}; the victim's key still binds to its own wallet: {kept}"
         ),
+    }
+}
+
+/// The claim cheater offers a match with a `damage: 65535` weapon; the
+/// honest players' lobbies must refuse the offer as it arrives (validators
+/// would credit no such match either).
+async fn god_weapon_check(cfg: &DevnetConfig, players: &[Player]) -> report::Check {
+    use cyteria_game::item::ItemStats;
+    use cyteria_node::wire::{self, LobbyMessage, Offer};
+    let reason = "reason=\"invalid: a loadout beyond the starter kit\"";
+    let refusals = || -> u64 {
+        players
+            .iter()
+            .filter(|p| p.cheat.is_none())
+            .map(|p| {
+                p.node
+                    .ctx
+                    .net
+                    .metrics
+                    .sum("cyteria_rejected_messages_total", reason) as u64
+            })
+            .sum()
+    };
+    let mut detail = "no claim cheater".to_string();
+    if let Some(thief) = players
+        .iter()
+        .find(|p| p.cheat == Some(Cheat::ClaimRewards))
+    {
+        let mut loadout = starter_loadout();
+        loadout.weapon = loadout.weapon.map(|w| ItemStats {
+            damage: u16::MAX,
+            ..w
+        });
+        let offer = LobbyMessage::Offer(Offer {
+            offer_id: [0x60; 16],
+            kind: MatchKind {
+                mode: Mode::Coop,
+                size: cfg.match_size,
+                rules_version: RULES_VERSION,
+                waves: 2,
+                time_limit: cfg.match_frames,
+            },
+            loadout,
+        });
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while refusals() == 0 && Instant::now() < deadline {
+            let _ = thief
+                .node
+                .ctx
+                .net
+                .publish(wire::LOBBY_TOPIC, offer.encode())
+                .await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        detail = format!("{} refusals by the honest players' lobbies", refusals());
+    }
+    report::Check {
+        name: "a god-weapon offer was refused".into(),
+        ok: refusals() >= 1,
+        detail,
     }
 }
 

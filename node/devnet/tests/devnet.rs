@@ -85,6 +85,7 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
             "items exist with their stats, each minted once",
             "the cheaters got nothing",
             "a stolen wallet binding was refused",
+            "a god-weapon offer was refused",
             "the market traded",
             "a DAO proposal went through the timelock",
         ],
