@@ -23,8 +23,7 @@ use crate::net::Misbehaviour;
 use crate::net::Net;
 use crate::rollback::{Hub, MatchStreams};
 use crate::signing::{
-    CheckpointBook, END_FINISHED, Filed, end_message, sign_checkpoint, sign_end,
-    verify_transcript_signatures,
+    CheckpointBook, Filed, end_signed, sign_checkpoint, sign_end, verify_transcript_signatures,
 };
 use crate::store::Store;
 use crate::wire::{RollbackFrame, WireCheckpoint};
@@ -700,12 +699,9 @@ async fn on_control(
             if let Some(s) = play.players.iter().position(|p| *p == from)
                 && last.seat as usize == s
             {
-                let m = end_message(play.book.digest(), frame, END_FINISHED, &checksum);
-                if !crate::identity::verify(&play.header.players[s].public_key, &m, &end.0) {
-                    return ctx
-                        .net
-                        .penalise(from, Misbehaviour::BadCheckpointSignature)
-                        .await;
+                let key = &play.header.players[s].public_key;
+                if !end_signed(key, play.book.digest(), frame, &checksum, &end) {
+                    return ctx.net.penalise(from, Misbehaviour::BadEndSignature).await;
                 }
                 play.byes[s] = Some(frame);
                 play.ends[s] = Some((frame, checksum, end));

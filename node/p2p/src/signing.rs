@@ -223,6 +223,21 @@ pub fn sign_end(
     Signature(id.sign(&end_message(header_digest, frame, END_FINISHED, checksum)))
 }
 
+/// Whether `key` signed the end record of a match that finished at `frame` with `checksum`.
+pub fn end_signed(
+    key: &[u8; 32],
+    header_digest: &[u8; 32],
+    frame: u32,
+    checksum: &cyteria_game::state::Checksum,
+    sig: &Signature,
+) -> bool {
+    verify(
+        key,
+        &end_message(header_digest, frame, END_FINISHED, checksum),
+        &sig.0,
+    )
+}
+
 /// Checks that every seat signed the transcript's end record: the match
 /// finished at its last frame with its final checksum. A transcript cut
 /// at a checkpoint every seat signed (a prefix, with a checksum of the
@@ -234,14 +249,15 @@ pub fn verify_end(t: &Transcript) -> Result<(), SignatureError> {
     if t.ends.len() != t.header.players.len() {
         return Err(SignatureError::Missing);
     }
-    let m = end_message(
-        &t.header.digest(),
-        t.frames(),
-        END_FINISHED,
-        &t.final_checksum,
-    );
+    let digest = t.header.digest();
     for (seat, (slot, sig)) in t.header.players.iter().zip(&t.ends).enumerate() {
-        if !verify(&slot.public_key, &m, &sig.0) {
+        if !end_signed(
+            &slot.public_key,
+            &digest,
+            t.frames(),
+            &t.final_checksum,
+            sig,
+        ) {
             return Err(SignatureError::BadEnd(seat));
         }
     }

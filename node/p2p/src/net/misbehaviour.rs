@@ -25,6 +25,8 @@ pub enum Misbehaviour {
     CheckpointForNoSeat,
     /// A checkpoint whose signature does not verify.
     BadCheckpointSignature,
+    /// A Bye whose end-record signature does not verify.
+    BadEndSignature,
     /// A signed checkpoint that does not match the inputs received.
     CheckpointMismatch,
     /// A batch attestation whose signature does not recover.
@@ -49,6 +51,7 @@ impl Misbehaviour {
             | InconsistentBye
             | CheckpointForNoSeat
             | BadCheckpointSignature
+            | BadEndSignature
             | CheckpointMismatch => "rollback",
             BadAttestationSignature | NotAValidator => "batch",
             InvalidTranscript => "transcript",
@@ -69,6 +72,7 @@ impl Misbehaviour {
             InconsistentBye => "inconsistent bye",
             CheckpointForNoSeat => "checkpoint for no seat",
             BadCheckpointSignature => "bad checkpoint signature",
+            BadEndSignature => "bad end signature",
             CheckpointMismatch => "checkpoint does not match inputs",
             BadAttestationSignature => "bad signature",
             NotAValidator => "not a validator",
