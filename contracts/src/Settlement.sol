@@ -51,6 +51,12 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     mapping(uint64 epoch => bytes32 root) public rootOf;
     mapping(uint64 epoch => string cid) public dataCidOf;
     mapping(uint64 epoch => mapping(address validator => bool)) public slashedIn;
+    /// @notice When each epoch settled (epoch 0: the deployment). A match agreed from an epoch's
+    /// root (its beacon) can have begun no earlier; validators read it to bound play to real time.
+    mapping(uint64 epoch => uint64 time) public settledAt;
+    /// @notice Simulation ticks per second of chain time: a match of `frames` frames occupies
+    /// `frames / tickRate` seconds of its players' time. 60 on a public network.
+    uint32 public tickRate = 60;
 
     error SettlementWrongEpoch(uint64 expected, uint64 got);
     error SettlementWrongPrevRoot(bytes32 expected, bytes32 got);
@@ -61,10 +67,12 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     error SettlementNotEquivocation();
     error SettlementAlreadySlashed(uint64 epoch, address validator);
     error SettlementMissingMetadata(uint64 epoch);
+    error SettlementBadTickRate(uint32 tickRate);
 
     event BatchSettled(uint64 indexed epoch, bytes32 prevRoot, bytes32 newRoot, string dataCid, uint256 signers, uint256 items);
     event EquivocationProven(uint64 indexed epoch, address indexed validator, uint256 slashed, address reporter);
     event ParametersSet(address treasury, uint256 slashAmount);
+    event TickRateSet(uint32 tickRate);
 
     /// @param admin The admin (the DAO timelock in production).
     constructor(Staking staking_, CyteriaItems items_, address admin, address treasury_, uint256 slashAmount_)
@@ -75,6 +83,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         treasury = treasury_;
         slashAmount = slashAmount_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        settledAt[0] = uint64(block.timestamp);
     }
 
     /// @notice The EIP-712 digest validators sign for `batch`.
@@ -122,6 +131,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         epoch = batch.epoch;
         stateRoot = batch.newRoot;
         rootOf[batch.epoch] = batch.newRoot;
+        settledAt[batch.epoch] = uint64(block.timestamp);
         dataCidOf[batch.epoch] = batch.dataCid;
         uint256 minted;
         for (uint256 i; i < mints.length; ++i) {
@@ -158,5 +168,13 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         treasury = treasury_;
         slashAmount = slashAmount_;
         emit ParametersSet(treasury_, slashAmount_);
+    }
+
+    /// @notice Sets the simulation's ticks per second of chain time (admin: the timelock; a
+    /// devnet that plays faster than real time sets its own before handing the role over).
+    function setTickRate(uint32 tickRate_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (tickRate_ == 0 || tickRate_ > 100_000) revert SettlementBadTickRate(tickRate_);
+        tickRate = tickRate_;
+        emit TickRateSet(tickRate_);
     }
 }

@@ -96,6 +96,29 @@ contract SettlementTest is Test {
         assertEq(items.uri(m[0].ids[1]), "ipfs://bafymetadata/1.json", "metadata recorded for the batch");
     }
 
+    function test_each_epoch_records_when_it_settled_for_match_beacons() public {
+        uint64 deployed = settlement.settledAt(0);
+        assertTrue(deployed > 0, "the deployment is epoch 0's time");
+        vm.warp(deployed + 90);
+        Settlement.Mint[] memory none = new Settlement.Mint[](0);
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), none);
+        settlement.submitBatch(b, none, sigs(b, 2));
+        assertEq(settlement.settledAt(1), deployed + 90, "epoch 1 at its block's time");
+        assertEq(settlement.settledAt(2), 0, "epoch 2 not settled");
+    }
+
+    function test_only_the_admin_sets_a_sane_tick_rate() public {
+        assertEq(settlement.tickRate(), 60, "real time by default");
+        vm.expectRevert();
+        settlement.setTickRate(240);
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementBadTickRate.selector, 0));
+        settlement.setTickRate(0);
+        settlement.setTickRate(240);
+        vm.stopPrank();
+        assertEq(settlement.tickRate(), 240, "set by the admin");
+    }
+
     function test_a_batch_that_mints_needs_its_metadata() public {
         Settlement.Mint[] memory m = mints();
         Settlement.Batch memory b = Settlement.Batch(1, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(m));

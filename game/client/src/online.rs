@@ -114,8 +114,16 @@ impl Online {
                         }
                     };
                     status_tx.send_replace(ready(node.net()).await);
+                    // Matches are agreed from the chain's latest settled
+                    // epoch; without a chain, from the genesis beacon.
+                    let mut beacon = cyteria_node::beacon::fixed(Default::default());
+                    let mut _following = None;
                     match connect_wallet(&common, &chain).await {
                         Ok((chain, signer)) => {
+                            match cyteria_wallet::beacon::follow(chain.clone(), std::time::Duration::from_secs(2)).await {
+                                Ok((feed, task)) => (beacon, _following) = (feed, Some(task)),
+                                Err(e) => tracing::warn!(error = %e, "no beacon from the chain; matches will not be credited"),
+                            }
                             let task = WalletTask {
                                 ctx: node.ctx.clone(),
                                 content: node.content.clone(),
@@ -157,6 +165,7 @@ impl Online {
                                 ..SessionConfig::default()
                             },
                             source: InputSource::Client(link.clone()),
+                            beacon: beacon.clone(),
                         };
                         // A StopSearch (or the window closing) ends the search.
                         let (stop_tx, stop_rx) = watch::channel(false);

@@ -29,6 +29,31 @@ pub struct PlayerSlot {
     pub loadout: Loadout,
 }
 
+/// Where in chain time a match begins: a settled epoch and the state root
+/// the chain recorded for it. Validators read both from the chain, so a
+/// match can claim no earlier start than that epoch's settlement, and its
+/// seed ([`Beacon::seed`]) could not be known before it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Beacon {
+    /// The settled epoch (0 is the deployment itself, with the zero root).
+    pub epoch: u64,
+    /// The state root the chain settled for `epoch`.
+    pub root: [u8; 32],
+}
+
+impl Beacon {
+    /// The seed of the match `match_id` played from this beacon.
+    pub fn seed(&self, match_id: &[u8; 32]) -> u64 {
+        let mut h = blake3::Hasher::new_derive_key("cyteria seed v2");
+        h.update(&self.epoch.to_le_bytes());
+        h.update(&self.root);
+        h.update(match_id);
+        u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
+    }
+}
+
 /// What the players agreed on before the first frame.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchHeader {
@@ -38,7 +63,11 @@ pub struct MatchHeader {
     pub rules_version: u32,
     /// The parameters the players agreed on besides the seed.
     pub rules: Rules,
-    /// The match seed: it generates the arena and seeds the simulation's generator.
+    /// The settled epoch the match was agreed from.
+    pub beacon: Beacon,
+    /// The match seed: it generates the arena and seeds the simulation's
+    /// generator. Validators credit only a match whose seed is its
+    /// beacon's ([`MatchHeader::seed_is_from_beacon`]).
     pub seed: u64,
     /// Seats in player-handle order.
     pub players: Vec<PlayerSlot>,
@@ -51,9 +80,28 @@ impl MatchHeader {
             match_id,
             rules_version: RULES_VERSION,
             rules,
+            beacon: Beacon::default(),
             seed,
             players,
         }
+    }
+
+    /// A header agreed from `beacon`: its seed is the beacon's for `match_id`.
+    pub fn from_beacon(
+        match_id: [u8; 32],
+        beacon: Beacon,
+        rules: Rules,
+        players: Vec<PlayerSlot>,
+    ) -> Self {
+        Self {
+            beacon,
+            ..Self::new(match_id, beacon.seed(&match_id), rules, players)
+        }
+    }
+
+    /// Whether the seed is the one the beacon gives this match id.
+    pub fn seed_is_from_beacon(&self) -> bool {
+        self.seed == self.beacon.seed(&self.match_id)
     }
 
     /// Structural checks that do not depend on the rules version.
@@ -95,7 +143,7 @@ impl MatchHeader {
 const HEADER: Format = Format {
     name: "match header",
     magic: *b"CYMH",
-    version: 1,
+    version: 2,
     max_bytes: 16 * 1024,
 };
 
@@ -147,7 +195,7 @@ pub struct Transcript {
 pub const TRANSCRIPT: Format = Format {
     name: "transcript",
     magic: *b"CYTX",
-    version: 2,
+    version: 3,
     max_bytes: 4 * 1024 * 1024,
 };
 

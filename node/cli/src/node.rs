@@ -16,7 +16,10 @@ pub(crate) struct Args {
     #[command(flatten)]
     net: NetArgs,
     /// With a chain (`--rpc`, `--deployment` and the wallet's key), the node
-    /// pins the metadata and sprites of the items the wallet owns.
+    /// pins the metadata and sprites of the items the wallet owns, and its
+    /// matches are agreed from the chain's latest settled epoch; without
+    /// one, from the deployment's genesis, which validators credit only in
+    /// its first minutes.
     #[command(flatten)]
     chain: ChainArgs,
     /// Let the core's bot play matches.
@@ -85,8 +88,15 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| ConfigError::Invalid(e.into()))?;
     let (mut node, _) = cli::start(common, &a.net, Role::Player).await?;
+    let mut beacon = cyteria_node::beacon::fixed(Default::default());
+    let mut _following = None;
     let _holdings = if a.chain.rpc.is_some() || file.chain.rpc.is_some() {
         let chain = connect_chain(&file, &a.chain).await?;
+        // Offers name the latest settled epoch, so validators can credit the match.
+        let (feed, task) =
+            cyteria_wallet::beacon::follow(chain.clone(), std::time::Duration::from_secs(2))
+                .await?;
+        (beacon, _following) = (feed, Some(task));
         let dir = common.data_dir().join("holdings");
         let db = sled::open(&dir).map_err(|e| anyhow::anyhow!("opening {}: {e}", dir.display()))?;
         let owner = chain.address;
@@ -115,6 +125,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
             loadout: starter_loadout(),
             session,
             source: InputSource::Bot,
+            beacon,
         };
         let matches = a.matches.or(Some(m.matches)).filter(|n| *n > 0);
         let reports = node.play_matches(&player, matches, stop_rx).await;

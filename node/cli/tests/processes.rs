@@ -176,7 +176,9 @@ async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
     use cyteria_chain::chain::Chain;
     let stake = alloy::primitives::U256::from(1_000u64)
         * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18));
-    let chain = LocalChain::start_with_validators(3, stake).await.unwrap();
+    let chain = LocalChain::start_with_validators(3, stake, 60)
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let deployment = dir.path().join("deployment.json");
     std::fs::write(

@@ -34,6 +34,7 @@ use tokio::sync::watch;
 pub use config::{DevnetConfig, Scenario};
 use cyteria_game::transcript::hex_id;
 use cyteria_node::adversary::{Adversary, Cheat};
+use cyteria_node::beacon::BeaconFeed;
 use cyteria_node::identity::Identity;
 use cyteria_node::net::latency::GossipClock;
 use cyteria_node::net::{NetConfig, Role};
@@ -126,7 +127,9 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     let accounts = 1 + cfg.validators + cfg.players + newcomers + 1;
     let stake = cytr(1_000);
     let v = cfg.validators;
-    let chain = LocalChain::start_accounts(accounts, |keys| {
+    // The chain's tick rate is the devnet's: its matches may play faster
+    // than real time, and validators place them in chain time by it.
+    let chain = LocalChain::start_ticking(accounts, cfg.tick_hz, |keys| {
         let mut g: Vec<(Address, U256)> = keys[1..=v]
             .iter()
             .map(|k| (k.address(), stake * U256::from(2)))
@@ -150,6 +153,10 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         serde_json::to_string_pretty(&chain.deployment)?,
     )?;
     let guest_key = write_guest_key(&cfg.data_dir, &chain.keys[accounts - 1])?;
+    // Every player's offers name the latest settled epoch.
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
+    let (beacon, _following) =
+        cyteria_wallet::beacon::follow(reader, Duration::from_millis(500)).await?;
 
     progress.phase("starting the bootstrap node");
     let (dir, c) = (cfg.data_dir.join("bootstrap"), clock.clone());
@@ -280,7 +287,15 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             cfg.matches, cfg.match_size
         ));
         played_bar.set_length(per_round * round as u64);
-        let (r, back) = play(&cfg, roles.players(), players, stop.clone(), &played_bar).await;
+        let (r, back) = play(
+            &cfg,
+            roles.players(),
+            &beacon,
+            players,
+            stop.clone(),
+            &played_bar,
+        )
+        .await;
         players = back;
         reports.extend(r);
         if cfg.scenario == Scenario::Partition && round == 1 {
@@ -493,7 +508,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         progress.phase(
             "up until Ctrl-C: a bot waits for `cyteria play` players, the others play among themselves, validators settle",
         );
-        players = stay(&cfg, roles.players(), players, stop.clone()).await;
+        players = stay(&cfg, roles.players(), &beacon, players, stop.clone()).await;
     }
     progress.phase("shutting down");
     for p in players {
@@ -647,6 +662,7 @@ async fn god_weapon_check(cfg: &DevnetConfig, players: &[Player]) -> report::Che
                 time_limit: cfg.match_frames,
             },
             loadout,
+            beacon: Default::default(),
         });
         let deadline = Instant::now() + Duration::from_secs(15);
         while refusals() == 0 && Instant::now() < deadline {
@@ -741,6 +757,7 @@ fn validator_config(fault: Option<Fault>) -> ValidatorConfig {
         submit_grace: Duration::from_secs(2),
         fetch_timeout: Duration::from_secs(10),
         poll: Duration::from_millis(500),
+        beacon_every: Duration::from_secs(10),
         fault,
     }
 }
@@ -821,6 +838,7 @@ async fn restart_crashed(
 async fn play(
     cfg: &DevnetConfig,
     runtime: &tokio::runtime::Handle,
+    beacon: &BeaconFeed,
     players: Vec<Player>,
     stop: watch::Receiver<bool>,
     bar: &ProgressBar,
@@ -878,6 +896,7 @@ async fn play(
                 loadout: starter_loadout(),
                 session,
                 source: InputSource::Bot,
+                beacon: beacon.clone(),
             };
             let (stop, matches, bar, seen) = (stop.clone(), cfg.matches, bar.clone(), seen.clone());
             runtime.spawn(async move {
@@ -1162,6 +1181,7 @@ fn write_guest_key(dir: &std::path::Path, key: &PrivateKeySigner) -> anyhow::Res
 async fn stay(
     cfg: &DevnetConfig,
     runtime: &tokio::runtime::Handle,
+    beacon: &BeaconFeed,
     players: Vec<Player>,
     stop: watch::Receiver<bool>,
 ) -> Vec<Player> {
@@ -1194,6 +1214,7 @@ async fn stay(
                     ..SessionConfig::default()
                 },
                 source: InputSource::Bot,
+                beacon: beacon.clone(),
             };
             let stop = stop.clone();
             runtime.spawn(async move {

@@ -57,6 +57,7 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
         loadout: starter_loadout(),
         session,
         source: InputSource::Bot,
+        beacon: cyteria_node::beacon::fixed(Default::default()),
     };
     let (_tx, rx) = watch::channel(false);
     let cpu0 = cpu_time();

@@ -39,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
         loadout: starter_loadout(),
         session: SessionConfig::default(),
         source: InputSource::Bot,
+        beacon: cyteria_node::beacon::fixed(Default::default()),
     };
     let (_stop, rx) = watch::channel(false);
     let (ra, rb) = tokio::join!(

@@ -107,3 +107,47 @@ impl Adversary {
         }
     }
 }
+
+/// A match played offline by the core's bot for `frames` frames at most
+/// and signed by `keys` (one per seat, in the header's order): every
+/// checkpoint and end record verifies. What a cheater with a fast CPU
+/// makes instead of playing; only the header's provenance gives it away.
+pub fn fabricate(
+    keys: &[Identity],
+    mut header: cyteria_game::transcript::MatchHeader,
+    frames: u32,
+) -> Transcript {
+    use cyteria_game::transcript::SignedCheckpoint;
+    for (slot, id) in header.players.iter_mut().zip(keys) {
+        slot.public_key = id.public_key();
+    }
+    let (inputs, game) = cyteria_game::scenario::bot_match(&header, frames);
+    let digest = header.digest();
+    let played = inputs.first().map_or(0, |i| i.len() as u32);
+    let checkpoints = keys
+        .iter()
+        .enumerate()
+        .map(|(seat, id)| {
+            let mut chain = InputChain::new(&header.match_id, seat as u8);
+            for i in &inputs[seat] {
+                chain.push(*i);
+            }
+            let w = sign_checkpoint(id, &digest, seat as u8, &chain);
+            vec![SignedCheckpoint {
+                frame: w.frame,
+                chain: w.chain,
+                signature: w.signature,
+            }]
+        })
+        .collect();
+    Transcript {
+        ends: keys
+            .iter()
+            .map(|id| crate::signing::sign_end(id, &digest, played, &game.checksum()))
+            .collect(),
+        header,
+        inputs,
+        checkpoints,
+        final_checksum: game.checksum(),
+    }
+}

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "adversary")]
 pub mod adversary;
+pub mod beacon;
 pub mod block;
 pub mod cli;
 pub mod conditioner;

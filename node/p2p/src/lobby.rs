@@ -3,7 +3,8 @@
 //! Nodes that search post an [`Offer`] and re-post it while they wait. Every
 //! node orders the live offers compatible with its own by peer id and takes
 //! the first `size` of them: the same offers give every node the same group,
-//! the same match id and the same seed (blake3 of the offers). A member then
+//! the same match id (blake3 of the offers) and the same seed (from the
+//! beacon the offers share and the match id). A member then
 //! posts `Accept(match id)`; the match starts when every member has accepted
 //! the same id. A group that does not complete within [`ACCEPT_TIMEOUT`]
 //! falls apart, and the members that stayed silent are left out for a while.
@@ -11,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use cyteria_game::transcript::{MatchHeader, PlayerSlot};
+use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot};
 use libp2p::PeerId;
 
 use crate::identity::public_key_of;
@@ -31,7 +32,9 @@ pub const SETTLE: Duration = Duration::from_millis(600);
 pub struct Group {
     /// The match id: blake3 of the members' peer ids and offers.
     pub match_id: [u8; 32],
-    /// The match's seed, derived from the match id.
+    /// The beacon every member's offer named.
+    pub beacon: Beacon,
+    /// The match's seed, derived from the beacon and the match id.
     pub seed: u64,
     /// The kind of match the members all offered.
     pub kind: MatchKind,
@@ -51,14 +54,11 @@ impl Group {
             h.update(&o);
         }
         let match_id = *h.finalize().as_bytes();
-        let seed = u64::from_le_bytes(
-            blake3::derive_key("cyteria seed v1", &match_id)[..8]
-                .try_into()
-                .expect("8 bytes"),
-        );
+        let beacon = members.first().map(|(_, o)| o.beacon).unwrap_or_default();
         Self {
             match_id,
-            seed,
+            beacon,
+            seed: beacon.seed(&match_id),
             kind,
             members,
         }
@@ -86,7 +86,7 @@ impl Group {
                 })
             })
             .collect::<Result<Vec<_>, &'static str>>()?;
-        let h = MatchHeader::new(self.match_id, self.seed, self.kind.rules(), players);
+        let h = MatchHeader::from_beacon(self.match_id, self.beacon, self.kind.rules(), players);
         h.validate()?;
         Ok(h)
     }
@@ -195,6 +195,7 @@ impl Lobby {
             .iter()
             .filter(|(p, (o, seen))| {
                 o.kind == mine.kind
+                    && o.beacon == mine.beacon
                     && now.duration_since(*seen) < OFFER_TTL
                     && !self.excluded.contains_key(p)
             })
@@ -282,6 +283,7 @@ mod tests {
             offer_id: [i; 16],
             kind: kind(size),
             loadout: cyteria_game::crafting::starter_loadout(),
+            beacon: Default::default(),
         }
     }
 
@@ -385,5 +387,26 @@ mod tests {
         assert!(agreed[1].is_some());
         assert_eq!(agreed[1], agreed[2]);
         assert!(agreed[1].as_ref().unwrap().seat_of(&sorted[0]).is_none());
+    }
+
+    #[test]
+    fn only_offers_from_one_beacon_group_and_the_seed_is_drawn_from_it() {
+        let ids = peers(3);
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let beacon = Beacon {
+            epoch: 7,
+            root: [7; 32],
+        };
+        let mut offers: Vec<Offer> = (0..3).map(|i| offer(i, 2)).collect();
+        offers[0].beacon = beacon;
+        offers[1].beacon = beacon;
+        let agreed = run(&mut lobbies, &ids, &offers, None);
+        assert!(agreed[2].is_none(), "the genesis offer groups with no one");
+        let g = agreed[0].clone().unwrap();
+        assert_eq!(agreed[1].as_ref(), Some(&g));
+        let h = g.header().unwrap();
+        assert_eq!(h.beacon, beacon);
+        assert_eq!(h.seed, beacon.seed(&g.match_id));
+        assert!(h.seed_is_from_beacon());
     }
 }

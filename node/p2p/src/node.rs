@@ -7,6 +7,7 @@ use libp2p::PeerId;
 use libp2p::gossipsub::MessageAcceptance;
 use tokio::sync::{broadcast, mpsc, watch};
 
+use crate::beacon::BeaconFeed;
 use crate::content::Content;
 use crate::identity::Identity;
 use crate::lobby::{Lobby, Step};
@@ -225,6 +226,7 @@ impl Node {
                 offer_id: offer_id(&me, counter),
                 kind: play.kind,
                 loadout: play.loadout,
+                beacon: *play.beacon.borrow(),
             };
             let since = Instant::now();
             self.publish_lobby(&lobby.search(offer, since)).await;
@@ -306,6 +308,8 @@ pub struct PlayerConfig {
     pub session: SessionConfig,
     /// Where the player's input comes from.
     pub source: InputSource,
+    /// The beacon its offers name ([`crate::beacon`]).
+    pub beacon: BeaconFeed,
 }
 
 fn offer_id(me: &PeerId, counter: u64) -> [u8; 16] {

@@ -34,6 +34,10 @@ pub enum Rejection {
     /// A seat's loadout holds an item that is not the starter kit's.
     #[error("seat {0}: a loadout item that is not the starter kit's")]
     UnownedLoadout(usize),
+    /// The match seed is not the one its beacon gives its match id: the
+    /// players could have chosen it, and could have played before the beacon.
+    #[error("the match seed is not drawn from its beacon")]
+    SeedNotFromBeacon,
 }
 
 impl Rejection {
@@ -48,6 +52,7 @@ impl Rejection {
             Rejection::Simulation(_) => "invalid match",
             Rejection::ClaimedRewards => "claimed rewards",
             Rejection::UnownedLoadout(_) => "loadout not owned",
+            Rejection::SeedNotFromBeacon => "seed not from beacon",
         }
     }
 }
@@ -69,6 +74,18 @@ pub fn check_loadouts(t: &Transcript) -> Result<(), Rejection> {
     }
 }
 
+/// Checks that the match seed is drawn from the beacon the header names.
+/// Whether the beacon is real and recent, and the match fits its players'
+/// time, needs the chain: the ledger checks that when it credits
+/// (`cyteria_settlement::provenance`).
+pub fn check_provenance(t: &Transcript) -> Result<(), Rejection> {
+    if t.header.seed_is_from_beacon() {
+        Ok(())
+    } else {
+        Err(Rejection::SeedNotFromBeacon)
+    }
+}
+
 /// A transcript that passed every check, with what the simulation gave.
 #[derive(Clone, Debug)]
 pub struct Verified {
@@ -81,6 +98,7 @@ pub struct Verified {
 /// Checks transcript `bytes` on their own (a transcript named in batch data).
 pub fn verify_transcript(bytes: &[u8]) -> Result<Verified, Rejection> {
     let t = Transcript::decode(bytes)?;
+    check_provenance(&t)?;
     check_loadouts(&t)?;
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)?;
     verify_end(&t)?;
@@ -100,6 +118,7 @@ pub fn verify_announced(a: &Announce, bytes: &[u8]) -> Result<Verified, Rejectio
     if t.final_checksum != a.final_checksum || t.frames() != a.frames {
         return Err(Rejection::NotAnnounced("frames or final checksum"));
     }
+    check_provenance(&t)?;
     check_loadouts(&t)?;
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)?;
     verify_end(&t)?;
@@ -118,11 +137,13 @@ mod tests {
     use super::*;
     use cyteria_game::crafting::starter_loadout;
     use cyteria_game::item::ItemStats;
+    use cyteria_game::transcript::{Beacon, MatchHeader};
     use cyteria_game::{Rules, scenario};
 
     fn transcript(loadout: cyteria_game::inventory::Loadout) -> Transcript {
-        let mut header = scenario::header(3, 2, Rules::default());
-        header.players[1].loadout = loadout;
+        let mut h = scenario::header(3, 2, Rules::default());
+        h.players[1].loadout = loadout;
+        let header = MatchHeader::from_beacon(h.match_id, Beacon::default(), h.rules, h.players);
         Transcript {
             header,
             inputs: vec![vec![], vec![]],
@@ -154,5 +175,16 @@ mod tests {
         assert!(check_loadouts(&transcript(kit)).is_ok());
         let bare = cyteria_game::inventory::Loadout { armor: None, ..kit };
         assert!(check_loadouts(&transcript(bare)).is_ok());
+    }
+
+    #[test]
+    fn a_seed_of_the_players_choosing_is_refused_before_any_simulation() {
+        let mut chosen = transcript(starter_loadout());
+        assert!(check_provenance(&chosen).is_ok());
+        chosen.header.seed ^= 1;
+        assert_eq!(
+            verify_transcript(&chosen.encode()).unwrap_err().label(),
+            "seed not from beacon"
+        );
     }
 }

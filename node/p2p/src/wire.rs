@@ -6,7 +6,7 @@ use cyteria_game::Rules;
 use cyteria_game::codec::{DecodeError, Format};
 use cyteria_game::inventory::Loadout;
 use cyteria_game::state::Checksum;
-use cyteria_game::transcript::Signature;
+use cyteria_game::transcript::{Beacon, Signature};
 use cyteria_settlement::action::SignedAction;
 use cyteria_settlement::batch::Batch;
 use cyteria_settlement::binding::SignedBinding;
@@ -36,7 +36,7 @@ pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 pub const LOBBY: Format = Format {
     name: "lobby message",
     magic: *b"CYLB",
-    version: 1,
+    version: 2,
     max_bytes: 4 * 1024,
 };
 /// The encoding of rollback frames (`CYRB`, at most 16 KiB).
@@ -132,6 +132,9 @@ pub struct Offer {
     pub kind: MatchKind,
     /// What the player has equipped.
     pub loadout: Loadout,
+    /// The settled epoch the player's node last read from the chain; only
+    /// offers naming the same beacon are grouped, and the match is agreed from it.
+    pub beacon: Beacon,
 }
 
 /// A node's commitment to one proposed group.
@@ -394,6 +397,7 @@ mod tests {
                 time_limit: 600,
             },
             loadout: Loadout::default(),
+            beacon: Default::default(),
         })
     }
 

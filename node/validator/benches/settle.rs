@@ -24,7 +24,7 @@ const MATCHES: usize = 5;
 async fn main() -> anyhow::Result<()> {
     let stake = alloy::primitives::U256::from(1_000u64)
         * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18));
-    let chain = LocalChain::start_with_validators(3, stake).await?;
+    let chain = LocalChain::start_with_validators(3, stake, 60).await?;
     let config = ValidatorConfig {
         epoch_interval: Duration::ZERO,
         submit_grace: Duration::from_secs(2),
@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         loadout: starter_loadout(),
         session,
         source: InputSource::Bot,
+        beacon: cyteria_node::beacon::fixed(Default::default()),
     };
     let mut waits = vec![];
     for _ in 0..MATCHES {

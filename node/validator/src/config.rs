@@ -19,6 +19,10 @@ pub struct ValidatorConfig {
     pub fetch_timeout: Duration,
     /// How often the chain is read.
     pub poll: Duration,
+    /// Longest time between settlements: a leader proposes an empty batch
+    /// after it, so players always have a recent beacon to agree matches
+    /// from, and a match that waits for chain time gets it.
+    pub beacon_every: Duration,
     /// Misbehave on purpose (tests and the devnet's scenarios only).
     #[cfg(feature = "adversary")]
     pub fault: Option<crate::adversary::Fault>,
@@ -32,6 +36,7 @@ impl Default for ValidatorConfig {
             submit_grace: Duration::from_secs(10),
             fetch_timeout: Duration::from_secs(15),
             poll: Duration::from_secs(1),
+            beacon_every: Duration::from_secs(60),
             #[cfg(feature = "adversary")]
             fault: None,
         }
@@ -46,6 +51,7 @@ impl ValidatorConfig {
             round_timeout: self.round_timeout,
             submit_grace: self.submit_grace,
             poll: self.poll,
+            beacon_every: self.beacon_every,
         }
     }
 }

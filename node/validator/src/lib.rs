@@ -29,7 +29,7 @@ pub mod durable;
 pub mod localnet;
 pub mod state;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,6 +46,7 @@ use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint};
 use cyteria_settlement::binding;
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, BatchData, Context, Verified};
+use cyteria_settlement::provenance::{BEACON_WINDOW_S, ChainTime, Settled};
 use libp2p::PeerId;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -98,6 +99,7 @@ pub struct Validator {
     domain: Eip712Domain,
     binding_domain: Eip712Domain,
     state: State,
+    times: ChainTimes,
     ledger_tx: watch::Sender<(u64, Arc<Ledger>)>,
     reports_tx: mpsc::Sender<TaskOutcome>,
     reports: Option<mpsc::Receiver<TaskOutcome>>,
@@ -144,6 +146,7 @@ impl Validator {
             domain,
             binding_domain,
             state,
+            times: ChainTimes::default(),
             ledger_tx,
             reports_tx,
             reports: Some(reports),
@@ -259,6 +262,11 @@ impl Validator {
         if let Err(e) = self.catch_up().await {
             tracing::warn!(error = %e, "catching up with the chain failed; will retry");
         }
+        let time = self
+            .times
+            .judging(&self.chain, self.state.epoch() + 1)
+            .await?;
+        self.state.set_chain_time(time);
         Ok(())
     }
 
@@ -379,7 +387,8 @@ impl Validator {
                     batch,
                     ledger,
                     verified,
-                } => self.spawn_check(peer, batch, ledger, verified),
+                    chain,
+                } => self.spawn_check(peer, batch, ledger, verified, chain),
                 Step::Propose {
                     round,
                     data,
@@ -502,7 +511,14 @@ impl Validator {
     /// Checks a gossiped batch in a task: fetches its data, verifies what it
     /// names, applies it, rebuilds the batch and the items' metadata, and
     /// compares; the result comes back as a [`TaskOutcome`].
-    fn spawn_check(&self, peer: PeerId, b: Batch, ledger: Ledger, verified: Verified) {
+    fn spawn_check(
+        &self,
+        peer: PeerId,
+        b: Batch,
+        ledger: Ledger,
+        verified: Verified,
+        chain: ChainTime,
+    ) {
         let digest = batch::digest(&b, &self.domain);
         let (content, tx, timeout) = (
             self.node.content.clone(),
@@ -522,8 +538,11 @@ impl Validator {
                     Some(peer),
                     ledger,
                     verified,
-                    chain_id,
-                    &bd,
+                    Judged {
+                        chain_id,
+                        binding_domain: &bd,
+                        chain: &chain,
+                    },
                     timeout,
                 )
                 .await?;
@@ -652,6 +671,8 @@ impl Validator {
             let settlement = self.chain.settlement();
             let root = settlement.rootOf(e).call().await?;
             let cid = settlement.dataCidOf(e).call().await?;
+            // Epoch e was judged at the chain time up to e - 1.
+            let time = self.times.judging(&self.chain, e).await?;
             let (ledger, unbound) = match self.state.known(e, root, &cid) {
                 Some(known) => known,
                 None => {
@@ -661,8 +682,11 @@ impl Validator {
                         self.state.provider(&cid),
                         self.state.ledger().clone(),
                         self.state.verified().clone(),
-                        self.chain.chain_id,
-                        &self.binding_domain,
+                        Judged {
+                            chain_id: self.chain.chain_id,
+                            binding_domain: &self.binding_domain,
+                            chain: &time,
+                        },
                         self.cfg.fetch_timeout,
                     )
                     .await
@@ -692,6 +716,9 @@ impl Validator {
             }
             self.metrics().ledger_epoch.set(e as i64);
             tracing::info!(epoch = e, root = %root, "ledger at the settled epoch");
+            // The next batch is judged at this epoch's time.
+            let next = self.times.judging(&self.chain, e + 1).await?;
+            self.state.set_chain_time(next);
             self.ledger_tx
                 .send_replace((e, Arc::new(self.state.ledger().clone())));
         }
@@ -712,18 +739,23 @@ pub async fn replay_settled(
     let binding_domain = binding::domain(chain.chain_id, chain.deployment.settlement);
     let mut ledger = Ledger::default();
     let mut verified = Verified::new();
+    let mut times = ChainTimes::default();
     for e in 1..=upto {
         let settlement = chain.settlement();
         let root = settlement.rootOf(e).call().await?;
         let cid = settlement.dataCidOf(e).call().await?;
+        let time = times.judging(chain, e).await?;
         let (applied, _, fresh) = check_data(
             content,
             &cid,
             None,
             ledger,
             verified.clone(),
-            chain.chain_id,
-            &binding_domain,
+            Judged {
+                chain_id: chain.chain_id,
+                binding_domain: &binding_domain,
+                chain: &time,
+            },
             timeout,
         )
         .await
@@ -756,15 +788,13 @@ async fn fetch(
 
 /// Fetches batch data and every transcript it names that is not verified
 /// yet, verifies those, and applies the data strictly to `ledger`.
-#[allow(clippy::too_many_arguments)]
 async fn check_data(
     content: &Content,
     cid: &str,
     provider: Option<PeerId>,
     ledger: Ledger,
     mut verified: Verified,
-    chain_id: u64,
-    binding_domain: &Eip712Domain,
+    judged: Judged<'_>,
     timeout: Duration,
 ) -> Result<
     (
@@ -800,10 +830,65 @@ async fn check_data(
         fresh.push((t.cid.clone(), v));
     }
     let cx = Context {
-        chain_id,
-        binding_domain,
+        chain_id: judged.chain_id,
+        binding_domain: judged.binding_domain,
         verified: &verified,
+        chain: judged.chain,
     };
     let applied = proposal::apply(&ledger, &data, &cx).map_err(|e| e.to_string())?;
     Ok((applied, data, fresh))
+}
+
+/// What batch data is judged by besides the ledger and the verified transcripts.
+struct Judged<'a> {
+    chain_id: u64,
+    binding_domain: &'a Eip712Domain,
+    chain: &'a ChainTime,
+}
+
+/// Settled epochs' roots and times read from the chain, kept while they
+/// can still be a beacon.
+#[derive(Default)]
+struct ChainTimes {
+    epochs: BTreeMap<u64, Settled>,
+}
+
+impl ChainTimes {
+    /// The chain time a batch for `epoch` is judged at: epoch - 1 and the
+    /// epochs before it whose beacons were still recent then, with the
+    /// chain's tick rate. Reads what it does not hold yet.
+    async fn judging(&mut self, chain: &Chain, epoch: u64) -> anyhow::Result<ChainTime> {
+        let mut out = BTreeMap::new();
+        let Some(mut e) = epoch.checked_sub(1) else {
+            anyhow::bail!("epoch 0 is the deployment, not a batch");
+        };
+        let mut newest = None;
+        loop {
+            let s = match self.epochs.get(&e) {
+                Some(s) => *s,
+                None => {
+                    let s = chain.settled(e).await?;
+                    self.epochs.insert(e, s);
+                    s
+                }
+            };
+            let newest_at = *newest.get_or_insert(s.at);
+            if s.at.saturating_add(BEACON_WINDOW_S) < newest_at {
+                break;
+            }
+            out.insert(e, s);
+            match e.checked_sub(1) {
+                Some(prev) => e = prev,
+                None => break,
+            }
+        }
+        // What no later batch can use any more is forgotten.
+        if let Some((&oldest, _)) = out.iter().next() {
+            self.epochs.retain(|k, _| *k >= oldest);
+        }
+        Ok(ChainTime {
+            epochs: out,
+            tick_rate: chain.tick_rate().await?,
+        })
+    }
 }

@@ -21,6 +21,7 @@ use cyteria_settlement::binding::SignedBinding;
 use cyteria_settlement::epoch;
 use cyteria_settlement::ledger::{Ledger, Rejected};
 use cyteria_settlement::proposal::{self, Applied, BatchData, Context, TranscriptRef, Verified};
+use cyteria_settlement::provenance::ChainTime;
 use ipld_core::cid::Cid;
 use libp2p::PeerId;
 
@@ -44,6 +45,10 @@ pub struct Pace {
     pub submit_grace: Duration,
     /// How often the shell reads the chain and ticks.
     pub poll: Duration,
+    /// Longest time between settlements: past it the leader proposes even
+    /// an empty batch, which refreshes the players' beacon and moves chain
+    /// time on for matches that wait for it.
+    pub beacon_every: Duration,
 }
 
 /// A batch this validator checked (or built), ready to sign and submit.
@@ -146,6 +151,8 @@ pub enum Step {
         ledger: Ledger,
         /// What this validator verified already.
         verified: Verified,
+        /// The chain time the batch is judged at.
+        chain: ChainTime,
     },
     /// Store the proposal's data and its items' metadata, build the batch
     /// and hand it back through [`State::on_proposed`].
@@ -214,6 +221,10 @@ pub struct State {
     /// The digest this validator signed for the next epoch, if any.
     signed: Option<B256>,
     last_gossip: Instant,
+    /// The settled epochs' roots and times, and the tick rate, from the chain.
+    chain: ChainTime,
+    /// A transcript waits for chain time to pass its end.
+    waiting_for_time: bool,
 }
 
 impl State {
@@ -251,7 +262,20 @@ impl State {
             proven: BTreeSet::new(),
             signed: None,
             last_gossip: now,
+            chain: ChainTime::default(),
+            waiting_for_time: false,
         }
+    }
+
+    /// What the shell read from the chain: settled epochs' roots and times
+    /// (up to the one the ledger reflects) and the tick rate.
+    pub fn set_chain_time(&mut self, chain: ChainTime) {
+        self.chain = chain;
+    }
+
+    /// The chain time batches are judged at.
+    pub fn chain_time(&self) -> &ChainTime {
+        &self.chain
     }
 
     /// The settled epoch the ledger reflects.
@@ -469,6 +493,7 @@ impl State {
                 batch: b,
                 ledger: self.ledger.clone(),
                 verified: self.verified.clone(),
+                chain: self.chain.clone(),
             });
         }
         steps.extend(self.try_submit(now));
@@ -599,13 +624,19 @@ impl State {
         if epoch::leader(&self.validators, e, round) != Some(self.me) {
             return vec![];
         }
-        if self.refs.is_empty() && self.bindings.is_empty() && self.actions.is_empty() {
+        // Past `beacon_every`, or when a match waits for chain time, an
+        // empty batch is worth its gas: it is the next beacon and the next
+        // reference time.
+        let heartbeat = elapsed >= self.pace.beacon_every || self.waiting_for_time;
+        if self.refs.is_empty() && self.bindings.is_empty() && self.actions.is_empty() && !heartbeat
+        {
             return vec![];
         }
         let cx = Context {
             chain_id: self.chain_id,
             binding_domain: &self.binding_domain,
             verified: &self.verified,
+            chain: &self.chain,
         };
         let (data, applied, left_out) = proposal::build(
             &self.ledger,
@@ -616,7 +647,13 @@ impl State {
             &cx,
         );
         let mut steps = vec![];
+        self.waiting_for_time = false;
         for l in &left_out {
+            if l.reason == Rejected::NotYet {
+                tracing::debug!(entry = ?l.entry, "waits for chain time to pass its end");
+                self.waiting_for_time = true;
+                continue;
+            }
             tracing::info!(entry = ?l.entry, reason = %l.reason, "left out of the batch");
             steps.push(Step::Rejected {
                 channel: l.entry.channel(),
@@ -627,7 +664,7 @@ impl State {
                     self.bindings.remove(&k);
                 }
                 // What did not fit this batch waits for the next.
-                proposal::Entry::Transcript(_) if l.reason == Rejected::BatchFull => {}
+                proposal::Entry::Transcript(_) if l.reason.waits() => {}
                 proposal::Entry::Transcript(m) => {
                     self.refs.remove(&m);
                 }
@@ -638,7 +675,7 @@ impl State {
                 }
             }
         }
-        if !data.is_empty() {
+        if !data.is_empty() || heartbeat {
             steps.push(Step::Propose {
                 round,
                 data,
@@ -738,6 +775,7 @@ mod tests {
         round_timeout: Duration::from_secs(30),
         submit_grace: Duration::from_secs(10),
         poll: Duration::from_secs(1),
+        beacon_every: Duration::from_secs(3_600),
     };
 
     struct Net {

@@ -6,6 +6,7 @@
 //! Pure parts ([`Holdings::read`], [`settling`], [`cytr`]) are tested on
 //! their own; the rest is a thin shell over the node's gossip and the chain.
 
+pub mod beacon;
 pub mod chain_args;
 pub mod pinning;
 

@@ -15,7 +15,7 @@ use cyteria_settlement::ids;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let stake = U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18));
-    let chain = LocalChain::start_with_validators(3, stake).await?;
+    let chain = LocalChain::start_with_validators(3, stake, 60).await?;
     let v = Chain::connect(&chain.endpoint(), chain.keys[1].clone(), chain.deployment).await?;
     let domain = batch::domain(CHAIN_ID, chain.deployment.settlement);
     let l = starter_loadout();

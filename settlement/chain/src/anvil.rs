@@ -70,6 +70,17 @@ impl LocalChain {
         accounts: usize,
         genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>,
     ) -> anyhow::Result<LocalChain> {
+        Self::start_ticking(accounts, 60, genesis).await
+    }
+
+    /// Like [`LocalChain::start_accounts`], on a chain whose matches play at
+    /// `tick_rate` ticks per second of chain time (a devnet that plays
+    /// faster than real time).
+    pub async fn start_ticking(
+        accounts: usize,
+        tick_rate: u32,
+        genesis: impl FnOnce(&[PrivateKeySigner]) -> Vec<(Address, U256)>,
+    ) -> anyhow::Result<LocalChain> {
         let bin = anvil_binary();
         anyhow::ensure!(
             bin.exists(),
@@ -86,7 +97,7 @@ impl LocalChain {
             .map(|k| PrivateKeySigner::from(k.clone()))
             .collect();
         let provider = provider(&anvil.endpoint(), keys[0].clone()).await?;
-        let deployment = deploy(&provider, keys[0].address(), &genesis(&keys)).await?;
+        let deployment = deploy(&provider, keys[0].address(), &genesis(&keys), tick_rate).await?;
         Ok(LocalChain {
             anvil,
             deployment,
@@ -95,9 +106,14 @@ impl LocalChain {
     }
 
     /// Starts anvil and deploys with accounts `1..=n` staked and registered
-    /// as validators (`stake` CYTR each, as much again left in their wallets).
-    pub async fn start_with_validators(n: usize, stake: U256) -> anyhow::Result<LocalChain> {
-        let chain = Self::start_with(|keys| {
+    /// as validators (`stake` CYTR each, as much again left in their wallets),
+    /// on a chain whose matches play at `tick_rate` ticks per second.
+    pub async fn start_with_validators(
+        n: usize,
+        stake: U256,
+        tick_rate: u32,
+    ) -> anyhow::Result<LocalChain> {
+        let chain = Self::start_ticking(10, tick_rate, |keys| {
             keys[1..=n]
                 .iter()
                 .map(|k| (k.address(), stake * U256::from(2)))
@@ -241,6 +257,7 @@ pub async fn deploy(
     p: &DynProvider,
     me: Address,
     genesis: &[(Address, U256)],
+    tick_rate: u32,
 ) -> anyhow::Result<Deployment> {
     let ether = U256::from(10u64).pow(U256::from(18));
     let timelock =
@@ -371,6 +388,9 @@ pub async fn deploy(
     tx!("admin", cytr.grantRole(admin, tl));
     tx!("admin", items.grantRole(admin, tl));
     tx!("admin", staking.grantRole(admin, tl));
+    if tick_rate != 60 {
+        tx!("setTickRate", settlement.setTickRate(tick_rate));
+    }
     tx!("admin", settlement.grantRole(admin, tl));
     tx!("admin", market.grantRole(admin, tl));
     tx!("admin", auction.grantRole(admin, tl));

@@ -12,7 +12,9 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use serde::{Deserialize, Serialize};
 
+use cyteria_game::transcript::Beacon;
 use cyteria_settlement::batch::{Batch, Mint};
+use cyteria_settlement::provenance::Settled;
 
 use crate::bindings::{CYTR, CyteriaItems, Settlement, Staking, batch_arg, mints_arg};
 
@@ -190,6 +192,30 @@ impl Chain {
     /// The state root of the last settled batch (zero before the first).
     pub async fn state_root(&self) -> anyhow::Result<B256> {
         Ok(retry(|| async { self.settlement().stateRoot().call().await }).await?)
+    }
+
+    /// Settled epoch `e`'s root and settlement time (epoch 0: the
+    /// deployment, with the zero root). An epoch not settled has time 0.
+    pub async fn settled(&self, e: u64) -> anyhow::Result<Settled> {
+        let root = retry(|| async { self.settlement().rootOf(e).call().await }).await?;
+        let at = retry(|| async { self.settlement().settledAt(e).call().await }).await?;
+        anyhow::ensure!(at != 0, "epoch {e} has not settled");
+        Ok(Settled { root: root.0, at })
+    }
+
+    /// The latest settled epoch as a match beacon.
+    pub async fn beacon(&self) -> anyhow::Result<Beacon> {
+        let epoch = self.settled_epoch().await?;
+        let root = retry(|| async { self.settlement().rootOf(epoch).call().await }).await?;
+        Ok(Beacon {
+            epoch,
+            root: root.0,
+        })
+    }
+
+    /// Simulation ticks per second of chain time (the Settlement contract's `tickRate`).
+    pub async fn tick_rate(&self) -> anyhow::Result<u32> {
+        Ok(retry(|| async { self.settlement().tickRate().call().await }).await?)
     }
 
     /// The registered validators, as the Staking contract lists them.

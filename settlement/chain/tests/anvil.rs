@@ -290,7 +290,7 @@ async fn the_indexer_follows_the_chain_through_a_reorg_and_a_restart() {
 async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() {
     use alloy::providers::Provider;
     use cyteria_chain::indexer::{Indexer, LotState};
-    let chain = LocalChain::start_with_validators(3, ether(1_000))
+    let chain = LocalChain::start_with_validators(3, ether(1_000), 60)
         .await
         .unwrap();
     let (seller, buyer) = (chain.keys[4].address(), chain.keys[5].address());

@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
+use cyteria_game::transcript::{Beacon, MatchHeader};
 use cyteria_game::{Game, Rules, bot, scenario, verify};
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, Context, TranscriptRef};
+use cyteria_settlement::provenance::{ChainTime, Settled};
 use cyteria_settlement::{batch, binding};
 use ed25519_dalek::{Signer as _, SigningKey};
 
@@ -29,6 +31,14 @@ fn main() -> anyhow::Result<()> {
     for (slot, key) in header.players.iter_mut().zip(&keys) {
         slot.public_key = key.verifying_key().to_bytes();
     }
+    // Agreed from the deployment's beacon (epoch 0, the zero root): the
+    // seed is drawn from it.
+    let header = MatchHeader::from_beacon(
+        header.match_id,
+        Beacon::default(),
+        header.rules,
+        header.players,
+    );
     let mut game = Game::from_header(&header);
     let mut inputs = vec![Vec::new(); 2];
     while !game.is_over() {
@@ -72,10 +82,19 @@ fn main() -> anyhow::Result<()> {
     // the transcript's content id; any CID string names it here
     let cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".to_string();
     let verified = BTreeMap::from([(cid.clone(), (header.clone(), outcome))]);
+    // What the validators read from the chain: the deployment (epoch 0)
+    // and a first, empty epoch five minutes later, which the batch for
+    // epoch 2 is judged at; the match fits between them at 60 ticks/s.
+    let at = |epoch: u64, root: [u8; 32], at: u64| (epoch, Settled { root, at });
+    let time = ChainTime {
+        epochs: BTreeMap::from([at(0, [0; 32], 1_700_000_000), at(1, [0; 32], 1_700_000_300)]),
+        tick_rate: 60,
+    };
     let cx = Context {
         chain_id: CHAIN_ID,
         binding_domain: &binding_domain,
         verified: &verified,
+        chain: &time,
     };
     let transcripts = vec![TranscriptRef {
         match_id: header.match_id,
@@ -84,7 +103,7 @@ fn main() -> anyhow::Result<()> {
 
     // The leader builds; a follower applies the same data to its own ledger.
     let genesis = Ledger::default();
-    let (data, built, left_out) = proposal::build(&genesis, 1, bindings, transcripts, vec![], &cx);
+    let (data, built, left_out) = proposal::build(&genesis, 2, bindings, transcripts, vec![], &cx);
     let applied = proposal::apply(&genesis, &data, &cx)?;
     anyhow::ensure!(left_out.is_empty(), "left out: {left_out:?}");
     anyhow::ensure!(

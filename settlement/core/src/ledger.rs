@@ -43,6 +43,9 @@ pub struct Account {
     pub next_nonce: u64,
     /// Durability lost since the last repair, per item [`fingerprint`].
     pub wear: BTreeMap<[u8; 32], u32>,
+    /// Chain time (ms) until which its credited matches occupy it; the next
+    /// credited match starts no earlier ([`crate::provenance`]).
+    pub busy_until_ms: u64,
 }
 
 impl Account {
@@ -121,6 +124,25 @@ pub enum Rejected {
     /// The match was already credited.
     #[error("match already credited")]
     AlreadyCredited,
+    /// The match's seed is not the one its beacon gives its match id.
+    #[error("the match seed is not drawn from its beacon")]
+    SeedNotFromBeacon,
+    /// The beacon names an epoch the batch's chain time has not settled.
+    #[error("the beacon names an epoch not settled before this batch")]
+    FutureBeacon,
+    /// The beacon's root is not the one the chain settled for its epoch.
+    #[error("the beacon's root is not the chain's")]
+    WrongBeacon,
+    /// The beacon settled longer ago than the beacon window.
+    #[error("the beacon is too old")]
+    StaleBeacon,
+    /// The chain has not passed the match's end in its players' time: it
+    /// waits for a later batch.
+    #[error("the match ends after the chain's time: it waits for the next epoch")]
+    NotYet,
+    /// The validator knows no settlement time for the epoch before the batch.
+    #[error("no chain time for the batch's epoch")]
+    NoChainTime,
     /// The ledger records no wear for the item.
     #[error("the item has nothing to repair")]
     NothingToRepair,
@@ -133,6 +155,11 @@ pub enum Rejected {
 }
 
 impl Rejected {
+    /// Whether the candidate waits for a later batch rather than being dropped.
+    pub fn waits(&self) -> bool {
+        matches!(self, Rejected::BatchFull | Rejected::NotYet)
+    }
+
     /// The short, bounded name metrics count this refusal under.
     pub fn label(&self) -> &'static str {
         match self {
@@ -147,6 +174,12 @@ impl Rejected {
             Rejected::NonceTooFar { .. } => "binding nonce too far ahead",
             Rejected::BatchFull => "batch full",
             Rejected::AlreadyCredited => "already credited",
+            Rejected::SeedNotFromBeacon => "seed not from beacon",
+            Rejected::FutureBeacon => "future beacon",
+            Rejected::WrongBeacon => "wrong beacon",
+            Rejected::StaleBeacon => "stale beacon",
+            Rejected::NotYet => "not yet",
+            Rejected::NoChainTime => "no chain time",
             Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => {
                 "nothing to repair"
             }
@@ -191,14 +224,14 @@ pub fn fingerprint(item: &ItemStats) -> [u8; 32] {
 const ACCOUNT: Format = Format {
     name: "ledger account",
     magic: *b"CYLA",
-    version: 1,
+    version: 2,
     max_bytes: 1 << 20,
 };
 /// A whole ledger, as validators keep it between epochs.
 pub const LEDGER: Format = Format {
     name: "ledger",
     magic: *b"CYLG",
-    version: 1,
+    version: 2,
     max_bytes: 1 << 30,
 };
 
@@ -259,12 +292,17 @@ impl Ledger {
             });
         }
         let wallet = b.wallet.into_array();
+        // The wallet's time goes with it: a fresh key does not reopen the
+        // hours its old key already played.
+        let mut busy = 0;
         for (k, a) in self.accounts.iter_mut() {
             if *k != b.game_key && a.wallet == Some(wallet) {
                 a.wallet = None;
+                busy = busy.max(a.busy_until_ms);
             }
         }
         let acct = self.accounts.entry(b.game_key).or_default();
+        acct.busy_until_ms = acct.busy_until_ms.max(busy);
         acct.wallet = Some(wallet);
         acct.binding_nonce = b.nonce;
         Ok(())
@@ -294,13 +332,28 @@ impl Ledger {
             .sum()
     }
 
+    /// The latest chain time (ms) until which a bound seat of `header` is
+    /// busy with matches already credited.
+    pub fn busy_ms(&self, header: &MatchHeader) -> u64 {
+        header
+            .players
+            .iter()
+            .filter_map(|s| self.accounts.get(&s.public_key))
+            .filter(|a| a.wallet.is_some())
+            .map(|a| a.busy_until_ms)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Credits a verified match's outcome: experience, kills, materials and
     /// wear to every bound seat, and its drops as awards to the seat's
-    /// wallet. Unbound seats get nothing and are listed.
+    /// wallet; the bound seats are busy until `ends_ms` (the end of the
+    /// match's [`crate::provenance::Slot`]). Unbound seats get nothing and are listed.
     pub fn credit_match(
         &mut self,
         header: &MatchHeader,
         outcome: &Outcome,
+        ends_ms: u64,
     ) -> Result<MatchCredit, Rejected> {
         if self.credited.contains(&header.match_id) {
             return Err(Rejected::AlreadyCredited);
@@ -327,6 +380,7 @@ impl Ledger {
             acct.xp = acct.xp.saturating_add(u64::from(p.xp));
             acct.kills = acct.kills.saturating_add(u64::from(p.kills));
             acct.matches += 1;
+            acct.busy_until_ms = acct.busy_until_ms.max(ends_ms);
             for m in Material::ALL {
                 acct.materials.add(m, p.materials.get(m));
             }
@@ -501,7 +555,7 @@ mod tests {
         assert_ne!(l.root(), empty_root);
         let (h, o) = outcome(&[&a, &b]);
         let before = l.root();
-        let c = l.credit_match(&h, &o).unwrap();
+        let c = l.credit_match(&h, &o, 0).unwrap();
         assert_ne!(l.root(), before);
         assert_eq!(c.unbound, vec![1]);
         assert_eq!(
@@ -524,7 +578,7 @@ mod tests {
         assert_eq!(acct.wear.values().copied().collect::<Vec<_>>(), vec![5]);
         assert!(l.account(&b.pk()).is_none());
         let snapshot = l.clone();
-        assert_eq!(l.credit_match(&h, &o), Err(Rejected::AlreadyCredited));
+        assert_eq!(l.credit_match(&h, &o, 0), Err(Rejected::AlreadyCredited));
         assert_eq!(l, snapshot);
         assert_eq!(Ledger::decode(&l.encode()).unwrap(), l);
     }
@@ -542,7 +596,7 @@ mod tests {
         let poor = l.apply_action(&a.act(0, sword), CHAIN).unwrap_err();
         assert_eq!(poor.label(), "insufficient materials");
         let (h, o) = outcome(&[&a]);
-        l.credit_match(&h, &o).unwrap();
+        l.credit_match(&h, &o, 0).unwrap();
         let crafted = l.apply_action(&a.act(0, sword), CHAIN).unwrap().unwrap();
         assert_eq!(crafted.stats.item_type, RECIPES[0].item_type);
         assert_eq!(l.account(&a.pk()).unwrap().materials.get(Material::Ore), 6);
@@ -578,7 +632,7 @@ mod tests {
         let mut l = Ledger::default();
         l.bind(&a.binding(1), &domain()).unwrap();
         let (h, o) = outcome(&[&a]);
-        l.credit_match(&h, &o).unwrap();
+        l.credit_match(&h, &o, 0).unwrap();
         let weapon = starter_loadout().weapon.unwrap();
         let armor = starter_loadout().armor.unwrap();
         assert_eq!(
@@ -676,6 +730,31 @@ mod tests {
         assert_eq!(l.account(&first.pk()).unwrap().wallet(), None);
         // The first key is unbound now: its match rewards are refused.
         let (h, o) = outcome(&[&first]);
-        assert_eq!(l.credit_match(&h, &o).unwrap().unbound, vec![0]);
+        assert_eq!(l.credit_match(&h, &o, 0).unwrap().unbound, vec![0]);
+    }
+
+    #[test]
+    fn a_wallet_takes_its_played_time_to_a_new_key() {
+        let first = Player::new(1);
+        let second = Player {
+            key: SigningKey::from_bytes(&[2; 32]),
+            wallet: first.wallet.clone(),
+        };
+        let mut l = Ledger::default();
+        l.bind(&first.binding(1), &domain()).unwrap();
+        let (h, o) = outcome(&[&first]);
+        l.credit_match(&h, &o, 5_000).unwrap();
+        assert_eq!(
+            l.busy_ms(&h),
+            5_000,
+            "the bound seat is busy until the match's end"
+        );
+        // A fresh key for the same wallet does not reopen that time.
+        l.bind(&second.binding(1), &domain()).unwrap();
+        assert_eq!(l.account(&second.pk()).unwrap().busy_until_ms, 5_000);
+        let (h2, _) = outcome(&[&second]);
+        assert_eq!(l.busy_ms(&h2), 5_000);
+        // An unbound key's time does not count: it earns nothing.
+        assert_eq!(l.busy_ms(&h), 0);
     }
 }

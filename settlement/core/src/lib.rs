@@ -16,3 +16,4 @@ pub mod ids;
 pub mod ledger;
 pub mod merkle;
 pub mod proposal;
+pub mod provenance;

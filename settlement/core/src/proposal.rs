@@ -23,6 +23,7 @@ use crate::batch::{self, Batch, Mint};
 use crate::binding::SignedBinding;
 use crate::ids;
 use crate::ledger::{Award, Ledger, Rejected};
+use crate::provenance::ChainTime;
 
 /// A transcript in a batch: the content id it is fetched by, and its match.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -169,6 +170,8 @@ pub struct Context<'a> {
     pub binding_domain: &'a Eip712Domain,
     /// Outcomes of the transcripts this validator has re-simulated.
     pub verified: &'a Verified,
+    /// The settled epochs and tick rate matches are placed in time by.
+    pub chain: &'a ChainTime,
 }
 
 /// A candidate the leader left out, and why.
@@ -247,7 +250,7 @@ pub fn build(
             });
             continue;
         }
-        match run.credit(header, outcome) {
+        match run.credit(header, outcome, cx.chain, epoch) {
             Ok(()) => data.transcripts.push(t),
             Err(reason) => left_out.push(LeftOut {
                 entry: Entry::Transcript(t.match_id),
@@ -288,7 +291,7 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     for t in &data.transcripts {
         let (header, outcome) = outcome_of(cx.verified, t)
             .ok_or_else(|| ProposalError::UnverifiedTranscript(t.cid.clone()))?;
-        run.credit(header, outcome)
+        run.credit(header, outcome, cx.chain, data.epoch)
             .map_err(|reason| ProposalError::Refused {
                 what: format!("match {}", hex(&t.match_id)),
                 reason,
@@ -322,8 +325,19 @@ impl Run {
         }
     }
 
-    fn credit(&mut self, header: &MatchHeader, outcome: &Outcome) -> Result<(), Rejected> {
-        let c = self.ledger.credit_match(header, outcome)?;
+    /// Places the match in its players' time, then credits it.
+    fn credit(
+        &mut self,
+        header: &MatchHeader,
+        outcome: &Outcome,
+        chain: &ChainTime,
+        epoch: u64,
+    ) -> Result<(), Rejected> {
+        if self.ledger.credited.contains(&header.match_id) {
+            return Err(Rejected::AlreadyCredited);
+        }
+        let slot = chain.place(header, outcome.frames, self.ledger.busy_ms(header), epoch)?;
+        let c = self.ledger.credit_match(header, outcome, slot.end_ms)?;
         self.items.extend(c.awards);
         self.unbound
             .extend(c.unbound.into_iter().map(|s| (header.match_id, s)));
@@ -383,24 +397,44 @@ mod tests {
     use super::*;
     use crate::action::Action;
     use crate::binding;
+    use crate::provenance::Settled;
     use alloy::signers::local::PrivateKeySigner;
     use cyteria_game::Rules;
     use cyteria_game::crafting::starter_loadout;
     use cyteria_game::inventory::{Material, Materials};
-    use cyteria_game::transcript::PlayerSlot;
+    use cyteria_game::transcript::{Beacon, PlayerSlot};
     use cyteria_game::verify::PlayerOutcome;
     use ed25519_dalek::{Signer as _, SigningKey};
 
     const CHAIN: u64 = 31337;
+
+    /// Epoch 0 (the deployment, zero root) at 1 000 s, then one epoch every 100 s.
+    fn chain() -> ChainTime {
+        ChainTime {
+            epochs: (0..4)
+                .map(|e| {
+                    let root = if e == 0 { [0; 32] } else { [e as u8; 32] };
+                    (
+                        e,
+                        Settled {
+                            root,
+                            at: 1_000 + 100 * e,
+                        },
+                    )
+                })
+                .collect(),
+            tick_rate: 60,
+        }
+    }
 
     fn fixture() -> (SigningKey, PrivateKeySigner, Eip712Domain, Verified) {
         let key = SigningKey::from_bytes(&[4; 32]);
         let wallet = PrivateKeySigner::random();
         let d = binding::domain(CHAIN, Address::repeat_byte(2));
         let l = starter_loadout();
-        let header = MatchHeader::new(
+        let header = MatchHeader::from_beacon(
             [1; 32],
-            5,
+            Beacon::default(),
             Rules::default(),
             vec![PlayerSlot {
                 public_key: key.verifying_key().to_bytes(),
@@ -438,10 +472,12 @@ mod tests {
     #[test]
     fn leader_and_followers_arrive_at_the_same_batch_and_bad_entries_are_left_out() {
         let (key, wallet, d, verified) = fixture();
+        let time = chain();
         let cx = Context {
             chain_id: CHAIN,
             binding_domain: &d,
             verified: &verified,
+            chain: &time,
         };
         let pk = key.verifying_key().to_bytes();
         let act = |n: u64| {
@@ -462,7 +498,7 @@ mod tests {
         let prev = Ledger::default();
         let (data, applied, left_out) = build(
             &prev,
-            1,
+            2,
             vec![bind],
             vec![tref.clone(), unknown, tref],
             vec![act(1), act(0), act(0), act(2)],
@@ -488,7 +524,7 @@ mod tests {
         for it in &again.items {
             assert_eq!(
                 ids::decode(it.id).map(|(s, b, _)| (s, b)),
-                Some((it.stats, 1))
+                Some((it.stats, 2))
             );
         }
         // A follower refuses data that does not apply, or applies to another root.
@@ -534,8 +570,8 @@ mod tests {
         for i in 0..129u32 {
             let mut id = [0; 32];
             id[..4].copy_from_slice(&i.to_be_bytes());
-            let mut h = header.clone();
-            h.match_id = id;
+            let h =
+                MatchHeader::from_beacon(id, header.beacon, header.rules, header.players.clone());
             let mut o = outcome.clone();
             o.players[0].items = vec![drop; 8];
             verified.insert(format!("bafy-{i}"), (h, o));
@@ -544,14 +580,16 @@ mod tests {
                 cid: format!("bafy-{i}"),
             });
         }
+        let time = chain();
         let cx = Context {
             chain_id: CHAIN,
             binding_domain: &d,
             verified: &verified,
+            chain: &time,
         };
         let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
         let prev = Ledger::default();
-        let (data, applied, left_out) = build(&prev, 1, vec![bind], refs.clone(), vec![], &cx);
+        let (data, applied, left_out) = build(&prev, 2, vec![bind], refs.clone(), vec![], &cx);
         assert_eq!(applied.items.len(), MAX_ITEMS);
         assert_eq!(data.transcripts.len(), 128);
         assert_eq!(left_out.len(), 1);
@@ -560,10 +598,169 @@ mod tests {
         let again = apply(&prev, &data, &cx).unwrap();
         assert_eq!(again.batch(&data, "c", "m"), applied.batch(&data, "c", "m"));
         // The match left out settles in the next epoch.
-        let (next, later, none) = build(&again.ledger, 2, vec![], refs, vec![], &cx);
+        let (next, later, none) = build(&again.ledger, 3, vec![], refs, vec![], &cx);
         assert_eq!(next.transcripts.len(), 1);
         assert_eq!(later.items.len(), 8);
         assert!(none.iter().all(|l| l.reason == Rejected::AlreadyCredited));
         apply(&again.ledger, &next, &cx).unwrap();
+    }
+
+    #[test]
+    fn matches_fabricated_offline_earn_no_more_than_real_time() {
+        let (key, wallet, d, one) = fixture();
+        let (_, (header, outcome)) = one.into_iter().next().unwrap();
+        let pk = key.verifying_key().to_bytes();
+        let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
+        // One minute of play each (3 600 frames at 60 ticks/s).
+        let fabricate = |n: u8, beacon: Beacon, seed: Option<u64>| {
+            let mut h = MatchHeader::from_beacon(
+                [0xF0 | n; 32],
+                beacon,
+                header.rules,
+                header.players.clone(),
+            );
+            if let Some(seed) = seed {
+                h.seed = seed;
+            }
+            let mut o = outcome.clone();
+            o.frames = 3_600;
+            (format!("bafy-fake-{n}"), (h, o))
+        };
+        let mut time = chain();
+        let beacon = |e: u64| Beacon {
+            epoch: e,
+            root: time.epochs[&e].root,
+        };
+        // Five matches a bot played offline with seeds of its choosing;
+        // one from an epoch not settled yet; one from a forged root; and
+        // two from one real beacon, which cannot both fit.
+        let verified: Verified = [
+            fabricate(0, beacon(1), Some(1)),
+            fabricate(1, beacon(1), Some(2)),
+            fabricate(2, beacon(2), Some(3)),
+            fabricate(3, beacon(2), Some(4)),
+            fabricate(4, beacon(3), Some(5)),
+            fabricate(
+                5,
+                Beacon {
+                    epoch: 9,
+                    root: [9; 32],
+                },
+                None,
+            ),
+            fabricate(
+                6,
+                Beacon {
+                    epoch: 2,
+                    root: [9; 32],
+                },
+                None,
+            ),
+            fabricate(7, beacon(2), None),
+            fabricate(8, beacon(2), None),
+        ]
+        .into_iter()
+        .collect();
+        let refs: Vec<TranscriptRef> = verified
+            .iter()
+            .map(|(cid, (h, _))| TranscriptRef {
+                match_id: h.match_id,
+                cid: cid.clone(),
+            })
+            .collect();
+        fn context<'a>(d: &'a Eip712Domain, v: &'a Verified, t: &'a ChainTime) -> Context<'a> {
+            Context {
+                chain_id: CHAIN,
+                binding_domain: d,
+                verified: v,
+                chain: t,
+            }
+        }
+        let ctx = |t| context(&d, &verified, t);
+        let now = time.clone();
+        let cx = ctx(&now);
+        // Batch 3 is judged at epoch 2's time, 1 200 s.
+        let (data, applied, left_out) =
+            build(&Ledger::default(), 3, vec![bind], refs.clone(), vec![], &cx);
+        let reasons: Vec<&str> = left_out.iter().map(|l| l.reason.label()).collect();
+        assert_eq!(
+            reasons,
+            ["seed not from beacon"; 5]
+                .into_iter()
+                .chain(["future beacon", "wrong beacon", "not yet", "not yet"])
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            data.transcripts.is_empty() && applied.items.is_empty(),
+            "nothing credited"
+        );
+        apply(&Ledger::default(), &data, &cx).unwrap();
+        let ledger = applied.ledger;
+
+        // At 1 300 s, one of the two real matches fits after its beacon, the
+        // other would overlap it and waits; a follower agrees.
+        let (data, applied, left_out) = build(&ledger, 4, vec![], refs.clone(), vec![], &cx);
+        assert_eq!(data.transcripts.len(), 1);
+        assert_eq!(data.transcripts[0].match_id, [0xF7; 32]);
+        assert!(
+            left_out
+                .iter()
+                .any(|l| l.entry == Entry::Transcript([0xF8; 32]) && l.reason == Rejected::NotYet)
+        );
+        assert_eq!(
+            apply(&ledger, &data, &cx).unwrap().ledger.root(),
+            applied.ledger.root()
+        );
+        assert_eq!(
+            applied.ledger.account(&pk).unwrap().busy_until_ms,
+            1_260_000
+        );
+        let ledger = applied.ledger;
+
+        // Once the chain passes 1 320 s the second is credited, after the first.
+        time.epochs.insert(
+            4,
+            Settled {
+                root: [4; 32],
+                at: 1_400,
+            },
+        );
+        let later = time.clone();
+        let cx = ctx(&later);
+        let (data, applied, _) = build(&ledger, 5, vec![], refs.clone(), vec![], &cx);
+        assert_eq!(data.transcripts.len(), 1);
+        assert_eq!(data.transcripts[0].match_id, [0xF8; 32]);
+        assert_eq!(
+            applied.ledger.account(&pk).unwrap().busy_until_ms,
+            1_320_000
+        );
+        // And a follower refuses a batch that credits a match before its time.
+        let (early, _, _) = build(&ledger, 5, vec![], refs.clone(), vec![], &cx);
+        let mut rushed = early.clone();
+        rushed.epoch = 4;
+        rushed.prev_root = ledger.root();
+        let before = chain();
+        let stale = ctx(&before);
+        assert!(matches!(
+            apply(&ledger, &rushed, &stale),
+            Err(ProposalError::Refused {
+                reason: Rejected::NotYet,
+                ..
+            })
+        ));
+
+        // Much later every beacon here is stale.
+        time.epochs.insert(
+            5,
+            Settled {
+                root: [5; 32],
+                at: 10_000,
+            },
+        );
+        let much_later = time.clone();
+        let cx = ctx(&much_later);
+        let (data, _, left_out) = build(&ledger, 6, vec![], refs, vec![], &cx);
+        assert!(data.transcripts.is_empty());
+        assert!(left_out.iter().any(|l| l.reason == Rejected::StaleBeacon));
     }
 }

@@ -84,7 +84,7 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
         .net()
         .publish(wire::LOBBY_TOPIC, b"not a lobby message".to_vec())
         .await;
-    let mut big = b"CYLB\x01".to_vec();
+    let mut big = b"CYLB\x02".to_vec();
     big.resize(10_000, 7);
     let _ = attackers[1].net().publish(wire::LOBBY_TOPIC, big).await;
     let mut kind = player(2, 600, fast()).kind;
@@ -93,6 +93,7 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
         offer_id: [1; 16],
         kind,
         loadout: Default::default(),
+        beacon: Default::default(),
     });
     let _ = attackers[2]
         .net()
@@ -344,9 +345,8 @@ async fn a_prefix_cut_at_a_checkpoint_every_seat_signed_is_not_the_match() {
 async fn a_god_weapon_wins_nothing() {
     use cyteria_game::crafting::starter_loadout;
     use cyteria_game::item::ItemStats;
-    use cyteria_game::transcript::{InputChain, SignedCheckpoint, Transcript};
+    use cyteria_game::transcript::{Beacon, MatchHeader};
     use cyteria_game::{Rules, scenario};
-    use cyteria_node::signing::{sign_checkpoint, sign_end};
     use cyteria_node::verifier::verify_transcript;
 
     let kit = starter_loadout();
@@ -357,9 +357,10 @@ async fn a_god_weapon_wins_nothing() {
         }),
         ..kit
     };
-    // The match, played and signed offline by the cheater's two keys.
+    // The match, played and signed offline by the cheater's two keys,
+    // from the genesis beacon.
     let ids = [Identity::generate(), Identity::generate()];
-    let mut header = scenario::header(
+    let h = scenario::header(
         5,
         2,
         Rules {
@@ -367,37 +368,12 @@ async fn a_god_weapon_wins_nothing() {
             time_limit: 600,
         },
     );
-    for (slot, id) in header.players.iter_mut().zip(&ids) {
-        slot.public_key = id.public_key();
+    let mut players = h.players.clone();
+    for slot in &mut players {
         slot.loadout = god;
     }
-    let (inputs, game) = scenario::bot_match(&header, 600);
-    let digest = header.digest();
-    let frames = inputs[0].len() as u32;
-    let checkpoints = (0..2)
-        .map(|seat| {
-            let mut chain = InputChain::new(&header.match_id, seat as u8);
-            for i in &inputs[seat] {
-                chain.push(*i);
-            }
-            let w = sign_checkpoint(&ids[seat], &digest, seat as u8, &chain);
-            vec![SignedCheckpoint {
-                frame: w.frame,
-                chain: w.chain,
-                signature: w.signature,
-            }]
-        })
-        .collect();
-    let t = Transcript {
-        ends: ids
-            .iter()
-            .map(|id| sign_end(id, &digest, frames, &game.checksum()))
-            .collect(),
-        header,
-        inputs,
-        checkpoints,
-        final_checksum: game.checksum(),
-    };
+    let header = MatchHeader::from_beacon(h.match_id, Beacon::default(), h.rules, players);
+    let t = cyteria_node::adversary::fabricate(&ids, header, 600);
     verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)
         .expect("every input signature holds");
     t.verify().expect("the core replays the match");
@@ -412,6 +388,7 @@ async fn a_god_weapon_wins_nothing() {
         offer_id: [9; 16],
         kind,
         loadout: god,
+        beacon: Default::default(),
     });
     let a = nodes[0].net();
     let mut counted = false;

@@ -74,6 +74,7 @@ pub(crate) fn player(size: u8, time_limit: u32, session: SessionConfig) -> Playe
         loadout: starter_loadout(),
         session,
         source: InputSource::Bot,
+        beacon: cyteria_node::beacon::fixed(Default::default()),
     }
 }
 

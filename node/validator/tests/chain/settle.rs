@@ -39,7 +39,7 @@ async fn chain_with_validators() -> LocalChain {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .try_init();
-    LocalChain::start_with_validators(3, cytr(1_000))
+    LocalChain::start_with_validators(3, cytr(1_000), 120)
         .await
         .unwrap()
 }
@@ -51,6 +51,7 @@ fn fast_validator(fault: Option<Fault>) -> ValidatorConfig {
         submit_grace: Duration::from_secs(2),
         fetch_timeout: Duration::from_secs(10),
         poll: Duration::from_millis(250),
+        beacon_every: Duration::from_secs(5),
         fault,
     }
 }
@@ -622,4 +623,182 @@ async fn an_equivocating_validator_is_slashed_and_a_crashed_one_neither_loses_no
 
     p.ctx.net.clone().stop().await;
     first.shut_down().await;
+}
+
+/// A cheater makes matches offline instead of playing them (the core's
+/// bot in the one seat, its own bound key, a fresh match id each) and
+/// announces them to three real validators: seeds of its choosing, a beacon
+/// from the future, a forged root and, later, a stale beacon earn nothing;
+/// two real ones from one beacon are credited one after the other in chain
+/// time, never side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matches_fabricated_offline_earn_no_more_than_real_time() {
+    use alloy::providers::Provider;
+    use cyteria_game::Rules;
+    use cyteria_game::crafting::starter_loadout;
+    use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot};
+    use cyteria_node::adversary::fabricate;
+
+    let chain = chain_with_validators().await;
+    let vals = validators(&chain, &[1, 2, 3]).await;
+    let boot = vals[0].node.clone();
+    let cheat = node(Transport::Tcp, Some(&boot)).await;
+    // The transcripts with seeds of its choosing cost their announcer its
+    // standing; the cheater sends those through a second node.
+    let liar = node(Transport::Tcp, Some(&boot)).await;
+    bind(&chain, &cheat, 4).await;
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap();
+    until("the binding settles", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+    let me = cheat.ctx.identity.clone();
+    let key = me.public_key();
+    // 1 200 frames, 10 s at this chain's 120 ticks/s; 20 waves so the bot
+    // plays to the time limit.
+    let rules = Rules {
+        waves: 20,
+        time_limit: 1_200,
+    };
+    let made = |n: u8, beacon: Beacon, seed: Option<u64>| {
+        let seat = PlayerSlot {
+            public_key: key,
+            loadout: starter_loadout(),
+        };
+        let mut h = MatchHeader::from_beacon([0xF0 | n; 32], beacon, rules, vec![seat]);
+        if let Some(s) = seed {
+            h.seed = s;
+        }
+        fabricate(std::slice::from_ref(&me), h, 1_200)
+    };
+    let announce = |t| announce_by(&cheat, t);
+    let now = reader.beacon().await.unwrap();
+    let now_at = reader.settled(now.epoch).await.unwrap().at;
+    for n in 0..5 {
+        announce_by(&liar, made(n, now, Some(u64::from(n) * 7 + 1))).await;
+    }
+    let future = Beacon {
+        epoch: now.epoch + 50,
+        root: [5; 32],
+    };
+    announce(made(5, future, None)).await;
+    let forged = Beacon {
+        epoch: now.epoch,
+        root: [6; 32],
+    };
+    announce(made(6, forged, None)).await;
+    announce(made(7, now, None)).await;
+    announce(made(8, now, None)).await;
+
+    // Each real match is credited only in a batch judged after its slot's end.
+    let mut credited_in = BTreeMap::new();
+    until("both real matches are credited", 120, || {
+        let (e, l) = vals[0].handle.ledger.borrow().clone();
+        for id in [[0xF7; 32], [0xF8; 32]] {
+            if l.credited.contains(&id) {
+                credited_in.entry(id).or_insert(e);
+            }
+        }
+        let done = credited_in.len() == 2;
+        async move { done }
+    })
+    .await;
+    let slot_end = |k: u64| now_at * 1000 + 10_000 * k;
+    for (k, id) in [(1, [0xF7; 32]), (2, [0xF8; 32])] {
+        let e = credited_in[&id];
+        let judged_at = reader.settled(e - 1).await.unwrap().at * 1000;
+        assert!(
+            judged_at >= slot_end(k),
+            "match {k} credited in epoch {e}, judged at {judged_at} ms, before its slot ends at {} ms",
+            slot_end(k)
+        );
+    }
+    let reason = |r: &str, n: f64| {
+        let r = format!("reason=\"{r}\"");
+        vals.iter()
+            .any(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) >= n)
+    };
+    let sums = || {
+        ["seed not from beacon", "future beacon", "wrong beacon"].map(|r| {
+            let r = format!("reason=\"{r}\"");
+            vals.iter()
+                .map(|v| v.metrics().sum("cyteria_rejected_messages_total", &r))
+                .collect::<Vec<_>>()
+        })
+    };
+    // The chosen seeds are refused as each validator verifies them, and
+    // their announcer loses standing; the beacons are refused by the
+    // leader that builds the batch.
+    let refused = || {
+        let [seeds, future, wrong] = sums();
+        seeds.iter().sum::<f64>() >= 5.0
+            && future.iter().any(|n| *n >= 1.0)
+            && wrong.iter().any(|n| *n >= 1.0)
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !refused() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not every fabrication was refused: {:?}",
+            sums()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Ten minutes later (anvil's clock moved on) the old beacon is stale.
+    let p = chain.provider(0).await.unwrap();
+    let _: serde_json::Value = p
+        .raw_request("evm_increaseTime".into(), (700u64,))
+        .await
+        .unwrap();
+    let before = reader.settled_epoch().await.unwrap();
+    until("an epoch settles past the window", 60, || async {
+        reader.settled_epoch().await.unwrap() > before
+    })
+    .await;
+    announce(made(9, now, None)).await;
+    until("the stale beacon is refused", 60, || async {
+        reason("stale beacon", 1.0)
+    })
+    .await;
+
+    for v in &vals {
+        let l = v.handle.ledger.borrow().1.clone();
+        let fabricated: Vec<u8> = (0..10u8)
+            .filter(|n| l.credited.contains(&[0xF0 | n; 32]))
+            .collect();
+        assert_eq!(fabricated, vec![7, 8], "only the two that fit real time");
+        let a = l.account(&key).unwrap();
+        assert_eq!(a.matches, 2);
+        assert_eq!(a.busy_until_ms, slot_end(2), "one slot after the other");
+    }
+    assert!(
+        vals.iter()
+            .any(|v| v.node.net().app_score(&liar.net().peer_id) < 0.0),
+        "the chosen seeds cost their announcer standing"
+    );
+    cheat.ctx.net.clone().stop().await;
+    liar.ctx.net.clone().stop().await;
+    for v in vals {
+        v.shut_down().await;
+    }
+}
+
+/// Announces a transcript made offline, with the rewards its replay gives,
+/// once the validators' subscriptions have reached `by`.
+async fn announce_by(by: &Node, t: cyteria_game::transcript::Transcript) {
+    let o = t.verify().unwrap();
+    assert_eq!(o.frames, 1_200);
+    for tries in 0.. {
+        match by.announce(&t, &o).await {
+            Ok(_) => break,
+            Err(e) if tries < 100 => {
+                tracing::debug!(error = %e, "announcement not sent yet");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("announcing: {e}"),
+        }
+    }
 }
