@@ -442,6 +442,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         // After the matches: a refused offer costs its sender score at
         // every honest player, which must not stop the cheaters' own match.
         extra_checks.push(god_weapon_check(&cfg, &players).await);
+        extra_checks.push(fabricated_check(&players, &validators, &beacon).await);
     }
 
     // Crafting: every honest player whose materials cover a recipe crafts it.
@@ -680,6 +681,102 @@ async fn god_weapon_check(cfg: &DevnetConfig, players: &[Player]) -> report::Che
         name: "a god-weapon offer was refused".into(),
         ok: refusals() >= 1,
         detail,
+    }
+}
+
+/// The forge cheater's bot plays matches offline in the time an honest
+/// match takes (one seat, its own key, every signature valid) and announces
+/// them: three with seeds of its choosing, one from an epoch not settled
+/// yet, one from a forged root. No validator may credit any.
+async fn fabricated_check(
+    players: &[Player],
+    validators: &[Option<RunningValidator>],
+    beacon: &BeaconFeed,
+) -> report::Check {
+    use cyteria_game::Rules;
+    use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot};
+    let name = "matches fabricated offline were refused".to_string();
+    let Some(forger) = players.iter().find(|p| p.cheat == Some(Cheat::ForgeInput)) else {
+        return report::Check {
+            name,
+            ok: false,
+            detail: "no forge cheater".into(),
+        };
+    };
+    let id = forger.node.ctx.identity.clone();
+    let now = *beacon.borrow();
+    let rules = Rules {
+        waves: 20,
+        time_limit: 600,
+    };
+    let made = |n: u8, beacon: Beacon, seed: Option<u64>| {
+        let seat = PlayerSlot {
+            public_key: id.public_key(),
+            loadout: starter_loadout(),
+        };
+        let mut match_id = [0xFA; 32];
+        match_id[1] = n;
+        let mut h = MatchHeader::from_beacon(match_id, beacon, rules, vec![seat]);
+        if let Some(s) = seed {
+            h.seed = s;
+        }
+        cyteria_node::adversary::fabricate(std::slice::from_ref(&id), h, 600)
+    };
+    let future = Beacon {
+        epoch: now.epoch + 50,
+        root: [0xFB; 32],
+    };
+    let forged = Beacon {
+        epoch: now.epoch,
+        root: [0xFC; 32],
+    };
+    let fakes = [
+        made(0, now, Some(1)),
+        made(1, now, Some(2)),
+        made(2, now, Some(3)),
+        made(3, future, None),
+        made(4, forged, None),
+    ];
+    let ids: Vec<[u8; 32]> = fakes.iter().map(|t| t.header.match_id).collect();
+    for t in &fakes {
+        let Ok(o) = t.verify() else { continue };
+        if let Err(e) = forger.node.announce(t, &o).await {
+            tracing::warn!(error = %e, "a fabricated match was not announced");
+        }
+    }
+    let reasons = ["seed not from beacon", "future beacon", "wrong beacon"];
+    let counts = || {
+        reasons.map(|r| {
+            let r = format!("reason=\"{r}\"");
+            live(validators)
+                .map(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) as u64)
+                .sum::<u64>()
+        })
+    };
+    // The seeds are refused as each validator verifies them; the beacons
+    // when a leader builds the next batch.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while counts().iter().any(|n| *n == 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let credited = live(validators)
+        .map(|v| {
+            let l = v.handle.ledger.borrow().1.clone();
+            ids.iter().filter(|m| l.credited.contains(*m)).count()
+        })
+        .max()
+        .unwrap_or(0);
+    let c = counts();
+    report::Check {
+        name,
+        ok: credited == 0 && c.iter().all(|n| *n >= 1),
+        detail: format!(
+            "{credited} of {} credited; refusals: {} chosen seed, {} future beacon, {} forged root",
+            fakes.len(),
+            c[0],
+            c[1],
+            c[2]
+        ),
     }
 }
 
