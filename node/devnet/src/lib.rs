@@ -756,7 +756,7 @@ async fn fabricated_check(
     // The seeds are refused as each validator verifies them; the beacons
     // when a leader builds the next batch.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while counts().iter().any(|n| *n == 0) && Instant::now() < deadline {
+    while counts().contains(&0) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let credited = live(validators)

@@ -311,6 +311,8 @@ impl Validator {
         if self.chain.settled_epoch().await? > self.state.epoch() {
             self.catch_up().await?;
         }
+        let head = self.chain.head().await?;
+        self.state.set_head(head);
         let now = Instant::now();
         let steps = self.state.propose(now);
         self.perform(steps).await?;
@@ -525,8 +527,8 @@ impl Validator {
             self.reports_tx.clone(),
             self.cfg.fetch_timeout,
         );
-        let (chain_id, bd, domain) = (
-            self.chain.chain_id,
+        let (reader, bd, domain) = (
+            self.chain.clone(),
             self.binding_domain.clone(),
             self.domain.clone(),
         );
@@ -539,7 +541,7 @@ impl Validator {
                     ledger,
                     verified,
                     Judged {
-                        chain_id,
+                        reader: &reader,
                         binding_domain: &bd,
                         chain: &chain,
                     },
@@ -683,7 +685,7 @@ impl Validator {
                         self.state.ledger().clone(),
                         self.state.verified().clone(),
                         Judged {
-                            chain_id: self.chain.chain_id,
+                            reader: &self.chain,
                             binding_domain: &self.binding_domain,
                             chain: &time,
                         },
@@ -752,7 +754,7 @@ pub async fn replay_settled(
             ledger,
             verified.clone(),
             Judged {
-                chain_id: chain.chain_id,
+                reader: chain,
                 binding_domain: &binding_domain,
                 chain: &time,
             },
@@ -829,8 +831,22 @@ async fn check_data(
         );
         fresh.push((t.cid.clone(), v));
     }
+    // The leader's reference block must be on this validator's chain with
+    // the time the data gives it.
+    let r = data.reference;
+    let time = judged
+        .reader
+        .block_time(r.block)
+        .await
+        .map_err(|e| format!("reference block {}: {e:#}", r.block))?;
+    if time != r.time {
+        return Err(format!(
+            "reference block {} has time {time}, the data says {}",
+            r.block, r.time
+        ));
+    }
     let cx = Context {
-        chain_id: judged.chain_id,
+        chain_id: judged.reader.chain_id,
         binding_domain: judged.binding_domain,
         verified: &verified,
         chain: judged.chain,
@@ -841,7 +857,8 @@ async fn check_data(
 
 /// What batch data is judged by besides the ledger and the verified transcripts.
 struct Judged<'a> {
-    chain_id: u64,
+    /// Where the reference block is read, and the chain's id.
+    reader: &'a Chain,
     binding_domain: &'a Eip712Domain,
     chain: &'a ChainTime,
 }
@@ -889,6 +906,8 @@ impl ChainTimes {
         Ok(ChainTime {
             epochs: out,
             tick_rate: chain.tick_rate().await?,
+            // A batch's data names its own reference; a leader's comes from `State::set_head`.
+            head: Default::default(),
         })
     }
 }

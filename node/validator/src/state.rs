@@ -21,7 +21,7 @@ use cyteria_settlement::binding::SignedBinding;
 use cyteria_settlement::epoch;
 use cyteria_settlement::ledger::{Ledger, Rejected};
 use cyteria_settlement::proposal::{self, Applied, BatchData, Context, TranscriptRef, Verified};
-use cyteria_settlement::provenance::ChainTime;
+use cyteria_settlement::provenance::{ChainTime, Reference};
 use ipld_core::cid::Cid;
 use libp2p::PeerId;
 
@@ -221,9 +221,9 @@ pub struct State {
     /// The digest this validator signed for the next epoch, if any.
     signed: Option<B256>,
     last_gossip: Instant,
-    /// The settled epochs' roots and times, and the tick rate, from the chain.
+    /// The settled epochs' roots and times, the tick rate and the head, from the chain.
     chain: ChainTime,
-    /// A transcript waits for chain time to pass its end.
+    /// A transcript waits for the chain's clock to pass its end.
     waiting_for_time: bool,
 }
 
@@ -268,9 +268,16 @@ impl State {
     }
 
     /// What the shell read from the chain: settled epochs' roots and times
-    /// (up to the one the ledger reflects) and the tick rate.
+    /// (up to the one the ledger reflects) and the tick rate; the head stays
+    /// the one [`State::set_head`] gave.
     pub fn set_chain_time(&mut self, chain: ChainTime) {
-        self.chain = chain;
+        let head = self.chain.head;
+        self.chain = ChainTime { head, ..chain };
+    }
+
+    /// The chain's head as the shell last read it: a batch built now is judged at it.
+    pub fn set_head(&mut self, head: Reference) {
+        self.chain.head = head;
     }
 
     /// The chain time batches are judged at.
@@ -624,10 +631,17 @@ impl State {
         if epoch::leader(&self.validators, e, round) != Some(self.me) {
             return vec![];
         }
-        // Past `beacon_every`, or when a match waits for chain time, an
-        // empty batch is worth its gas: it is the next beacon and the next
-        // reference time.
-        let heartbeat = elapsed >= self.pace.beacon_every || self.waiting_for_time;
+        // Past `beacon_every` an empty batch is worth its gas: it is the
+        // next beacon players agree matches from. So it is when a match
+        // waits for the chain's clock and the chain makes no blocks of its
+        // own accord (a local anvil mines only transactions): the batch is
+        // the block that moves the clock on.
+        let idle_chain = self
+            .chain
+            .epochs
+            .get(&self.epoch)
+            .is_some_and(|s| self.chain.head.time <= s.at);
+        let heartbeat = elapsed >= self.pace.beacon_every || (self.waiting_for_time && idle_chain);
         if self.refs.is_empty() && self.bindings.is_empty() && self.actions.is_empty() && !heartbeat
         {
             return vec![];
@@ -650,6 +664,7 @@ impl State {
         self.waiting_for_time = false;
         for l in &left_out {
             if l.reason == Rejected::NotYet {
+                // The head moves on; a later build takes it.
                 tracing::debug!(entry = ?l.entry, "waits for chain time to pass its end");
                 self.waiting_for_time = true;
                 continue;

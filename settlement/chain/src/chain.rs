@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use cyteria_game::transcript::Beacon;
 use cyteria_settlement::batch::{Batch, Mint};
-use cyteria_settlement::provenance::Settled;
+use cyteria_settlement::provenance::{Reference, Settled};
 
 use crate::bindings::{CYTR, CyteriaItems, Settlement, Staking, batch_arg, mints_arg};
 
@@ -201,6 +201,26 @@ impl Chain {
         let at = retry(|| async { self.settlement().settledAt(e).call().await }).await?;
         anyhow::ensure!(at != 0, "epoch {e} has not settled");
         Ok(Settled { root: root.0, at })
+    }
+
+    /// The chain's head, `confirmations - 1` blocks back (a block that
+    /// deep is what followers can read too): the reference a leader judges
+    /// its batch at.
+    pub async fn head(&self) -> anyhow::Result<Reference> {
+        let latest = retry(|| self.provider.get_block_number()).await?;
+        let block = latest.saturating_sub(self.confirmations.saturating_sub(1));
+        Ok(Reference {
+            block,
+            time: self.block_time(block).await?,
+        })
+    }
+
+    /// The timestamp of block `n`, in seconds.
+    pub async fn block_time(&self, n: u64) -> anyhow::Result<u64> {
+        let b = retry(|| self.provider.get_block_by_number(n.into()).into_future())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("block {n} is not on this chain (yet)"))?;
+        Ok(b.header.timestamp)
     }
 
     /// The latest settled epoch as a match beacon.

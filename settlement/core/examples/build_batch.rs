@@ -14,7 +14,7 @@ use cyteria_game::transcript::{Beacon, MatchHeader};
 use cyteria_game::{Game, Rules, bot, scenario, verify};
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, Context, TranscriptRef};
-use cyteria_settlement::provenance::{ChainTime, Settled};
+use cyteria_settlement::provenance::{ChainTime, Reference, Settled};
 use cyteria_settlement::{batch, binding};
 use ed25519_dalek::{Signer as _, SigningKey};
 
@@ -82,13 +82,17 @@ fn main() -> anyhow::Result<()> {
     // the transcript's content id; any CID string names it here
     let cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".to_string();
     let verified = BTreeMap::from([(cid.clone(), (header.clone(), outcome))]);
-    // What the validators read from the chain: the deployment (epoch 0)
-    // and a first, empty epoch five minutes later, which the batch for
-    // epoch 2 is judged at; the match fits between them at 60 ticks/s.
+    // What the validators read from the chain: the deployment (epoch 0),
+    // a first, empty epoch five minutes later, and the head block the
+    // batch for epoch 2 is judged at; the match fits at 60 ticks/s.
     let at = |epoch: u64, root: [u8; 32], at: u64| (epoch, Settled { root, at });
     let time = ChainTime {
         epochs: BTreeMap::from([at(0, [0; 32], 1_700_000_000), at(1, [0; 32], 1_700_000_300)]),
         tick_rate: 60,
+        head: Reference {
+            block: 160,
+            time: 1_700_000_320,
+        },
     };
     let cx = Context {
         chain_id: CHAIN_ID,

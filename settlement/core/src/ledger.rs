@@ -143,6 +143,9 @@ pub enum Rejected {
     /// The validator knows no settlement time for the epoch before the batch.
     #[error("no chain time for the batch's epoch")]
     NoChainTime,
+    /// The batch's reference block is older than the last settlement.
+    #[error("the batch's reference block is older than the last settlement")]
+    EarlyReference,
     /// The ledger records no wear for the item.
     #[error("the item has nothing to repair")]
     NothingToRepair,
@@ -180,6 +183,7 @@ impl Rejected {
             Rejected::StaleBeacon => "stale beacon",
             Rejected::NotYet => "not yet",
             Rejected::NoChainTime => "no chain time",
+            Rejected::EarlyReference => "early reference",
             Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => {
                 "nothing to repair"
             }

@@ -23,7 +23,7 @@ use crate::batch::{self, Batch, Mint};
 use crate::binding::SignedBinding;
 use crate::ids;
 use crate::ledger::{Award, Ledger, Rejected};
-use crate::provenance::ChainTime;
+use crate::provenance::{ChainTime, Reference};
 
 /// A transcript in a batch: the content id it is fetched by, and its match.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -48,13 +48,16 @@ pub struct BatchData {
     pub transcripts: Vec<TranscriptRef>,
     /// Signed actions, applied last.
     pub actions: Vec<SignedAction>,
+    /// The block the batch is judged at: matches are credited only once
+    /// its time has passed their end.
+    pub reference: Reference,
 }
 
 /// Batch data's encoding.
 pub const BATCH_DATA: Format = Format {
     name: "batch data",
     magic: *b"CYBD",
-    version: 2,
+    version: 3,
     max_bytes: 4 << 20,
 };
 
@@ -223,6 +226,7 @@ pub fn build(
     let mut data = BatchData {
         epoch,
         prev_root: prev.root(),
+        reference: cx.chain.head,
         ..Default::default()
     };
     let mut run = Run::new(prev);
@@ -250,7 +254,7 @@ pub fn build(
             });
             continue;
         }
-        match run.credit(header, outcome, cx.chain, epoch) {
+        match run.credit(header, outcome, cx.chain, epoch, &data.reference) {
             Ok(()) => data.transcripts.push(t),
             Err(reason) => left_out.push(LeftOut {
                 entry: Entry::Transcript(t.match_id),
@@ -279,6 +283,12 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     if data.prev_root != prev.root() {
         return Err(ProposalError::WrongPrevRoot);
     }
+    cx.chain
+        .check_reference(&data.reference, data.epoch)
+        .map_err(|reason| ProposalError::Refused {
+            what: format!("reference block {}", data.reference.block),
+            reason,
+        })?;
     let mut run = Run::new(prev);
     for b in &data.bindings {
         run.ledger
@@ -291,7 +301,7 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     for t in &data.transcripts {
         let (header, outcome) = outcome_of(cx.verified, t)
             .ok_or_else(|| ProposalError::UnverifiedTranscript(t.cid.clone()))?;
-        run.credit(header, outcome, cx.chain, data.epoch)
+        run.credit(header, outcome, cx.chain, data.epoch, &data.reference)
             .map_err(|reason| ProposalError::Refused {
                 what: format!("match {}", hex(&t.match_id)),
                 reason,
@@ -332,11 +342,13 @@ impl Run {
         outcome: &Outcome,
         chain: &ChainTime,
         epoch: u64,
+        reference: &Reference,
     ) -> Result<(), Rejected> {
         if self.ledger.credited.contains(&header.match_id) {
             return Err(Rejected::AlreadyCredited);
         }
-        let slot = chain.place(header, outcome.frames, self.ledger.busy_ms(header), epoch)?;
+        let busy = self.ledger.busy_ms(header);
+        let slot = chain.place(header, outcome.frames, busy, epoch, reference)?;
         let c = self.ledger.credit_match(header, outcome, slot.end_ms)?;
         self.items.extend(c.awards);
         self.unbound
@@ -397,7 +409,7 @@ mod tests {
     use super::*;
     use crate::action::Action;
     use crate::binding;
-    use crate::provenance::Settled;
+    use crate::provenance::{Reference, Settled};
     use alloy::signers::local::PrivateKeySigner;
     use cyteria_game::Rules;
     use cyteria_game::crafting::starter_loadout;
@@ -424,6 +436,21 @@ mod tests {
                 })
                 .collect(),
             tick_rate: 60,
+            head: Reference {
+                block: 40,
+                time: 1_350,
+            },
+        }
+    }
+
+    /// `time` with its head at `at` seconds.
+    fn at(time: &ChainTime, at: u64) -> ChainTime {
+        ChainTime {
+            head: Reference {
+                block: at,
+                time: at,
+            },
+            ..time.clone()
         }
     }
 
@@ -677,9 +704,9 @@ mod tests {
             }
         }
         let ctx = |t| context(&d, &verified, t);
-        let now = time.clone();
+        let now = at(&time, 1_200);
         let cx = ctx(&now);
-        // Batch 3 is judged at epoch 2's time, 1 200 s.
+        // Batch 3 is judged at 1 200 s.
         let (data, applied, left_out) =
             build(&Ledger::default(), 3, vec![bind], refs.clone(), vec![], &cx);
         let reasons: Vec<&str> = left_out.iter().map(|l| l.reason.label()).collect();
@@ -699,6 +726,8 @@ mod tests {
 
         // At 1 300 s, one of the two real matches fits after its beacon, the
         // other would overlap it and waits; a follower agrees.
+        let t1300 = at(&time, 1_300);
+        let cx = ctx(&t1300);
         let (data, applied, left_out) = build(&ledger, 4, vec![], refs.clone(), vec![], &cx);
         assert_eq!(data.transcripts.len(), 1);
         assert_eq!(data.transcripts[0].match_id, [0xF7; 32]);
@@ -725,7 +754,7 @@ mod tests {
                 at: 1_400,
             },
         );
-        let later = time.clone();
+        let later = at(&time, 1_400);
         let cx = ctx(&later);
         let (data, applied, _) = build(&ledger, 5, vec![], refs.clone(), vec![], &cx);
         assert_eq!(data.transcripts.len(), 1);
@@ -734,15 +763,30 @@ mod tests {
             applied.ledger.account(&pk).unwrap().busy_until_ms,
             1_320_000
         );
-        // And a follower refuses a batch that credits a match before its time.
-        let (early, _, _) = build(&ledger, 5, vec![], refs.clone(), vec![], &cx);
-        let mut rushed = early.clone();
-        rushed.epoch = 4;
-        rushed.prev_root = ledger.root();
-        let before = chain();
-        let stale = ctx(&before);
+        // A follower refuses a batch that credits a match before its
+        // reference reaches its end, or whose reference is older than the
+        // last settlement (that the block has that time, its shell checks).
+        let mut rushed = data.clone();
+        rushed.reference.time = 1_410;
+        assert!(apply(&ledger, &rushed, &cx).is_ok());
+        rushed.reference.time = 1_300;
         assert!(matches!(
-            apply(&ledger, &rushed, &stale),
+            apply(&ledger, &rushed, &cx),
+            Err(ProposalError::Refused {
+                reason: Rejected::EarlyReference,
+                ..
+            })
+        ));
+        let mut relaxed = later.clone();
+        relaxed.epochs.insert(
+            4,
+            Settled {
+                root: [4; 32],
+                at: 1_300,
+            },
+        );
+        assert!(matches!(
+            apply(&ledger, &rushed, &ctx(&relaxed)),
             Err(ProposalError::Refused {
                 reason: Rejected::NotYet,
                 ..
@@ -757,7 +801,7 @@ mod tests {
                 at: 10_000,
             },
         );
-        let much_later = time.clone();
+        let much_later = at(&time, 10_000);
         let cx = ctx(&much_later);
         let (data, _, left_out) = build(&ledger, 6, vec![], refs, vec![], &cx);
         assert!(data.transcripts.is_empty());

@@ -6,8 +6,9 @@
 //! The match occupies its players' time from the beacon's settlement
 //! onwards, `frames ÷ tick rate` long, after the matches of theirs already
 //! credited: `start = max(beacon time, each bound seat's busy_until)`. It
-//! is credited only once the chain has passed its end (the settlement time
-//! of the epoch before the batch) and while its beacon is recent. No two
+//! is credited only once the chain has passed its end (the time of the
+//! batch's reference block, a block the leader read at its head and every
+//! follower reads again) and while its beacon is recent. No two
 //! credited matches of one key overlap, and a wallet's new key inherits the
 //! old key's time, so an identity earns at most what real-time play earns.
 //!
@@ -17,6 +18,7 @@
 use std::collections::BTreeMap;
 
 use cyteria_game::transcript::{Beacon, MatchHeader};
+use serde::{Deserialize, Serialize};
 
 use crate::ledger::Rejected;
 
@@ -33,6 +35,15 @@ pub struct Settled {
     pub at: u64,
 }
 
+/// A block a batch is judged at: the chain's clock for that batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reference {
+    /// Its number.
+    pub block: u64,
+    /// Its timestamp, in seconds.
+    pub time: u64,
+}
+
 /// What validators read from the chain to place matches in time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChainTime {
@@ -41,6 +52,9 @@ pub struct ChainTime {
     pub epochs: BTreeMap<u64, Settled>,
     /// Simulation ticks per second of chain time (the Settlement contract's `tickRate`).
     pub tick_rate: u32,
+    /// The chain's head as the leader last read it: the reference of the
+    /// batch it builds.
+    pub head: Reference,
 }
 
 /// Where a credited match sits in its players' time, in milliseconds of chain time.
@@ -53,11 +67,16 @@ pub struct Slot {
 }
 
 impl ChainTime {
-    /// The chain time a batch for `epoch` is judged at: when the epoch
-    /// before it settled, in milliseconds.
-    pub fn reference_ms(&self, epoch: u64) -> Option<u64> {
-        let prev = epoch.checked_sub(1)?;
-        self.epochs.get(&prev).map(|s| s.at.saturating_mul(1000))
+    /// Whether `r` may be the reference of a batch for `epoch`: no earlier
+    /// than the settlement of the epoch before it. (That the block exists
+    /// with that time, the shell checks against the chain.)
+    pub fn check_reference(&self, r: &Reference, epoch: u64) -> Result<(), Rejected> {
+        let prev = epoch.checked_sub(1).ok_or(Rejected::NoChainTime)?;
+        let settled = self.epochs.get(&prev).ok_or(Rejected::NoChainTime)?;
+        if r.time < settled.at {
+            return Err(Rejected::EarlyReference);
+        }
+        Ok(())
     }
 
     /// How long `frames` frames take at the chain's tick rate, in milliseconds (rounded up).
@@ -66,10 +85,14 @@ impl ChainTime {
         (u64::from(frames) * 1000).div_ceil(rate)
     }
 
-    /// The settlement time of `beacon` in milliseconds, when it is a real,
-    /// recent beacon for a batch of `epoch`.
-    pub fn beacon_ms(&self, beacon: &Beacon, epoch: u64) -> Result<u64, Rejected> {
-        let reference = self.reference_ms(epoch).ok_or(Rejected::NoChainTime)?;
+    /// The settlement time of `beacon` in milliseconds, when it is a real
+    /// beacon for a batch of `epoch`, recent at `reference`.
+    pub fn beacon_ms(
+        &self,
+        beacon: &Beacon,
+        epoch: u64,
+        reference: &Reference,
+    ) -> Result<u64, Rejected> {
         if beacon.epoch >= epoch {
             return Err(Rejected::FutureBeacon);
         }
@@ -81,32 +104,31 @@ impl ChainTime {
         if settled.root != beacon.root {
             return Err(Rejected::WrongBeacon);
         }
-        let at = settled.at.saturating_mul(1000);
-        if at.saturating_add(BEACON_WINDOW_S * 1000) < reference {
+        if settled.at.saturating_add(BEACON_WINDOW_S) < reference.time {
             return Err(Rejected::StaleBeacon);
         }
-        Ok(at)
+        Ok(settled.at.saturating_mul(1000))
     }
 
     /// Places a match of `frames` frames, agreed from `header`'s beacon, after
     /// `busy_ms` (the latest end among its bound seats' credited matches), in
-    /// a batch for `epoch`. [`Rejected::NotYet`] while the chain has not
-    /// passed its end: it waits for a later batch.
+    /// a batch for `epoch` judged at `reference`. [`Rejected::NotYet`] while
+    /// the reference has not passed its end: it waits for a later batch.
     pub fn place(
         &self,
         header: &MatchHeader,
         frames: u32,
         busy_ms: u64,
         epoch: u64,
+        reference: &Reference,
     ) -> Result<Slot, Rejected> {
         if !header.seed_is_from_beacon() {
             return Err(Rejected::SeedNotFromBeacon);
         }
-        let beacon = self.beacon_ms(&header.beacon, epoch)?;
-        let reference = self.reference_ms(epoch).ok_or(Rejected::NoChainTime)?;
+        let beacon = self.beacon_ms(&header.beacon, epoch, reference)?;
         let start_ms = beacon.max(busy_ms);
         let end_ms = start_ms.saturating_add(self.duration_ms(frames));
-        if end_ms > reference {
+        if end_ms > reference.time.saturating_mul(1000) {
             return Err(Rejected::NotYet);
         }
         Ok(Slot { start_ms, end_ms })
@@ -123,30 +145,26 @@ mod tests {
     fn chain() -> ChainTime {
         let mut epochs = BTreeMap::new();
         for (e, at) in [(0, 1_000), (1, 1_030), (2, 1_060), (3, 2_000)] {
-            epochs.insert(
-                e,
-                Settled {
-                    root: [e as u8; 32],
-                    at,
-                },
-            );
+            let root = [e as u8; 32];
+            epochs.insert(e, Settled { root, at });
         }
         ChainTime {
             epochs,
             tick_rate: 60,
+            head: Reference::default(),
         }
     }
 
+    fn at(time: u64) -> Reference {
+        Reference { block: time, time }
+    }
+
     fn header(beacon: Beacon) -> MatchHeader {
-        MatchHeader::from_beacon(
-            [9; 32],
-            beacon,
-            Rules::default(),
-            vec![PlayerSlot {
-                public_key: [1; 32],
-                loadout: starter_loadout(),
-            }],
-        )
+        let seat = PlayerSlot {
+            public_key: [1; 32],
+            loadout: starter_loadout(),
+        };
+        MatchHeader::from_beacon([9; 32], beacon, Rules::default(), vec![seat])
     }
 
     fn beacon(epoch: u64) -> Beacon {
@@ -159,56 +177,41 @@ mod tests {
     #[test]
     fn a_match_sits_after_its_beacon_and_after_its_players_last_match() {
         let c = chain();
-        // Batch 3 is judged at epoch 2's time, 1 060 s; 600 frames are 10 s.
-        let slot = c.place(&header(beacon(1)), 600, 0, 3).unwrap();
-        assert_eq!(
-            slot,
-            Slot {
-                start_ms: 1_030_000,
-                end_ms: 1_040_000
-            }
-        );
-        let next = c.place(&header(beacon(1)), 600, slot.end_ms, 3).unwrap();
+        // Batch 3 judged at 1 060 s; 600 frames are 10 s.
+        let r = at(1_060);
+        let h = header(beacon(1));
+        let slot = c.place(&h, 600, 0, 3, &r).unwrap();
+        let first = Slot {
+            start_ms: 1_030_000,
+            end_ms: 1_040_000,
+        };
+        assert_eq!(slot, first);
+        let next = c.place(&h, 600, slot.end_ms, 3, &r).unwrap();
         assert_eq!(next.start_ms, 1_040_000, "after the first, not beside it");
         assert_eq!(
-            c.place(&header(beacon(1)), 600, 1_055_000, 3),
+            c.place(&h, 600, 1_055_000, 3, &r),
             Err(Rejected::NotYet),
             "a third would end after the chain's time: it waits"
         );
+        assert!(c.place(&h, 600, 1_055_000, 3, &at(1_066)).is_ok());
     }
 
     #[test]
     fn beacons_from_the_future_forged_or_stale_are_refused() {
         let c = chain();
-        assert_eq!(
-            c.place(&header(beacon(2)), 60, 0, 2),
-            Err(Rejected::FutureBeacon)
-        );
-        assert_eq!(
-            c.place(&header(beacon(9)), 60, 0, 4),
-            Err(Rejected::FutureBeacon)
-        );
+        let r = at(2_100);
+        let place = |b: Beacon, epoch: u64, r: &Reference| c.place(&header(b), 60, 0, epoch, r);
+        assert_eq!(place(beacon(2), 2, &r), Err(Rejected::FutureBeacon));
+        assert_eq!(place(beacon(9), 4, &r), Err(Rejected::FutureBeacon));
         let forged = Beacon {
             epoch: 1,
             root: [7; 32],
         };
-        assert_eq!(
-            c.place(&header(forged), 60, 0, 3),
-            Err(Rejected::WrongBeacon)
-        );
-        // Batch 4 is judged at 2 000 s: epoch 0 (1 000 s) is past the window.
-        assert_eq!(
-            c.place(&header(beacon(0)), 60, 0, 4),
-            Err(Rejected::StaleBeacon)
-        );
-        assert!(
-            c.place(&header(beacon(2)), 60, 0, 4).is_err(),
-            "1 060 s is stale too"
-        );
-        assert!(
-            c.place(&header(beacon(3)), 60, 0, 5).is_err(),
-            "no time for epoch 4 yet"
-        );
+        assert_eq!(place(forged, 3, &at(1_100)), Err(Rejected::WrongBeacon));
+        // At 2 100 s epoch 0 (1 000 s) and epoch 2 (1 060 s) are past the window.
+        assert_eq!(place(beacon(0), 4, &r), Err(Rejected::StaleBeacon));
+        assert_eq!(place(beacon(2), 4, &r), Err(Rejected::StaleBeacon));
+        assert!(place(beacon(3), 4, &r).is_ok());
     }
 
     #[test]
@@ -216,7 +219,21 @@ mod tests {
         let c = chain();
         let mut h = header(beacon(1));
         h.seed ^= 1;
-        assert_eq!(c.place(&h, 60, 0, 3), Err(Rejected::SeedNotFromBeacon));
+        assert_eq!(
+            c.place(&h, 60, 0, 3, &at(1_100)),
+            Err(Rejected::SeedNotFromBeacon)
+        );
+    }
+
+    #[test]
+    fn a_reference_before_the_last_settlement_is_refused() {
+        let c = chain();
+        assert_eq!(
+            c.check_reference(&at(1_059), 3),
+            Err(Rejected::EarlyReference)
+        );
+        assert!(c.check_reference(&at(1_060), 3).is_ok());
+        assert_eq!(c.check_reference(&at(5_000), 9), Err(Rejected::NoChainTime));
     }
 
     #[test]

@@ -707,8 +707,30 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     .await;
     let slot_end = |k: u64| now_at * 1000 + 10_000 * k;
     for (k, id) in [(1, [0xF7; 32]), (2, [0xF8; 32])] {
-        let e = credited_in[&id];
-        let judged_at = reader.settled(e - 1).await.unwrap().at * 1000;
+        // The batch that credited it, as settled: its data names the
+        // block it was judged at.
+        let mut e = credited_in[&id];
+        let data = loop {
+            let cid = reader.settlement().dataCidOf(e).call().await.unwrap();
+            let c = cyteria_node::content::parse_cid(&cid).unwrap();
+            let bytes = vals[0]
+                .node
+                .content
+                .get_record(&c, &[], Duration::from_secs(10))
+                .await
+                .unwrap();
+            let data = cyteria_settlement::proposal::BatchData::decode(&bytes).unwrap();
+            if data.transcripts.iter().any(|t| t.match_id == id) || e == 1 {
+                break data;
+            }
+            e -= 1;
+        };
+        assert!(data.transcripts.iter().any(|t| t.match_id == id));
+        let judged_at = data.reference.time * 1000;
+        assert_eq!(
+            reader.block_time(data.reference.block).await.unwrap(),
+            data.reference.time
+        );
         assert!(
             judged_at >= slot_end(k),
             "match {k} credited in epoch {e}, judged at {judged_at} ms, before its slot ends at {} ms",
