@@ -442,7 +442,20 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         // After the matches: a refused offer costs its sender score at
         // every honest player, which must not stop the cheaters' own match.
         extra_checks.push(god_weapon_check(&cfg, &players).await);
-        extra_checks.push(fabricated_check(&players, &validators, &beacon).await);
+        // The forger's matches go out through a second node of its own: its
+        // player node has lost its standing with its forged match.
+        let (d, sd, c) = (
+            cfg.data_dir.join("forger-relay"),
+            seeds.clone(),
+            clock.clone(),
+        );
+        match roles::start_on(roles.players(), move || start_node(d, Role::Player, sd, c)).await {
+            Ok(relay) => {
+                extra_checks.push(fabricated_check(&players, &relay, &validators, &beacon).await);
+                relay.ctx.net.clone().stop().await;
+            }
+            Err(e) => tracing::warn!(error = %e, "the forger's relay node did not start"),
+        }
     }
 
     // Crafting: every honest player whose materials cover a recipe crafts it.
@@ -472,6 +485,16 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     }
 
     progress.phase("writing the report");
+    // Validators apply a settlement a poll after the chain has it; the
+    // report is a snapshot once every live one has (heartbeat batches may
+    // settle at any time, at most one a minute when all is quiet).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Ok(e) = reader.settled_epoch().await {
+        if Instant::now() > deadline || live(&validators).all(|v| v.handle.ledger.borrow().0 >= e) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let index = {
         let db = sled::Config::new().temporary(true).open()?;
         let index = Indexer::open(db, chain.deployment)?;
@@ -690,6 +713,7 @@ async fn god_weapon_check(cfg: &DevnetConfig, players: &[Player]) -> report::Che
 /// yet, one from a forged root. No validator may credit any.
 async fn fabricated_check(
     players: &[Player],
+    relay: &Node,
     validators: &[Option<RunningValidator>],
     beacon: &BeaconFeed,
 ) -> report::Check {
@@ -730,18 +754,27 @@ async fn fabricated_check(
         epoch: now.epoch,
         root: [0xFC; 32],
     };
+    // The chosen seeds cost the announcer its standing as they are
+    // verified, so they go last: what comes after them may not be heard.
     let fakes = [
+        made(3, future, None),
+        made(4, forged, None),
         made(0, now, Some(1)),
         made(1, now, Some(2)),
         made(2, now, Some(3)),
-        made(3, future, None),
-        made(4, forged, None),
     ];
     let ids: Vec<[u8; 32]> = fakes.iter().map(|t| t.header.match_id).collect();
     for t in &fakes {
         let Ok(o) = t.verify() else { continue };
-        if let Err(e) = forger.node.announce(t, &o).await {
-            tracing::warn!(error = %e, "a fabricated match was not announced");
+        // Until the relay has heard the validators' subscriptions.
+        for tries in 0..100 {
+            match relay.announce(t, &o).await {
+                Ok(_) => break,
+                Err(e) if tries == 99 => {
+                    tracing::warn!(error = %e, "a fabricated match was not announced")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
         }
     }
     let reasons = ["seed not from beacon", "future beacon", "wrong beacon"];
@@ -854,7 +887,7 @@ fn validator_config(fault: Option<Fault>) -> ValidatorConfig {
         submit_grace: Duration::from_secs(2),
         fetch_timeout: Duration::from_secs(10),
         poll: Duration::from_millis(500),
-        beacon_every: Duration::from_secs(10),
+        beacon_every: Duration::from_secs(60),
         fault,
     }
 }

@@ -46,7 +46,7 @@ use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint};
 use cyteria_settlement::binding;
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, BatchData, Context, Verified};
-use cyteria_settlement::provenance::{BEACON_WINDOW_S, ChainTime, Settled};
+use cyteria_settlement::provenance::{ChainTime, Settled, beacon_horizon_s};
 use libp2p::PeerId;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -709,18 +709,19 @@ impl Validator {
             if let Ok(c) = parse_cid(&cid) {
                 let _ = self.node.content.pin(&c).await;
             }
+            // Read before the state moves on: a failed read leaves the
+            // epoch to be caught up again, never a ledger judged by stale time.
+            let next = self.times.judging(&self.chain, e + 1).await?;
             self.durable.put_ledger(e, &ledger)?;
             let signed_next = self.durable.signed(e + 1)?;
             self.state.settled(ledger, Instant::now());
+            self.state.set_chain_time(next);
             if let Some(prev) = signed_next {
                 self.state
                     .signed_before(batch::digest(&Batch::from(&prev), &self.domain));
             }
             self.metrics().ledger_epoch.set(e as i64);
             tracing::info!(epoch = e, root = %root, "ledger at the settled epoch");
-            // The next batch is judged at this epoch's time.
-            let next = self.times.judging(&self.chain, e + 1).await?;
-            self.state.set_chain_time(next);
             self.ledger_tx
                 .send_replace((e, Arc::new(self.state.ledger().clone())));
         }
@@ -879,6 +880,8 @@ impl ChainTimes {
         let Some(mut e) = epoch.checked_sub(1) else {
             anyhow::bail!("epoch 0 is the deployment, not a batch");
         };
+        let tick_rate = chain.tick_rate().await?;
+        let horizon = beacon_horizon_s(tick_rate);
         let mut newest = None;
         loop {
             let s = match self.epochs.get(&e) {
@@ -890,7 +893,7 @@ impl ChainTimes {
                 }
             };
             let newest_at = *newest.get_or_insert(s.at);
-            if s.at.saturating_add(BEACON_WINDOW_S) < newest_at {
+            if s.at.saturating_add(horizon) < newest_at {
                 break;
             }
             out.insert(e, s);
@@ -905,7 +908,7 @@ impl ChainTimes {
         }
         Ok(ChainTime {
             epochs: out,
-            tick_rate: chain.tick_rate().await?,
+            tick_rate,
             // A batch's data names its own reference; a leader's comes from `State::set_head`.
             head: Default::default(),
         })

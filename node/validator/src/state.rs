@@ -280,6 +280,12 @@ impl State {
         self.chain.head = head;
     }
 
+    /// The epoch a candidate match's beacon names.
+    fn beacon_epoch(&self, match_id: &[u8; 32]) -> Option<u64> {
+        let r = self.refs.get(match_id)?;
+        self.verified.get(&r.cid).map(|(h, _)| h.beacon.epoch)
+    }
+
     /// The chain time batches are judged at.
     pub fn chain_time(&self) -> &ChainTime {
         &self.chain
@@ -641,7 +647,17 @@ impl State {
             .epochs
             .get(&self.epoch)
             .is_some_and(|s| self.chain.head.time <= s.at);
-        let heartbeat = elapsed >= self.pace.beacon_every || (self.waiting_for_time && idle_chain);
+        // A match that waits moves an idle chain's clock at most every
+        // quarter of `beacon_every`: waiting matches cannot buy a batch per
+        // epoch interval.
+        let heartbeat = elapsed >= self.pace.beacon_every
+            || (self.waiting_for_time && idle_chain && elapsed >= self.pace.beacon_every / 4);
+        // A head older than the last settlement (a chain read with more
+        // than one confirmation, just after a settlement) would make a
+        // batch every follower refuses: wait for the head to pass it.
+        if self.chain.check_reference(&self.chain.head, e).is_err() {
+            return vec![];
+        }
         if self.refs.is_empty() && self.bindings.is_empty() && self.actions.is_empty() && !heartbeat
         {
             return vec![];
@@ -678,8 +694,12 @@ impl State {
                 proposal::Entry::Binding(k) => {
                     self.bindings.remove(&k);
                 }
-                // What did not fit this batch waits for the next.
+                // What did not fit this batch waits for the next; so does a
+                // match from the epoch this one settles, which the chain may
+                // have settled before this validator caught up.
                 proposal::Entry::Transcript(_) if l.reason.waits() => {}
+                proposal::Entry::Transcript(m)
+                    if l.reason == Rejected::FutureBeacon && self.beacon_epoch(&m) == Some(e) => {}
                 proposal::Entry::Transcript(m) => {
                     self.refs.remove(&m);
                 }
@@ -825,6 +845,20 @@ mod tests {
                 self.t0,
             );
             s.set_validators(self.keys.iter().map(|k| k.address()).collect());
+            // The deployment at 1 000 s; the head a minute on.
+            let deployed = cyteria_settlement::provenance::Settled {
+                root: [0; 32],
+                at: 1_000,
+            };
+            s.set_chain_time(ChainTime {
+                epochs: [(0, deployed)].into(),
+                tick_rate: 60,
+                head: Reference::default(),
+            });
+            s.set_head(Reference {
+                block: 30,
+                time: 1_060,
+            });
             s
         }
 
@@ -1016,6 +1050,20 @@ mod tests {
         }
         assert!(s.propose(net.t0 + PACE.epoch_interval / 2).is_empty());
         assert!(other.propose(later).is_empty(), "not its round");
+        // A head read from before the last settlement would give a batch
+        // every follower refuses: the leader waits for a later one.
+        s.set_head(Reference {
+            block: 1,
+            time: 999,
+        });
+        assert!(
+            s.propose(later).is_empty(),
+            "a head before the last settlement"
+        );
+        s.set_head(Reference {
+            block: 30,
+            time: 1_060,
+        });
         let steps = s.propose(later);
         assert!(
             matches!(&steps[..], [Step::Propose { round: 0, data, .. }] if data.bindings.len() == 1),

@@ -62,6 +62,10 @@ pub struct Ledger {
     pub accounts: BTreeMap<[u8; 32], Account>,
     /// Match ids already credited: a transcript counts once.
     pub credited: BTreeSet<[u8; 32]>,
+    /// Chain time (ms) until which each wallet's credited matches occupy
+    /// it, whichever key played them: moving keys between wallets does not
+    /// reopen a wallet's time.
+    pub wallet_busy: BTreeMap<[u8; 20], u64>,
 }
 
 /// Why the ledger refused something. [`Rejected::label`] is the short,
@@ -243,7 +247,7 @@ impl Ledger {
     /// The state root: Merkle root over `a‖key → account` then `m‖match id → ""`.
     /// The empty ledger's root is zero, the root the Settlement contract starts from.
     pub fn root(&self) -> [u8; 32] {
-        if self.accounts.is_empty() && self.credited.is_empty() {
+        if self.accounts.is_empty() && self.credited.is_empty() && self.wallet_busy.is_empty() {
             return [0; 32];
         }
         let accounts = self
@@ -254,7 +258,11 @@ impl Ledger {
             .credited
             .iter()
             .map(|m| ([&b"m"[..], m].concat(), vec![]));
-        let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts.chain(matches).collect();
+        let wallets = self
+            .wallet_busy
+            .iter()
+            .map(|(w, t)| ([&b"w"[..], w].concat(), t.to_le_bytes().to_vec()));
+        let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts.chain(matches).chain(wallets).collect();
         merkle::root(leaves.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
     }
 
@@ -336,15 +344,18 @@ impl Ledger {
             .sum()
     }
 
-    /// The latest chain time (ms) until which a bound seat of `header` is
-    /// busy with matches already credited.
+    /// The latest chain time (ms) until which a bound seat of `header`, or
+    /// its wallet, is busy with matches already credited.
     pub fn busy_ms(&self, header: &MatchHeader) -> u64 {
         header
             .players
             .iter()
             .filter_map(|s| self.accounts.get(&s.public_key))
-            .filter(|a| a.wallet.is_some())
-            .map(|a| a.busy_until_ms)
+            .filter_map(|a| {
+                let w = a.wallet?;
+                let wallet = self.wallet_busy.get(&w).copied().unwrap_or(0);
+                Some(a.busy_until_ms.max(wallet))
+            })
             .max()
             .unwrap_or(0)
     }
@@ -385,6 +396,8 @@ impl Ledger {
             acct.kills = acct.kills.saturating_add(u64::from(p.kills));
             acct.matches += 1;
             acct.busy_until_ms = acct.busy_until_ms.max(ends_ms);
+            let w = self.wallet_busy.entry(to.into_array()).or_default();
+            *w = (*w).max(ends_ms);
             for m in Material::ALL {
                 acct.materials.add(m, p.materials.get(m));
             }
@@ -496,6 +509,14 @@ mod tests {
                 wallet: PrivateKeySigner::random(),
             }
         }
+        /// Another game key, `n`, for this player's wallet.
+        fn key_for_wallet(&self, n: u8) -> Self {
+            Self {
+                key: SigningKey::from_bytes(&[n; 32]),
+                wallet: self.wallet.clone(),
+            }
+        }
+
         fn pk(&self) -> [u8; 32] {
             self.key.verifying_key().to_bytes()
         }
@@ -723,10 +744,7 @@ mod tests {
     #[test]
     fn a_wallet_holds_one_game_key_at_a_time() {
         let first = Player::new(1);
-        let second = Player {
-            key: SigningKey::from_bytes(&[2; 32]),
-            wallet: first.wallet.clone(),
-        };
+        let second = first.key_for_wallet(2);
         let mut l = Ledger::default();
         l.bind(&first.binding(1), &domain()).unwrap();
         l.bind(&second.binding(1), &domain()).unwrap();
@@ -740,10 +758,7 @@ mod tests {
     #[test]
     fn a_wallet_takes_its_played_time_to_a_new_key() {
         let first = Player::new(1);
-        let second = Player {
-            key: SigningKey::from_bytes(&[2; 32]),
-            wallet: first.wallet.clone(),
-        };
+        let second = first.key_for_wallet(2);
         let mut l = Ledger::default();
         l.bind(&first.binding(1), &domain()).unwrap();
         let (h, o) = outcome(&[&first]);
@@ -760,5 +775,17 @@ mod tests {
         assert_eq!(l.busy_ms(&h2), 5_000);
         // An unbound key's time does not count: it earns nothing.
         assert_eq!(l.busy_ms(&h), 0);
+
+        // Nor does moving keys around reopen the wallet's time: the first
+        // key goes to a throwaway wallet, a fresh key to the played one.
+        let throwaway = Player {
+            key: SigningKey::from_bytes(&[1; 32]),
+            wallet: PrivateKeySigner::random(),
+        };
+        l.bind(&throwaway.binding(2), &domain()).unwrap();
+        let fresh = first.key_for_wallet(3);
+        l.bind(&fresh.binding(1), &domain()).unwrap();
+        let (h3, _) = outcome(&[&fresh]);
+        assert_eq!(l.busy_ms(&h3), 5_000, "the wallet is still busy");
     }
 }

@@ -443,6 +443,12 @@ mod tests {
         }
     }
 
+    /// Epoch `e` settles at `at` seconds with root `[e; 32]`.
+    fn settle(time: &mut ChainTime, e: u64, at: u64) {
+        let root = [e as u8; 32];
+        time.epochs.insert(e, Settled { root, at });
+    }
+
     /// `time` with its head at `at` seconds.
     fn at(time: &ChainTime, at: u64) -> ChainTime {
         ChainTime {
@@ -747,13 +753,7 @@ mod tests {
         let ledger = applied.ledger;
 
         // Once the chain passes 1 320 s the second is credited, after the first.
-        time.epochs.insert(
-            4,
-            Settled {
-                root: [4; 32],
-                at: 1_400,
-            },
-        );
+        settle(&mut time, 4, 1_400);
         let later = at(&time, 1_400);
         let cx = ctx(&later);
         let (data, applied, _) = build(&ledger, 5, vec![], refs.clone(), vec![], &cx);
@@ -778,13 +778,7 @@ mod tests {
             })
         ));
         let mut relaxed = later.clone();
-        relaxed.epochs.insert(
-            4,
-            Settled {
-                root: [4; 32],
-                at: 1_300,
-            },
-        );
+        settle(&mut relaxed, 4, 1_300);
         assert!(matches!(
             apply(&ledger, &rushed, &ctx(&relaxed)),
             Err(ProposalError::Refused {
@@ -794,13 +788,7 @@ mod tests {
         ));
 
         // Much later every beacon here is stale.
-        time.epochs.insert(
-            5,
-            Settled {
-                root: [5; 32],
-                at: 10_000,
-            },
-        );
+        settle(&mut time, 5, 10_000);
         let much_later = at(&time, 10_000);
         let cx = ctx(&much_later);
         let (data, _, left_out) = build(&ledger, 6, vec![], refs, vec![], &cx);

@@ -22,9 +22,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::Rejected;
 
-/// How long a beacon stays recent, in seconds of chain time: a match must
-/// be credited within this long of its beacon's settlement.
+/// How long a match stays creditable, in seconds of chain time after the
+/// earliest it could have ended (its beacon's settlement plus its length).
 pub const BEACON_WINDOW_S: u64 = 600;
+
+/// How far back, in seconds of chain time, validators keep settled epochs
+/// as possible beacons at `tick_rate`: the window plus the longest match.
+pub fn beacon_horizon_s(tick_rate: u32) -> u64 {
+    let longest =
+        u64::from(cyteria_game::rules::MAX_MATCH_FRAMES).div_ceil(u64::from(tick_rate.max(1)));
+    BEACON_WINDOW_S + longest
+}
 
 /// A settled epoch as the chain recorded it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,17 +94,19 @@ impl ChainTime {
     }
 
     /// The settlement time of `beacon` in milliseconds, when it is a real
-    /// beacon for a batch of `epoch`, recent at `reference`.
+    /// beacon for a batch of `epoch`, recent enough at `reference` for a
+    /// match of `duration_ms`.
     pub fn beacon_ms(
         &self,
         beacon: &Beacon,
         epoch: u64,
         reference: &Reference,
+        duration_ms: u64,
     ) -> Result<u64, Rejected> {
         if beacon.epoch >= epoch {
             return Err(Rejected::FutureBeacon);
         }
-        // Epochs older than the window may be forgotten: stale either way.
+        // Epochs older than the horizon may be forgotten: stale either way.
         let settled = self
             .epochs
             .get(&beacon.epoch)
@@ -104,10 +114,14 @@ impl ChainTime {
         if settled.root != beacon.root {
             return Err(Rejected::WrongBeacon);
         }
-        if settled.at.saturating_add(BEACON_WINDOW_S) < reference.time {
+        let at = settled.at.saturating_mul(1000);
+        let last_ms = at
+            .saturating_add(duration_ms)
+            .saturating_add(BEACON_WINDOW_S * 1000);
+        if last_ms < reference.time.saturating_mul(1000) {
             return Err(Rejected::StaleBeacon);
         }
-        Ok(settled.at.saturating_mul(1000))
+        Ok(at)
     }
 
     /// Places a match of `frames` frames, agreed from `header`'s beacon, after
@@ -125,9 +139,10 @@ impl ChainTime {
         if !header.seed_is_from_beacon() {
             return Err(Rejected::SeedNotFromBeacon);
         }
-        let beacon = self.beacon_ms(&header.beacon, epoch, reference)?;
+        let duration = self.duration_ms(frames);
+        let beacon = self.beacon_ms(&header.beacon, epoch, reference, duration)?;
         let start_ms = beacon.max(busy_ms);
-        let end_ms = start_ms.saturating_add(self.duration_ms(frames));
+        let end_ms = start_ms.saturating_add(duration);
         if end_ms > reference.time.saturating_mul(1000) {
             return Err(Rejected::NotYet);
         }
@@ -208,10 +223,20 @@ mod tests {
             root: [7; 32],
         };
         assert_eq!(place(forged, 3, &at(1_100)), Err(Rejected::WrongBeacon));
-        // At 2 100 s epoch 0 (1 000 s) and epoch 2 (1 060 s) are past the window.
+        // At 2 100 s epoch 0 (1 000 s) and epoch 2 (1 060 s) are past the
+        // window for a match of a second.
         assert_eq!(place(beacon(0), 4, &r), Err(Rejected::StaleBeacon));
         assert_eq!(place(beacon(2), 4, &r), Err(Rejected::StaleBeacon));
         assert!(place(beacon(3), 4, &r).is_ok());
+        // The window counts from the earliest end: a 30-minute match from
+        // epoch 2 (1 060 s) ends at 2 860 s at the earliest and stays
+        // creditable until 3 460 s.
+        let long = c.place(&header(beacon(2)), 108_000, 0, 4, &at(3_460));
+        assert_eq!(long.map(|s| s.end_ms), Ok(2_860_000));
+        assert_eq!(
+            c.place(&header(beacon(2)), 108_000, 0, 4, &at(3_461)),
+            Err(Rejected::StaleBeacon)
+        );
     }
 
     #[test]
