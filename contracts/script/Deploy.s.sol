@@ -9,6 +9,7 @@ import {Settlement} from "../src/Settlement.sol";
 import {Marketplace} from "../src/Marketplace.sol";
 import {Auction} from "../src/Auction.sol";
 import {Crafting} from "../src/Crafting.sol";
+import {PlayerBond} from "../src/PlayerBond.sol";
 import {CyteriaDAO} from "../src/CyteriaDAO.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {ERC2771Forwarder} from "@openzeppelin/contracts/metatx/ERC2771Forwarder.sol";
@@ -32,6 +33,7 @@ contract Deploy {
         TimelockController timelock;
         CyteriaDAO dao;
         ERC2771Forwarder forwarder;
+        PlayerBond bond;
     }
 
     function run() external returns (string memory json) {
@@ -55,10 +57,14 @@ contract Deploy {
         d.auction = new Auction(d.cytr, d.items, me, address(d.timelock), address(d.forwarder));
         d.crafting = new Crafting(d.items, d.cytr, me, address(d.timelock), address(d.forwarder));
         d.dao = new CyteriaDAO(d.cytr, d.timelock, 1, 50, 4);
+        // Slashed player bonds go to the DAO treasury (the timelock).
+        d.bond = new PlayerBond(d.cytr, me, 100 ether, 7 days, address(d.timelock));
 
         d.items.grantRole(d.items.MINTER_ROLE(), address(d.settlement));
         d.items.grantRole(d.items.MINTER_ROLE(), address(d.crafting));
         d.staking.grantRole(d.staking.SLASHER_ROLE(), address(d.settlement));
+        d.bond.grantRole(d.bond.SLASHER_ROLE(), address(d.settlement));
+        d.settlement.setPlayerBond(d.bond);
         for (uint8 t; t < 3; ++t) {
             for (uint8 r; r < 4; ++r) {
                 d.crafting.setRecipe(t, r, true, uint128(10 ether) << r);
@@ -84,6 +90,7 @@ contract Deploy {
         d.market.grantRole(admin, tl);
         d.auction.grantRole(admin, tl);
         d.crafting.grantRole(admin, tl);
+        d.bond.grantRole(admin, tl);
         d.cytr.renounceRole(admin, me);
         d.items.renounceRole(admin, me);
         d.staking.renounceRole(admin, me);
@@ -91,6 +98,7 @@ contract Deploy {
         d.market.renounceRole(admin, me);
         d.auction.renounceRole(admin, me);
         d.crafting.renounceRole(admin, me);
+        d.bond.renounceRole(admin, me);
         d.timelock.renounceRole(d.timelock.DEFAULT_ADMIN_ROLE(), me);
     }
 
@@ -106,7 +114,8 @@ contract Deploy {
             field("Crafting", address(d.crafting)), ",",
             field("TimelockController", address(d.timelock)), ",",
             field("CyteriaDAO", address(d.dao)), ",",
-            field("ERC2771Forwarder", address(d.forwarder)),
+            field("ERC2771Forwarder", address(d.forwarder)), ",",
+            field("PlayerBond", address(d.bond)),
             "}"
         );
     }

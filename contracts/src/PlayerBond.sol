@@ -56,6 +56,18 @@ contract PlayerBond is AccessControl, ReentrancyGuard {
         return unlockAt[player] == 0 && bondOf[player] >= minBond && bondOf[player] != 0;
     }
 
+    /// @notice For each of `players`: whether its bond counts (`isBonded`: its drops mint) and
+    /// whether it holds any bond (counting or cooling down: what an equivocation slashes).
+    /// Validators read every wallet a batch touches in one call, at the batch's reference block.
+    function bondedAmong(address[] calldata players) external view returns (bool[] memory counts, bool[] memory held) {
+        counts = new bool[](players.length);
+        held = new bool[](players.length);
+        for (uint256 i; i < players.length; ++i) {
+            counts[i] = isBonded(players[i]);
+            held[i] = bondOf[players[i]] != 0;
+        }
+    }
+
     /// @notice Locks `amount` more CYTR (approve this contract first). Not while unbonding.
     function bond(uint256 amount) external nonReentrant {
         if (amount == 0) revert PlayerBondZeroAmount();

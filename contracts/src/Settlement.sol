@@ -7,13 +7,17 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {Staking} from "./Staking.sol";
 import {CyteriaItems} from "./CyteriaItems.sol";
+import {PlayerBond} from "./PlayerBond.sol";
 
 /// @title Settlement
 /// @notice Records the validators' batches: each epoch's state root (a blake3 Merkle root of the
 /// off-chain ledger), the IPFS CID of the batch data, and the items to mint, accepted only with
 /// EIP-712 signatures of at least 2/3 of the registered validators, one epoch after another, each
 /// batch chaining from the previous root. Two signatures by one validator over different batches
-/// of one epoch prove equivocation and slash its stake.
+/// of one epoch prove equivocation and slash its stake. A batch also carries the players'
+/// equivocations the validators proved to each other (two signed input chains for one frame,
+/// checked off chain against the ed25519 keys the ledger binds): each slashes that player's bond,
+/// with the evidence in the transaction's calldata and its hash in PlayerBond's `Slashed` event.
 contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     /// @notice What validators sign for one epoch.
     struct Batch {
@@ -25,6 +29,15 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         /// sprites; empty when the batch mints nothing.
         string metadataCid;
         bytes32 mintsHash;
+        /// @notice `hashSlashes` of the player bonds the batch slashes.
+        bytes32 slashesHash;
+    }
+
+    /// @notice A player bond the batch slashes, whole, for the equivocation `evidence` proves
+    /// (its encoding as the batch data holds it; validators checked it before signing).
+    struct Slash {
+        address player;
+        bytes evidence;
     }
 
     /// @notice Items one receiver gets in a batch.
@@ -36,7 +49,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
 
     bytes32 public constant BATCH_TYPEHASH =
         keccak256(
-        "Batch(uint64 epoch,bytes32 prevRoot,bytes32 newRoot,string dataCid,string metadataCid,bytes32 mintsHash)"
+        "Batch(uint64 epoch,bytes32 prevRoot,bytes32 newRoot,string dataCid,string metadataCid,bytes32 mintsHash,bytes32 slashesHash)"
     );
 
     Staking public immutable staking;
@@ -57,6 +70,9 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     /// @notice Simulation ticks per second of chain time: a match of `frames` frames occupies
     /// `frames / tickRate` seconds of its players' time. 60 on a public network.
     uint32 public tickRate = 60;
+    /// @notice The players' bonds a batch's slashes take (set once by the deployment, then by
+    /// governance); while unset, a batch that slashes reverts.
+    PlayerBond public playerBond;
 
     error SettlementWrongEpoch(uint64 expected, uint64 got);
     error SettlementWrongPrevRoot(bytes32 expected, bytes32 got);
@@ -68,11 +84,14 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     error SettlementAlreadySlashed(uint64 epoch, address validator);
     error SettlementMissingMetadata(uint64 epoch);
     error SettlementBadTickRate(uint32 tickRate);
+    error SettlementSlashesMismatch(bytes32 signed, bytes32 given);
+    error SettlementNoPlayerBond();
 
     event BatchSettled(uint64 indexed epoch, bytes32 prevRoot, bytes32 newRoot, string dataCid, uint256 signers, uint256 items);
     event EquivocationProven(uint64 indexed epoch, address indexed validator, uint256 slashed, address reporter);
     event ParametersSet(address treasury, uint256 slashAmount);
     event TickRateSet(uint32 tickRate);
+    event PlayerBondSet(address playerBond);
 
     /// @param admin The admin (the DAO timelock in production).
     constructor(Staking staking_, CyteriaItems items_, address admin, address treasury_, uint256 slashAmount_)
@@ -97,7 +116,8 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
                     batch.newRoot,
                     keccak256(bytes(batch.dataCid)),
                     keccak256(bytes(batch.metadataCid)),
-                    batch.mintsHash
+                    batch.mintsHash,
+                    batch.slashesHash
                 )
             )
         );
@@ -108,25 +128,23 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         return keccak256(abi.encode(mints));
     }
 
+    /// @notice The hash of a batch's slashes that its signatures commit to.
+    function hashSlashes(Slash[] calldata slashes) public pure returns (bytes32) {
+        return keccak256(abi.encode(slashes));
+    }
+
     /// @notice Settles the next epoch's batch and mints its items, in one transaction. The items'
     /// ids carry the epoch as their metadata batch, whose CID this records in CyteriaItems.
     /// @param signatures Signatures of registered validators over `batchDigest(batch)`, ordered by
     /// strictly increasing signer address (which also rules out duplicates).
-    function submitBatch(Batch calldata batch, Mint[] calldata mints, bytes[] calldata signatures) external nonReentrant {
-        if (batch.epoch != epoch + 1) revert SettlementWrongEpoch(epoch + 1, batch.epoch);
-        if (batch.prevRoot != stateRoot) revert SettlementWrongPrevRoot(stateRoot, batch.prevRoot);
-        bytes32 given = hashMints(mints);
-        if (given != batch.mintsHash) revert SettlementMintsMismatch(batch.mintsHash, given);
-        bytes32 digest = batchDigest(batch);
-        address last;
-        for (uint256 i; i < signatures.length; ++i) {
-            address signer = ECDSA.recover(digest, signatures[i]);
-            if (signer <= last) revert SettlementSignersNotSorted(i);
-            if (!staking.isValidator(signer)) revert SettlementNotValidator(signer);
-            last = signer;
-        }
-        uint256 n = staking.validatorCount();
-        if (n == 0 || signatures.length * 3 < n * 2) revert SettlementInsufficientSignatures(signatures.length, n);
+    function submitBatch(
+        Batch calldata batch,
+        Mint[] calldata mints,
+        Slash[] calldata slashes,
+        bytes[] calldata signatures
+    ) external nonReentrant {
+        _checkBatch(batch, mints, slashes);
+        _checkQuorum(batchDigest(batch), signatures);
 
         epoch = batch.epoch;
         stateRoot = batch.newRoot;
@@ -145,6 +163,35 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         for (uint256 i; i < mints.length; ++i) {
             items.mintBatch(mints[i].to, mints[i].ids, mints[i].amounts);
         }
+        for (uint256 i; i < slashes.length; ++i) {
+            playerBond.slash(slashes[i].player, type(uint256).max, keccak256(slashes[i].evidence));
+        }
+    }
+
+    /// @dev The batch is the next epoch's, chains from the current root, and commits to exactly
+    /// `mints` and `slashes`.
+    function _checkBatch(Batch calldata batch, Mint[] calldata mints, Slash[] calldata slashes) internal view {
+        if (batch.epoch != epoch + 1) revert SettlementWrongEpoch(epoch + 1, batch.epoch);
+        if (batch.prevRoot != stateRoot) revert SettlementWrongPrevRoot(stateRoot, batch.prevRoot);
+        bytes32 given = hashMints(mints);
+        if (given != batch.mintsHash) revert SettlementMintsMismatch(batch.mintsHash, given);
+        given = hashSlashes(slashes);
+        if (given != batch.slashesHash) revert SettlementSlashesMismatch(batch.slashesHash, given);
+        if (slashes.length != 0 && address(playerBond) == address(0)) revert SettlementNoPlayerBond();
+    }
+
+    /// @dev `signatures` over `digest` are by registered validators, in increasing signer order,
+    /// and at least 2/3 of them.
+    function _checkQuorum(bytes32 digest, bytes[] calldata signatures) internal view {
+        address last;
+        for (uint256 i; i < signatures.length; ++i) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            if (signer <= last) revert SettlementSignersNotSorted(i);
+            if (!staking.isValidator(signer)) revert SettlementNotValidator(signer);
+            last = signer;
+        }
+        uint256 n = staking.validatorCount();
+        if (n == 0 || signatures.length * 3 < n * 2) revert SettlementInsufficientSignatures(signatures.length, n);
     }
 
     /// @notice Proves that one validator signed two different batches of one epoch and slashes it.
@@ -168,6 +215,12 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         treasury = treasury_;
         slashAmount = slashAmount_;
         emit ParametersSet(treasury_, slashAmount_);
+    }
+
+    /// @notice Sets the PlayerBond contract that batches slash (admin: the timelock).
+    function setPlayerBond(PlayerBond playerBond_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        playerBond = playerBond_;
+        emit PlayerBondSet(address(playerBond_));
     }
 
     /// @notice Sets the simulation's ticks per second of chain time (admin: the timelock; a

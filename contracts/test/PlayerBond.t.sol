@@ -44,6 +44,25 @@ contract PlayerBondTest is Test {
         vm.stopPrank();
     }
 
+    function test_validators_read_many_wallets_in_one_call() public {
+        vm.prank(alice);
+        bonds.bond(50 ether);
+        vm.prank(bob);
+        bonds.bond(49 ether);
+        address[] memory who = new address[](3);
+        (who[0], who[1], who[2]) = (alice, bob, treasury);
+        (bool[] memory counts, bool[] memory held) = bonds.bondedAmong(who);
+        assertEq(counts.length, 3, "one flag per wallet");
+        assertTrue(counts[0] && held[0], "alice holds the minimum");
+        assertTrue(!counts[1] && held[1], "bob holds less, which is still slashable");
+        assertTrue(!counts[2] && !held[2], "nothing bonded");
+        vm.prank(alice);
+        bonds.requestUnbond();
+        (counts, held) = bonds.bondedAmong(who);
+        assertTrue(!counts[0], "unbonding stops counting");
+        assertTrue(held[0], "a cooling bond is still slashable");
+    }
+
     function test_a_bond_is_refunded_only_after_the_cooldown() public {
         vm.startPrank(alice);
         vm.expectRevert(PlayerBond.PlayerBondNotUnbonding.selector);

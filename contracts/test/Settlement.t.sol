@@ -6,6 +6,7 @@ import {CYTR} from "../src/CYTR.sol";
 import {Staking} from "../src/Staking.sol";
 import {CyteriaItems} from "../src/CyteriaItems.sol";
 import {Settlement} from "../src/Settlement.sol";
+import {PlayerBond} from "../src/PlayerBond.sol";
 
 contract SettlementTest is Test {
     CYTR token;
@@ -69,7 +70,11 @@ contract SettlementTest is Test {
         returns (Settlement.Batch memory)
     {
         string memory meta = m.length == 0 ? "" : "bafymetadata";
-        return Settlement.Batch(e, prev, root, "bafybatchdata", meta, settlement.hashMints(m));
+        return Settlement.Batch(e, prev, root, "bafybatchdata", meta, settlement.hashMints(m), settlement.hashSlashes(noSlashes()));
+    }
+
+    function noSlashes() internal pure returns (Settlement.Slash[] memory) {
+        return new Settlement.Slash[](0);
     }
 
     function sig(uint256 key, Settlement.Batch memory b) internal returns (bytes memory) {
@@ -87,7 +92,7 @@ contract SettlementTest is Test {
     function test_two_thirds_settle_the_root_and_mint_the_items() public {
         Settlement.Mint[] memory m = mints();
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
-        settlement.submitBatch(b, m, sigs(b, 2));
+        settlement.submitBatch(b, m, noSlashes(), sigs(b, 2));
         assertEq(settlement.epoch(), 1, "epoch");
         assertEq(settlement.stateRoot(), keccak256("root1"), "root");
         assertEq(settlement.dataCidOf(1), "bafybatchdata", "cid");
@@ -102,7 +107,7 @@ contract SettlementTest is Test {
         vm.warp(deployed + 90);
         Settlement.Mint[] memory none = new Settlement.Mint[](0);
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), none);
-        settlement.submitBatch(b, none, sigs(b, 2));
+        settlement.submitBatch(b, none, noSlashes(), sigs(b, 2));
         assertEq(settlement.settledAt(1), deployed + 90, "epoch 1 at its block's time");
         assertEq(settlement.settledAt(2), 0, "epoch 2 not settled");
     }
@@ -121,10 +126,10 @@ contract SettlementTest is Test {
 
     function test_a_batch_that_mints_needs_its_metadata() public {
         Settlement.Mint[] memory m = mints();
-        Settlement.Batch memory b = Settlement.Batch(1, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(m));
+        Settlement.Batch memory b = Settlement.Batch(1, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(m), settlement.hashSlashes(noSlashes()));
         bytes[] memory s = sigs(b, 2);
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementMissingMetadata.selector, 1));
-        settlement.submitBatch(b, m, s);
+        settlement.submitBatch(b, m, noSlashes(), s);
     }
 
     function test_a_batch_signed_by_too_few_is_refused() public {
@@ -132,30 +137,30 @@ contract SettlementTest is Test {
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
         bytes[] memory one = sigs(b, 1);
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientSignatures.selector, 1, 3));
-        settlement.submitBatch(b, m, one);
+        settlement.submitBatch(b, m, noSlashes(), one);
     }
 
     function test_a_replayed_batch_is_refused() public {
         Settlement.Mint[] memory m = mints();
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
         bytes[] memory s = sigs(b, 3);
-        settlement.submitBatch(b, m, s);
+        settlement.submitBatch(b, m, noSlashes(), s);
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementWrongEpoch.selector, 2, 1));
-        settlement.submitBatch(b, m, s);
+        settlement.submitBatch(b, m, noSlashes(), s);
         assertEq(items.balanceOf(player, m[0].ids[0]), 1, "not minted twice");
     }
 
     function test_roots_must_chain() public {
         Settlement.Mint[] memory m = mints();
         Settlement.Batch memory b1 = batch(1, 0, keccak256("root1"), m);
-        settlement.submitBatch(b1, m, sigs(b1, 2));
+        settlement.submitBatch(b1, m, noSlashes(), sigs(b1, 2));
         Settlement.Mint[] memory none = new Settlement.Mint[](0);
         Settlement.Batch memory b2 = batch(2, keccak256("other"), keccak256("root2"), none);
         bytes[] memory s = sigs(b2, 2);
         vm.expectRevert(
             abi.encodeWithSelector(Settlement.SettlementWrongPrevRoot.selector, keccak256("root1"), keccak256("other"))
         );
-        settlement.submitBatch(b2, none, s);
+        settlement.submitBatch(b2, none, noSlashes(), s);
     }
 
     function test_forged_signatures_and_swapped_mints_are_refused() public {
@@ -170,7 +175,7 @@ contract SettlementTest is Test {
         } else {
             vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementSignersNotSorted.selector, 1));
         }
-        settlement.submitBatch(b, m, s);
+        settlement.submitBatch(b, m, noSlashes(), s);
         // The same signatures over other mints.
         Settlement.Mint[] memory other = mints();
         other[0].to = address(0xBAD);
@@ -178,13 +183,13 @@ contract SettlementTest is Test {
         vm.expectRevert(
             abi.encodeWithSelector(Settlement.SettlementMintsMismatch.selector, b.mintsHash, settlement.hashMints(other))
         );
-        settlement.submitBatch(b, other, good);
+        settlement.submitBatch(b, other, noSlashes(), good);
         // One validator's signature twice.
         bytes[] memory dup = new bytes[](2);
         dup[0] = sig(keys[0], b);
         dup[1] = sig(keys[0], b);
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementSignersNotSorted.selector, 1));
-        settlement.submitBatch(b, m, dup);
+        settlement.submitBatch(b, m, noSlashes(), dup);
     }
 
     function test_equivocation_slashes_the_right_validator_once() public {
@@ -205,6 +210,42 @@ contract SettlementTest is Test {
         vm.expectRevert(Settlement.SettlementNotEquivocation.selector);
         settlement.proveEquivocation(a, mine, b, other);
     }
+
+    function test_a_batch_slashes_an_equivocating_players_bond_with_the_evidence_in_calldata() public {
+        PlayerBond bonds = new PlayerBond(token, admin, 10 ether, 1 days, treasury);
+        vm.startPrank(admin);
+        bonds.grantRole(bonds.SLASHER_ROLE(), address(settlement));
+        token.mint(player, 30 ether);
+        vm.stopPrank();
+        vm.startPrank(player);
+        token.approve(address(bonds), 30 ether);
+        bonds.bond(30 ether);
+        vm.stopPrank();
+        Settlement.Slash[] memory sl = new Settlement.Slash[](1);
+        sl[0] = Settlement.Slash(player, "two signed chains for frame 120");
+        Settlement.Mint[] memory none = new Settlement.Mint[](0);
+        Settlement.Batch memory b =
+            Settlement.Batch(1, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(none), settlement.hashSlashes(sl));
+        // No bond contract set yet: a batch that slashes cannot settle.
+        bytes[] memory s = sigs(b, 2);
+        vm.expectRevert(Settlement.SettlementNoPlayerBond.selector);
+        settlement.submitBatch(b, none, sl, s);
+        vm.expectRevert();
+        settlement.setPlayerBond(bonds);
+        vm.prank(admin);
+        settlement.setPlayerBond(bonds);
+        // The slashes are what the validators signed.
+        vm.expectRevert(
+            abi.encodeWithSelector(Settlement.SettlementSlashesMismatch.selector, b.slashesHash, settlement.hashSlashes(noSlashes()))
+        );
+        settlement.submitBatch(b, none, noSlashes(), s);
+        vm.expectEmit(address(bonds));
+        emit PlayerBond.Slashed(player, 30 ether, keccak256("two signed chains for frame 120"));
+        settlement.submitBatch(b, none, sl, s);
+        assertEq(bonds.bondOf(player), 0, "the whole bond");
+        assertEq(token.balanceOf(treasury), 30 ether, "to the treasury");
+        assertTrue(!bonds.isBonded(player), "its drops stop minting");
+    }
 }
 
 /// Submits batches with random signer sets and random (sometimes wrong) previous roots.
@@ -223,7 +264,7 @@ contract SettlementHandler is Test {
         uint64 e = settlement.epoch() + (skipEpoch ? 2 : 1);
         bytes32 prev = wrongPrev ? keccak256(abi.encode(newRoot)) : settlement.stateRoot();
         Settlement.Mint[] memory none = new Settlement.Mint[](0);
-        Settlement.Batch memory b = Settlement.Batch(e, prev, newRoot, "cid", "", settlement.hashMints(none));
+        Settlement.Batch memory b = Settlement.Batch(e, prev, newRoot, "cid", "", settlement.hashMints(none), settlement.hashSlashes(new Settlement.Slash[](0)));
         uint256 n = signers % 4;
         bytes[] memory s = new bytes[](n);
         bytes32 digest = settlement.batchDigest(b);
@@ -231,7 +272,7 @@ contract SettlementHandler is Test {
             (uint8 v, bytes32 r, bytes32 ss) = vm.sign(keys[i], digest);
             s[i] = abi.encodePacked(r, ss, v);
         }
-        try settlement.submitBatch(b, none, s) {
+        try settlement.submitBatch(b, none, new Settlement.Slash[](0), s) {
             acceptedPrev.push(prev);
             acceptedRoot.push(newRoot);
         } catch {}

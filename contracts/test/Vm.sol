@@ -10,6 +10,7 @@ interface Vm {
     function expectRevert(bytes calldata) external;
     function expectRevert() external;
     function expectRevert(bytes4) external;
+    function expectEmit(address emitter) external;
     function warp(uint256) external;
     function deal(address, uint256) external;
     function assume(bool) external;

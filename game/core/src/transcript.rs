@@ -147,6 +147,26 @@ const HEADER: Format = Format {
     max_bytes: 16 * 1024,
 };
 
+/// Domain tag of a checkpoint signature.
+pub const CHECKPOINT_TAG: &[u8] = b"cyteria checkpoint v1\0";
+
+/// The exact bytes a checkpoint signature covers: the match (its header
+/// digest), the seat, the frame and the seat's input chain head there.
+pub fn checkpoint_message(
+    header_digest: &[u8; 32],
+    seat: u8,
+    frame: u32,
+    chain: &[u8; 32],
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + 32 + 1 + 4 + 32);
+    m.extend_from_slice(CHECKPOINT_TAG);
+    m.extend_from_slice(header_digest);
+    m.push(seat);
+    m.extend_from_slice(&frame.to_le_bytes());
+    m.extend_from_slice(chain);
+    m
+}
+
 /// An ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature(#[serde(with = "BigArray")] pub [u8; 64]);

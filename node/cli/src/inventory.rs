@@ -23,6 +23,16 @@ pub(crate) async fn run(common: &CommonArgs, a: ChainArgs) -> anyhow::Result<()>
         show_cytr(index.cytr_of(me)),
         show_cytr(index.stake_of(me))
     );
+    let (bond, _, bonded) = chain.bond_of(me).await?;
+    println!(
+        "player bond {} CYTR: {}",
+        show_cytr(bond),
+        if bonded {
+            "drops mint to this wallet"
+        } else {
+            "not bonded, drops do not mint (run `cyteria bond lock`)"
+        }
+    );
     let items = index.items_of(me);
     println!("{} item(s)", items.len());
     for (id, amount) in items {

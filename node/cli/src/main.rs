@@ -7,6 +7,7 @@
 
 mod args;
 mod bind_wallet;
+mod bond;
 mod content;
 mod craft;
 mod external;
@@ -49,6 +50,8 @@ enum Command {
     Validator(validator::Args),
     /// Bind this node's game key to a wallet (the wallet signs an EIP-712 message), so rewards can mint to it.
     BindWallet(ChainNetArgs),
+    /// The player bond: CYTR locked so that the items this wallet's matches drop mint to it.
+    Bond(bond::Args),
     /// Ask the validators to craft an item from this key's materials in the ledger.
     Craft(craft::Args),
     /// Show this wallet's items (with their stats), CYTR, stake and listings, from the chain's events.
@@ -82,6 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bootstrap(net) => cli::run_bootstrap(&cli.common, &net).await,
         Command::Validator(args) => validator::run(&cli.common, args).await,
         Command::BindWallet(args) => bind_wallet::run(&cli.common, args).await,
+        Command::Bond(args) => bond::run(&cli.common, args).await,
         Command::Craft(args) => craft::run(&cli.common, args).await,
         Command::Inventory(args) => inventory::run(&cli.common, args).await,
         Command::Market(args) => market::run(&cli.common, args).await,

@@ -168,8 +168,9 @@ fn bad_configuration_exits_non_zero_with_a_clear_message() {
 }
 
 /// Two `cyteria validator` processes (of three registered) on a local
-/// anvil settle the wallet binding a `cyteria bind-wallet` process sends, and
-/// `cyteria inventory` reads it back through its chain index.
+/// anvil settle the wallet binding a `cyteria bind-wallet` process sends,
+/// `cyteria inventory` reads it back through its chain index, and `cyteria
+/// bond` locks the player bond.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
     use cyteria_chain::anvil::LocalChain;
@@ -260,6 +261,21 @@ async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
         text.contains("bound to this wallet") && text.contains("0 item(s)"),
         "{text}"
     );
+    assert!(text.contains("not bonded, drops do not mint"), "{text}");
+    // The player locks the least bond (100 CYTR of the 1,000 its account
+    // holds); from then on its drops mint.
+    let out = cmd("player", 4).args(["bond", "lock"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("locked 100 CYTR") && text.contains("drops mint to this wallet"),
+        "{text}"
+    );
+    let out = cmd("player", 4).args(["bond", "lock"]).output().unwrap();
+    assert!(!out.status.success(), "nothing left to lock by default");
+    let out = cmd("player", 4).arg("bond").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("player bond 100 CYTR (least 100)"), "{text}");
     // A bad deployment file is a configuration error (exit status 2).
     std::fs::write(&deployment, "{}").unwrap();
     let out = cmd("player", 4).arg("inventory").output().unwrap();

@@ -41,7 +41,7 @@ use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
 use cyteria_node::session::{InputSource, MatchReport, SessionConfig};
 use cyteria_node::store::Store;
-use cyteria_node::wire::{MatchKind, Mode};
+use cyteria_node::wire::{ActionMessage, MatchKind, Mode};
 use cyteria_validator::ValidatorConfig;
 use cyteria_validator::adversary::Fault;
 use cyteria_validator::localnet::{self, RunningValidator, ValidatorSetup};
@@ -452,6 +452,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         match roles::start_on(roles.players(), move || start_node(d, Role::Player, sd, c)).await {
             Ok(relay) => {
                 extra_checks.push(fabricated_check(&players, &relay, &validators, &beacon).await);
+                extra_checks.push(equivocation_check(&reader, &players, &beacon).await);
                 relay.ctx.net.clone().stop().await;
             }
             Err(e) => tracing::warn!(error = %e, "the forger's relay node did not start"),
@@ -556,7 +557,8 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
 }
 
 /// Starts player `i` (0-based) with its own data directory and anvil
-/// account, on the players' runtime, and gossips its wallet binding.
+/// account, on the players' runtime, gossips its wallet binding and locks
+/// the least player bond from that wallet.
 async fn join(
     cfg: &DevnetConfig,
     roles: &roles::Roles,
@@ -572,6 +574,8 @@ async fn join(
     let node = roles::start_on(roles.players(), move || start_node(d, Role::Player, s, c)).await?;
     timeline.watch(node.ctx.net.metrics.clone());
     let wallet = localnet::bind_wallet(chain, &node, account, 1).await?;
+    // Drops mint only to bonded wallets: every devnet player bonds the least.
+    localnet::bond_wallet(chain, account).await?;
     Ok(Player {
         dir,
         node,
@@ -809,6 +813,86 @@ async fn fabricated_check(
             c[0],
             c[1],
             c[2]
+        ),
+    }
+}
+
+/// The forge cheater signs two input chains for one frame of a three-seat
+/// match with two honest players, as `Cheat::Equivocate` does to its
+/// peers; both honest players send the evidence to the validators. Its
+/// bond must be slashed whole, once, with the evidence in the settling
+/// transaction's calldata.
+async fn equivocation_check(
+    chain: &Chain,
+    players: &[Player],
+    beacon: &BeaconFeed,
+) -> report::Check {
+    use cyteria_game::Rules;
+    use cyteria_game::transcript::{MatchHeader, PlayerSlot};
+    let name = "an equivocator's bond was slashed once".to_string();
+    let forger = players.iter().find(|p| p.cheat == Some(Cheat::ForgeInput));
+    let honest: Vec<&Player> = players
+        .iter()
+        .filter(|p| p.cheat.is_none())
+        .take(2)
+        .collect();
+    let (Some(forger), [a, b]) = (forger, &honest[..]) else {
+        return report::Check {
+            name,
+            ok: false,
+            detail: "no forge cheater, or fewer than two honest players".into(),
+        };
+    };
+    let seat = |p: &Player| PlayerSlot {
+        public_key: p.node.ctx.identity.public_key(),
+        loadout: starter_loadout(),
+    };
+    let header = MatchHeader::from_beacon(
+        [0xEE; 32],
+        *beacon.borrow(),
+        Rules::default(),
+        vec![seat(a), seat(b), seat(forger)],
+    );
+    let ev = cyteria_node::adversary::equivocation(&forger.node.ctx.identity, &header, 2, 120);
+    let before = chain
+        .bond_of(forger.wallet)
+        .await
+        .map(|b| b.0)
+        .unwrap_or_default();
+    for p in [a, b] {
+        let m = ActionMessage::Evidence(ev.clone());
+        if let Err(e) = localnet::send_action(&p.node, &m).await {
+            tracing::warn!(error = %e, "the evidence was not sent");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut left = before;
+    while Instant::now() < deadline {
+        left = chain
+            .bond_of(forger.wallet)
+            .await
+            .map(|b| b.0)
+            .unwrap_or(left);
+        if left.is_zero() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let events = chain
+        .player_bond()
+        .Slashed_filter()
+        .from_block(0)
+        .query()
+        .await
+        .map(|v| v.iter().filter(|(e, _)| e.player == forger.wallet).count())
+        .unwrap_or(0);
+    report::Check {
+        name,
+        ok: !before.is_zero() && left.is_zero() && events == 1,
+        detail: format!(
+            "bond {} CYTR before, {} after; {events} slash event(s) for two copies of the evidence",
+            cyteria_wallet::show_cytr(before),
+            cyteria_wallet::show_cytr(left)
         ),
     }
 }

@@ -108,6 +108,35 @@ impl Adversary {
     }
 }
 
+/// The evidence against `id` in seat `seat` of `header` when it sends two
+/// peers two different signed chains for frame `frame` (what
+/// [`Cheat::Equivocate`] does in a live match), as the player that sees both
+/// sends it to the validators.
+pub fn equivocation(
+    id: &Identity,
+    header: &cyteria_game::transcript::MatchHeader,
+    seat: u8,
+    frame: u32,
+) -> cyteria_settlement::evidence::Equivocation {
+    let digest = header.digest();
+    let mut chain = InputChain::new(&header.match_id, seat);
+    for _ in 0..frame {
+        chain.push(Input::default());
+    }
+    let mut other = chain;
+    other.head[0] ^= 1;
+    let honest = sign_checkpoint(id, &digest, seat, &chain);
+    let fake = sign_checkpoint(id, &digest, seat, &other);
+    crate::signing::Equivocation {
+        match_id: header.match_id,
+        header_digest: digest,
+        public_key: id.public_key(),
+        first: honest,
+        second: fake,
+    }
+    .for_validators(header)
+}
+
 /// A match played offline by the core's bot for `frames` frames at most
 /// and signed by `keys` (one per seat, in the header's order): every
 /// checkpoint and end record verifies. What a cheater with a fast CPU

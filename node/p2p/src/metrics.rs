@@ -58,6 +58,8 @@ pub struct Metrics {
     pub settlement_gas: Counter,
     /// `cyteria_equivocations_proven_total`: validator equivocations proved on chain by this one.
     pub equivocations_proven: Counter,
+    /// `cyteria_player_bonds_slashed_total`: player bonds slashed by batches this validator settled.
+    pub player_bonds_slashed: Counter,
     /// `cyteria_ledger_epoch`: the settled epoch this validator's ledger reflects.
     pub ledger_epoch: Gauge,
 }
@@ -194,6 +196,12 @@ impl Metrics {
             "Validator equivocations this validator proved on chain",
             equivocations_proven.clone(),
         );
+        let player_bonds_slashed = Counter::default();
+        r.register(
+            "player_bonds_slashed",
+            "Player bonds slashed by batches this validator settled",
+            player_bonds_slashed.clone(),
+        );
         let ledger_epoch = Gauge::default();
         r.register(
             "ledger_epoch",
@@ -208,6 +216,7 @@ impl Metrics {
             items_minted,
             settlement_gas,
             equivocations_proven,
+            player_bonds_slashed,
             ledger_epoch,
             registry: Arc::new(r),
             peers,

@@ -222,6 +222,8 @@ struct Play {
     /// The re-simulation of the own inputs at the match's end (frame and
     /// outcome): the transcript of a finished match reuses it.
     ended: Option<(u32, cyteria_game::verify::Outcome)>,
+    /// Seats whose equivocation this node already sent the validators.
+    reported: std::collections::BTreeSet<u8>,
 }
 
 impl Play {
@@ -410,6 +412,7 @@ pub async fn play(
         report,
         last_depth: 0,
         ended: None,
+        reported: Default::default(),
     };
     let ending = drive(
         ctx,
@@ -737,6 +740,17 @@ async fn on_control(
             }
             // Let the other players see it too.
             streams.send_except(from, &RollbackFrame::Checkpoint(cp));
+            // And the validators, once per seat: they slash the seat's bond.
+            if play.reported.insert(cp.seat) {
+                let m = crate::wire::ActionMessage::Evidence(ev.for_validators(&play.header));
+                if let Err(e) = ctx
+                    .net
+                    .publish(crate::wire::ACTIONS_TOPIC, m.encode())
+                    .await
+                {
+                    tracing::info!(error = %e, "equivocation evidence not sent to the validators");
+                }
+            }
         }
         Filed::New => {
             if play.players[cp.seat as usize] == from {

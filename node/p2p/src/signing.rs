@@ -14,24 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::identity::{Identity, verify};
 use crate::wire::WireCheckpoint;
 
-/// Domain tag of a checkpoint signature.
-pub const CHECKPOINT_TAG: &[u8] = b"cyteria checkpoint v1\0";
-
-/// The exact bytes a checkpoint signature covers.
-pub fn checkpoint_message(
-    header_digest: &[u8; 32],
-    seat: u8,
-    frame: u32,
-    chain: &[u8; 32],
-) -> Vec<u8> {
-    let mut m = Vec::with_capacity(CHECKPOINT_TAG.len() + 32 + 1 + 4 + 32);
-    m.extend_from_slice(CHECKPOINT_TAG);
-    m.extend_from_slice(header_digest);
-    m.push(seat);
-    m.extend_from_slice(&frame.to_le_bytes());
-    m.extend_from_slice(chain);
-    m
-}
+pub use cyteria_game::transcript::{CHECKPOINT_TAG, checkpoint_message};
 
 /// Signs, as `id` in `seat`, the checkpoint of `chain` at its current frame.
 pub fn sign_checkpoint(
@@ -294,6 +277,27 @@ impl Equivocation {
             && self.first.chain != self.second.chain
             && ok(&self.first)
             && ok(&self.second)
+    }
+}
+
+impl Equivocation {
+    /// The evidence as validators judge it, with the match's `header`
+    /// (whose digest both signatures cover).
+    pub fn for_validators(
+        &self,
+        header: &MatchHeader,
+    ) -> cyteria_settlement::evidence::Equivocation {
+        let signed = |c: &WireCheckpoint| cyteria_settlement::evidence::Signed {
+            chain: c.chain,
+            signature: c.signature,
+        };
+        cyteria_settlement::evidence::Equivocation {
+            header: header.clone(),
+            seat: self.first.seat,
+            frame: self.first.frame,
+            first: signed(&self.first),
+            second: signed(&self.second),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use cyteria_game::transcript::{Beacon, Signature};
 use cyteria_settlement::action::SignedAction;
 use cyteria_settlement::batch::Batch;
 use cyteria_settlement::binding::SignedBinding;
+use cyteria_settlement::evidence::Equivocation;
 use ipld_core::cid::Cid;
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +58,7 @@ pub const ANNOUNCE: Format = Format {
 pub const ATTESTATION: Format = Format {
     name: "batch attestation",
     magic: *b"CYBA",
-    version: 2,
+    version: 3,
     max_bytes: 1024,
 };
 /// The encoding of action messages (`CYAM`, at most 2 KiB).
@@ -65,7 +66,7 @@ pub const ACTION_MESSAGE: Format = Format {
     name: "action message",
     magic: *b"CYAM",
     version: 2,
-    max_bytes: 2048,
+    max_bytes: 4096,
 };
 
 /// The kind of match an offer asks for.
@@ -291,6 +292,8 @@ pub struct WireBatch {
     pub metadata_cid: String,
     /// `keccak256(abi.encode(mints))` of the items the batch mints.
     pub mints_hash: [u8; 32],
+    /// `keccak256(abi.encode(slashes))` of the player bonds it slashes.
+    pub slashes_hash: [u8; 32],
 }
 
 impl From<&Batch> for WireBatch {
@@ -302,6 +305,7 @@ impl From<&Batch> for WireBatch {
             data_cid: b.dataCid.clone(),
             metadata_cid: b.metadataCid.clone(),
             mints_hash: b.mintsHash.0,
+            slashes_hash: b.slashesHash.0,
         }
     }
 }
@@ -315,6 +319,7 @@ impl From<&WireBatch> for Batch {
             dataCid: b.data_cid.clone(),
             metadataCid: b.metadata_cid.clone(),
             mintsHash: b.mints_hash.into(),
+            slashesHash: b.slashes_hash.into(),
         }
     }
 }
@@ -358,6 +363,8 @@ pub enum ActionMessage {
     Bind(SignedBinding),
     /// A signed craft, repair, ….
     Act(SignedAction),
+    /// A player's equivocation a session caught, for the validators to slash.
+    Evidence(Equivocation),
 }
 
 impl ActionMessage {
@@ -375,6 +382,9 @@ impl ActionMessage {
             }
             ActionMessage::Act(a) if !a.is_signed() => {
                 Err(ACTION_MESSAGE.invalid("the action's signature does not verify"))
+            }
+            ActionMessage::Evidence(e) if e.check().is_err() => {
+                Err(ACTION_MESSAGE.invalid("the evidence proves no equivocation"))
             }
             _ => Ok(m),
         }

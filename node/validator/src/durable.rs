@@ -15,19 +15,21 @@ use serde::{Deserialize, Serialize};
 pub(crate) struct Submission {
     pub(crate) batch: WireBatch,
     pub(crate) mints: Vec<(Address, Vec<U256>)>,
+    /// The bonds slashed: (wallet, encoded evidence).
+    pub(crate) slashes: Vec<(Address, Vec<u8>)>,
     pub(crate) signatures: Vec<Vec<u8>>,
 }
 
 const SUBMISSION: Format = Format {
     name: "submission record",
     magic: *b"CYSB",
-    version: 1,
+    version: 2,
     max_bytes: 1 << 20,
 };
 pub(crate) const SIGNED: Format = Format {
     name: "signed batch record",
     magic: *b"CYSS",
-    version: 1,
+    version: 2,
     max_bytes: 4096,
 };
 const LEDGER_KEY: &[u8] = b"ledger";

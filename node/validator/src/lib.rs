@@ -42,7 +42,7 @@ use cyteria_node::metrics::Metrics;
 use cyteria_node::node::Node;
 use cyteria_node::verifier::{self, Rejection};
 use cyteria_node::wire::{self, Announce, Attestation, WireBatch};
-use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint};
+use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint, Slash};
 use cyteria_settlement::binding;
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, BatchData, Context, Verified};
@@ -245,6 +245,14 @@ impl Validator {
                     ids: ids.clone(),
                 })
                 .collect();
+            let slashes: Vec<Slash> = s
+                .slashes
+                .iter()
+                .map(|(player, evidence)| Slash {
+                    player: *player,
+                    evidence: Bytes::from(evidence.clone()),
+                })
+                .collect();
             let sigs = s
                 .signatures
                 .iter()
@@ -254,7 +262,7 @@ impl Validator {
                 epoch = b.epoch,
                 "resubmitting the batch this validator was submitting when it stopped"
             );
-            match self.chain.submit_batch(&b, &mints, sigs).await {
+            match self.chain.submit_batch(&b, &mints, &slashes, sigs).await {
                 Ok(r) => tracing::info!(epoch = b.epoch, result = ?r, "resubmission done"),
                 Err(e) => tracing::warn!(epoch = b.epoch, error = %e, "resubmission failed"),
             }
@@ -314,6 +322,10 @@ impl Validator {
         let head = self.chain.head().await?;
         self.state.set_head(head);
         let now = Instant::now();
+        if let Some(wallets) = self.state.bond_queries(now) {
+            let bonded = self.chain.bonded_at(&wallets, head.block).await?;
+            self.state.set_bonded(head.block, bonded);
+        }
         let steps = self.state.propose(now);
         self.perform(steps).await?;
         let steps: Vec<Step> = self.state.try_submit(Instant::now()).into_iter().collect();
@@ -455,9 +467,10 @@ impl Validator {
                 Step::Submit {
                     batch,
                     mints,
+                    slashes,
                     signatures,
                     items,
-                } => self.submit(batch, mints, signatures, items).await,
+                } => self.submit(batch, mints, slashes, signatures, items).await,
                 Step::Prove {
                     signer,
                     first,
@@ -604,18 +617,33 @@ impl Validator {
     }
 
     /// Records the submission, sends it, and catches up once it settled.
-    async fn submit(&mut self, b: Batch, mints: Vec<Mint>, signatures: Vec<Bytes>, items: usize) {
+    async fn submit(
+        &mut self,
+        b: Batch,
+        mints: Vec<Mint>,
+        slashes: Vec<Slash>,
+        signatures: Vec<Bytes>,
+        items: usize,
+    ) {
         let e = b.epoch;
         let record = Submission {
             batch: WireBatch::from(&b),
             mints: mints.iter().map(|m| (m.to, m.ids.clone())).collect(),
+            slashes: slashes
+                .iter()
+                .map(|s| (s.player, s.evidence.to_vec()))
+                .collect(),
             signatures: signatures.iter().map(|s| s.to_vec()).collect(),
         };
         if let Err(e) = self.durable.put_submission(&record) {
             tracing::warn!(error = %e, "the submission record was not written; not submitting");
             return;
         }
-        match self.chain.submit_batch(&b, &mints, signatures).await {
+        match self
+            .chain
+            .submit_batch(&b, &mints, &slashes, signatures)
+            .await
+        {
             Ok(Submitted::Settled {
                 tx,
                 gas_used,
@@ -624,7 +652,10 @@ impl Validator {
                 self.metrics().batches_settled.inc();
                 self.metrics().items_minted.inc_by(items as u64);
                 self.metrics().settlement_gas.inc_by(gas_used);
-                tracing::info!(epoch = e, %tx, gas_used, block, items, "batch settled");
+                tracing::info!(epoch = e, %tx, gas_used, block, items, slashed = slashes.len(), "batch settled");
+                self.metrics()
+                    .player_bonds_slashed
+                    .inc_by(slashes.len() as u64);
             }
             Ok(Submitted::AlreadySettled) => tracing::info!(epoch = e, "batch already settled"),
             Err(err) => {
@@ -846,11 +877,18 @@ async fn check_data(
             r.block, r.time
         ));
     }
+    // Drops mint to the wallets bonded at the reference block.
+    let bonded = judged
+        .reader
+        .bonded_at(&data.wallets_touched(&ledger, &verified), r.block)
+        .await
+        .map_err(|e| format!("player bonds at block {}: {e:#}", r.block))?;
     let cx = Context {
         chain_id: judged.reader.chain_id,
         binding_domain: judged.binding_domain,
         verified: &verified,
         chain: judged.chain,
+        bonded: &bonded,
     };
     let applied = proposal::apply(&ledger, &data, &cx).map_err(|e| e.to_string())?;
     Ok((applied, data, fresh))

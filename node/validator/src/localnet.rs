@@ -136,6 +136,21 @@ pub async fn send_action(node: &Node, m: &ActionMessage) -> anyhow::Result<()> {
     }
 }
 
+/// Locks the deployment's least player bond from anvil account `wallet`,
+/// so that the drops of the key bound to it mint (the account needs that
+/// much CYTR: [`cyteria_chain::anvil::LocalChain::start_with_validators`]
+/// gives its player accounts enough).
+pub async fn bond_wallet(chain: &LocalChain, wallet: usize) -> anyhow::Result<()> {
+    let c = Chain::connect(
+        &chain.endpoint(),
+        chain.keys[wallet].clone(),
+        chain.deployment,
+    )
+    .await?;
+    let least = c.min_bond().await?;
+    c.bond(least).await
+}
+
 /// Binds `node`'s game key to anvil account `wallet` of `chain` and gossips the binding.
 pub async fn bind_wallet(
     chain: &LocalChain,

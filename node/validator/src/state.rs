@@ -16,11 +16,14 @@ use cyteria_node::net::Misbehaviour;
 use cyteria_node::verifier::{self, Rejection};
 use cyteria_node::wire::{ActionMessage, Announce, Attestation};
 use cyteria_settlement::action::SignedAction;
-use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint};
+use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint, Slash};
 use cyteria_settlement::binding::SignedBinding;
 use cyteria_settlement::epoch;
-use cyteria_settlement::ledger::{Ledger, Rejected};
-use cyteria_settlement::proposal::{self, Applied, BatchData, Context, TranscriptRef, Verified};
+use cyteria_settlement::evidence::Equivocation;
+use cyteria_settlement::ledger::{Bonded, Ledger, Rejected};
+use cyteria_settlement::proposal::{
+    self, Applied, BatchData, Candidates, Context, TranscriptRef, Verified,
+};
 use cyteria_settlement::provenance::{ChainTime, Reference};
 use ipld_core::cid::Cid;
 use libp2p::PeerId;
@@ -51,6 +54,10 @@ pub struct Pace {
     pub beacon_every: Duration,
 }
 
+/// Equivocations a validator keeps for the next batches at most; each
+/// needs a player's two signatures, and a batch slashes `MAX_SLASHES`.
+pub const MAX_PENDING_EVIDENCE: usize = 256;
+
 /// A batch this validator checked (or built), ready to sign and submit.
 #[derive(Clone, Debug)]
 pub struct Checked {
@@ -58,6 +65,8 @@ pub struct Checked {
     pub batch: Batch,
     /// Its mints, as the contract takes them.
     pub mints: Vec<Mint>,
+    /// The player bonds it slashes, with their evidence.
+    pub slashes: Vec<Slash>,
     /// Items it mints.
     pub items: usize,
     /// Match rewards it refuses for want of a wallet binding.
@@ -80,6 +89,7 @@ impl Checked {
             items: applied.items.len(),
             unbound: applied.unbound.len(),
             mints: applied.mints,
+            slashes: applied.slashes,
             ledger: applied.ledger,
             proposed_here,
             quorum_since: None,
@@ -177,6 +187,8 @@ pub enum Step {
         batch: Batch,
         /// Its mints.
         mints: Vec<Mint>,
+        /// The bonds it slashes.
+        slashes: Vec<Slash>,
         /// The quorum's signatures, in the contract's order.
         signatures: Vec<Bytes>,
         /// Items it mints.
@@ -212,6 +224,8 @@ pub struct State {
     seen: BTreeSet<Cid>,
     bindings: BTreeMap<[u8; 32], SignedBinding>,
     actions: BTreeMap<([u8; 32], u64), SignedAction>,
+    /// Players' equivocations, by offence.
+    evidence: BTreeMap<[u8; 32], Equivocation>,
     // Agreement.
     attestations: BTreeMap<u64, BTreeMap<Address, (Batch, Bytes)>>,
     checked: BTreeMap<B256, Checked>,
@@ -225,6 +239,9 @@ pub struct State {
     chain: ChainTime,
     /// A transcript waits for the chain's clock to pass its end.
     waiting_for_time: bool,
+    /// The block the bonds were read at, and the wallets bonded there of
+    /// those [`State::bond_queries`] named.
+    bonded: (u64, Bonded),
 }
 
 impl State {
@@ -255,6 +272,7 @@ impl State {
             seen: BTreeSet::new(),
             bindings: BTreeMap::new(),
             actions: BTreeMap::new(),
+            evidence: BTreeMap::new(),
             attestations: BTreeMap::new(),
             checked: BTreeMap::new(),
             checking: BTreeSet::new(),
@@ -264,6 +282,7 @@ impl State {
             last_gossip: now,
             chain: ChainTime::default(),
             waiting_for_time: false,
+            bonded: (u64::MAX, Bonded::default()),
         }
     }
 
@@ -278,6 +297,48 @@ impl State {
     /// The chain's head as the shell last read it: a batch built now is judged at it.
     pub fn set_head(&mut self, head: Reference) {
         self.chain.head = head;
+    }
+
+    /// The wallets whose player bonds a proposal made now would depend on
+    /// (every candidate's, [`proposal::wallets_touched`]), when this
+    /// validator would propose now; the shell reads them at the head and
+    /// hands them to [`State::set_bonded`].
+    pub fn bond_queries(&self, now: Instant) -> Option<BTreeSet<Address>> {
+        self.leads(now)?;
+        Some(self.candidate_wallets())
+    }
+
+    fn candidate_wallets(&self) -> BTreeSet<Address> {
+        let bindings: Vec<SignedBinding> = self.bindings.values().cloned().collect();
+        let seats = self
+            .refs
+            .values()
+            .filter_map(|r| self.verified.get(&r.cid))
+            .flat_map(|(h, _)| h.players.iter().map(|s| s.public_key));
+        let players = self.actions.keys().map(|(p, _)| *p);
+        let offenders = self.evidence.values().filter_map(Equivocation::offender);
+        proposal::wallets_touched(
+            &self.ledger,
+            &bindings,
+            seats.chain(players).chain(offenders),
+        )
+    }
+
+    /// The wallets bonded at block `block` of those [`State::bond_queries`] named.
+    pub fn set_bonded(&mut self, block: u64, bonded: Bonded) {
+        self.bonded = (block, bonded);
+    }
+
+    /// The epoch and round this validator leads now, if it would propose:
+    /// the epoch interval has passed and it has not signed for the epoch.
+    fn leads(&self, now: Instant) -> Option<(u64, u64)> {
+        let e = self.epoch + 1;
+        let elapsed = now.saturating_duration_since(self.epoch_began);
+        if elapsed < self.pace.epoch_interval || self.signed.is_some() {
+            return None;
+        }
+        let round = epoch::round(elapsed - self.pace.epoch_interval, self.pace.round_timeout);
+        (epoch::leader(&self.validators, e, round) == Some(self.me)).then_some((e, round))
     }
 
     /// The epoch a candidate match's beacon names.
@@ -441,6 +502,21 @@ impl State {
                     Some("replayed")
                 } else {
                     self.actions.entry((a.player, a.nonce)).or_insert(a);
+                    None
+                }
+            }
+            ActionMessage::Evidence(ev) => {
+                // Decoding checked the signatures; every player of the
+                // match may relay a copy.
+                let offence = ev.offence();
+                if self.ledger.slashed.contains(&offence) {
+                    Some(Rejected::AlreadySlashed.label())
+                } else if self.evidence.len() >= MAX_PENDING_EVIDENCE
+                    && !self.evidence.contains_key(&offence)
+                {
+                    Some("evidence pool full")
+                } else {
+                    self.evidence.entry(offence).or_insert(ev);
                     None
                 }
             }
@@ -617,6 +693,7 @@ impl State {
             return Some(Step::Submit {
                 batch: c.batch.clone(),
                 mints: c.mints.clone(),
+                slashes: c.slashes.clone(),
                 signatures: batch::ordered(sigs),
                 items: c.items,
             });
@@ -628,15 +705,10 @@ impl State {
     /// the current round, the epoch interval has passed, it has not signed
     /// for the epoch yet and it has candidates.
     pub fn propose(&mut self, now: Instant) -> Vec<Step> {
-        let e = self.epoch + 1;
+        let Some((e, round)) = self.leads(now) else {
+            return vec![];
+        };
         let elapsed = now.saturating_duration_since(self.epoch_began);
-        if elapsed < self.pace.epoch_interval || self.signed.is_some() {
-            return vec![];
-        }
-        let round = epoch::round(elapsed - self.pace.epoch_interval, self.pace.round_timeout);
-        if epoch::leader(&self.validators, e, round) != Some(self.me) {
-            return vec![];
-        }
         // Past `beacon_every` an empty batch is worth its gas: it is the
         // next beacon players agree matches from. So it is when a match
         // waits for the chain's clock and the chain makes no blocks of its
@@ -658,8 +730,17 @@ impl State {
         if self.chain.check_reference(&self.chain.head, e).is_err() {
             return vec![];
         }
-        if self.refs.is_empty() && self.bindings.is_empty() && self.actions.is_empty() && !heartbeat
+        if self.refs.is_empty()
+            && self.bindings.is_empty()
+            && self.actions.is_empty()
+            && self.evidence.is_empty()
+            && !heartbeat
         {
+            return vec![];
+        }
+        // Drops mint to the wallets bonded at the head: without the bonds
+        // read there, the batch could differ from what followers arrive at.
+        if self.bonded.0 != self.chain.head.block && !self.candidate_wallets().is_empty() {
             return vec![];
         }
         let cx = Context {
@@ -667,15 +748,15 @@ impl State {
             binding_domain: &self.binding_domain,
             verified: &self.verified,
             chain: &self.chain,
+            bonded: &self.bonded.1,
         };
-        let (data, applied, left_out) = proposal::build(
-            &self.ledger,
-            e,
-            self.bindings.values().cloned().collect(),
-            self.refs.values().cloned().collect(),
-            self.actions.values().cloned().collect(),
-            &cx,
-        );
+        let candidates = Candidates {
+            bindings: self.bindings.values().cloned().collect(),
+            transcripts: self.refs.values().cloned().collect(),
+            actions: self.actions.values().cloned().collect(),
+            evidence: self.evidence.values().cloned().collect(),
+        };
+        let (data, applied, left_out) = proposal::build(&self.ledger, e, candidates, &cx);
         let mut steps = vec![];
         self.waiting_for_time = false;
         for l in &left_out {
@@ -707,6 +788,10 @@ impl State {
                 proposal::Entry::Action(..) if matches!(l.reason, Rejected::NonceGap { .. }) => {}
                 proposal::Entry::Action(p, n) => {
                     self.actions.remove(&(p, n));
+                }
+                proposal::Entry::Evidence(_) if l.reason.waits() => {}
+                proposal::Entry::Evidence(o) => {
+                    self.evidence.remove(&o);
                 }
             }
         }
@@ -881,6 +966,7 @@ mod tests {
             dataCid: cid_of(&[root]).to_string(),
             metadataCid: String::new(),
             mintsHash: B256::ZERO,
+            slashesHash: B256::ZERO,
         }
     }
 
@@ -890,6 +976,8 @@ mod tests {
             items: vec![],
             mints: vec![],
             unbound: vec![],
+            unbonded: vec![],
+            slashes: vec![],
         };
         Checked::new(b.clone(), applied, proposed_here)
     }
@@ -957,8 +1045,9 @@ mod tests {
                 ..
             }]
         ));
+        // r = 0 recovers no key (a flipped byte may still recover some address).
         let mut junk = net.attestation(1, &b);
-        junk.signature[3] ^= 1;
+        junk.signature[..32].fill(0);
         let third = s.on_attestation(peer, junk, false, net.t0);
         assert!(matches!(
             third[..],
@@ -1064,12 +1153,20 @@ mod tests {
             block: 30,
             time: 1_060,
         });
+        assert!(
+            s.propose(later).is_empty(),
+            "the wallet's bond not read at the head"
+        );
+        assert_eq!(other.bond_queries(later), None, "not its round");
+        assert_eq!(s.bond_queries(later), Some([wallet.address()].into()));
+        s.set_bonded(30, Bonded::default());
         let steps = s.propose(later);
         assert!(
             matches!(&steps[..], [Step::Propose { round: 0, data, .. }] if data.bindings.len() == 1),
             "{steps:?}"
         );
         // A round later, the next validator leads.
+        other.set_bonded(30, Bonded::default());
         assert!(!other.propose(later + PACE.round_timeout).is_empty());
     }
 }

@@ -1,15 +1,17 @@
 //! Gas of a settled batch (`Settlement.submitBatch`: 2-of-3 signatures
 //! checked, the root and CID recorded, the items minted) at batch sizes 0,
-//! 1, 10 and 100 items, to one receiver and spread over ten, on a local
-//! anvil with the contracts deployed from Rust.
+//! 1, 10 and 100 items, to one receiver and spread over ten, and of a
+//! batch that slashes one player's bond for a real equivocation's evidence,
+//! on a local anvil with the contracts deployed from Rust.
 //!
-//! `cargo bench -p cyteria-settlement --bench gas`
+//! `cargo bench -p cyteria-chain --bench gas`
 
 use alloy::primitives::{Address, B256, U256};
 use cyteria_chain::anvil::{CHAIN_ID, LocalChain};
 use cyteria_chain::chain::{Chain, Submitted};
 use cyteria_game::crafting::starter_loadout;
-use cyteria_settlement::batch::{self, Batch, Mint};
+use cyteria_settlement::batch::{self, Batch, Mint, Slash};
+use cyteria_settlement::evidence::{Equivocation, Signed};
 use cyteria_settlement::ids;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -59,13 +61,15 @@ async fn main() -> anyhow::Result<()> {
             // A real directory CID's length: its storage is part of the cost.
             metadataCid: if n == 0 { String::new() } else { cid.clone() },
             mintsHash: batch::mints_hash(&mints),
+            slashesHash: batch::slashes_hash(&[]),
         };
         let sigs = batch::ordered(
             (1..=2)
                 .map(|i| batch::sign(&chain.keys[i], &b, &domain))
                 .collect::<Result<_, _>>()?,
         );
-        let Submitted::Settled { gas_used, .. } = v.submit_batch(&b, &mints, sigs).await? else {
+        let Submitted::Settled { gas_used, .. } = v.submit_batch(&b, &mints, &[], sigs).await?
+        else {
             anyhow::bail!("not settled")
         };
         if epoch == 1 {
@@ -85,5 +89,73 @@ async fn main() -> anyhow::Result<()> {
         println!("| {n} | {receivers} | {gas_used} | {per_item} | {marginal} |");
         prev = b.newRoot;
     }
+
+    // A batch that mints nothing and slashes one bonded player for a real
+    // two-seat match's evidence (the two checkpoints and the header).
+    let player = Chain::connect(&chain.endpoint(), chain.keys[4].clone(), chain.deployment).await?;
+    player.bond(player.min_bond().await?).await?;
+    let slashes = vec![Slash {
+        player: chain.keys[4].address(),
+        evidence: evidence().encode().into(),
+    }];
+    let epoch = sizes.len() as u64 + 1;
+    let b = Batch {
+        epoch,
+        prevRoot: prev,
+        newRoot: B256::repeat_byte(epoch as u8),
+        dataCid: cid.clone(),
+        metadataCid: String::new(),
+        mintsHash: batch::mints_hash(&[]),
+        slashesHash: batch::slashes_hash(&slashes),
+    };
+    let sigs = batch::ordered(
+        (1..=2)
+            .map(|i| batch::sign(&chain.keys[i], &b, &domain))
+            .collect::<Result<_, _>>()?,
+    );
+    let Submitted::Settled { gas_used, .. } = v.submit_batch(&b, &[], &slashes, sigs).await? else {
+        anyhow::bail!("not settled")
+    };
+    println!();
+    println!(
+        "one slash ({} bytes of evidence): {gas_used} gas per batch, {} over an empty batch",
+        slashes[0].evidence.len(),
+        gas_used - empty
+    );
     Ok(())
+}
+
+/// Seat 1 of a two-seat match signs two chains for frame 120.
+fn evidence() -> Equivocation {
+    use cyteria_game::Rules;
+    use cyteria_game::transcript::{MatchHeader, PlayerSlot, Signature, checkpoint_message};
+    use ed25519_dalek::{Signer as _, SigningKey};
+    let keys = [
+        SigningKey::from_bytes(&[1; 32]),
+        SigningKey::from_bytes(&[2; 32]),
+    ];
+    let seats = keys
+        .iter()
+        .map(|k| PlayerSlot {
+            public_key: k.verifying_key().to_bytes(),
+            loadout: starter_loadout(),
+        })
+        .collect();
+    let header = MatchHeader::new([3; 32], 7, Rules::default(), seats);
+    let digest = header.digest();
+    let signed = |chain: [u8; 32]| Signed {
+        chain,
+        signature: Signature(
+            keys[1]
+                .sign(&checkpoint_message(&digest, 1, 120, &chain))
+                .to_bytes(),
+        ),
+    };
+    Equivocation {
+        header,
+        seat: 1,
+        frame: 120,
+        first: signed([1; 32]),
+        second: signed([2; 32]),
+    }
 }

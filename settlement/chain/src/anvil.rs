@@ -42,6 +42,14 @@ pub fn anvil_binary() -> PathBuf {
     ))
 }
 
+/// CYTR (whole tokens) a local chain gives each player account: ten times
+/// the deployment's least player bond.
+pub const PLAYER_CYTR: u64 = 1_000;
+
+fn player_cytr() -> U256 {
+    U256::from(PLAYER_CYTR) * U256::from(10u64).pow(U256::from(18))
+}
+
 /// A running anvil with the contracts deployed.
 pub struct LocalChain {
     /// The anvil process; dropping it shuts the chain down.
@@ -107,16 +115,25 @@ impl LocalChain {
 
     /// Starts anvil and deploys with accounts `1..=n` staked and registered
     /// as validators (`stake` CYTR each, as much again left in their wallets),
-    /// on a chain whose matches play at `tick_rate` ticks per second.
+    /// on a chain whose matches play at `tick_rate` ticks per second. The
+    /// other accounts get [`PLAYER_CYTR`] each, for player bonds.
     pub async fn start_with_validators(
         n: usize,
         stake: U256,
         tick_rate: u32,
     ) -> anyhow::Result<LocalChain> {
         let chain = Self::start_ticking(10, tick_rate, |keys| {
-            keys[1..=n]
+            keys[1..]
                 .iter()
-                .map(|k| (k.address(), stake * U256::from(2)))
+                .enumerate()
+                .map(|(i, k)| {
+                    let amount = if i < n {
+                        stake * U256::from(2)
+                    } else {
+                        player_cytr()
+                    };
+                    (k.address(), amount)
+                })
                 .collect()
         })
         .await?;
@@ -321,6 +338,16 @@ pub async fn deploy(
     )
     .await?;
 
+    // Slashed player bonds go to the DAO treasury (the timelock).
+    let bond = PlayerBond::deploy(
+        p.clone(),
+        *cytr.address(),
+        me,
+        U256::from(100) * ether,
+        7 * 86_400,
+        tl,
+    )
+    .await?;
     let minter = items.MINTER_ROLE().call().await?;
     tx!(
         "grant settlement minter",
@@ -334,6 +361,14 @@ pub async fn deploy(
     tx!(
         "grant slasher",
         staking.grantRole(slasher, *settlement.address())
+    );
+    tx!(
+        "grant bond slasher",
+        bond.grantRole(bond.SLASHER_ROLE().call().await?, *settlement.address())
+    );
+    tx!(
+        "settlement slashes bonds",
+        settlement.setPlayerBond(*bond.address())
     );
     for t in 0u8..3 {
         for r in 0u8..4 {
@@ -395,6 +430,7 @@ pub async fn deploy(
     tx!("admin", market.grantRole(admin, tl));
     tx!("admin", auction.grantRole(admin, tl));
     tx!("admin", crafting.grantRole(admin, tl));
+    tx!("admin", bond.grantRole(admin, tl));
     tx!("renounce", cytr.renounceRole(admin, me));
     tx!("renounce", items.renounceRole(admin, me));
     tx!("renounce", staking.renounceRole(admin, me));
@@ -402,6 +438,7 @@ pub async fn deploy(
     tx!("renounce", market.renounceRole(admin, me));
     tx!("renounce", auction.renounceRole(admin, me));
     tx!("renounce", crafting.renounceRole(admin, me));
+    tx!("renounce", bond.renounceRole(admin, me));
     tx!(
         "renounce",
         timelock.renounceRole(timelock.DEFAULT_ADMIN_ROLE().call().await?, me)
@@ -418,5 +455,6 @@ pub async fn deploy(
         timelock_controller: tl,
         cyteria_dao: *dao.address(),
         forwarder: *forwarder.address(),
+        player_bond: *bond.address(),
     })
 }

@@ -56,6 +56,12 @@ sol!(
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
+    PlayerBond,
+    "../../contracts/artifacts/PlayerBond.json"
+);
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
     TimelockController,
     "../../contracts/artifacts/TimelockController.json"
 );
@@ -76,7 +82,19 @@ pub fn batch_arg(b: &cyteria_settlement::batch::Batch) -> Settlement::Batch {
         dataCid: b.dataCid.clone(),
         metadataCid: b.metadataCid.clone(),
         mintsHash: b.mintsHash,
+        slashesHash: b.slashesHash,
     }
+}
+
+/// The pure crate's slashes as the contract call's argument.
+pub fn slashes_arg(slashes: &[cyteria_settlement::batch::Slash]) -> Vec<Settlement::Slash> {
+    slashes
+        .iter()
+        .map(|s| Settlement::Slash {
+            player: s.player,
+            evidence: s.evidence.clone(),
+        })
+        .collect()
 }
 
 /// The pure crate's mints as the contract call's argument.

@@ -3,6 +3,7 @@
 //! priority fee for Polygon), retries of transient failures, and a
 //! configurable confirmation depth.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
@@ -13,10 +14,13 @@ use alloy::signers::local::PrivateKeySigner;
 use serde::{Deserialize, Serialize};
 
 use cyteria_game::transcript::Beacon;
-use cyteria_settlement::batch::{Batch, Mint};
+use cyteria_settlement::batch::{Batch, Mint, Slash};
+use cyteria_settlement::ledger::Bonded;
 use cyteria_settlement::provenance::{Reference, Settled};
 
-use crate::bindings::{CYTR, CyteriaItems, Settlement, Staking, batch_arg, mints_arg};
+use crate::bindings::{
+    CYTR, CyteriaItems, PlayerBond, Settlement, Staking, batch_arg, mints_arg, slashes_arg,
+};
 
 /// Where every contract lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +49,8 @@ pub struct Deployment {
     /// The ERC-2771 forwarder that relays gasless transactions.
     #[serde(rename = "ERC2771Forwarder")]
     pub forwarder: Address,
+    /// The PlayerBond contract: the CYTR a wallet locks to receive drops.
+    pub player_bond: Address,
 }
 
 /// Sends `contract.call(args)` as `chain`'s wallet with Polygon-ready fees:
@@ -173,6 +179,90 @@ impl Chain {
         CYTR::new(self.deployment.cytr, self.provider.clone())
     }
 
+    /// The PlayerBond contract, called as this signer.
+    pub fn player_bond(&self) -> PlayerBond::PlayerBondInstance<DynProvider> {
+        PlayerBond::new(self.deployment.player_bond, self.provider.clone())
+    }
+
+    /// The player bonds of `wallets` at block `block` (in one call,
+    /// `PlayerBond.bondedAmong`): which earn drops in a batch judged at
+    /// that block, and which an equivocation there can slash.
+    pub async fn bonded_at(
+        &self,
+        wallets: &BTreeSet<Address>,
+        block: u64,
+    ) -> anyhow::Result<Bonded> {
+        if wallets.is_empty() {
+            return Ok(Bonded::default());
+        }
+        let list: Vec<Address> = wallets.iter().copied().collect();
+        let flags = retry(|| async {
+            self.player_bond()
+                .bondedAmong(list.clone())
+                .block(block.into())
+                .call()
+                .await
+        })
+        .await?;
+        anyhow::ensure!(
+            flags.counts.len() == list.len() && flags.held.len() == list.len(),
+            "bondedAmong answered {}/{} flags for {} wallets",
+            flags.counts.len(),
+            flags.held.len(),
+            list.len()
+        );
+        let pick = |f: &[bool]| -> BTreeSet<Address> {
+            list.iter()
+                .zip(f)
+                .filter_map(|(w, b)| b.then_some(*w))
+                .collect()
+        };
+        Ok(Bonded {
+            earning: pick(&flags.counts),
+            slashable: pick(&flags.held),
+        })
+    }
+
+    /// Locks `amount` CYTR more in this wallet's player bond (approving it first).
+    pub async fn bond(&self, amount: U256) -> anyhow::Result<()> {
+        send!(
+            self,
+            "approve",
+            self.cytr(),
+            approve(self.deployment.player_bond, amount)
+        );
+        send!(self, "bond", self.player_bond(), bond(amount));
+        Ok(())
+    }
+
+    /// Starts the cooldown of this wallet's whole player bond: from now on
+    /// its drops do not mint.
+    pub async fn request_unbond(&self) -> anyhow::Result<()> {
+        send!(self, "requestUnbond", self.player_bond(), requestUnbond());
+        Ok(())
+    }
+
+    /// Takes back this wallet's player bond once its cooldown has passed.
+    pub async fn withdraw_bond(&self) -> anyhow::Result<()> {
+        send!(self, "withdraw", self.player_bond(), withdraw());
+        Ok(())
+    }
+
+    /// `wallet`'s player bond: the CYTR it holds, when an unbonding one
+    /// unlocks (0 while not unbonding), and whether its drops mint.
+    pub async fn bond_of(&self, wallet: Address) -> anyhow::Result<(U256, u64, bool)> {
+        let b = self.player_bond();
+        let amount = retry(|| async { b.bondOf(wallet).call().await }).await?;
+        let unlock = retry(|| async { b.unlockAt(wallet).call().await }).await?;
+        let bonded = retry(|| async { b.isBonded(wallet).call().await }).await?;
+        Ok((amount, unlock, bonded))
+    }
+
+    /// The least bond that counts, set by governance.
+    pub async fn min_bond(&self) -> anyhow::Result<U256> {
+        Ok(retry(|| async { self.player_bond().minBond().call().await }).await?)
+    }
+
     /// EIP-1559 fees: alloy's estimate, with Polygon's priority-fee floor on
     /// Polygon chains (137 mainnet, 80002 Amoy).
     pub async fn fees(&self) -> anyhow::Result<(u128, u128)> {
@@ -243,11 +333,13 @@ impl Chain {
         Ok(retry(|| async { self.staking().validators().call().await }).await?)
     }
 
-    /// Submits a signed batch; an epoch the chain already holds is skipped.
+    /// Submits a signed batch with its mints and slashes; an epoch the
+    /// chain already holds is skipped.
     pub async fn submit_batch(
         &self,
         batch: &Batch,
         mints: &[Mint],
+        slashes: &[Slash],
         signatures: Vec<Bytes>,
     ) -> anyhow::Result<Submitted> {
         if self.settled_epoch().await? >= batch.epoch {
@@ -256,7 +348,12 @@ impl Chain {
         let (max_fee, tip) = self.fees().await?;
         let settlement = self.settlement();
         let call = settlement
-            .submitBatch(batch_arg(batch), mints_arg(mints), signatures)
+            .submitBatch(
+                batch_arg(batch),
+                mints_arg(mints),
+                slashes_arg(slashes),
+                signatures,
+            )
             .max_fee_per_gas(max_fee)
             .max_priority_fee_per_gas(tip);
         // Simulate first: a reverting batch must not consume a nonce (a gap

@@ -51,6 +51,7 @@ async fn two_of_three_validators_settle_a_batch_with_its_mints_and_an_equivocato
         dataCid: "bafkreiexample".into(),
         metadataCid: "bafybeimetadata".into(),
         mintsHash: batch::mints_hash(&mints),
+        slashesHash: batch::slashes_hash(&[]),
     };
     let on_chain_hash = validators[0]
         .settlement()
@@ -80,13 +81,13 @@ async fn two_of_three_validators_settle_a_batch_with_its_mints_and_an_equivocato
         .collect();
     // One of three is not a quorum.
     let one = batch::ordered(vec![atts[0].clone()]);
-    let r1 = validators[0].submit_batch(&b1, &mints, one).await;
+    let r1 = validators[0].submit_batch(&b1, &mints, &[], one).await;
     assert!(r1.is_err());
     assert_eq!(validators[0].settled_epoch().await.unwrap(), 0);
     // Two of three are.
     let two = batch::ordered(vec![atts[2].clone(), atts[0].clone()]);
     let r = validators[0]
-        .submit_batch(&b1, &mints, two.clone())
+        .submit_batch(&b1, &mints, &[], two.clone())
         .await
         .unwrap();
     let Submitted::Settled { gas_used, .. } = r else {
@@ -94,7 +95,10 @@ async fn two_of_three_validators_settle_a_batch_with_its_mints_and_an_equivocato
     };
     assert!(gas_used > 0);
     assert_eq!(
-        validators[1].submit_batch(&b1, &mints, two).await.unwrap(),
+        validators[1]
+            .submit_batch(&b1, &mints, &[], two)
+            .await
+            .unwrap(),
         Submitted::AlreadySettled
     );
     assert_eq!(validators[0].settled_epoch().await.unwrap(), 1);
@@ -323,6 +327,7 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
         dataCid: "bafk".into(),
         metadataCid: "bafym".into(),
         mintsHash: batch::mints_hash(&mints),
+        slashesHash: batch::slashes_hash(&[]),
     };
     let domain = batch::domain(CHAIN_ID, chain.deployment.settlement);
     let sigs = batch::ordered(
@@ -330,7 +335,7 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
             .map(|i| batch::sign(&chain.keys[i], &b, &domain).unwrap())
             .collect(),
     );
-    v1.submit_batch(&b, &mints, sigs).await.unwrap();
+    v1.submit_batch(&b, &mints, &[], sigs).await.unwrap();
 
     let s = Chain::connect(&chain.endpoint(), chain.keys[4].clone(), chain.deployment)
         .await
@@ -357,7 +362,9 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
     index.sync(&s.provider).await.unwrap();
     assert!(index.listings().is_empty());
     assert_eq!(index.items_of(buyer), vec![(ids[0], U256::from(1))]);
-    assert_eq!(index.cytr_of(buyer), ether(90));
+    // The buyer's account starts with the local chain's player CYTR.
+    let start = cyteria_chain::anvil::PLAYER_CYTR;
+    assert_eq!(index.cytr_of(buyer), ether(start + 90));
 
     let lot = s
         .auction_item(ids[1], 1, 5 * 10u128.pow(18), 60)
@@ -385,7 +392,7 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
     );
     assert_eq!(index.items_of(buyer).len(), 2);
     assert!(index.items_of(seller).is_empty());
-    assert_eq!(index.cytr_of(buyer), ether(84));
+    assert_eq!(index.cytr_of(buyer), ether(start + 84));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

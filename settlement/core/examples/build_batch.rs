@@ -12,7 +12,7 @@ use alloy::primitives::{Address, B256};
 use alloy::signers::local::PrivateKeySigner;
 use cyteria_game::transcript::{Beacon, MatchHeader};
 use cyteria_game::{Game, Rules, bot, scenario, verify};
-use cyteria_settlement::ledger::Ledger;
+use cyteria_settlement::ledger::{Bonded, Ledger};
 use cyteria_settlement::proposal::{self, Context, TranscriptRef};
 use cyteria_settlement::provenance::{ChainTime, Reference, Settled};
 use cyteria_settlement::{batch, binding};
@@ -94,11 +94,15 @@ fn main() -> anyhow::Result<()> {
             time: 1_700_000_320,
         },
     };
+    // Every seat's wallet holds a player bond at that block (validators
+    // read `PlayerBond.bondedAmong` there), so their drops mint.
+    let bonded: Bonded = bindings.iter().map(|b| b.wallet).collect();
     let cx = Context {
         chain_id: CHAIN_ID,
         binding_domain: &binding_domain,
         verified: &verified,
         chain: &time,
+        bonded: &bonded,
     };
     let transcripts = vec![TranscriptRef {
         match_id: header.match_id,
@@ -107,7 +111,12 @@ fn main() -> anyhow::Result<()> {
 
     // The leader builds; a follower applies the same data to its own ledger.
     let genesis = Ledger::default();
-    let (data, built, left_out) = proposal::build(&genesis, 2, bindings, transcripts, vec![], &cx);
+    let candidates = proposal::Candidates {
+        bindings,
+        transcripts,
+        ..Default::default()
+    };
+    let (data, built, left_out) = proposal::build(&genesis, 2, candidates, &cx);
     let applied = proposal::apply(&genesis, &data, &cx)?;
     anyhow::ensure!(left_out.is_empty(), "left out: {left_out:?}");
     anyhow::ensure!(

@@ -18,7 +18,7 @@ mod abi {
     );
 }
 
-pub use abi::Settlement::{Batch, Mint};
+pub use abi::Settlement::{Batch, Mint, Slash};
 
 /// The Settlement contract's EIP-712 domain on one chain.
 pub fn domain(chain_id: u64, settlement: Address) -> Eip712Domain {
@@ -33,6 +33,11 @@ pub fn domain(chain_id: u64, settlement: Address) -> Eip712Domain {
 /// `keccak256(abi.encode(mints))`, as `Settlement.hashMints`.
 pub fn mints_hash(mints: &[Mint]) -> B256 {
     keccak256(mints.to_vec().abi_encode())
+}
+
+/// `keccak256(abi.encode(slashes))`, as `Settlement.hashSlashes`.
+pub fn slashes_hash(slashes: &[Slash]) -> B256 {
+    keccak256(slashes.to_vec().abi_encode())
 }
 
 /// What a validator signs for a batch.
@@ -93,6 +98,7 @@ mod tests {
             dataCid: "bafy".into(),
             metadataCid: String::new(),
             mintsHash: mints_hash(&[]),
+            slashesHash: slashes_hash(&[]),
         }
     }
 

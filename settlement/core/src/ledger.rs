@@ -22,6 +22,7 @@ use thiserror::Error;
 
 use crate::action::{Action, SignedAction};
 use crate::binding::{BindingError, MAX_NONCE_STEP, SignedBinding};
+use crate::evidence::{Equivocation, EvidenceError};
 use crate::{ids, merkle};
 
 /// One game key's record.
@@ -46,12 +47,26 @@ pub struct Account {
     /// Chain time (ms) until which its credited matches occupy it; the next
     /// credited match starts no earlier ([`crate::provenance`]).
     pub busy_until_ms: u64,
+    /// Wallets the key was bound to before its current one (at most
+    /// [`MAX_FORMER_WALLETS`]): each stays liable for the key's
+    /// equivocations, so rebinding does not move a bond out of reach.
+    pub former: Vec<[u8; 20]>,
 }
 
 impl Account {
     /// The bound wallet's address, if any.
     pub fn wallet(&self) -> Option<Address> {
         self.wallet.map(Address::from)
+    }
+
+    /// Every wallet liable for the key's equivocations: the bound one and
+    /// those it was bound to before.
+    pub fn liable(&self) -> Vec<Address> {
+        self.wallet
+            .iter()
+            .chain(&self.former)
+            .map(|w| Address::from(*w))
+            .collect()
     }
 }
 
@@ -66,7 +81,14 @@ pub struct Ledger {
     /// it, whichever key played them: moving keys between wallets does not
     /// reopen a wallet's time.
     pub wallet_busy: BTreeMap<[u8; 20], u64>,
+    /// Offences ([`Equivocation::offence`]) already slashed: one each.
+    pub slashed: BTreeSet<[u8; 32]>,
 }
+
+/// How many wallets a game key may leave behind by rebinding. Each stays
+/// liable for its equivocations; past this many, the key cannot rebind
+/// (a player makes a new key), so no rebinding spree empties the list.
+pub const MAX_FORMER_WALLETS: usize = 8;
 
 /// Why the ledger refused something. [`Rejected::label`] is the short,
 /// bounded name metrics count it under.
@@ -150,6 +172,22 @@ pub enum Rejected {
     /// The batch's reference block is older than the last settlement.
     #[error("the batch's reference block is older than the last settlement")]
     EarlyReference,
+    /// The wallet holds no player bond at the batch's reference block, and
+    /// the action would mint an item.
+    #[error("the wallet holds no player bond")]
+    NotBonded,
+    /// The key already left [`MAX_FORMER_WALLETS`] wallets behind.
+    #[error("the game key was bound to too many wallets")]
+    TooManyWallets,
+    /// The evidence does not prove an equivocation.
+    #[error("{0}")]
+    BadEvidence(EvidenceError),
+    /// The offence was already slashed.
+    #[error("the offence was already slashed")]
+    AlreadySlashed,
+    /// No wallet the key is or was bound to holds a bond at the reference block.
+    #[error("no wallet of the key holds a bond")]
+    NothingToSlash,
     /// The ledger records no wear for the item.
     #[error("the item has nothing to repair")]
     NothingToRepair,
@@ -188,6 +226,11 @@ impl Rejected {
             Rejected::NotYet => "not yet",
             Rejected::NoChainTime => "no chain time",
             Rejected::EarlyReference => "early reference",
+            Rejected::NotBonded => "not bonded",
+            Rejected::TooManyWallets => "too many wallets",
+            Rejected::BadEvidence(_) => "bad evidence",
+            Rejected::AlreadySlashed => "already slashed",
+            Rejected::NothingToSlash => "nothing to slash",
             Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => {
                 "nothing to repair"
             }
@@ -197,6 +240,38 @@ impl Rejected {
             }
             Rejected::Craft(CraftError::UnknownRecipe(_)) => "unknown recipe",
             Rejected::Craft(_) => "craft refused",
+        }
+    }
+}
+
+/// The player bonds at a batch's reference block, of the wallets the batch
+/// touches ([`crate::proposal::wallets_touched`]), read from `PlayerBond`
+/// there, so leader and followers judge every wallet by the same block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bonded {
+    /// Wallets whose bond counts (`isBonded`): only they receive the items
+    /// matches drop and may craft; an unbonded bound key still earns
+    /// experience and materials.
+    pub earning: BTreeSet<Address>,
+    /// Wallets that hold any bond, counting or cooling down: what an
+    /// equivocation can slash.
+    pub slashable: BTreeSet<Address>,
+}
+
+impl Bonded {
+    /// Whether `w`'s drops mint.
+    pub fn earns(&self, w: &Address) -> bool {
+        self.earning.contains(w)
+    }
+}
+
+/// Wallets with a bond that counts (and so can be slashed).
+impl FromIterator<Address> for Bonded {
+    fn from_iter<I: IntoIterator<Item = Address>>(iter: I) -> Self {
+        let earning: BTreeSet<Address> = iter.into_iter().collect();
+        Bonded {
+            slashable: earning.clone(),
+            earning,
         }
     }
 }
@@ -217,6 +292,8 @@ pub struct MatchCredit {
     pub awards: Vec<Award>,
     /// Seats whose rewards were refused because their key is unbound.
     pub unbound: Vec<u8>,
+    /// Bound seats whose drops were not minted because their wallet holds no bond.
+    pub unbonded: Vec<u8>,
 }
 
 /// An item's identity for wear: its stats but its durability.
@@ -232,22 +309,27 @@ pub fn fingerprint(item: &ItemStats) -> [u8; 32] {
 const ACCOUNT: Format = Format {
     name: "ledger account",
     magic: *b"CYLA",
-    version: 2,
+    version: 3,
     max_bytes: 1 << 20,
 };
 /// A whole ledger, as validators keep it between epochs.
 pub const LEDGER: Format = Format {
     name: "ledger",
     magic: *b"CYLG",
-    version: 2,
+    version: 3,
     max_bytes: 1 << 30,
 };
 
 impl Ledger {
-    /// The state root: Merkle root over `a‖key → account` then `m‖match id → ""`.
+    /// The state root: Merkle root over `a‖key → account`, `m‖match id → ""`,
+    /// `w‖wallet → busy until` and `s‖offence → ""`.
     /// The empty ledger's root is zero, the root the Settlement contract starts from.
     pub fn root(&self) -> [u8; 32] {
-        if self.accounts.is_empty() && self.credited.is_empty() && self.wallet_busy.is_empty() {
+        if self.accounts.is_empty()
+            && self.credited.is_empty()
+            && self.wallet_busy.is_empty()
+            && self.slashed.is_empty()
+        {
             return [0; 32];
         }
         let accounts = self
@@ -262,7 +344,15 @@ impl Ledger {
             .wallet_busy
             .iter()
             .map(|(w, t)| ([&b"w"[..], w].concat(), t.to_le_bytes().to_vec()));
-        let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts.chain(matches).chain(wallets).collect();
+        let slashed = self
+            .slashed
+            .iter()
+            .map(|o| ([&b"s"[..], o].concat(), vec![]));
+        let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts
+            .chain(matches)
+            .chain(wallets)
+            .chain(slashed)
+            .collect();
         merkle::root(leaves.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
     }
 
@@ -304,16 +394,33 @@ impl Ledger {
             });
         }
         let wallet = b.wallet.into_array();
+        let leaves = self
+            .accounts
+            .get(&b.game_key)
+            .and_then(|a| a.wallet.filter(|w| *w != wallet));
+        if let Some(old) = leaves {
+            let former = &self.accounts[&b.game_key].former;
+            if !former.contains(&old) && former.len() >= MAX_FORMER_WALLETS {
+                return Err(Rejected::TooManyWallets);
+            }
+        }
         // The wallet's time goes with it: a fresh key does not reopen the
-        // hours its old key already played.
+        // hours its old key already played. The key it leaves keeps the
+        // wallet liable for its equivocations.
         let mut busy = 0;
         for (k, a) in self.accounts.iter_mut() {
             if *k != b.game_key && a.wallet == Some(wallet) {
                 a.wallet = None;
+                if !a.former.contains(&wallet) && a.former.len() < MAX_FORMER_WALLETS {
+                    a.former.push(wallet);
+                }
                 busy = busy.max(a.busy_until_ms);
             }
         }
         let acct = self.accounts.entry(b.game_key).or_default();
+        if let Some(old) = leaves.filter(|o| !acct.former.contains(o)) {
+            acct.former.push(old);
+        }
         acct.busy_until_ms = acct.busy_until_ms.max(busy);
         acct.wallet = Some(wallet);
         acct.binding_nonce = b.nonce;
@@ -329,8 +436,8 @@ impl Ledger {
             .map(|(k, _)| *k)
     }
 
-    /// How many items crediting this match would award (its bound seats' drops).
-    pub fn awards_of(&self, header: &MatchHeader, outcome: &Outcome) -> usize {
+    /// How many items crediting this match would award (its bonded seats' drops).
+    pub fn awards_of(&self, header: &MatchHeader, outcome: &Outcome, bonded: &Bonded) -> usize {
         header
             .players
             .iter()
@@ -338,7 +445,8 @@ impl Ledger {
             .filter(|(slot, _)| {
                 self.accounts
                     .get(&slot.public_key)
-                    .is_some_and(|a| a.wallet.is_some())
+                    .and_then(Account::wallet)
+                    .is_some_and(|w| bonded.earns(&w))
             })
             .map(|(_, p)| p.items.len())
             .sum()
@@ -362,13 +470,15 @@ impl Ledger {
 
     /// Credits a verified match's outcome: experience, kills, materials and
     /// wear to every bound seat, and its drops as awards to the seat's
-    /// wallet; the bound seats are busy until `ends_ms` (the end of the
-    /// match's [`crate::provenance::Slot`]). Unbound seats get nothing and are listed.
+    /// wallet when that wallet is `bonded`; the bound seats are busy until
+    /// `ends_ms` (the end of the match's [`crate::provenance::Slot`]).
+    /// Unbound seats get nothing; both they and unbonded seats are listed.
     pub fn credit_match(
         &mut self,
         header: &MatchHeader,
         outcome: &Outcome,
         ends_ms: u64,
+        bonded: &Bonded,
     ) -> Result<MatchCredit, Rejected> {
         if self.credited.contains(&header.match_id) {
             return Err(Rejected::AlreadyCredited);
@@ -408,6 +518,12 @@ impl Ledger {
                     *w = w.saturating_add(u32::from(lost));
                 }
             }
+            if !bonded.earns(&to) {
+                if !p.items.is_empty() {
+                    credit.unbonded.push(seat as u8);
+                }
+                continue;
+            }
             credit
                 .awards
                 .extend(p.items.iter().map(|stats| Award { to, stats: *stats }));
@@ -416,12 +532,39 @@ impl Ledger {
         Ok(credit)
     }
 
+    /// Judges equivocation evidence: the offence, once, slashes the bond of
+    /// every wallet its key is or was bound to that holds one at the
+    /// reference block. Returns those wallets.
+    pub fn slash(&mut self, ev: &Equivocation, bonded: &Bonded) -> Result<Vec<Address>, Rejected> {
+        let key = ev.check().map_err(Rejected::BadEvidence)?;
+        let offence = ev.offence();
+        if self.slashed.contains(&offence) {
+            return Err(Rejected::AlreadySlashed);
+        }
+        let wallets: Vec<Address> = self
+            .accounts
+            .get(&key)
+            .map(Account::liable)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|w| bonded.slashable.contains(w))
+            .collect();
+        if wallets.is_empty() {
+            return Err(Rejected::NothingToSlash);
+        }
+        self.slashed.insert(offence);
+        Ok(wallets)
+    }
+
     /// Applies a signed action: checks chain, signature, binding and nonce,
-    /// then the action itself against the account.
+    /// then the action itself against the account. A craft mints an item,
+    /// so it needs a `bonded` wallet (materials an unbonded bot farmed do
+    /// not become items); a repair does not.
     pub fn apply_action(
         &mut self,
         a: &SignedAction,
         chain_id: u64,
+        bonded: &Bonded,
     ) -> Result<Option<Award>, Rejected> {
         if a.chain_id != chain_id {
             return Err(Rejected::WrongChain {
@@ -453,6 +596,9 @@ impl Ledger {
         let to = Address::from(next.wallet.unwrap_or_default());
         let award = match a.action {
             Action::Craft { recipe } => {
+                if !bonded.earns(&to) {
+                    return Err(Rejected::NotBonded);
+                }
                 let stats = crafting::craft(&mut next.materials, recipe, a.id())?;
                 if !ids::traits_fit(&stats.traits) {
                     return Err(Rejected::Unmintable);
@@ -537,6 +683,11 @@ mod tests {
         }
     }
 
+    /// The wallets of `players`, as bonded.
+    fn bonded(players: &[&Player]) -> Bonded {
+        players.iter().map(|p| p.wallet.address()).collect()
+    }
+
     fn outcome(players: &[&Player]) -> (MatchHeader, Outcome) {
         let loadout = starter_loadout();
         let slots = players
@@ -573,6 +724,7 @@ mod tests {
     #[test]
     fn a_match_credits_bound_seats_once_and_refuses_unbound_ones() {
         let (a, b) = (Player::new(1), Player::new(2));
+        let bonds = bonded(&[&a]);
         let mut l = Ledger::default();
         l.bind(&a.binding(1), &domain()).unwrap();
         let empty_root = Ledger::default().root();
@@ -580,7 +732,7 @@ mod tests {
         assert_ne!(l.root(), empty_root);
         let (h, o) = outcome(&[&a, &b]);
         let before = l.root();
-        let c = l.credit_match(&h, &o, 0).unwrap();
+        let c = l.credit_match(&h, &o, 0, &bonds).unwrap();
         assert_ne!(l.root(), before);
         assert_eq!(c.unbound, vec![1]);
         assert_eq!(
@@ -603,69 +755,177 @@ mod tests {
         assert_eq!(acct.wear.values().copied().collect::<Vec<_>>(), vec![5]);
         assert!(l.account(&b.pk()).is_none());
         let snapshot = l.clone();
-        assert_eq!(l.credit_match(&h, &o, 0), Err(Rejected::AlreadyCredited));
+        assert_eq!(
+            l.credit_match(&h, &o, 0, &bonds),
+            Err(Rejected::AlreadyCredited)
+        );
         assert_eq!(l, snapshot);
         assert_eq!(Ledger::decode(&l.encode()).unwrap(), l);
     }
 
     #[test]
+    fn an_unbonded_wallet_earns_experience_and_materials_but_no_item() {
+        let (bonded_player, unbonded) = (Player::new(1), Player::new(2));
+        let bonds = bonded(&[&bonded_player]);
+        let mut l = Ledger::default();
+        l.bind(&bonded_player.binding(1), &domain()).unwrap();
+        l.bind(&unbonded.binding(1), &domain()).unwrap();
+        let (h, o) = outcome(&[&bonded_player, &unbonded]);
+        let c = l.credit_match(&h, &o, 0, &bonds).unwrap();
+        assert_eq!(c.unbonded, vec![1]);
+        assert!(c.unbound.is_empty());
+        assert_eq!(
+            c.awards.iter().map(|a| a.to).collect::<Vec<_>>(),
+            vec![bonded_player.wallet.address()],
+            "only the bonded wallet's drop mints"
+        );
+        assert_eq!(l.awards_of(&h, &o, &bonds), 1);
+        let acct = l.account(&unbonded.pk()).unwrap();
+        assert_eq!((acct.xp, acct.matches), (40, 1));
+        assert_eq!(acct.materials.get(Material::Ore), 10);
+        // Its materials do not become items either: a craft mints, so it
+        // needs the bond; a repair does not.
+        let sword = Action::Craft { recipe: 0 };
+        assert_eq!(
+            l.apply_action(&unbonded.act(0, sword), CHAIN, &bonds),
+            Err(Rejected::NotBonded)
+        );
+        let weapon = starter_loadout().weapon.unwrap();
+        l.apply_action(
+            &unbonded.act(0, Action::Repair { item: weapon }),
+            CHAIN,
+            &bonds,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn an_equivocation_slashes_every_bonded_wallet_of_its_key_once() {
+        use crate::evidence::tests::equivocation;
+        let cheat = Player::new(41);
+        let mut l = Ledger::default();
+        let ev = equivocation(&cheat.key, [[1; 32], [2; 32]]);
+        let bonds = bonded(&[&cheat]);
+        assert_eq!(l.slash(&ev, &bonds), Err(Rejected::NothingToSlash));
+        l.bind(&cheat.binding(1), &domain()).unwrap();
+        // The cheat moves its key to a fresh wallet before the evidence
+        // lands: the bonded one stays liable.
+        let fresh = Player {
+            key: cheat.key.clone(),
+            wallet: PrivateKeySigner::random(),
+        };
+        l.bind(&fresh.binding(2), &domain()).unwrap();
+        let before = l.root();
+        assert_eq!(l.slash(&ev, &bonds), Ok(vec![cheat.wallet.address()]));
+        assert_ne!(l.root(), before, "the offence is in the state root");
+        assert_eq!(l.slash(&ev, &bonds), Err(Rejected::AlreadySlashed));
+        let other_frame = equivocation(&cheat.key, [[3; 32], [4; 32]]);
+        assert_eq!(
+            l.slash(&other_frame, &bonds),
+            Err(Rejected::AlreadySlashed),
+            "one offence per key and match"
+        );
+        let mut forged = ev.clone();
+        forged.seat = 0;
+        assert_eq!(
+            l.slash(&forged, &bonds).unwrap_err().label(),
+            "bad evidence"
+        );
+        // No rebinding spree empties the list of liable wallets.
+        for n in 3..3 + MAX_FORMER_WALLETS as u64 {
+            let next = Player {
+                key: cheat.key.clone(),
+                wallet: PrivateKeySigner::random(),
+            };
+            if n < 2 + MAX_FORMER_WALLETS as u64 {
+                l.bind(&next.binding(n), &domain()).unwrap();
+            } else {
+                assert_eq!(
+                    l.bind(&next.binding(n), &domain()),
+                    Err(Rejected::TooManyWallets)
+                );
+            }
+        }
+        assert!(
+            l.account(&cheat.pk())
+                .unwrap()
+                .liable()
+                .contains(&cheat.wallet.address())
+        );
+    }
+
+    #[test]
     fn actions_need_a_binding_the_next_nonce_and_the_materials() {
         let a = Player::new(1);
+        let bonds = bonded(&[&a]);
         let mut l = Ledger::default();
         let sword = Action::Craft { recipe: 0 };
         assert_eq!(
-            l.apply_action(&a.act(0, sword), CHAIN),
+            l.apply_action(&a.act(0, sword), CHAIN, &bonds),
             Err(Rejected::Unbound)
         );
         l.bind(&a.binding(1), &domain()).unwrap();
-        let poor = l.apply_action(&a.act(0, sword), CHAIN).unwrap_err();
+        let poor = l.apply_action(&a.act(0, sword), CHAIN, &bonds).unwrap_err();
         assert_eq!(poor.label(), "insufficient materials");
         let (h, o) = outcome(&[&a]);
-        l.credit_match(&h, &o, 0).unwrap();
-        let crafted = l.apply_action(&a.act(0, sword), CHAIN).unwrap().unwrap();
+        l.credit_match(&h, &o, 0, &bonds).unwrap();
+        let crafted = l
+            .apply_action(&a.act(0, sword), CHAIN, &bonds)
+            .unwrap()
+            .unwrap();
         assert_eq!(crafted.stats.item_type, RECIPES[0].item_type);
         assert_eq!(l.account(&a.pk()).unwrap().materials.get(Material::Ore), 6);
         let snapshot = l.clone();
         assert_eq!(
-            l.apply_action(&a.act(0, sword), CHAIN).unwrap_err().label(),
+            l.apply_action(&a.act(0, sword), CHAIN, &bonds)
+                .unwrap_err()
+                .label(),
             "replayed"
         );
         assert_eq!(
-            l.apply_action(&a.act(5, sword), CHAIN).unwrap_err().label(),
+            l.apply_action(&a.act(5, sword), CHAIN, &bonds)
+                .unwrap_err()
+                .label(),
             "nonce gap"
         );
         assert_eq!(
-            l.apply_action(&a.act(1, sword), 137).unwrap_err().label(),
+            l.apply_action(&a.act(1, sword), 137, &bonds)
+                .unwrap_err()
+                .label(),
             "wrong chain"
         );
         let mut forged = a.act(1, sword);
         forged.action = Action::Craft { recipe: 1 };
         assert_eq!(
-            l.apply_action(&forged, CHAIN).unwrap_err().label(),
+            l.apply_action(&forged, CHAIN, &bonds).unwrap_err().label(),
             "bad signature"
         );
         assert_eq!(l, snapshot, "rejected actions change nothing");
         // The same action crafts the same item on every validator.
         let mut other = snapshot.clone();
-        let again = other.apply_action(&a.act(1, sword), CHAIN).unwrap();
-        assert_eq!(l.apply_action(&a.act(1, sword), CHAIN).unwrap(), again);
+        let again = other.apply_action(&a.act(1, sword), CHAIN, &bonds).unwrap();
+        assert_eq!(
+            l.apply_action(&a.act(1, sword), CHAIN, &bonds).unwrap(),
+            again
+        );
     }
 
     #[test]
     fn repairs_pay_for_recorded_wear_and_clear_it() {
         let a = Player::new(1);
+        let bonds = bonded(&[&a]);
         let mut l = Ledger::default();
         l.bind(&a.binding(1), &domain()).unwrap();
         let (h, o) = outcome(&[&a]);
-        l.credit_match(&h, &o, 0).unwrap();
+        l.credit_match(&h, &o, 0, &bonds).unwrap();
         let weapon = starter_loadout().weapon.unwrap();
         let armor = starter_loadout().armor.unwrap();
         assert_eq!(
-            l.apply_action(&a.act(0, Action::Repair { item: armor }), CHAIN),
+            l.apply_action(&a.act(0, Action::Repair { item: armor }), CHAIN, &bonds),
             Err(Rejected::NothingToRepair)
         );
         let ore = l.account(&a.pk()).unwrap().materials.get(Material::Ore);
-        l.apply_action(&a.act(0, Action::Repair { item: weapon }), CHAIN)
+        l.apply_action(&a.act(0, Action::Repair { item: weapon }), CHAIN, &bonds)
             .unwrap();
         let acct = l.account(&a.pk()).unwrap();
         assert!(acct.wear.is_empty());
@@ -744,6 +1004,7 @@ mod tests {
     #[test]
     fn a_wallet_holds_one_game_key_at_a_time() {
         let first = Player::new(1);
+        let bonds = bonded(&[&first]);
         let second = first.key_for_wallet(2);
         let mut l = Ledger::default();
         l.bind(&first.binding(1), &domain()).unwrap();
@@ -752,17 +1013,18 @@ mod tests {
         assert_eq!(l.account(&first.pk()).unwrap().wallet(), None);
         // The first key is unbound now: its match rewards are refused.
         let (h, o) = outcome(&[&first]);
-        assert_eq!(l.credit_match(&h, &o, 0).unwrap().unbound, vec![0]);
+        assert_eq!(l.credit_match(&h, &o, 0, &bonds).unwrap().unbound, vec![0]);
     }
 
     #[test]
     fn a_wallet_takes_its_played_time_to_a_new_key() {
         let first = Player::new(1);
+        let bonds = bonded(&[&first]);
         let second = first.key_for_wallet(2);
         let mut l = Ledger::default();
         l.bind(&first.binding(1), &domain()).unwrap();
         let (h, o) = outcome(&[&first]);
-        l.credit_match(&h, &o, 5_000).unwrap();
+        l.credit_match(&h, &o, 5_000, &bonds).unwrap();
         assert_eq!(
             l.busy_ms(&h),
             5_000,

@@ -12,6 +12,7 @@ pub mod action;
 pub mod batch;
 pub mod binding;
 pub mod epoch;
+pub mod evidence;
 pub mod ids;
 pub mod ledger;
 pub mod merkle;

@@ -7,7 +7,7 @@
 //! and signs only if it arrives at the same batch. Both are pure: the
 //! transcripts' outcomes come from the caller's re-simulation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::Eip712Domain;
@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::action::SignedAction;
-use crate::batch::{self, Batch, Mint};
+use crate::batch::{self, Batch, Mint, Slash};
 use crate::binding::SignedBinding;
+use crate::evidence::Equivocation;
 use crate::ids;
-use crate::ledger::{Award, Ledger, Rejected};
+use crate::ledger::{Award, Bonded, Ledger, Rejected};
 use crate::provenance::{ChainTime, Reference};
 
 /// A transcript in a batch: the content id it is fetched by, and its match.
@@ -46,8 +47,10 @@ pub struct BatchData {
     pub bindings: Vec<SignedBinding>,
     /// Verified transcripts, credited after the bindings.
     pub transcripts: Vec<TranscriptRef>,
-    /// Signed actions, applied last.
+    /// Signed actions, applied after the transcripts.
     pub actions: Vec<SignedAction>,
+    /// Players' equivocations, applied last: each slashes bonds.
+    pub evidence: Vec<Equivocation>,
     /// The block the batch is judged at: matches are credited only once
     /// its time has passed their end.
     pub reference: Reference,
@@ -57,12 +60,16 @@ pub struct BatchData {
 pub const BATCH_DATA: Format = Format {
     name: "batch data",
     magic: *b"CYBD",
-    version: 3,
+    version: 4,
     max_bytes: 4 << 20,
 };
 
 /// Items one batch mints at most (ids carry a 16-bit index; gas bounds it far lower).
 pub const MAX_ITEMS: usize = 1024;
+
+/// Offences (equivocations) one batch slashes at most; more wait for the
+/// next epoch. Each slashes at most 1 + `MAX_FORMER_WALLETS` bonds.
+pub const MAX_SLASHES: usize = 16;
 
 impl BatchData {
     /// The data in the `BATCH_DATA` encoding.
@@ -75,9 +82,30 @@ impl BatchData {
         BATCH_DATA.decode(bytes)
     }
 
+    /// The wallets whose bond applying this data to `prev` can depend on
+    /// ([`wallets_touched`]), with the seats of its transcripts as `verified` holds them.
+    pub fn wallets_touched(&self, prev: &Ledger, verified: &Verified) -> BTreeSet<Address> {
+        let seats = self
+            .transcripts
+            .iter()
+            .filter_map(|t| outcome_of(verified, t))
+            .flat_map(|(h, _)| h.players.iter().map(|s| s.public_key));
+        let offenders = self.evidence.iter().filter_map(Equivocation::offender);
+        wallets_touched(
+            prev,
+            &self.bindings,
+            seats
+                .chain(self.actions.iter().map(|a| a.player))
+                .chain(offenders),
+        )
+    }
+
     /// Whether the data holds no binding, transcript or action.
     pub fn is_empty(&self) -> bool {
-        self.bindings.is_empty() && self.transcripts.is_empty() && self.actions.is_empty()
+        self.bindings.is_empty()
+            && self.transcripts.is_empty()
+            && self.actions.is_empty()
+            && self.evidence.is_empty()
     }
 }
 
@@ -103,6 +131,11 @@ pub struct Applied {
     pub mints: Vec<Mint>,
     /// Seats whose match rewards were refused for want of a binding: (match id, seat).
     pub unbound: Vec<([u8; 32], u8)>,
+    /// (match id, seat) of bound seats whose drops were not minted: their
+    /// wallet held no bond at the reference block.
+    pub unbonded: Vec<([u8; 32], u8)>,
+    /// The bonds the batch slashes, with the evidence of each.
+    pub slashes: Vec<Slash>,
 }
 
 impl Applied {
@@ -117,6 +150,7 @@ impl Applied {
             dataCid: data_cid.to_string(),
             metadataCid: metadata_cid.to_string(),
             mintsHash: batch::mints_hash(&self.mints),
+            slashesHash: batch::slashes_hash(&self.slashes),
         }
     }
 }
@@ -149,6 +183,30 @@ pub enum ProposalError {
     /// The batch would mint more than `MAX_ITEMS` items.
     #[error("more than {MAX_ITEMS} items in one batch")]
     TooManyItems,
+    /// The batch would slash more than `MAX_SLASHES` offences.
+    #[error("more than {MAX_SLASHES} slashes in one batch")]
+    TooManySlashes,
+}
+
+/// The wallets whose bond can matter to a batch of `bindings` and of
+/// matches, actions and equivocations by `keys`, applied to `prev`: each
+/// key's wallets in `prev` (bound and liable, [`crate::ledger::Account::liable`])
+/// and every wallet a binding names. The leader reads the bonds of
+/// those of all its candidates, a follower those of the batch's data; both
+/// at the batch's reference block, so a wallet's standing is the same fact
+/// on both sides.
+pub fn wallets_touched(
+    prev: &Ledger,
+    bindings: &[SignedBinding],
+    keys: impl IntoIterator<Item = [u8; 32]>,
+) -> BTreeSet<Address> {
+    let mut out: BTreeSet<Address> = bindings.iter().map(|b| b.wallet).collect();
+    out.extend(
+        keys.into_iter()
+            .filter_map(|k| prev.account(&k))
+            .flat_map(|a| a.liable()),
+    );
+    out
 }
 
 /// Re-simulated outcomes of verified transcripts, by the content id of the
@@ -175,6 +233,10 @@ pub struct Context<'a> {
     pub verified: &'a Verified,
     /// The settled epochs and tick rate matches are placed in time by.
     pub chain: &'a ChainTime,
+    /// The wallets bonded at the batch's reference block, of those
+    /// [`wallets_touched`] names (the leader's head; a follower reads the
+    /// data's reference block).
+    pub bonded: &'a Bonded,
 }
 
 /// A candidate the leader left out, and why.
@@ -195,6 +257,8 @@ pub enum Entry {
     Transcript([u8; 32]),
     /// The action of this player with this nonce.
     Action([u8; 32], u64),
+    /// The equivocation of this offence ([`Equivocation::offence`]).
+    Evidence([u8; 32]),
 }
 
 impl Entry {
@@ -204,25 +268,44 @@ impl Entry {
             Entry::Binding(_) => "binding",
             Entry::Transcript(_) => "transcript",
             Entry::Action(..) => "action",
+            Entry::Evidence(_) => "evidence",
         }
     }
 }
 
+/// A batch's candidates, in any order.
+#[derive(Clone, Debug, Default)]
+pub struct Candidates {
+    /// Wallet bindings.
+    pub bindings: Vec<SignedBinding>,
+    /// Transcripts (their outcomes in [`Context::verified`]).
+    pub transcripts: Vec<TranscriptRef>,
+    /// Signed actions.
+    pub actions: Vec<SignedAction>,
+    /// Players' equivocations.
+    pub evidence: Vec<Equivocation>,
+}
+
 /// Builds the next batch's data from candidates: bindings first, then
-/// transcripts by match id, then actions by (player, nonce); anything the
-/// ledger refuses is left out and reported.
+/// transcripts by match id, then actions by (player, nonce), then evidence
+/// by offence; anything the ledger refuses is left out and reported.
 pub fn build(
     prev: &Ledger,
     epoch: u64,
-    mut bindings: Vec<SignedBinding>,
-    mut transcripts: Vec<TranscriptRef>,
-    mut actions: Vec<SignedAction>,
+    candidates: Candidates,
     cx: &Context<'_>,
 ) -> (BatchData, Applied, Vec<LeftOut>) {
+    let Candidates {
+        mut bindings,
+        mut transcripts,
+        mut actions,
+        mut evidence,
+    } = candidates;
     bindings.sort_by_key(|b| (b.game_key, b.nonce));
     transcripts.sort();
     transcripts.dedup_by_key(|t| t.match_id);
     actions.sort_by_key(|a| (a.player, a.nonce));
+    evidence.sort_by_key(Equivocation::offence);
     let mut data = BatchData {
         epoch,
         prev_root: prev.root(),
@@ -247,14 +330,14 @@ pub fn build(
         // `apply` refuses a batch over MAX_ITEMS: a match whose drops do
         // not fit waits for the next epoch (the leader used to propose what
         // every follower had to refuse).
-        if run.items.len() + run.ledger.awards_of(header, outcome) > MAX_ITEMS {
+        if run.items.len() + run.ledger.awards_of(header, outcome, cx.bonded) > MAX_ITEMS {
             left_out.push(LeftOut {
                 entry: Entry::Transcript(t.match_id),
                 reason: Rejected::BatchFull,
             });
             continue;
         }
-        match run.credit(header, outcome, cx.chain, epoch, &data.reference) {
+        match run.credit(header, outcome, cx, epoch, &data.reference) {
             Ok(()) => data.transcripts.push(t),
             Err(reason) => left_out.push(LeftOut {
                 entry: Entry::Transcript(t.match_id),
@@ -266,12 +349,35 @@ pub fn build(
         if run.items.len() >= MAX_ITEMS {
             break;
         }
-        match run.act(&a, cx.chain_id) {
+        match run.act(&a, cx) {
             Ok(()) => data.actions.push(a),
             Err(reason) => left_out.push(LeftOut {
                 entry: Entry::Action(a.player, a.nonce),
                 reason,
             }),
+        }
+    }
+    let mut slashed = BTreeSet::new();
+    for ev in evidence {
+        let offence = ev.offence();
+        let entry = Entry::Evidence(offence);
+        // Copies of evidence already in the batch (one per relaying player).
+        if slashed.contains(&offence) {
+            continue;
+        }
+        if data.evidence.len() >= MAX_SLASHES {
+            left_out.push(LeftOut {
+                entry,
+                reason: Rejected::BatchFull,
+            });
+            continue;
+        }
+        match run.slash(&ev, cx) {
+            Ok(()) => {
+                slashed.insert(offence);
+                data.evidence.push(ev);
+            }
+            Err(reason) => left_out.push(LeftOut { entry, reason }),
         }
     }
     let applied = run.finish(epoch);
@@ -301,21 +407,32 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     for t in &data.transcripts {
         let (header, outcome) = outcome_of(cx.verified, t)
             .ok_or_else(|| ProposalError::UnverifiedTranscript(t.cid.clone()))?;
-        run.credit(header, outcome, cx.chain, data.epoch, &data.reference)
+        run.credit(header, outcome, cx, data.epoch, &data.reference)
             .map_err(|reason| ProposalError::Refused {
                 what: format!("match {}", hex(&t.match_id)),
                 reason,
             })?;
     }
     for a in &data.actions {
-        run.act(a, cx.chain_id)
-            .map_err(|reason| ProposalError::Refused {
-                what: describe(a),
-                reason,
-            })?;
+        run.act(a, cx).map_err(|reason| ProposalError::Refused {
+            what: describe(a),
+            reason,
+        })?;
+    }
+    for ev in &data.evidence {
+        run.slash(ev, cx).map_err(|reason| ProposalError::Refused {
+            what: format!(
+                "evidence against {}",
+                hex(&ev.offender().unwrap_or_default())
+            ),
+            reason,
+        })?;
     }
     if run.items.len() > MAX_ITEMS {
         return Err(ProposalError::TooManyItems);
+    }
+    if data.evidence.len() > MAX_SLASHES {
+        return Err(ProposalError::TooManySlashes);
     }
     Ok(run.finish(data.epoch))
 }
@@ -324,6 +441,8 @@ struct Run {
     ledger: Ledger,
     items: Vec<Award>,
     unbound: Vec<([u8; 32], u8)>,
+    unbonded: Vec<([u8; 32], u8)>,
+    slashes: Vec<Slash>,
 }
 
 impl Run {
@@ -332,6 +451,8 @@ impl Run {
             ledger: prev.clone(),
             items: vec![],
             unbound: vec![],
+            unbonded: vec![],
+            slashes: vec![],
         }
     }
 
@@ -340,7 +461,7 @@ impl Run {
         &mut self,
         header: &MatchHeader,
         outcome: &Outcome,
-        chain: &ChainTime,
+        cx: &Context<'_>,
         epoch: u64,
         reference: &Reference,
     ) -> Result<(), Rejected> {
@@ -348,16 +469,34 @@ impl Run {
             return Err(Rejected::AlreadyCredited);
         }
         let busy = self.ledger.busy_ms(header);
-        let slot = chain.place(header, outcome.frames, busy, epoch, reference)?;
-        let c = self.ledger.credit_match(header, outcome, slot.end_ms)?;
+        let slot = cx
+            .chain
+            .place(header, outcome.frames, busy, epoch, reference)?;
+        let c = self
+            .ledger
+            .credit_match(header, outcome, slot.end_ms, cx.bonded)?;
         self.items.extend(c.awards);
         self.unbound
             .extend(c.unbound.into_iter().map(|s| (header.match_id, s)));
+        self.unbonded
+            .extend(c.unbonded.into_iter().map(|s| (header.match_id, s)));
         Ok(())
     }
 
-    fn act(&mut self, a: &SignedAction, chain_id: u64) -> Result<(), Rejected> {
-        self.items.extend(self.ledger.apply_action(a, chain_id)?);
+    /// Slashes every liable bonded wallet of the evidence's key, once per offence.
+    fn slash(&mut self, ev: &Equivocation, cx: &Context<'_>) -> Result<(), Rejected> {
+        let wallets = self.ledger.slash(ev, cx.bonded)?;
+        let evidence = alloy::primitives::Bytes::from(ev.encode());
+        self.slashes.extend(wallets.into_iter().map(|player| Slash {
+            player,
+            evidence: evidence.clone(),
+        }));
+        Ok(())
+    }
+
+    fn act(&mut self, a: &SignedAction, cx: &Context<'_>) -> Result<(), Rejected> {
+        self.items
+            .extend(self.ledger.apply_action(a, cx.chain_id, cx.bonded)?);
         Ok(())
     }
 
@@ -392,6 +531,8 @@ impl Run {
             items,
             mints,
             unbound: self.unbound,
+            unbonded: self.unbonded,
+            slashes: self.slashes,
         }
     }
 }
@@ -503,14 +644,88 @@ mod tests {
     }
 
     #[test]
-    fn leader_and_followers_arrive_at_the_same_batch_and_bad_entries_are_left_out() {
+    fn an_equivocation_slashes_the_bond_once_in_a_batch_both_sides_agree_on() {
+        use crate::evidence::tests::equivocation;
         let (key, wallet, d, verified) = fixture();
         let time = chain();
+        let bonded = Bonded::from_iter([wallet.address()]);
         let cx = Context {
             chain_id: CHAIN,
             binding_domain: &d,
             verified: &verified,
             chain: &time,
+            bonded: &bonded,
+        };
+        let pk = key.verifying_key().to_bytes();
+        let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
+        let ev = equivocation(&key, [[1; 32], [2; 32]]);
+        let mut forged = ev.clone();
+        forged.second.chain = [3; 32];
+        let candidates = Candidates {
+            bindings: vec![bind],
+            // A copy with a broken signature first, then the evidence as three players relay it.
+            evidence: vec![forged, ev.clone(), ev.clone(), ev.clone()],
+            ..Default::default()
+        };
+        let prev = Ledger::default();
+        let (data, applied, left_out) = build(&prev, 2, candidates, &cx);
+        assert_eq!(data.evidence, vec![ev.clone()]);
+        assert_eq!(
+            left_out
+                .iter()
+                .map(|l| l.reason.label())
+                .collect::<Vec<_>>(),
+            vec!["bad evidence"]
+        );
+        assert_eq!(
+            applied.slashes,
+            vec![Slash {
+                player: wallet.address(),
+                evidence: ev.encode().into()
+            }]
+        );
+        let b = applied.batch(&data, "bafy-data", "");
+        assert_eq!(b.slashesHash, batch::slashes_hash(&applied.slashes));
+        let again = apply(&prev, &BatchData::decode(&data.encode()).unwrap(), &cx).unwrap();
+        assert_eq!(again.batch(&data, "bafy-data", ""), b);
+        // A follower that read no bond for the wallet refuses the batch.
+        let none = Bonded::default();
+        let unbonded = Context {
+            bonded: &none,
+            ..cx
+        };
+        assert!(matches!(
+            apply(&prev, &data, &unbonded),
+            Err(ProposalError::Refused {
+                reason: Rejected::NothingToSlash,
+                ..
+            })
+        ));
+        // The next batch does not slash the same offence again.
+        let (next, later, left_out) = build(
+            &applied.ledger,
+            3,
+            Candidates {
+                evidence: vec![ev],
+                ..Default::default()
+            },
+            &cx,
+        );
+        assert!(next.evidence.is_empty() && later.slashes.is_empty());
+        assert_eq!(left_out[0].reason, Rejected::AlreadySlashed);
+    }
+
+    #[test]
+    fn leader_and_followers_arrive_at_the_same_batch_and_bad_entries_are_left_out() {
+        let (key, wallet, d, verified) = fixture();
+        let time = chain();
+        let bonded = Bonded::from_iter([wallet.address()]);
+        let cx = Context {
+            chain_id: CHAIN,
+            binding_domain: &d,
+            verified: &verified,
+            chain: &time,
+            bonded: &bonded,
         };
         let pk = key.verifying_key().to_bytes();
         let act = |n: u64| {
@@ -529,14 +744,13 @@ mod tests {
         };
         // Two crafts: the materials cover both; a replay of nonce 0 is left out.
         let prev = Ledger::default();
-        let (data, applied, left_out) = build(
-            &prev,
-            2,
-            vec![bind],
-            vec![tref.clone(), unknown, tref],
-            vec![act(1), act(0), act(0), act(2)],
-            &cx,
-        );
+        let candidates = Candidates {
+            bindings: vec![bind],
+            transcripts: vec![tref.clone(), unknown, tref],
+            actions: vec![act(1), act(0), act(0), act(2)],
+            ..Default::default()
+        };
+        let (data, applied, left_out) = build(&prev, 2, candidates, &cx);
         assert_eq!(data.transcripts.len(), 1);
         assert_eq!(
             data.actions.iter().map(|a| a.nonce).collect::<Vec<_>>(),
@@ -614,15 +828,26 @@ mod tests {
             });
         }
         let time = chain();
+        let bonded = Bonded::from_iter([wallet.address()]);
         let cx = Context {
             chain_id: CHAIN,
             binding_domain: &d,
             verified: &verified,
             chain: &time,
+            bonded: &bonded,
         };
         let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
         let prev = Ledger::default();
-        let (data, applied, left_out) = build(&prev, 2, vec![bind], refs.clone(), vec![], &cx);
+        let (data, applied, left_out) = build(
+            &prev,
+            2,
+            Candidates {
+                bindings: vec![bind],
+                transcripts: refs.clone(),
+                ..Default::default()
+            },
+            &cx,
+        );
         assert_eq!(applied.items.len(), MAX_ITEMS);
         assert_eq!(data.transcripts.len(), 128);
         assert_eq!(left_out.len(), 1);
@@ -631,7 +856,15 @@ mod tests {
         let again = apply(&prev, &data, &cx).unwrap();
         assert_eq!(again.batch(&data, "c", "m"), applied.batch(&data, "c", "m"));
         // The match left out settles in the next epoch.
-        let (next, later, none) = build(&again.ledger, 3, vec![], refs, vec![], &cx);
+        let (next, later, none) = build(
+            &again.ledger,
+            3,
+            Candidates {
+                transcripts: refs,
+                ..Default::default()
+            },
+            &cx,
+        );
         assert_eq!(next.transcripts.len(), 1);
         assert_eq!(later.items.len(), 8);
         assert!(none.iter().all(|l| l.reason == Rejected::AlreadyCredited));
@@ -701,20 +934,35 @@ mod tests {
                 cid: cid.clone(),
             })
             .collect();
-        fn context<'a>(d: &'a Eip712Domain, v: &'a Verified, t: &'a ChainTime) -> Context<'a> {
+        fn context<'a>(
+            d: &'a Eip712Domain,
+            v: &'a Verified,
+            t: &'a ChainTime,
+            bonded: &'a Bonded,
+        ) -> Context<'a> {
             Context {
                 chain_id: CHAIN,
                 binding_domain: d,
                 verified: v,
                 chain: t,
+                bonded,
             }
         }
-        let ctx = |t| context(&d, &verified, t);
+        let bonded = Bonded::from_iter([wallet.address()]);
+        let ctx = |t| context(&d, &verified, t, &bonded);
         let now = at(&time, 1_200);
         let cx = ctx(&now);
         // Batch 3 is judged at 1 200 s.
-        let (data, applied, left_out) =
-            build(&Ledger::default(), 3, vec![bind], refs.clone(), vec![], &cx);
+        let (data, applied, left_out) = build(
+            &Ledger::default(),
+            3,
+            Candidates {
+                bindings: vec![bind],
+                transcripts: refs.clone(),
+                ..Default::default()
+            },
+            &cx,
+        );
         let reasons: Vec<&str> = left_out.iter().map(|l| l.reason.label()).collect();
         assert_eq!(
             reasons,
@@ -734,7 +982,15 @@ mod tests {
         // other would overlap it and waits; a follower agrees.
         let t1300 = at(&time, 1_300);
         let cx = ctx(&t1300);
-        let (data, applied, left_out) = build(&ledger, 4, vec![], refs.clone(), vec![], &cx);
+        let (data, applied, left_out) = build(
+            &ledger,
+            4,
+            Candidates {
+                transcripts: refs.clone(),
+                ..Default::default()
+            },
+            &cx,
+        );
         assert_eq!(data.transcripts.len(), 1);
         assert_eq!(data.transcripts[0].match_id, [0xF7; 32]);
         assert!(
@@ -756,7 +1012,15 @@ mod tests {
         settle(&mut time, 4, 1_400);
         let later = at(&time, 1_400);
         let cx = ctx(&later);
-        let (data, applied, _) = build(&ledger, 5, vec![], refs.clone(), vec![], &cx);
+        let (data, applied, _) = build(
+            &ledger,
+            5,
+            Candidates {
+                transcripts: refs.clone(),
+                ..Default::default()
+            },
+            &cx,
+        );
         assert_eq!(data.transcripts.len(), 1);
         assert_eq!(data.transcripts[0].match_id, [0xF8; 32]);
         assert_eq!(
@@ -791,7 +1055,15 @@ mod tests {
         settle(&mut time, 5, 10_000);
         let much_later = at(&time, 10_000);
         let cx = ctx(&much_later);
-        let (data, _, left_out) = build(&ledger, 6, vec![], refs, vec![], &cx);
+        let (data, _, left_out) = build(
+            &ledger,
+            6,
+            Candidates {
+                transcripts: refs,
+                ..Default::default()
+            },
+            &cx,
+        );
         assert!(data.transcripts.is_empty());
         assert!(left_out.iter().any(|l| l.reason == Rejected::StaleBeacon));
     }

@@ -120,7 +120,16 @@ async fn send(node: &Node, m: &ActionMessage) {
     localnet::send_action(node, m).await.unwrap();
 }
 
+/// Binds `node`'s key to anvil account `wallet` and bonds that wallet, so
+/// the key's drops mint.
 async fn bind(chain: &LocalChain, node: &Node, wallet: usize) -> Address {
+    let w = bind_unbonded(chain, node, wallet).await;
+    localnet::bond_wallet(chain, wallet).await.unwrap();
+    w
+}
+
+/// Binds `node`'s key to anvil account `wallet`, which holds no player bond.
+async fn bind_unbonded(chain: &LocalChain, node: &Node, wallet: usize) -> Address {
     localnet::bind_wallet(chain, node, wallet, 1).await.unwrap()
 }
 
@@ -453,7 +462,7 @@ async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
     let (two, one) = tokio::join!(play_one(&mut cheats, &liars), play_one(&mut solo, &alone));
     let cheated = two[0].transcript.clone().unwrap().header.match_id;
     let honest = one[0].transcript.clone().unwrap().header.match_id;
-    until("the honest solo match settles", 90, || async {
+    until("the honest solo match settles", 150, || async {
         vals.iter()
             .all(|v| v.handle.ledger.borrow().1.credited.contains(&honest))
     })
@@ -463,7 +472,7 @@ async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
         vals.iter()
             .all(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) >= 1.0)
     };
-    until("every validator rejected both lies", 30, || async {
+    until("every validator rejected both lies", 60, || async {
         reason("forged input") && reason("claimed rewards")
     })
     .await;
@@ -647,6 +656,10 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     // standing; the cheater sends those through a second node.
     let liar = node(Transport::Tcp, Some(&boot)).await;
     bind(&chain, &cheat, 4).await;
+    // A player whose wallet holds no bond: its real match earns experience
+    // and materials, and mints nothing.
+    let poor = node(Transport::Tcp, Some(&boot)).await;
+    let poor_wallet = bind_unbonded(&chain, &poor, 5).await;
     let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
         .await
         .unwrap();
@@ -691,6 +704,26 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     announce(made(6, forged, None)).await;
     announce(made(7, now, None)).await;
     announce(made(8, now, None)).await;
+    let poor_id = poor.ctx.identity.clone();
+    let (poor_match, poor_outcome) = (0..=255u8)
+        .find_map(|i| {
+            let seat = PlayerSlot {
+                public_key: poor_id.public_key(),
+                loadout: starter_loadout(),
+            };
+            let h = MatchHeader::from_beacon(
+                [0xE0, i, 0, 0].repeat(8).try_into().unwrap(),
+                now,
+                rules,
+                vec![seat],
+            );
+            let t = fabricate(std::slice::from_ref(&poor_id), h, 1_200);
+            let o = t.verify().unwrap();
+            (!o.players[0].items.is_empty()).then_some((t, o))
+        })
+        .expect("some match id drops an item");
+    let poor_match_id = poor_match.header.match_id;
+    announce(poor_match).await;
 
     // Each real match is credited only in a batch judged after its slot's end.
     let mut credited_in = BTreeMap::new();
@@ -701,7 +734,7 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
                 credited_in.entry(id).or_insert(e);
             }
         }
-        let done = credited_in.len() == 2;
+        let done = credited_in.len() == 2 && l.credited.contains(&poor_match_id);
         async move { done }
     })
     .await;
@@ -795,7 +828,21 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
         let a = l.account(&key).unwrap();
         assert_eq!(a.matches, 2);
         assert_eq!(a.busy_until_ms, slot_end(2), "one slot after the other");
+        let p = l.account(&poor.ctx.identity.public_key()).unwrap();
+        assert_eq!(
+            (p.matches, p.xp),
+            (1, u64::from(poor_outcome.players[0].xp)),
+            "the unbonded player earns its experience"
+        );
+        for m in cyteria_game::inventory::Material::ALL {
+            assert_eq!(p.materials.get(m), poor_outcome.players[0].materials.get(m));
+        }
     }
+    assert!(
+        !minted(&reader).await.contains_key(&poor_wallet),
+        "nothing mints to a wallet without a bond, though its match dropped {:?}",
+        poor_outcome.players[0].items
+    );
     assert!(
         vals.iter()
             .any(|v| v.node.net().app_score(&liar.net().peer_id) < 0.0),
@@ -803,6 +850,7 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     );
     cheat.ctx.net.clone().stop().await;
     liar.ctx.net.clone().stop().await;
+    poor.ctx.net.clone().stop().await;
     for v in vals {
         v.shut_down().await;
     }
@@ -822,5 +870,103 @@ async fn announce_by(by: &Node, t: cyteria_game::transcript::Transcript) {
             }
             Err(e) => panic!("announcing: {e}"),
         }
+    }
+}
+
+/// A bonded player that signs two input chains for one frame loses its
+/// whole bond, once, in a settled batch whose calldata carries the evidence;
+/// the honest players' bonds stay whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bonded_equivocator_is_slashed_once_with_the_evidence_on_chain() {
+    use alloy::consensus::Transaction as _;
+    use alloy::providers::Provider;
+    use alloy::sol_types::SolCall;
+    use cyteria_chain::bindings::Settlement;
+    use cyteria_settlement::evidence::Equivocation;
+
+    let chain = chain_with_validators().await;
+    let vals = validators(&chain, &[1, 2, 3]).await;
+    let boot = vals[0].node.clone();
+    let mut players = vec![
+        node(Transport::Tcp, Some(&boot)).await,
+        node(Transport::Tcp, Some(&boot)).await,
+        node(Transport::Tcp, Some(&boot)).await,
+    ];
+    let wallets = [
+        bind(&chain, &players[0], 4).await,
+        bind(&chain, &players[1], 5).await,
+        bind(&chain, &players[2], 6).await,
+    ];
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap();
+    until("the bindings settle", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+    let least = reader.min_bond().await.unwrap();
+    let cheat = SessionConfig {
+        adversary: Adversary::cheating(Cheat::Equivocate),
+        ..session()
+    };
+    let cfgs = [
+        player(3, 900, session()),
+        player(3, 900, session()),
+        player(3, 900, cheat),
+    ];
+    play_one(&mut players, &cfgs).await;
+    until("the equivocator's bond is slashed", 90, || async {
+        reader.bond_of(wallets[2]).await.unwrap().0.is_zero()
+    })
+    .await;
+    // Every honest player relayed the evidence; it slashes once. A few more
+    // epochs settle, and nothing else is slashed.
+    let settled = reader.settled_epoch().await.unwrap();
+    until("two more epochs settle", 60, || async {
+        reader.settled_epoch().await.unwrap() >= settled + 2
+    })
+    .await;
+    let slashed = reader
+        .player_bond()
+        .Slashed_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    assert_eq!(slashed.len(), 1, "{slashed:?}");
+    let (event, log) = &slashed[0];
+    assert_eq!(event.player, wallets[2]);
+    assert_eq!(event.amount, least);
+    for w in &wallets[..2] {
+        assert_eq!(
+            reader.bond_of(*w).await.unwrap().0,
+            least,
+            "honest bonds stay whole"
+        );
+    }
+    // The evidence is in the settling transaction's calldata: the
+    // cheater's two signed chains, which anyone can check.
+    let p = chain.provider(0).await.unwrap();
+    let tx = p
+        .get_transaction_by_hash(log.transaction_hash.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let call = Settlement::submitBatchCall::abi_decode(tx.inner.input()).unwrap();
+    assert_eq!(call.slashes.len(), 1);
+    let ev = Equivocation::decode(&call.slashes[0].evidence).unwrap();
+    assert_eq!(ev.check(), Ok(players[2].ctx.identity.public_key()));
+    assert_eq!(
+        event.evidence,
+        alloy::primitives::keccak256(&call.slashes[0].evidence)
+    );
+    for v in &vals {
+        assert!(v.handle.ledger.borrow().1.slashed.contains(&ev.offence()));
+    }
+    for p in players {
+        p.ctx.net.clone().stop().await;
+    }
+    for v in vals {
+        v.shut_down().await;
     }
 }
