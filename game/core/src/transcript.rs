@@ -167,6 +167,30 @@ pub fn checkpoint_message(
     m
 }
 
+/// Domain tag of an end-record signature.
+pub const END_TAG: &[u8] = b"cyteria match end v1\0";
+
+/// How a match ended, as its end record states it.
+pub const END_FINISHED: u8 = 0;
+
+/// The exact bytes an end-record signature covers: the match (its header
+/// digest), the last frame, how it ended and the state's checksum there.
+/// Every seat present at the end signs the same record.
+pub fn end_message(
+    header_digest: &[u8; 32],
+    frame: u32,
+    ending: u8,
+    checksum: &crate::state::Checksum,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(END_TAG.len() + 32 + 4 + 1 + 32);
+    m.extend_from_slice(END_TAG);
+    m.extend_from_slice(header_digest);
+    m.extend_from_slice(&frame.to_le_bytes());
+    m.push(ending);
+    m.extend_from_slice(&checksum.0);
+    m
+}
+
 /// An ed25519 signature.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature(#[serde(with = "BigArray")] pub [u8; 64]);

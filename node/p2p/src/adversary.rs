@@ -153,20 +153,27 @@ pub fn fabricate(
     let (inputs, game) = cyteria_game::scenario::bot_match(&header, frames);
     let digest = header.digest();
     let played = inputs.first().map_or(0, |i| i.len() as u32);
+    // Every 60 frames and at the end, as a live session signs them.
+    let every = crate::session::SessionConfig::default().checkpoint_every;
     let checkpoints = keys
         .iter()
         .enumerate()
         .map(|(seat, id)| {
             let mut chain = InputChain::new(&header.match_id, seat as u8);
-            for i in &inputs[seat] {
+            let mut signed = vec![];
+            for (f, i) in inputs[seat].iter().enumerate() {
                 chain.push(*i);
+                let frame = f as u32 + 1;
+                if frame.is_multiple_of(every) || frame == played {
+                    let w = sign_checkpoint(id, &digest, seat as u8, &chain);
+                    signed.push(SignedCheckpoint {
+                        frame: w.frame,
+                        chain: w.chain,
+                        signature: w.signature,
+                    });
+                }
             }
-            let w = sign_checkpoint(id, &digest, seat as u8, &chain);
-            vec![SignedCheckpoint {
-                frame: w.frame,
-                chain: w.chain,
-                signature: w.signature,
-            }]
+            signed
         })
         .collect();
     Transcript {

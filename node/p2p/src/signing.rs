@@ -172,29 +172,7 @@ pub fn verify_transcript_signatures(
     Ok(())
 }
 
-/// Domain tag of an end-record signature.
-pub const END_TAG: &[u8] = b"cyteria match end v1\0";
-
-/// How a match ended, as its end record states it.
-pub const END_FINISHED: u8 = 0;
-
-/// The exact bytes an end-record signature covers: the match (its header
-/// digest), the last frame, how it ended and the state's checksum there.
-/// Every seat present at the end signs the same record.
-pub fn end_message(
-    header_digest: &[u8; 32],
-    frame: u32,
-    ending: u8,
-    checksum: &cyteria_game::state::Checksum,
-) -> Vec<u8> {
-    let mut m = Vec::with_capacity(END_TAG.len() + 32 + 4 + 1 + 32);
-    m.extend_from_slice(END_TAG);
-    m.extend_from_slice(header_digest);
-    m.extend_from_slice(&frame.to_le_bytes());
-    m.push(ending);
-    m.extend_from_slice(&checksum.0);
-    m
-}
+pub use cyteria_game::transcript::{END_FINISHED, END_TAG, end_message};
 
 /// Signs, as `id`, the end record of a match that finished at `frame` with `checksum`.
 pub fn sign_end(
@@ -294,9 +272,11 @@ impl Equivocation {
         cyteria_settlement::evidence::Equivocation {
             header: header.clone(),
             seat: self.first.seat,
-            frame: self.first.frame,
-            first: signed(&self.first),
-            second: signed(&self.second),
+            conflict: cyteria_settlement::evidence::Conflict::Checkpoints {
+                frame: self.first.frame,
+                first: signed(&self.first),
+                second: signed(&self.second),
+            },
         }
     }
 }

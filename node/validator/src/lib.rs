@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{B256, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::Eip712Domain;
-use cyteria_chain::chain::{Chain, Submitted};
+use cyteria_chain::chain::{Chain, Submitted, retry};
 use cyteria_node::content::{Content, parse_cid};
 use cyteria_node::metrics::Metrics;
 use cyteria_node::node::Node;
@@ -119,6 +119,14 @@ impl Validator {
         anyhow::ensure!(
             chain.address == signer.address(),
             "the chain connection signs as another address"
+        );
+        // A batch that slashes reverts unless the Settlement contract slashes
+        // through the PlayerBond this validator reads bonds from.
+        let bond = retry(|| async { chain.settlement().playerBond().call().await }).await?;
+        anyhow::ensure!(
+            bond == chain.deployment.player_bond,
+            "the Settlement contract slashes bonds in {bond}, the deployment names {}: check the deployment file",
+            chain.deployment.player_bond
         );
         let durable = Durable::open(node.ctx.store.clone())?;
         let (epoch, ledger) = durable.ledger()?;

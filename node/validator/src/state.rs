@@ -54,6 +54,80 @@ pub struct Pace {
     pub beacon_every: Duration,
 }
 
+/// Matches whose end record a validator keeps, to compare a later version with.
+const ENDS_KEPT: usize = 4096;
+
+/// The end record of the first verified version of each recent match.
+#[derive(Default)]
+struct Ends {
+    /// By match id: the version's CID, last frame, final checksum and each seat's signature.
+    first: BTreeMap<
+        [u8; 32],
+        (
+            String,
+            u32,
+            cyteria_game::state::Checksum,
+            Vec<cyteria_game::transcript::Signature>,
+        ),
+    >,
+    /// Match ids in the order they were kept, oldest first.
+    order: std::collections::VecDeque<[u8; 32]>,
+}
+
+impl Ends {
+    /// Keeps `t`'s end record if its match is new; otherwise, when `t` is
+    /// another version (`cid`) that ends elsewhere, the evidence against
+    /// each seat that signed both ends.
+    fn compare(
+        &mut self,
+        cid: &str,
+        t: &cyteria_game::transcript::Transcript,
+    ) -> Vec<Equivocation> {
+        use cyteria_settlement::evidence::{Conflict, SignedEnd};
+        let id = t.header.match_id;
+        let Some((first_cid, frame, checksum, sigs)) = self.first.get(&id) else {
+            if self.order.len() >= ENDS_KEPT
+                && let Some(old) = self.order.pop_front()
+            {
+                self.first.remove(&old);
+            }
+            self.first.insert(
+                id,
+                (
+                    cid.to_string(),
+                    t.frames(),
+                    t.final_checksum,
+                    t.ends.clone(),
+                ),
+            );
+            self.order.push_back(id);
+            return vec![];
+        };
+        if first_cid == cid || (*frame, *checksum) == (t.frames(), t.final_checksum) {
+            return vec![];
+        }
+        let end = |frame: u32, checksum, signature| SignedEnd {
+            frame,
+            ending: cyteria_game::transcript::END_FINISHED,
+            checksum,
+            signature,
+        };
+        sigs.iter()
+            .zip(&t.ends)
+            .enumerate()
+            .map(|(seat, (a, b))| Equivocation {
+                header: t.header.clone(),
+                seat: seat as u8,
+                conflict: Conflict::Ends {
+                    first: end(*frame, *checksum, *a),
+                    second: end(t.frames(), t.final_checksum, *b),
+                },
+            })
+            .filter(|ev| ev.check().is_ok())
+            .collect()
+    }
+}
+
 /// Equivocations a validator keeps for the next batches at most; each
 /// needs a player's two signatures, and a batch slashes `MAX_SLASHES`.
 pub const MAX_PENDING_EVIDENCE: usize = 256;
@@ -224,8 +298,12 @@ pub struct State {
     seen: BTreeSet<Cid>,
     bindings: BTreeMap<[u8; 32], SignedBinding>,
     actions: BTreeMap<([u8; 32], u64), SignedAction>,
-    /// Players' equivocations, by offence.
+    /// Players' equivocations, one per offending key (a batch slashes a
+    /// key once).
     evidence: BTreeMap<[u8; 32], Equivocation>,
+    /// The end record of the first verified version of recent matches, to
+    /// tell a second version its signers also ended otherwise.
+    ends: Ends,
     // Agreement.
     attestations: BTreeMap<u64, BTreeMap<Address, (Batch, Bytes)>>,
     checked: BTreeMap<B256, Checked>,
@@ -273,6 +351,7 @@ impl State {
             bindings: BTreeMap::new(),
             actions: BTreeMap::new(),
             evidence: BTreeMap::new(),
+            ends: Ends::default(),
             attestations: BTreeMap::new(),
             checked: BTreeMap::new(),
             checking: BTreeSet::new(),
@@ -409,6 +488,13 @@ impl State {
         match result {
             Ok(v) => {
                 let id = announce.match_id;
+                // Two versions of one match that end differently, each
+                // signed by its seats: every key that signed both ends
+                // equivocated.
+                for ev in self.ends.compare(&announce.cid.to_string(), &v.transcript) {
+                    tracing::info!(match_id = %short(&id), seat = ev.seat, "two end records signed by one key");
+                    self.file_evidence(ev);
+                }
                 if !self.ledger.credited.contains(&id) && !self.refs.contains_key(&id) {
                     tracing::info!(match_id = %short(&id), frames = v.transcript.frames(), "transcript verified");
                     self.verified
@@ -505,22 +591,31 @@ impl State {
                     None
                 }
             }
-            ActionMessage::Evidence(ev) => {
-                // Decoding checked the signatures; every player of the
-                // match may relay a copy.
-                let offence = ev.offence();
-                if self.ledger.slashed.contains(&offence) {
-                    Some(Rejected::AlreadySlashed.label())
-                } else if self.evidence.len() >= MAX_PENDING_EVIDENCE
-                    && !self.evidence.contains_key(&offence)
-                {
-                    Some("evidence pool full")
-                } else {
-                    self.evidence.entry(offence).or_insert(ev);
-                    None
-                }
-            }
+            ActionMessage::Evidence(ev) => self.file_evidence(ev),
         }
+    }
+
+    /// Keeps checked equivocation evidence for the next batch, one per
+    /// offending key, when the key has a wallet to slash; the refusal's label otherwise.
+    fn file_evidence(&mut self, ev: Equivocation) -> Option<&'static str> {
+        let Some(key) = ev.offender() else {
+            return Some("bad evidence");
+        };
+        if self.ledger.slashed.contains(&ev.offence()) {
+            return Some(Rejected::AlreadySlashed.label());
+        }
+        let liable = self
+            .ledger
+            .account(&key)
+            .is_some_and(|a| !a.liable(ev.header.beacon.epoch).is_empty());
+        if !liable {
+            return Some(Rejected::NothingToSlash.label());
+        }
+        if self.evidence.len() >= MAX_PENDING_EVIDENCE && !self.evidence.contains_key(&key) {
+            return Some("evidence pool full");
+        }
+        self.evidence.entry(key).or_insert(ev);
+        None
     }
 
     /// A batch attestation arrived. `refreshed`: the validator set was read
@@ -791,7 +886,7 @@ impl State {
                 }
                 proposal::Entry::Evidence(_) if l.reason.waits() => {}
                 proposal::Entry::Evidence(o) => {
-                    self.evidence.remove(&o);
+                    self.evidence.retain(|_, ev| ev.offence() != o);
                 }
             }
         }
@@ -870,6 +965,8 @@ impl State {
             l.account(k)
                 .is_none_or(|a| a.wallet.is_none() || b.nonce > a.binding_nonce)
         });
+        self.evidence
+            .retain(|_, ev| !l.slashed.contains(&ev.offence()));
         let e = self.epoch;
         self.checked.retain(|_, c| c.batch.epoch > e);
         self.attestations.retain(|k, _| *k + KEEP_ATTESTATIONS > e);
@@ -990,6 +1087,83 @@ mod tests {
             final_checksum: cyteria_game::Checksum([0; 32]),
             claims: [0; 32],
         }
+    }
+
+    #[test]
+    fn two_versions_of_a_match_that_end_differently_are_evidence_against_each_signer() {
+        use cyteria_game::Rules;
+        use cyteria_game::crafting::starter_loadout;
+        use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot};
+        use cyteria_node::identity::Identity;
+        use cyteria_node::signing::sign_end;
+        use cyteria_settlement::evidence::Conflict;
+        let net = Net::new();
+        let mut s = net.state(0);
+        let ids = [Identity::generate(), Identity::generate()];
+        let seats = ids
+            .iter()
+            .map(|id| PlayerSlot {
+                public_key: id.public_key(),
+                loadout: starter_loadout(),
+            })
+            .collect();
+        let rules = Rules {
+            waves: 20,
+            time_limit: 240,
+        };
+        let header = MatchHeader::from_beacon([0xD2; 32], Beacon::default(), rules, seats);
+        let whole = cyteria_node::adversary::fabricate(&ids, header, 240);
+        // Both seats also sign the end of a cut at frame 120: a second
+        // version whose every signature holds.
+        let mut cut = whole.clone();
+        for v in &mut cut.inputs {
+            v.truncate(120);
+        }
+        for c in &mut cut.checkpoints {
+            c.retain(|c| c.frame <= 120);
+        }
+        cut.final_checksum = cyteria_game::verify(&cut.header, &cut.inputs)
+            .unwrap()
+            .final_checksum;
+        let digest = cut.header.digest();
+        cut.ends = ids
+            .iter()
+            .map(|id| sign_end(id, &digest, 120, &cut.final_checksum))
+            .collect();
+        // Both keys are bound: they have wallets to slash.
+        for (i, id) in ids.iter().enumerate() {
+            s.ledger.accounts.insert(
+                id.public_key(),
+                cyteria_settlement::ledger::Account {
+                    wallet: Some([i as u8 + 1; 20]),
+                    ..Default::default()
+                },
+            );
+        }
+        let arrive = |s: &mut State, t: &cyteria_game::transcript::Transcript, n: u8| {
+            let v = verifier::verify_transcript(&t.encode()).expect("each version verifies");
+            let a = Announce {
+                match_id: t.header.match_id,
+                cid: cid_of(&[n]),
+                ..announce(n)
+            };
+            s.on_transcript(PeerId::random(), a, Ok(v));
+        };
+        arrive(&mut s, &whole, 1);
+        assert!(s.evidence.is_empty(), "one version is no evidence");
+        arrive(&mut s, &whole, 1);
+        assert!(s.evidence.is_empty(), "nor is the same version again");
+        arrive(&mut s, &cut, 2);
+        let offenders: Vec<[u8; 32]> = s.evidence.values().map(|e| e.check().unwrap()).collect();
+        assert_eq!(offenders.len(), 2, "both seats signed both ends");
+        for id in &ids {
+            assert!(offenders.contains(&id.public_key()));
+        }
+        assert!(
+            s.evidence
+                .values()
+                .all(|e| matches!(e.conflict, Conflict::Ends { .. }))
+        );
     }
 
     fn fetches(steps: &[Step]) -> usize {

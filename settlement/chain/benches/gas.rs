@@ -11,7 +11,7 @@ use cyteria_chain::anvil::{CHAIN_ID, LocalChain};
 use cyteria_chain::chain::{Chain, Submitted};
 use cyteria_game::crafting::starter_loadout;
 use cyteria_settlement::batch::{self, Batch, Mint, Slash};
-use cyteria_settlement::evidence::{Equivocation, Signed};
+use cyteria_settlement::evidence::{Conflict, Equivocation, Signed};
 use cyteria_settlement::ids;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +141,7 @@ fn evidence() -> Equivocation {
             loadout: starter_loadout(),
         })
         .collect();
-    let header = MatchHeader::new([3; 32], 7, Rules::default(), seats);
+    let header = MatchHeader::from_beacon([3; 32], Default::default(), Rules::default(), seats);
     let digest = header.digest();
     let signed = |chain: [u8; 32]| Signed {
         chain,
@@ -154,8 +154,10 @@ fn evidence() -> Equivocation {
     Equivocation {
         header,
         seat: 1,
-        frame: 120,
-        first: signed([1; 32]),
-        second: signed([2; 32]),
+        conflict: Conflict::Checkpoints {
+            frame: 120,
+            first: signed([1; 32]),
+            second: signed([2; 32]),
+        },
     }
 }

@@ -22,6 +22,9 @@ use crate::bindings::{
     CYTR, CyteriaItems, PlayerBond, Settlement, Staking, batch_arg, mints_arg, slashes_arg,
 };
 
+/// Wallets one `PlayerBond.bondedAmong` call reads (about 15k gas each).
+const BOND_QUERY_CHUNK: usize = 500;
+
 /// Where every contract lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -196,31 +199,35 @@ impl Chain {
             return Ok(Bonded::default());
         }
         let list: Vec<Address> = wallets.iter().copied().collect();
-        let flags = retry(|| async {
-            self.player_bond()
-                .bondedAmong(list.clone())
-                .block(block.into())
-                .call()
-                .await
-        })
-        .await?;
-        anyhow::ensure!(
-            flags.counts.len() == list.len() && flags.held.len() == list.len(),
-            "bondedAmong answered {}/{} flags for {} wallets",
-            flags.counts.len(),
-            flags.held.len(),
-            list.len()
-        );
-        let pick = |f: &[bool]| -> BTreeSet<Address> {
-            list.iter()
-                .zip(f)
-                .filter_map(|(w, b)| b.then_some(*w))
-                .collect()
-        };
-        Ok(Bonded {
-            earning: pick(&flags.counts),
-            slashable: pick(&flags.held),
-        })
+        let mut out = Bonded::default();
+        // A call reads two slots per wallet: in chunks well under an RPC
+        // node's gas cap for calls.
+        for chunk in list.chunks(BOND_QUERY_CHUNK) {
+            let flags = retry(|| async {
+                self.player_bond()
+                    .bondedAmong(chunk.to_vec())
+                    .block(block.into())
+                    .call()
+                    .await
+            })
+            .await?;
+            anyhow::ensure!(
+                flags.counts.len() == chunk.len() && flags.held.len() == chunk.len(),
+                "bondedAmong answered {}/{} flags for {} wallets",
+                flags.counts.len(),
+                flags.held.len(),
+                chunk.len()
+            );
+            for ((w, counts), held) in chunk.iter().zip(flags.counts).zip(flags.held) {
+                if counts {
+                    out.earning.insert(*w);
+                }
+                if held {
+                    out.slashable.insert(*w);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Locks `amount` CYTR more in this wallet's player bond (approving it first).

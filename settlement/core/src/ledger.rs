@@ -47,10 +47,13 @@ pub struct Account {
     /// Chain time (ms) until which its credited matches occupy it; the next
     /// credited match starts no earlier ([`crate::provenance`]).
     pub busy_until_ms: u64,
-    /// Wallets the key was bound to before its current one (at most
-    /// [`MAX_FORMER_WALLETS`]): each stays liable for the key's
-    /// equivocations, so rebinding does not move a bond out of reach.
-    pub former: Vec<[u8; 20]>,
+    /// Wallets the key was bound to before its current one, with the
+    /// epoch whose batch moved them away (at most [`MAX_FORMER_WALLETS`]):
+    /// each stays liable for the key's equivocations in matches whose
+    /// beacon is no later than that epoch, so rebinding does not move a
+    /// bond out of reach, and a wallet is not liable for what the key signs
+    /// after it left.
+    pub former: Vec<([u8; 20], u64)>,
 }
 
 impl Account {
@@ -59,12 +62,18 @@ impl Account {
         self.wallet.map(Address::from)
     }
 
-    /// Every wallet liable for the key's equivocations: the bound one and
-    /// those it was bound to before.
-    pub fn liable(&self) -> Vec<Address> {
+    /// Every wallet liable for the key's equivocations in a match whose
+    /// beacon is epoch `beacon` (0: every wallet it has held): the bound one, and those
+    /// it left after that epoch's settlement.
+    pub fn liable(&self, beacon: u64) -> Vec<Address> {
+        let former = self
+            .former
+            .iter()
+            .filter(|(_, left)| beacon <= *left)
+            .map(|(w, _)| w);
         self.wallet
             .iter()
-            .chain(&self.former)
+            .chain(former)
             .map(|w| Address::from(*w))
             .collect()
     }
@@ -83,6 +92,12 @@ pub struct Ledger {
     pub wallet_busy: BTreeMap<[u8; 20], u64>,
     /// Offences ([`Equivocation::offence`]) already slashed: one each.
     pub slashed: BTreeSet<[u8; 32]>,
+}
+
+/// Keeps `wallet`, which `a`'s key leaves in `epoch`'s batch, liable for it.
+fn retire(a: &mut Account, wallet: [u8; 20], epoch: u64) {
+    a.former.retain(|(w, _)| *w != wallet);
+    a.former.push((wallet, epoch));
 }
 
 /// How many wallets a game key may leave behind by rebinding. Each stays
@@ -371,11 +386,18 @@ impl Ledger {
         LEDGER.decode(bytes)
     }
 
-    /// Records a wallet binding, which both keys signed. A later nonce (at
-    /// most [`MAX_NONCE_STEP`] ahead) replaces an earlier binding of the key;
-    /// a wallet holds one game key at a time, so binding a wallet to a new
-    /// key unbinds the key it held.
-    pub fn bind(&mut self, b: &SignedBinding, domain: &Eip712Domain) -> Result<(), Rejected> {
+    /// Records a wallet binding, which both keys signed, in the batch of
+    /// `epoch`. A later nonce (at most [`MAX_NONCE_STEP`] ahead) replaces an
+    /// earlier binding of the key; a wallet holds one game key at a time, so
+    /// binding a wallet to a new key unbinds the key it held. Each key keeps
+    /// the wallets it leaves liable; one that already left
+    /// [`MAX_FORMER_WALLETS`] behind moves no more.
+    pub fn bind(
+        &mut self,
+        b: &SignedBinding,
+        domain: &Eip712Domain,
+        epoch: u64,
+    ) -> Result<(), Rejected> {
         b.verify(domain).map_err(Rejected::BadBinding)?;
         let current = self
             .accounts
@@ -394,32 +416,36 @@ impl Ledger {
             });
         }
         let wallet = b.wallet.into_array();
+        let full = |a: &Account| a.former.len() >= MAX_FORMER_WALLETS;
+        // The key leaves its wallet for this one; and the key this wallet
+        // held leaves it. Either must have room to keep what it leaves.
         let leaves = self
             .accounts
             .get(&b.game_key)
             .and_then(|a| a.wallet.filter(|w| *w != wallet));
-        if let Some(old) = leaves {
-            let former = &self.accounts[&b.game_key].former;
-            if !former.contains(&old) && former.len() >= MAX_FORMER_WALLETS {
-                return Err(Rejected::TooManyWallets);
-            }
+        if leaves.is_some() && self.accounts.get(&b.game_key).is_some_and(full) {
+            return Err(Rejected::TooManyWallets);
+        }
+        let held = self
+            .accounts
+            .iter()
+            .find(|(k, a)| **k != b.game_key && a.wallet == Some(wallet))
+            .map(|(k, _)| *k);
+        if held.is_some_and(|k| full(&self.accounts[&k])) {
+            return Err(Rejected::TooManyWallets);
         }
         // The wallet's time goes with it: a fresh key does not reopen the
         // hours its old key already played. The key it leaves keeps the
         // wallet liable for its equivocations.
         let mut busy = 0;
-        for (k, a) in self.accounts.iter_mut() {
-            if *k != b.game_key && a.wallet == Some(wallet) {
-                a.wallet = None;
-                if !a.former.contains(&wallet) && a.former.len() < MAX_FORMER_WALLETS {
-                    a.former.push(wallet);
-                }
-                busy = busy.max(a.busy_until_ms);
-            }
+        if let Some(a) = held.and_then(|k| self.accounts.get_mut(&k)) {
+            a.wallet = None;
+            retire(a, wallet, epoch);
+            busy = a.busy_until_ms;
         }
         let acct = self.accounts.entry(b.game_key).or_default();
-        if let Some(old) = leaves.filter(|o| !acct.former.contains(o)) {
-            acct.former.push(old);
+        if let Some(old) = leaves {
+            retire(acct, old, epoch);
         }
         acct.busy_until_ms = acct.busy_until_ms.max(busy);
         acct.wallet = Some(wallet);
@@ -532,19 +558,22 @@ impl Ledger {
         Ok(credit)
     }
 
-    /// Judges equivocation evidence: the offence, once, slashes the bond of
-    /// every wallet its key is or was bound to that holds one at the
-    /// reference block. Returns those wallets.
-    pub fn slash(&mut self, ev: &Equivocation, bonded: &Bonded) -> Result<Vec<Address>, Rejected> {
+    /// The wallets equivocation evidence slashes: every wallet its key is
+    /// bound to, or left after the match's beacon, that holds a bond at
+    /// the reference block; once per offence. Changes nothing.
+    pub fn slash_targets(
+        &self,
+        ev: &Equivocation,
+        bonded: &Bonded,
+    ) -> Result<Vec<Address>, Rejected> {
         let key = ev.check().map_err(Rejected::BadEvidence)?;
-        let offence = ev.offence();
-        if self.slashed.contains(&offence) {
+        if self.slashed.contains(&ev.offence()) {
             return Err(Rejected::AlreadySlashed);
         }
         let wallets: Vec<Address> = self
             .accounts
             .get(&key)
-            .map(Account::liable)
+            .map(|a| a.liable(ev.header.beacon.epoch))
             .unwrap_or_default()
             .into_iter()
             .filter(|w| bonded.slashable.contains(w))
@@ -552,7 +581,14 @@ impl Ledger {
         if wallets.is_empty() {
             return Err(Rejected::NothingToSlash);
         }
-        self.slashed.insert(offence);
+        Ok(wallets)
+    }
+
+    /// Judges equivocation evidence ([`Ledger::slash_targets`]) and records
+    /// its offence as slashed. Returns the wallets to slash.
+    pub fn slash(&mut self, ev: &Equivocation, bonded: &Bonded) -> Result<Vec<Address>, Rejected> {
+        let wallets = self.slash_targets(ev, bonded)?;
+        self.slashed.insert(ev.offence());
         Ok(wallets)
     }
 
@@ -726,7 +762,7 @@ mod tests {
         let (a, b) = (Player::new(1), Player::new(2));
         let bonds = bonded(&[&a]);
         let mut l = Ledger::default();
-        l.bind(&a.binding(1), &domain()).unwrap();
+        l.bind(&a.binding(1), &domain(), 1).unwrap();
         let empty_root = Ledger::default().root();
         assert_eq!(empty_root, [0; 32], "the chain's genesis root");
         assert_ne!(l.root(), empty_root);
@@ -768,8 +804,8 @@ mod tests {
         let (bonded_player, unbonded) = (Player::new(1), Player::new(2));
         let bonds = bonded(&[&bonded_player]);
         let mut l = Ledger::default();
-        l.bind(&bonded_player.binding(1), &domain()).unwrap();
-        l.bind(&unbonded.binding(1), &domain()).unwrap();
+        l.bind(&bonded_player.binding(1), &domain(), 1).unwrap();
+        l.bind(&unbonded.binding(1), &domain(), 1).unwrap();
         let (h, o) = outcome(&[&bonded_player, &unbonded]);
         let c = l.credit_match(&h, &o, 0, &bonds).unwrap();
         assert_eq!(c.unbonded, vec![1]);
@@ -807,14 +843,14 @@ mod tests {
         let ev = equivocation(&cheat.key, [[1; 32], [2; 32]]);
         let bonds = bonded(&[&cheat]);
         assert_eq!(l.slash(&ev, &bonds), Err(Rejected::NothingToSlash));
-        l.bind(&cheat.binding(1), &domain()).unwrap();
+        l.bind(&cheat.binding(1), &domain(), 1).unwrap();
         // The cheat moves its key to a fresh wallet before the evidence
         // lands: the bonded one stays liable.
         let fresh = Player {
             key: cheat.key.clone(),
             wallet: PrivateKeySigner::random(),
         };
-        l.bind(&fresh.binding(2), &domain()).unwrap();
+        l.bind(&fresh.binding(2), &domain(), 1).unwrap();
         let before = l.root();
         assert_eq!(l.slash(&ev, &bonds), Ok(vec![cheat.wallet.address()]));
         assert_ne!(l.root(), before, "the offence is in the state root");
@@ -838,10 +874,10 @@ mod tests {
                 wallet: PrivateKeySigner::random(),
             };
             if n < 2 + MAX_FORMER_WALLETS as u64 {
-                l.bind(&next.binding(n), &domain()).unwrap();
+                l.bind(&next.binding(n), &domain(), 1).unwrap();
             } else {
                 assert_eq!(
-                    l.bind(&next.binding(n), &domain()),
+                    l.bind(&next.binding(n), &domain(), 1),
                     Err(Rejected::TooManyWallets)
                 );
             }
@@ -849,9 +885,47 @@ mod tests {
         assert!(
             l.account(&cheat.pk())
                 .unwrap()
-                .liable()
+                .liable(0)
                 .contains(&cheat.wallet.address())
         );
+        // A wallet the key left before a match's beacon is not liable for it.
+        use crate::evidence::tests::equivocation_at;
+        let later = equivocation_at(
+            &cheat.key,
+            [[5; 32], [6; 32]],
+            cyteria_game::transcript::Beacon {
+                epoch: 2,
+                root: [2; 32],
+            },
+        );
+        assert_eq!(l.slash(&later, &bonds), Err(Rejected::NothingToSlash));
+    }
+
+    #[test]
+    fn a_key_with_no_room_for_former_wallets_cannot_give_its_wallet_away() {
+        // The cheat fills its key's list with empty wallets, binds the key to
+        // its bonded wallet, equivocates, then binds a fresh key to that
+        // wallet: the wallet would be liable to no key.
+        let cheat = Player::new(42);
+        let mut l = Ledger::default();
+        for n in 1..=MAX_FORMER_WALLETS as u64 {
+            let empty = Player {
+                key: cheat.key.clone(),
+                wallet: PrivateKeySigner::random(),
+            };
+            l.bind(&empty.binding(n), &domain(), 1).unwrap();
+        }
+        l.bind(&cheat.binding(100), &domain(), 1).unwrap();
+        assert_eq!(
+            l.account(&cheat.pk()).unwrap().former.len(),
+            MAX_FORMER_WALLETS
+        );
+        let fresh = cheat.key_for_wallet(43);
+        assert_eq!(
+            l.bind(&fresh.binding(1), &domain(), 2),
+            Err(Rejected::TooManyWallets)
+        );
+        assert_eq!(l.key_of(cheat.wallet.address()), Some(cheat.pk()));
     }
 
     #[test]
@@ -864,7 +938,7 @@ mod tests {
             l.apply_action(&a.act(0, sword), CHAIN, &bonds),
             Err(Rejected::Unbound)
         );
-        l.bind(&a.binding(1), &domain()).unwrap();
+        l.bind(&a.binding(1), &domain(), 1).unwrap();
         let poor = l.apply_action(&a.act(0, sword), CHAIN, &bonds).unwrap_err();
         assert_eq!(poor.label(), "insufficient materials");
         let (h, o) = outcome(&[&a]);
@@ -915,7 +989,7 @@ mod tests {
         let a = Player::new(1);
         let bonds = bonded(&[&a]);
         let mut l = Ledger::default();
-        l.bind(&a.binding(1), &domain()).unwrap();
+        l.bind(&a.binding(1), &domain(), 1).unwrap();
         let (h, o) = outcome(&[&a]);
         l.credit_match(&h, &o, 0, &bonds).unwrap();
         let weapon = starter_loadout().weapon.unwrap();
@@ -939,10 +1013,13 @@ mod tests {
         let mut l = Ledger::default();
         let mut bad = a.binding(1);
         bad.nonce = 2;
-        assert_eq!(l.bind(&bad, &domain()).unwrap_err().label(), "bad binding");
-        l.bind(&a.binding(2), &domain()).unwrap();
         assert_eq!(
-            l.bind(&a.binding(2), &domain()).unwrap_err().label(),
+            l.bind(&bad, &domain(), 1).unwrap_err().label(),
+            "bad binding"
+        );
+        l.bind(&a.binding(2), &domain(), 1).unwrap();
+        assert_eq!(
+            l.bind(&a.binding(2), &domain(), 1).unwrap_err().label(),
             "stale binding"
         );
         // The owner moves the key to a new wallet: both keys sign.
@@ -950,7 +1027,7 @@ mod tests {
             key: a.key.clone(),
             wallet: PrivateKeySigner::random(),
         };
-        l.bind(&moved.binding(3), &domain()).unwrap();
+        l.bind(&moved.binding(3), &domain(), 1).unwrap();
         assert_eq!(
             l.account(&a.pk()).unwrap().wallet(),
             Some(moved.wallet.address())
@@ -975,26 +1052,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            l.bind(&forged, &domain()).unwrap_err().label(),
+            l.bind(&forged, &domain(), 1).unwrap_err().label(),
             "binding not signed by the game key"
         );
         forged.key_signature = Default::default();
         assert_eq!(
-            l.bind(&forged, &domain()).unwrap_err().label(),
+            l.bind(&forged, &domain(), 1).unwrap_err().label(),
             "binding not signed by the game key"
         );
         assert_eq!(l.account(&victim.pk()), None);
         // The owner signing u64::MAX is refused too, so no binding ever
         // leaves a key with no nonce above it.
         assert_eq!(
-            l.bind(&victim.binding(u64::MAX), &domain())
+            l.bind(&victim.binding(u64::MAX), &domain(), 1)
                 .unwrap_err()
                 .label(),
             "binding nonce too far ahead"
         );
         // A clock's nonce binds, and the owner rebinds after it.
-        l.bind(&victim.binding(1_800_000_000), &domain()).unwrap();
-        l.bind(&victim.binding(1_800_000_100), &domain()).unwrap();
+        l.bind(&victim.binding(1_800_000_000), &domain(), 1)
+            .unwrap();
+        l.bind(&victim.binding(1_800_000_100), &domain(), 1)
+            .unwrap();
         assert_eq!(
             l.account(&victim.pk()).unwrap().wallet(),
             Some(victim.wallet.address())
@@ -1007,8 +1086,8 @@ mod tests {
         let bonds = bonded(&[&first]);
         let second = first.key_for_wallet(2);
         let mut l = Ledger::default();
-        l.bind(&first.binding(1), &domain()).unwrap();
-        l.bind(&second.binding(1), &domain()).unwrap();
+        l.bind(&first.binding(1), &domain(), 1).unwrap();
+        l.bind(&second.binding(1), &domain(), 1).unwrap();
         assert_eq!(l.key_of(first.wallet.address()), Some(second.pk()));
         assert_eq!(l.account(&first.pk()).unwrap().wallet(), None);
         // The first key is unbound now: its match rewards are refused.
@@ -1022,7 +1101,7 @@ mod tests {
         let bonds = bonded(&[&first]);
         let second = first.key_for_wallet(2);
         let mut l = Ledger::default();
-        l.bind(&first.binding(1), &domain()).unwrap();
+        l.bind(&first.binding(1), &domain(), 1).unwrap();
         let (h, o) = outcome(&[&first]);
         l.credit_match(&h, &o, 5_000, &bonds).unwrap();
         assert_eq!(
@@ -1031,7 +1110,7 @@ mod tests {
             "the bound seat is busy until the match's end"
         );
         // A fresh key for the same wallet does not reopen that time.
-        l.bind(&second.binding(1), &domain()).unwrap();
+        l.bind(&second.binding(1), &domain(), 1).unwrap();
         assert_eq!(l.account(&second.pk()).unwrap().busy_until_ms, 5_000);
         let (h2, _) = outcome(&[&second]);
         assert_eq!(l.busy_ms(&h2), 5_000);
@@ -1044,9 +1123,9 @@ mod tests {
             key: SigningKey::from_bytes(&[1; 32]),
             wallet: PrivateKeySigner::random(),
         };
-        l.bind(&throwaway.binding(2), &domain()).unwrap();
+        l.bind(&throwaway.binding(2), &domain(), 1).unwrap();
         let fresh = first.key_for_wallet(3);
-        l.bind(&fresh.binding(1), &domain()).unwrap();
+        l.bind(&fresh.binding(1), &domain(), 1).unwrap();
         let (h3, _) = outcome(&[&fresh]);
         assert_eq!(l.busy_ms(&h3), 5_000, "the wallet is still busy");
     }

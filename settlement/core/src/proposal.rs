@@ -67,8 +67,9 @@ pub const BATCH_DATA: Format = Format {
 /// Items one batch mints at most (ids carry a 16-bit index; gas bounds it far lower).
 pub const MAX_ITEMS: usize = 1024;
 
-/// Offences (equivocations) one batch slashes at most; more wait for the
-/// next epoch. Each slashes at most 1 + `MAX_FORMER_WALLETS` bonds.
+/// Bonds one batch slashes at most (each carries its evidence, up to 4 KiB,
+/// in calldata: 64 KiB at most, half the usual transaction size limit);
+/// evidence that does not fit waits for the next epoch.
 pub const MAX_SLASHES: usize = 16;
 
 impl BatchData {
@@ -183,7 +184,7 @@ pub enum ProposalError {
     /// The batch would mint more than `MAX_ITEMS` items.
     #[error("more than {MAX_ITEMS} items in one batch")]
     TooManyItems,
-    /// The batch would slash more than `MAX_SLASHES` offences.
+    /// The batch names more evidence than `MAX_SLASHES`.
     #[error("more than {MAX_SLASHES} slashes in one batch")]
     TooManySlashes,
 }
@@ -204,7 +205,7 @@ pub fn wallets_touched(
     out.extend(
         keys.into_iter()
             .filter_map(|k| prev.account(&k))
-            .flat_map(|a| a.liable()),
+            .flat_map(|a| a.liable(0)),
     );
     out
 }
@@ -315,7 +316,7 @@ pub fn build(
     let mut run = Run::new(prev);
     let mut left_out = vec![];
     for b in bindings {
-        match run.ledger.bind(&b, cx.binding_domain) {
+        match run.ledger.bind(&b, cx.binding_domain, epoch) {
             Ok(()) => data.bindings.push(b),
             Err(reason) => left_out.push(LeftOut {
                 entry: Entry::Binding(b.game_key),
@@ -365,13 +366,6 @@ pub fn build(
         if slashed.contains(&offence) {
             continue;
         }
-        if data.evidence.len() >= MAX_SLASHES {
-            left_out.push(LeftOut {
-                entry,
-                reason: Rejected::BatchFull,
-            });
-            continue;
-        }
         match run.slash(&ev, cx) {
             Ok(()) => {
                 slashed.insert(offence);
@@ -398,7 +392,7 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     let mut run = Run::new(prev);
     for b in &data.bindings {
         run.ledger
-            .bind(b, cx.binding_domain)
+            .bind(b, cx.binding_domain, data.epoch)
             .map_err(|reason| ProposalError::Refused {
                 what: format!("binding of {}", hex(&b.game_key)),
                 reason,
@@ -419,6 +413,9 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
             reason,
         })?;
     }
+    if data.evidence.len() > MAX_SLASHES {
+        return Err(ProposalError::TooManySlashes);
+    }
     for ev in &data.evidence {
         run.slash(ev, cx).map_err(|reason| ProposalError::Refused {
             what: format!(
@@ -431,9 +428,6 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     if run.items.len() > MAX_ITEMS {
         return Err(ProposalError::TooManyItems);
     }
-    if data.evidence.len() > MAX_SLASHES {
-        return Err(ProposalError::TooManySlashes);
-    }
     Ok(run.finish(data.epoch))
 }
 
@@ -443,6 +437,7 @@ struct Run {
     unbound: Vec<([u8; 32], u8)>,
     unbonded: Vec<([u8; 32], u8)>,
     slashes: Vec<Slash>,
+    slashed_keys: BTreeSet<[u8; 32]>,
 }
 
 impl Run {
@@ -453,6 +448,7 @@ impl Run {
             unbound: vec![],
             unbonded: vec![],
             slashes: vec![],
+            slashed_keys: BTreeSet::new(),
         }
     }
 
@@ -483,9 +479,30 @@ impl Run {
         Ok(())
     }
 
-    /// Slashes every liable bonded wallet of the evidence's key, once per offence.
+    /// Slashes every liable bonded wallet of the evidence's key, once per
+    /// offence. The match's beacon must be one the chain settled recently
+    /// (no evidence for a match invented long after); a key's second
+    /// offence, a wallet already slashed here, or more than `MAX_SLASHES`
+    /// bonds wait for a later batch.
     fn slash(&mut self, ev: &Equivocation, cx: &Context<'_>) -> Result<(), Rejected> {
-        let wallets = self.ledger.slash(ev, cx.bonded)?;
+        let beacon = ev.header.beacon;
+        match cx.chain.epochs.get(&beacon.epoch) {
+            None => return Err(Rejected::StaleBeacon),
+            Some(s) if s.root != beacon.root => return Err(Rejected::WrongBeacon),
+            Some(_) => {}
+        }
+        let wallets = self.ledger.slash_targets(ev, cx.bonded)?;
+        let key = ev.offender().unwrap_or_default();
+        if self.slashed_keys.contains(&key)
+            || wallets
+                .iter()
+                .any(|w| self.slashes.iter().any(|s| s.player == *w))
+            || self.slashes.len() + wallets.len() > MAX_SLASHES
+        {
+            return Err(Rejected::BatchFull);
+        }
+        self.ledger.slashed.insert(ev.offence());
+        self.slashed_keys.insert(key);
         let evidence = alloy::primitives::Bytes::from(ev.encode());
         self.slashes.extend(wallets.into_iter().map(|player| Slash {
             player,
@@ -660,7 +677,9 @@ mod tests {
         let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
         let ev = equivocation(&key, [[1; 32], [2; 32]]);
         let mut forged = ev.clone();
-        forged.second.chain = [3; 32];
+        if let crate::evidence::Conflict::Checkpoints { second, .. } = &mut forged.conflict {
+            second.chain = [3; 32];
+        }
         let candidates = Candidates {
             bindings: vec![bind],
             // A copy with a broken signature first, then the evidence as three players relay it.

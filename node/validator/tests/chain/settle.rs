@@ -860,7 +860,6 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
 /// once the validators' subscriptions have reached `by`.
 async fn announce_by(by: &Node, t: cyteria_game::transcript::Transcript) {
     let o = t.verify().unwrap();
-    assert_eq!(o.frames, 1_200);
     for tries in 0.. {
         match by.announce(&t, &o).await {
             Ok(_) => break,
@@ -964,6 +963,105 @@ async fn a_bonded_equivocator_is_slashed_once_with_the_evidence_on_chain() {
         assert!(v.handle.ledger.borrow().1.slashed.contains(&ev.offence()));
     }
     for p in players {
+        p.ctx.net.clone().stop().await;
+    }
+    for v in vals {
+        v.shut_down().await;
+    }
+}
+
+/// A third party that holds a signed 600-frame match publishes its first 60
+/// frames (cut at a checkpoint both seats signed, with the prefix's own
+/// final checksum) before the players announce the whole: the prefix is
+/// not credited, and every validator credits the whole match alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_published_first_is_not_the_match() {
+    use cyteria_game::Rules;
+    use cyteria_game::crafting::starter_loadout;
+    use cyteria_game::transcript::{MatchHeader, PlayerSlot};
+    use cyteria_node::adversary::fabricate;
+
+    let chain = chain_with_validators().await;
+    let vals = validators(&chain, &[1, 2, 3]).await;
+    let boot = vals[0].node.clone();
+    let players = [
+        node(Transport::Tcp, Some(&boot)).await,
+        node(Transport::Tcp, Some(&boot)).await,
+    ];
+    let third = node(Transport::Tcp, Some(&boot)).await;
+    bind(&chain, &players[0], 4).await;
+    bind(&chain, &players[1], 5).await;
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap();
+    until("the bindings settle", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+    // The match both players signed: 600 frames, checkpoints every 60.
+    let ids: Vec<Identity> = players.iter().map(|p| p.ctx.identity.clone()).collect();
+    let seats = ids
+        .iter()
+        .map(|id| PlayerSlot {
+            public_key: id.public_key(),
+            loadout: starter_loadout(),
+        })
+        .collect();
+    let rules = Rules {
+        waves: 20,
+        time_limit: 600,
+    };
+    let header = MatchHeader::from_beacon([0xD1; 32], reader.beacon().await.unwrap(), rules, seats);
+    let whole = fabricate(&ids, header, 600);
+    let full = whole.verify().unwrap();
+    let mut prefix = whole.clone();
+    for v in &mut prefix.inputs {
+        v.truncate(60);
+    }
+    for c in &mut prefix.checkpoints {
+        c.retain(|c| c.frame <= 60);
+    }
+    let cut = cyteria_game::verify(&prefix.header, &prefix.inputs).expect("the prefix replays");
+    prefix.final_checksum = cut.final_checksum;
+    assert_ne!(
+        cut.players[0].xp, full.players[0].xp,
+        "the cut changes the rewards"
+    );
+
+    announce_by(&third, prefix).await;
+    until("every validator refused the prefix", 60, || async {
+        vals.iter().all(|v| {
+            v.metrics().sum(
+                "cyteria_rejected_messages_total",
+                "reason=\"bad end record\"",
+            ) >= 1.0
+        })
+    })
+    .await;
+    announce_by(&players[0], whole.clone()).await;
+    let id = whole.header.match_id;
+    until("every validator credits the whole match", 90, || async {
+        vals.iter()
+            .all(|v| v.handle.ledger.borrow().1.credited.contains(&id))
+    })
+    .await;
+    for v in &vals {
+        let l = v.handle.ledger.borrow().1.clone();
+        for (seat, p) in ids.iter().enumerate() {
+            let a = l.account(&p.public_key()).unwrap();
+            assert_eq!(
+                (a.matches, a.xp),
+                (1, u64::from(full.players[seat].xp)),
+                "the whole match's rewards"
+            );
+        }
+    }
+    assert!(
+        vals.iter()
+            .any(|v| v.node.net().app_score(&third.net().peer_id) < 0.0),
+        "the prefix cost its publisher standing"
+    );
+    for p in players.into_iter().chain([third]) {
         p.ctx.net.clone().stop().await;
     }
     for v in vals {
