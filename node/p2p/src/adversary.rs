@@ -137,6 +137,23 @@ pub fn equivocation(
     .for_validators(header)
 }
 
+/// `t` cut at `frame`, a checkpoint every seat signed, with the cut's own
+/// final checksum: what anyone holding a transcript can make. Every input
+/// signature still holds; the end records are still the whole match's.
+pub fn cut_at(t: &Transcript, frame: u32) -> Transcript {
+    let mut cut = t.clone();
+    for v in &mut cut.inputs {
+        v.truncate(frame as usize);
+    }
+    for c in &mut cut.checkpoints {
+        c.retain(|c| c.frame <= frame);
+    }
+    if let Ok(o) = cyteria_game::verify(&cut.header, &cut.inputs) {
+        cut.final_checksum = o.final_checksum;
+    }
+    cut
+}
+
 /// A match played offline by the core's bot for `frames` frames at most
 /// and signed by `keys` (one per seat, in the header's order): every
 /// checkpoint and end record verifies. What a cheater with a fast CPU
@@ -154,7 +171,7 @@ pub fn fabricate(
     let digest = header.digest();
     let played = inputs.first().map_or(0, |i| i.len() as u32);
     // Every 60 frames and at the end, as a live session signs them.
-    let every = crate::session::SessionConfig::default().checkpoint_every;
+    let every = crate::signing::CHECKPOINT_EVERY;
     let checkpoints = keys
         .iter()
         .enumerate()

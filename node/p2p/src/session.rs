@@ -69,7 +69,7 @@ impl Default for SessionConfig {
             input_delay: 2,
             max_prediction: 8,
             tick_hz: 60,
-            checkpoint_every: 60,
+            checkpoint_every: crate::signing::CHECKPOINT_EVERY,
             disconnect_timeout_ms: 2_000,
             sync_timeout_ms: 15_000,
             end_linger_ms: 3_000,

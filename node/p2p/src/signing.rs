@@ -16,6 +16,10 @@ use crate::wire::WireCheckpoint;
 
 pub use cyteria_game::transcript::{CHECKPOINT_TAG, checkpoint_message};
 
+/// Frames between the checkpoints a session signs by default (and at the
+/// match's last frame).
+pub const CHECKPOINT_EVERY: u32 = 60;
+
 /// Signs, as `id` in `seat`, the checkpoint of `chain` at its current frame.
 pub fn sign_checkpoint(
     id: &Identity,

@@ -1115,16 +1115,7 @@ mod tests {
         let whole = cyteria_node::adversary::fabricate(&ids, header, 240);
         // Both seats also sign the end of a cut at frame 120: a second
         // version whose every signature holds.
-        let mut cut = whole.clone();
-        for v in &mut cut.inputs {
-            v.truncate(120);
-        }
-        for c in &mut cut.checkpoints {
-            c.retain(|c| c.frame <= 120);
-        }
-        cut.final_checksum = cyteria_game::verify(&cut.header, &cut.inputs)
-            .unwrap()
-            .final_checksum;
+        let mut cut = cyteria_node::adversary::cut_at(&whole, 120);
         let digest = cut.header.digest();
         cut.ends = ids
             .iter()

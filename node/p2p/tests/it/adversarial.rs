@@ -305,21 +305,15 @@ async fn a_prefix_cut_at_a_checkpoint_every_seat_signed_is_not_the_match() {
     let t = assert_finished_and_verified(&reports, &nodes);
     assert!(t.frames() > 60);
     let cut = 60u32;
-    let mut prefix = t.clone();
-    for v in &mut prefix.inputs {
-        v.truncate(cut as usize);
-    }
-    for cps in &mut prefix.checkpoints {
-        cps.retain(|c| c.frame <= cut);
+    let mut prefix = cyteria_node::adversary::cut_at(&t, cut);
+    for cps in &prefix.checkpoints {
         assert_eq!(
             cps.last().map(|c| c.frame),
             Some(cut),
             "a checkpoint at the cut"
         );
     }
-    prefix.final_checksum = cyteria_game::verify(&prefix.header, &prefix.inputs)
-        .expect("the prefix replays")
-        .final_checksum;
+    prefix.verify().expect("the prefix replays");
     // What the old checks looked at holds for the prefix.
     verify_transcript_signatures(&prefix.header, &prefix.inputs, &prefix.checkpoints)
         .expect("the prefix's input signatures hold");

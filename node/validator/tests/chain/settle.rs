@@ -101,6 +101,21 @@ async fn validators(chain: &LocalChain, accounts: &[usize]) -> Vec<RunningValida
     v
 }
 
+/// A reader of the chain (anvil account 9, which no test spends from).
+async fn reader_of(chain: &LocalChain) -> Chain {
+    Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
+        .await
+        .unwrap()
+}
+
+/// Waits for the first epoch: the bindings the test sent settle in it.
+async fn bindings_settle(reader: &Chain) {
+    until("the bindings settle", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+}
+
 async fn until<F, Fut>(what: &str, secs: u64, mut f: F)
 where
     F: FnMut() -> Fut,
@@ -210,13 +225,8 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         bind(&chain, &players[0], 4).await,
         bind(&chain, &players[1], 5).await,
     ];
-    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
-        .await
-        .unwrap();
-    until("the bindings settle", 60, || async {
-        reader.settled_epoch().await.unwrap() >= 1
-    })
-    .await;
+    let reader = reader_of(&chain).await;
+    bindings_settle(&reader).await;
 
     // Matches until one gives a player materials enough to craft something.
     let mut credited = BTreeMap::new();
@@ -437,13 +447,8 @@ async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
     let mut solo = vec![node(Transport::Tcp, Some(&boot)).await];
     bind(&chain, &cheats[0], 4).await;
     bind(&chain, &cheats[1], 5).await;
-    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
-        .await
-        .unwrap();
-    until("the bindings settle", 60, || async {
-        reader.settled_epoch().await.unwrap() >= 1
-    })
-    .await;
+    let reader = reader_of(&chain).await;
+    bindings_settle(&reader).await;
 
     // Two players who both lie in their announcements; one honest player
     // alone, whose key is bound to no wallet.
@@ -509,9 +514,7 @@ async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_equivocating_validator_is_slashed_and_a_crashed_one_neither_loses_nor_double_submits() {
     let chain = chain_with_validators().await;
-    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
-        .await
-        .unwrap();
+    let reader = reader_of(&chain).await;
     // Epoch 1's first leader is validator index 1 of the sorted set: it crashes after signing.
     let mut set: Vec<(Address, usize)> = (1..=3).map(|i| (chain.keys[i].address(), i)).collect();
     set.sort();
@@ -660,13 +663,8 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     // and materials, and mints nothing.
     let poor = node(Transport::Tcp, Some(&boot)).await;
     let poor_wallet = bind_unbonded(&chain, &poor, 5).await;
-    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
-        .await
-        .unwrap();
-    until("the binding settles", 60, || async {
-        reader.settled_epoch().await.unwrap() >= 1
-    })
-    .await;
+    let reader = reader_of(&chain).await;
+    bindings_settle(&reader).await;
     let me = cheat.ctx.identity.clone();
     let key = me.public_key();
     // 1 200 frames, 10 s at this chain's 120 ticks/s; 20 waves so the bot
@@ -896,13 +894,8 @@ async fn a_bonded_equivocator_is_slashed_once_with_the_evidence_on_chain() {
         bind(&chain, &players[1], 5).await,
         bind(&chain, &players[2], 6).await,
     ];
-    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
-        .await
-        .unwrap();
-    until("the bindings settle", 60, || async {
-        reader.settled_epoch().await.unwrap() >= 1
-    })
-    .await;
+    let reader = reader_of(&chain).await;
+    bindings_settle(&reader).await;
     let least = reader.min_bond().await.unwrap();
     let cheat = SessionConfig {
         adversary: Adversary::cheating(Cheat::Equivocate),
@@ -979,7 +972,7 @@ async fn a_prefix_published_first_is_not_the_match() {
     use cyteria_game::Rules;
     use cyteria_game::crafting::starter_loadout;
     use cyteria_game::transcript::{MatchHeader, PlayerSlot};
-    use cyteria_node::adversary::fabricate;
+    use cyteria_node::adversary::{cut_at, fabricate};
 
     let chain = chain_with_validators().await;
     let vals = validators(&chain, &[1, 2, 3]).await;
@@ -991,13 +984,8 @@ async fn a_prefix_published_first_is_not_the_match() {
     let third = node(Transport::Tcp, Some(&boot)).await;
     bind(&chain, &players[0], 4).await;
     bind(&chain, &players[1], 5).await;
-    let reader = Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
-        .await
-        .unwrap();
-    until("the bindings settle", 60, || async {
-        reader.settled_epoch().await.unwrap() >= 1
-    })
-    .await;
+    let reader = reader_of(&chain).await;
+    bindings_settle(&reader).await;
     // The match both players signed: 600 frames, checkpoints every 60.
     let ids: Vec<Identity> = players.iter().map(|p| p.ctx.identity.clone()).collect();
     let seats = ids
@@ -1014,15 +1002,8 @@ async fn a_prefix_published_first_is_not_the_match() {
     let header = MatchHeader::from_beacon([0xD1; 32], reader.beacon().await.unwrap(), rules, seats);
     let whole = fabricate(&ids, header, 600);
     let full = whole.verify().unwrap();
-    let mut prefix = whole.clone();
-    for v in &mut prefix.inputs {
-        v.truncate(60);
-    }
-    for c in &mut prefix.checkpoints {
-        c.retain(|c| c.frame <= 60);
-    }
-    let cut = cyteria_game::verify(&prefix.header, &prefix.inputs).expect("the prefix replays");
-    prefix.final_checksum = cut.final_checksum;
+    let prefix = cut_at(&whole, 60);
+    let cut = prefix.verify().expect("the prefix replays");
     assert_ne!(
         cut.players[0].xp, full.players[0].xp,
         "the cut changes the rewards"
