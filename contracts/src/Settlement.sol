@@ -64,9 +64,17 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     mapping(uint64 epoch => bytes32 root) public rootOf;
     mapping(uint64 epoch => string cid) public dataCidOf;
     mapping(uint64 epoch => mapping(address validator => bool)) public slashedIn;
+    /// @notice When and where an epoch settled: its block's timestamp and number.
+    struct Settled {
+        uint64 time;
+        uint64 blockNumber;
+    }
+
     /// @notice When each epoch settled (epoch 0: the deployment). A match agreed from an epoch's
-    /// root (its beacon) can have begun no earlier; validators read it to bound play to real time.
-    mapping(uint64 epoch => uint64 time) public settledAt;
+    /// root (its beacon) can have begun no earlier; validators read its time to bound play to
+    /// real time, and its block to read what the seats' wallets held when the match was agreed.
+    /// One slot: the block costs a settlement no more gas than the time alone.
+    mapping(uint64 epoch => Settled) public settledAt;
     /// @notice Simulation ticks per second of chain time: a match of `frames` frames occupies
     /// `frames / tickRate` seconds of its players' time. 60 on a public network.
     uint32 public tickRate = 60;
@@ -102,7 +110,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         treasury = treasury_;
         slashAmount = slashAmount_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        settledAt[0] = uint64(block.timestamp);
+        settledAt[0] = Settled(uint64(block.timestamp), uint64(block.number));
     }
 
     /// @notice The EIP-712 digest validators sign for `batch`.
@@ -149,7 +157,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         epoch = batch.epoch;
         stateRoot = batch.newRoot;
         rootOf[batch.epoch] = batch.newRoot;
-        settledAt[batch.epoch] = uint64(block.timestamp);
+        settledAt[batch.epoch] = Settled(uint64(block.timestamp), uint64(block.number));
         dataCidOf[batch.epoch] = batch.dataCid;
         uint256 minted;
         for (uint256 i; i < mints.length; ++i) {

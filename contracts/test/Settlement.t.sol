@@ -101,15 +101,20 @@ contract SettlementTest is Test {
         assertEq(items.uri(m[0].ids[1]), "ipfs://bafymetadata/1.json", "metadata recorded for the batch");
     }
 
-    function test_each_epoch_records_when_it_settled_for_match_beacons() public {
-        uint64 deployed = settlement.settledAt(0);
+    function test_each_epoch_records_when_and_where_it_settled_for_match_beacons() public {
+        (uint64 deployed, uint64 deployedAt) = settlement.settledAt(0);
         assertTrue(deployed > 0, "the deployment is epoch 0's time");
+        assertEq(deployedAt, block.number, "and its block");
         vm.warp(deployed + 90);
+        vm.roll(block.number + 45);
         Settlement.Mint[] memory none = new Settlement.Mint[](0);
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), none);
         settlement.submitBatch(b, none, noSlashes(), sigs(b, 2));
-        assertEq(settlement.settledAt(1), deployed + 90, "epoch 1 at its block's time");
-        assertEq(settlement.settledAt(2), 0, "epoch 2 not settled");
+        (uint64 time, uint64 at) = settlement.settledAt(1);
+        assertEq(time, deployed + 90, "epoch 1 at its block's time");
+        assertEq(at, deployedAt + 45, "and its block's number");
+        (time, at) = settlement.settledAt(2);
+        assertEq(time + at, 0, "epoch 2 not settled");
     }
 
     function test_only_the_admin_sets_a_sane_tick_rate() public {

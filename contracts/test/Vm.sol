@@ -12,6 +12,8 @@ interface Vm {
     function expectRevert(bytes4) external;
     function expectEmit(address emitter) external;
     function warp(uint256) external;
+
+    function roll(uint256) external;
     function deal(address, uint256) external;
     function assume(bool) external;
     function sign(uint256 privateKey, bytes32 digest) external returns (uint8 v, bytes32 r, bytes32 s);

@@ -159,7 +159,7 @@ impl Online {
                         status_tx.send_replace(Status::Searching);
                         let player = PlayerConfig {
                             kind: MatchKind::PUBLIC,
-                            loadout: cyteria_game::crafting::starter_loadout(),
+                            equipment: cyteria_node::node::fixed_equipment(cyteria_game::transcript::Equipment::starter()),
                             session: SessionConfig {
                                 input_delay,
                                 ..SessionConfig::default()

@@ -3,7 +3,6 @@
 //! and a crowded arena for measuring the step.
 
 use crate::bot;
-use crate::crafting::starter_loadout;
 use crate::enemy;
 use crate::game::Game;
 use crate::geometry::{TILE, Vec2};
@@ -17,10 +16,7 @@ use crate::transcript::{MatchHeader, PlayerSlot};
 /// (seat `i` has key `[i + 1; 32]`); the match id is derived from the seed.
 pub fn header(seed: u64, players: usize, rules: Rules) -> MatchHeader {
     let slots = (0..players)
-        .map(|i| PlayerSlot {
-            public_key: [i as u8 + 1; 32],
-            loadout: starter_loadout(),
-        })
+        .map(|i| PlayerSlot::starter([i as u8 + 1; 32]))
         .collect();
     let id = *blake3::hash(&seed.to_le_bytes()).as_bytes();
     MatchHeader::new(id, seed, rules, slots)

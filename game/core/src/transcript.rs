@@ -27,6 +27,46 @@ pub struct PlayerSlot {
     pub public_key: [u8; 32],
     /// What it brings into the match.
     pub loadout: Loadout,
+    /// The token ids of the owned items it equips, in slot order (weapon,
+    /// armor, tool); `None` where the slot holds a starter kit item or
+    /// nothing. Validators credit the match only when each id's stats are
+    /// the slot's (its durability at most the id's, less the wear the
+    /// ledger recorded) and the seat's wallet held the id at its beacon.
+    pub items: ItemIds,
+}
+
+/// Token ids of a seat's equipped items, in slot order (weapon, armor, tool).
+pub type ItemIds = [Option<[u8; 32]>; 3];
+
+/// What a player equips: the items, and the token ids of the owned ones
+/// (`None` for a starter kit item or an empty slot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Equipment {
+    /// The items, as the simulation sees them.
+    pub loadout: Loadout,
+    /// Their token ids, in slot order.
+    pub items: ItemIds,
+}
+
+impl Equipment {
+    /// The starter kit, which every player has and no token holds.
+    pub fn starter() -> Self {
+        Self {
+            loadout: crate::crafting::starter_loadout(),
+            items: ItemIds::default(),
+        }
+    }
+}
+
+impl PlayerSlot {
+    /// A seat with the starter kit.
+    pub fn starter(public_key: [u8; 32]) -> Self {
+        Self {
+            public_key,
+            loadout: crate::crafting::starter_loadout(),
+            items: ItemIds::default(),
+        }
+    }
 }
 
 /// Where in chain time a match begins: a settled epoch and the state root
@@ -143,7 +183,7 @@ impl MatchHeader {
 const HEADER: Format = Format {
     name: "match header",
     magic: *b"CYMH",
-    version: 2,
+    version: 3,
     max_bytes: 16 * 1024,
 };
 
@@ -239,7 +279,7 @@ pub struct Transcript {
 pub const TRANSCRIPT: Format = Format {
     name: "transcript",
     magic: *b"CYTX",
-    version: 3,
+    version: 4,
     max_bytes: 4 * 1024 * 1024,
 };
 

@@ -1,7 +1,6 @@
 //! `cyteria node`: a headless player node; with `--bot` the core's bot plays its matches.
 
 use cyteria_game::RULES_VERSION;
-use cyteria_game::crafting::starter_loadout;
 use cyteria_node::cli::{self, CommonArgs, NetArgs};
 use cyteria_node::config::ConfigError;
 use cyteria_node::net::Role;
@@ -122,7 +121,9 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     if a.bot {
         let player = PlayerConfig {
             kind,
-            loadout: starter_loadout(),
+            equipment: cyteria_node::node::fixed_equipment(
+                cyteria_game::transcript::Equipment::starter(),
+            ),
             session,
             source: InputSource::Bot,
             beacon,

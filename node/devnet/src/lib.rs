@@ -690,6 +690,7 @@ async fn god_weapon_check(cfg: &DevnetConfig, players: &[Player]) -> report::Che
                 time_limit: cfg.match_frames,
             },
             loadout,
+            items: Default::default(),
             beacon: Default::default(),
         });
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -738,10 +739,7 @@ async fn fabricated_check(
         time_limit: 600,
     };
     let made = |n: u8, beacon: Beacon, seed: Option<u64>| {
-        let seat = PlayerSlot {
-            public_key: id.public_key(),
-            loadout: starter_loadout(),
-        };
+        let seat = PlayerSlot::starter(id.public_key());
         let mut match_id = [0xFA; 32];
         match_id[1] = n;
         let mut h = MatchHeader::from_beacon(match_id, beacon, rules, vec![seat]);
@@ -843,10 +841,7 @@ async fn equivocation_check(
             detail: "no forge cheater, or fewer than two honest players".into(),
         };
     };
-    let seat = |p: &Player| PlayerSlot {
-        public_key: p.node.ctx.identity.public_key(),
-        loadout: starter_loadout(),
-    };
+    let seat = |p: &Player| PlayerSlot::starter(p.node.ctx.identity.public_key());
     let header = MatchHeader::from_beacon(
         [0xEE; 32],
         *beacon.borrow(),
@@ -1107,7 +1102,9 @@ async fn play(
             };
             let play = PlayerConfig {
                 kind,
-                loadout: starter_loadout(),
+                equipment: cyteria_node::node::fixed_equipment(
+                    cyteria_game::transcript::Equipment::starter(),
+                ),
                 session,
                 source: InputSource::Bot,
                 beacon: beacon.clone(),
@@ -1417,7 +1414,9 @@ async fn stay(
             };
             let play = PlayerConfig {
                 kind,
-                loadout: starter_loadout(),
+                equipment: cyteria_node::node::fixed_equipment(
+                    cyteria_game::transcript::Equipment::starter(),
+                ),
                 session: SessionConfig {
                     tick_hz: if Some(i) == host {
                         cyteria_game::TICK_RATE

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use cyteria_game::RULES_VERSION;
-use cyteria_game::crafting::starter_loadout;
 use cyteria_node::conditioner::LinkConditions;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
@@ -54,7 +53,9 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
             waves: 20,
             time_limit: seconds * 60,
         },
-        loadout: starter_loadout(),
+        equipment: cyteria_node::node::fixed_equipment(
+            cyteria_game::transcript::Equipment::starter(),
+        ),
         session,
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

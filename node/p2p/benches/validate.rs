@@ -28,6 +28,7 @@ fn signed_match(frames: u32) -> Transcript {
         *slot = PlayerSlot {
             public_key: id.public_key(),
             loadout: slot.loadout,
+            items: Default::default(),
         };
     }
     let (inputs, game) = scenario::bot_match(&header, frames);

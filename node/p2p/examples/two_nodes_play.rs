@@ -6,7 +6,6 @@
 //! `cargo run -p cyteria-node --example two_nodes_play -- --save match.cyt`
 
 use cyteria_game::RULES_VERSION;
-use cyteria_game::crafting::starter_loadout;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
 use cyteria_node::session::{InputSource, SessionConfig};
@@ -36,7 +35,9 @@ async fn main() -> anyhow::Result<()> {
             // 20 s of play at 60 ticks/s
             time_limit: 1_200,
         },
-        loadout: starter_loadout(),
+        equipment: cyteria_node::node::fixed_equipment(
+            cyteria_game::transcript::Equipment::starter(),
+        ),
         session: SessionConfig::default(),
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

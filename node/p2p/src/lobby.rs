@@ -83,6 +83,7 @@ impl Group {
                 Ok(PlayerSlot {
                     public_key: public_key_of(p).ok_or("a peer id that is not an ed25519 key")?,
                     loadout: o.loadout,
+                    items: o.items,
                 })
             })
             .collect::<Result<Vec<_>, &'static str>>()?;
@@ -283,6 +284,7 @@ mod tests {
             offer_id: [i; 16],
             kind: kind(size),
             loadout: cyteria_game::crafting::starter_loadout(),
+            items: Default::default(),
             beacon: Default::default(),
         }
     }

@@ -17,7 +17,7 @@ use crate::rollback::Hub;
 use crate::session::{self, InputSource, MatchContext, MatchReport, SessionConfig};
 use crate::store::Store;
 use crate::wire::{self, ActionMessage, Announce, Attestation, LobbyMessage, MatchKind, Offer};
-use cyteria_game::inventory::Loadout;
+use cyteria_game::transcript::Equipment;
 use cyteria_game::transcript::Transcript;
 use cyteria_game::verify::Outcome;
 
@@ -222,10 +222,12 @@ impl Node {
             // round 2 waited on departed players). Searchers repost every
             // second, so the live offers come back at once.
             while self.lobby.try_recv().is_ok() {}
+            let equipped = *play.equipment.borrow();
             let offer = Offer {
                 offer_id: offer_id(&me, counter),
                 kind: play.kind,
-                loadout: play.loadout,
+                loadout: equipped.loadout,
+                items: equipped.items,
                 beacon: *play.beacon.borrow(),
             };
             let since = Instant::now();
@@ -302,14 +304,23 @@ impl Node {
 pub struct PlayerConfig {
     /// The kind of match to search for.
     pub kind: MatchKind,
-    /// What this player has equipped.
-    pub loadout: Loadout,
+    /// What this player has equipped, read again for every search (`cyteria
+    /// equip` changes it while the node runs).
+    pub equipment: EquipmentFeed,
     /// How matches are played.
     pub session: SessionConfig,
     /// Where the player's input comes from.
     pub source: InputSource,
     /// The beacon its offers name ([`crate::beacon`]).
     pub beacon: BeaconFeed,
+}
+
+/// What a player equips, as it changes.
+pub type EquipmentFeed = watch::Receiver<Equipment>;
+
+/// A feed that always gives `e`.
+pub fn fixed_equipment(e: Equipment) -> EquipmentFeed {
+    watch::channel(e).1
 }
 
 fn offer_id(me: &PeerId, counter: u64) -> [u8; 16] {

@@ -392,6 +392,7 @@ mod tests {
             .map(|i| PlayerSlot {
                 public_key: i.public_key(),
                 loadout: Default::default(),
+                items: Default::default(),
             })
             .collect();
         (ids, h)

@@ -8,6 +8,7 @@
 use cyteria_game::codec::DecodeError;
 use cyteria_game::transcript::Transcript;
 use cyteria_game::verify::{Outcome, VerifyError};
+use cyteria_settlement::ids::{EquipError, check_equipped};
 use thiserror::Error;
 
 use crate::signing::{SignatureError, verify_end, verify_transcript_signatures};
@@ -31,9 +32,13 @@ pub enum Rejection {
     /// The claims hash announced is not the one of the rewards the simulation gives.
     #[error("the announced rewards are not what the simulation gives")]
     ClaimedRewards,
-    /// A seat's loadout holds an item that is not the starter kit's.
-    #[error("seat {0}: a loadout item that is not the starter kit's")]
+    /// A seat's loadout holds an item that is not the starter kit's and
+    /// names no token id.
+    #[error("seat {0}: a loadout item that is not the starter kit's names no token id")]
     UnownedLoadout(usize),
+    /// A seat's item is not the one its token id encodes.
+    #[error("seat {0}: {1}")]
+    NotItsId(usize, EquipError),
     /// The match seed is not the one its beacon gives its match id: the
     /// players could have chosen it, and could have played before the beacon.
     #[error("the match seed is not drawn from its beacon")]
@@ -52,26 +57,27 @@ impl Rejection {
             Rejection::Simulation(_) => "invalid match",
             Rejection::ClaimedRewards => "claimed rewards",
             Rejection::UnownedLoadout(_) => "loadout not owned",
+            Rejection::NotItsId(..) => "item not its id",
             Rejection::SeedNotFromBeacon => "seed not from beacon",
         }
     }
 }
 
 /// Checks that every seat equips the starter kit's items (or nothing in a
-/// slot). A header's loadout is the seat's own word: a `damage: 65535`
-/// weapon passed every other check and won its bearer's matches. Until a
-/// seat's items are checked against what its wallet held on chain, the
-/// starter kit is all a seat may bring.
+/// slot), or an item whose token id it names, with that id's stats
+/// (durability at most the id's). A header's loadout is the seat's own
+/// word: a `damage: 65535` weapon no token encodes is refused here; that
+/// the seat's wallet held the id at the beacon, and the wear the ledger
+/// recorded, the ledger checks when it credits (it reads the chain).
 pub fn check_loadouts(t: &Transcript) -> Result<(), Rejection> {
-    match t
-        .header
-        .players
-        .iter()
-        .position(|slot| !cyteria_game::crafting::within_starter_kit(&slot.loadout))
-    {
-        Some(seat) => Err(Rejection::UnownedLoadout(seat)),
-        None => Ok(()),
+    for (seat, slot) in t.header.players.iter().enumerate() {
+        match check_equipped(&slot.loadout, &slot.items) {
+            Ok(()) => {}
+            Err(EquipError::NoItemId(_)) => return Err(Rejection::UnownedLoadout(seat)),
+            Err(e) => return Err(Rejection::NotItsId(seat, e)),
+        }
     }
+    Ok(())
 }
 
 /// Checks that the match seed is drawn from the beacon the header names.
@@ -175,6 +181,17 @@ mod tests {
         assert!(check_loadouts(&transcript(kit)).is_ok());
         let bare = cyteria_game::inventory::Loadout { armor: None, ..kit };
         assert!(check_loadouts(&transcript(bare)).is_ok());
+        // Naming a token id does not help: the god weapon is no id's.
+        let mut real = kit.weapon.unwrap();
+        real.damage = 60;
+        let id = cyteria_settlement::ids::encode(&real, 2, 0).unwrap();
+        let mut named = forged.clone();
+        named.header.players[1].items[0] = Some(id.to_be_bytes());
+        let refused = check_loadouts(&named).unwrap_err();
+        assert_eq!(refused.label(), "item not its id", "{refused}");
+        // The item its id encodes passes here (the ledger checks who held it).
+        named.header.players[1].loadout.weapon = Some(real);
+        assert!(check_loadouts(&named).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use cyteria_game::Rules;
 use cyteria_game::codec::{DecodeError, Format};
 use cyteria_game::inventory::Loadout;
 use cyteria_game::state::Checksum;
-use cyteria_game::transcript::{Beacon, Signature};
+use cyteria_game::transcript::{Beacon, ItemIds, Signature};
 use cyteria_settlement::action::SignedAction;
 use cyteria_settlement::batch::Batch;
 use cyteria_settlement::binding::SignedBinding;
@@ -37,7 +37,7 @@ pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 pub const LOBBY: Format = Format {
     name: "lobby message",
     magic: *b"CYLB",
-    version: 2,
+    version: 3,
     max_bytes: 4 * 1024,
 };
 /// The encoding of rollback frames (`CYRB`, at most 16 KiB).
@@ -133,6 +133,8 @@ pub struct Offer {
     pub kind: MatchKind,
     /// What the player has equipped.
     pub loadout: Loadout,
+    /// The token ids of the owned items in `loadout` (see [`PlayerSlot::items`]).
+    pub items: ItemIds,
     /// The settled epoch the player's node last read from the chain; only
     /// offers naming the same beacon are grouped, and the match is agreed from it.
     pub beacon: Beacon,
@@ -146,6 +148,9 @@ pub struct Accept {
 }
 
 /// What nodes post on [`LOBBY_TOPIC`].
+// An offer is ~300 bytes with its token ids; messages live one at a time
+// on the dispatcher's stack, so boxing it would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LobbyMessage {
     /// The sender is looking for a match.
@@ -177,8 +182,12 @@ impl LobbyMessage {
                 return Err(LOBBY.invalid("an item in the wrong equipment slot"));
             }
             // Validators credit no match with more (see `verifier::check_loadouts`).
-            if !cyteria_game::crafting::within_starter_kit(&o.loadout) {
-                return Err(LOBBY.invalid("a loadout beyond the starter kit"));
+            match cyteria_settlement::ids::check_equipped(&o.loadout, &o.items) {
+                Ok(()) => {}
+                Err(cyteria_settlement::ids::EquipError::NoItemId(_)) => {
+                    return Err(LOBBY.invalid("a loadout beyond the starter kit"));
+                }
+                Err(_) => return Err(LOBBY.invalid("an item that is not its token id")),
             }
         }
         Ok(m)
@@ -407,6 +416,7 @@ mod tests {
                 time_limit: 600,
             },
             loadout: Loadout::default(),
+            items: Default::default(),
             beacon: Default::default(),
         })
     }

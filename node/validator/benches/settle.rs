@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use cyteria_chain::anvil::LocalChain;
 use cyteria_game::RULES_VERSION;
-use cyteria_game::crafting::starter_loadout;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
 use cyteria_node::session::{InputSource, SessionConfig};
@@ -72,7 +71,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let play = PlayerConfig {
         kind,
-        loadout: starter_loadout(),
+        equipment: cyteria_node::node::fixed_equipment(
+            cyteria_game::transcript::Equipment::starter(),
+        ),
         session,
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

@@ -334,6 +334,13 @@ impl Validator {
             let bonded = self.chain.bonded_at(&wallets, head.block).await?;
             self.state.set_bonded(head.block, bonded);
         }
+        if let Some(asked) = self.state.holding_queries(now) {
+            let held = self
+                .chain
+                .holdings(&asked, &self.state.chain_time().epochs)
+                .await?;
+            self.state.set_holdings(asked, &held);
+        }
         let steps = self.state.propose(now);
         self.perform(steps).await?;
         let steps: Vec<Step> = self.state.try_submit(Instant::now()).into_iter().collect();
@@ -891,12 +898,22 @@ async fn check_data(
         .bonded_at(&data.wallets_touched(&ledger, &verified), r.block)
         .await
         .map_err(|e| format!("player bonds at block {}: {e:#}", r.block))?;
+    // Owned items count where the seat's wallet held them at the beacon.
+    let held = judged
+        .reader
+        .holdings(
+            &data.holdings_needed(&ledger, &verified),
+            &judged.chain.epochs,
+        )
+        .await
+        .map_err(|e| format!("owned items at their beacons: {e:#}"))?;
     let cx = Context {
         chain_id: judged.reader.chain_id,
         binding_domain: judged.binding_domain,
         verified: &verified,
         chain: judged.chain,
         bonded: &bonded,
+        held: &held,
     };
     let applied = proposal::apply(&ledger, &data, &cx).map_err(|e| e.to_string())?;
     Ok((applied, data, fresh))

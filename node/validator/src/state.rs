@@ -20,7 +20,7 @@ use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint, Slas
 use cyteria_settlement::binding::SignedBinding;
 use cyteria_settlement::epoch;
 use cyteria_settlement::evidence::Equivocation;
-use cyteria_settlement::ledger::{Bonded, Ledger, Rejected};
+use cyteria_settlement::ledger::{Bonded, Holding, Holdings, Ledger, Rejected};
 use cyteria_settlement::proposal::{
     self, Applied, BatchData, Candidates, Context, TranscriptRef, Verified,
 };
@@ -320,6 +320,9 @@ pub struct State {
     /// The block the bonds were read at, and the wallets bonded there of
     /// those [`State::bond_queries`] named.
     bonded: (u64, Bonded),
+    /// Owned items read at their beacons' blocks, and whether the wallet
+    /// held each: history, so kept while the beacon's epoch is known.
+    held: BTreeMap<Holding, bool>,
 }
 
 impl State {
@@ -362,6 +365,7 @@ impl State {
             chain: ChainTime::default(),
             waiting_for_time: false,
             bonded: (u64::MAX, Bonded::default()),
+            held: BTreeMap::new(),
         }
     }
 
@@ -371,6 +375,8 @@ impl State {
     pub fn set_chain_time(&mut self, chain: ChainTime) {
         let head = self.chain.head;
         self.chain = ChainTime { head, ..chain };
+        let epochs = &self.chain.epochs;
+        self.held.retain(|h, _| epochs.contains_key(&h.epoch));
     }
 
     /// The chain's head as the shell last read it: a batch built now is judged at it.
@@ -401,6 +407,42 @@ impl State {
             &bindings,
             seats.chain(players).chain(offenders),
         )
+    }
+
+    /// The owned items a proposal made now would need the chain's word on
+    /// and this validator has not read ([`proposal::holdings_needed`]),
+    /// when it would propose now; the shell reads them at their beacons'
+    /// blocks and hands them to [`State::set_holdings`].
+    pub fn holding_queries(&self, now: Instant) -> Option<BTreeSet<Holding>> {
+        self.leads(now)?;
+        let unread: BTreeSet<Holding> = self
+            .candidate_holdings()
+            .into_iter()
+            .filter(|h| !self.held.contains_key(h))
+            .collect();
+        (!unread.is_empty()).then_some(unread)
+    }
+
+    /// The holdings the candidates need, of beacons the chain time knows
+    /// (a match from another beacon is refused before its items matter).
+    fn candidate_holdings(&self) -> BTreeSet<Holding> {
+        let bindings: Vec<SignedBinding> = self.bindings.values().cloned().collect();
+        let headers = self
+            .refs
+            .values()
+            .filter_map(|r| self.verified.get(&r.cid))
+            .map(|(h, _)| h);
+        let mut needed = proposal::holdings_needed(&self.ledger, &bindings, headers);
+        needed.retain(|h| self.chain.epochs.contains_key(&h.epoch));
+        needed
+    }
+
+    /// What the chain said of the holdings `asked`: `held` are those it confirmed.
+    pub fn set_holdings(&mut self, asked: BTreeSet<Holding>, held: &Holdings) {
+        for h in asked {
+            let yes = held.contains(&h);
+            self.held.insert(h, yes);
+        }
     }
 
     /// The wallets bonded at block `block` of those [`State::bond_queries`] named.
@@ -838,12 +880,22 @@ impl State {
         if self.bonded.0 != self.chain.head.block && !self.candidate_wallets().is_empty() {
             return vec![];
         }
+        // Likewise the owned items the seats equip, at their beacons.
+        let needed = self.candidate_holdings();
+        if needed.iter().any(|h| !self.held.contains_key(h)) {
+            return vec![];
+        }
+        let held: Holdings = needed
+            .into_iter()
+            .filter(|h| self.held.get(h) == Some(&true))
+            .collect();
         let cx = Context {
             chain_id: self.chain_id,
             binding_domain: &self.binding_domain,
             verified: &self.verified,
             chain: &self.chain,
             bonded: &self.bonded.1,
+            held: &held,
         };
         let candidates = Candidates {
             bindings: self.bindings.values().cloned().collect(),
@@ -1031,6 +1083,7 @@ mod tests {
             let deployed = cyteria_settlement::provenance::Settled {
                 root: [0; 32],
                 at: 1_000,
+                block: 1,
             };
             s.set_chain_time(ChainTime {
                 epochs: [(0, deployed)].into(),
@@ -1092,7 +1145,6 @@ mod tests {
     #[test]
     fn two_versions_of_a_match_that_end_differently_are_evidence_against_each_signer() {
         use cyteria_game::Rules;
-        use cyteria_game::crafting::starter_loadout;
         use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot};
         use cyteria_node::identity::Identity;
         use cyteria_node::signing::sign_end;
@@ -1102,10 +1154,7 @@ mod tests {
         let ids = [Identity::generate(), Identity::generate()];
         let seats = ids
             .iter()
-            .map(|id| PlayerSlot {
-                public_key: id.public_key(),
-                loadout: starter_loadout(),
-            })
+            .map(|id| PlayerSlot::starter(id.public_key()))
             .collect();
         let rules = Rules {
             waves: 20,

@@ -136,10 +136,7 @@ fn evidence() -> Equivocation {
     ];
     let seats = keys
         .iter()
-        .map(|k| PlayerSlot {
-            public_key: k.verifying_key().to_bytes(),
-            loadout: starter_loadout(),
-        })
+        .map(|k| PlayerSlot::starter(k.verifying_key().to_bytes()))
         .collect();
     let header = MatchHeader::from_beacon([3; 32], Default::default(), Rules::default(), seats);
     let digest = header.digest();

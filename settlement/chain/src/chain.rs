@@ -3,7 +3,7 @@
 //! priority fee for Polygon), retries of transient failures, and a
 //! configurable confirmation depth.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use cyteria_game::transcript::Beacon;
 use cyteria_settlement::batch::{Batch, Mint, Slash};
-use cyteria_settlement::ledger::Bonded;
+use cyteria_settlement::ledger::{Bonded, Holding, Holdings};
 use cyteria_settlement::provenance::{Reference, Settled};
 
 use crate::bindings::{
@@ -230,6 +230,52 @@ impl Chain {
         Ok(out)
     }
 
+    /// Which of `wanted` the chain confirms: each wallet's balance of each
+    /// token at the block where the holding's epoch settled, as `epochs`
+    /// records it (in `CyteriaItems.balanceOfBatch` calls, per epoch). A
+    /// holding of an epoch not in `epochs` is not confirmed.
+    pub async fn holdings(
+        &self,
+        wanted: &BTreeSet<Holding>,
+        epochs: &BTreeMap<u64, Settled>,
+    ) -> anyhow::Result<Holdings> {
+        let mut by_block: BTreeMap<u64, Vec<Holding>> = BTreeMap::new();
+        for h in wanted {
+            if let Some(s) = epochs.get(&h.epoch) {
+                by_block.entry(s.block).or_default().push(*h);
+            }
+        }
+        let mut out = Holdings::new();
+        for (block, list) in by_block {
+            for chunk in list.chunks(BOND_QUERY_CHUNK) {
+                let wallets: Vec<Address> = chunk.iter().map(|h| Address::from(h.wallet)).collect();
+                let ids: Vec<U256> = chunk.iter().map(|h| U256::from_be_bytes(h.id)).collect();
+                let balances = retry(|| async {
+                    self.items()
+                        .balanceOfBatch(wallets.clone(), ids.clone())
+                        .block(block.into())
+                        .call()
+                        .await
+                })
+                .await?;
+                anyhow::ensure!(
+                    balances.len() == chunk.len(),
+                    "balanceOfBatch answered {} balances for {} holdings",
+                    balances.len(),
+                    chunk.len()
+                );
+                out.extend(
+                    chunk
+                        .iter()
+                        .zip(balances)
+                        .filter(|(_, b)| !b.is_zero())
+                        .map(|(h, _)| *h),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     /// Locks `amount` CYTR more in this wallet's player bond (approving it first).
     pub async fn bond(&self, amount: U256) -> anyhow::Result<()> {
         send!(
@@ -296,8 +342,12 @@ impl Chain {
     pub async fn settled(&self, e: u64) -> anyhow::Result<Settled> {
         let root = retry(|| async { self.settlement().rootOf(e).call().await }).await?;
         let at = retry(|| async { self.settlement().settledAt(e).call().await }).await?;
-        anyhow::ensure!(at != 0, "epoch {e} has not settled");
-        Ok(Settled { root: root.0, at })
+        anyhow::ensure!(at.time != 0, "epoch {e} has not settled");
+        Ok(Settled {
+            root: root.0,
+            at: at.time,
+            block: at.blockNumber,
+        })
     }
 
     /// The chain's head, `confirmations - 1` blocks back (a block that

@@ -358,6 +358,48 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
         1,
         "the listed item is in escrow"
     );
+    // What a match's seat equips counts where its wallet held it when the
+    // beacon settled: the seller held the weapon at epoch 1; at epoch 2,
+    // settled while it was listed, the market did.
+    let b2 = Batch {
+        epoch: 2,
+        prevRoot: B256::repeat_byte(1),
+        newRoot: B256::repeat_byte(2),
+        mintsHash: batch::mints_hash(&[]),
+        ..b.clone()
+    };
+    let sigs = batch::ordered(
+        (1..=3)
+            .map(|i| batch::sign(&chain.keys[i], &b2, &domain).unwrap())
+            .collect(),
+    );
+    v1.submit_batch(&b2, &[], &[], sigs).await.unwrap();
+    let epochs: std::collections::BTreeMap<u64, _> = [
+        (1, s.settled(1).await.unwrap()),
+        (2, s.settled(2).await.unwrap()),
+    ]
+    .into();
+    assert!(
+        epochs[&1].block < epochs[&2].block,
+        "each epoch names its block"
+    );
+    let holding = |who: alloy::primitives::Address, epoch| cyteria_settlement::ledger::Holding {
+        wallet: who.into_array(),
+        id: ids[0].to_be_bytes(),
+        epoch,
+    };
+    let asked = [
+        holding(seller, 1),
+        holding(buyer, 1),
+        holding(seller, 2),
+        holding(seller, 3),
+    ]
+    .into();
+    assert_eq!(
+        s.holdings(&asked, &epochs).await.unwrap(),
+        [holding(seller, 1)].into(),
+        "held at epoch 1 only: escrowed at epoch 2, epoch 3 not settled"
+    );
     k.buy(listing, 1, price).await.unwrap();
     index.sync(&s.provider).await.unwrap();
     assert!(index.listings().is_empty());

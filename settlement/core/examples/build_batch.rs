@@ -85,7 +85,16 @@ fn main() -> anyhow::Result<()> {
     // What the validators read from the chain: the deployment (epoch 0),
     // a first, empty epoch five minutes later, and the head block the
     // batch for epoch 2 is judged at; the match fits at 60 ticks/s.
-    let at = |epoch: u64, root: [u8; 32], at: u64| (epoch, Settled { root, at });
+    let at = |epoch: u64, root: [u8; 32], at: u64| {
+        (
+            epoch,
+            Settled {
+                root,
+                at,
+                block: epoch,
+            },
+        )
+    };
     let time = ChainTime {
         epochs: BTreeMap::from([at(0, [0; 32], 1_700_000_000), at(1, [0; 32], 1_700_000_300)]),
         tick_rate: 60,
@@ -103,6 +112,7 @@ fn main() -> anyhow::Result<()> {
         verified: &verified,
         chain: &time,
         bonded: &bonded,
+        held: &Default::default(),
     };
     let transcripts = vec![TranscriptRef {
         match_id: header.match_id,

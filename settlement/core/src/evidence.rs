@@ -172,7 +172,6 @@ impl Equivocation {
 pub(crate) mod tests {
     use super::*;
     use cyteria_game::Rules;
-    use cyteria_game::crafting::starter_loadout;
     use cyteria_game::transcript::PlayerSlot;
     use ed25519_dalek::{Signer as _, SigningKey};
 
@@ -188,10 +187,7 @@ pub(crate) mod tests {
         beacon: cyteria_game::transcript::Beacon,
     ) -> Equivocation {
         let other = SigningKey::from_bytes(&[40; 32]);
-        let seat = |k: &SigningKey| PlayerSlot {
-            public_key: k.verifying_key().to_bytes(),
-            loadout: starter_loadout(),
-        };
+        let seat = |k: &SigningKey| PlayerSlot::starter(k.verifying_key().to_bytes());
         let header = MatchHeader::from_beacon(
             [3; 32],
             beacon,

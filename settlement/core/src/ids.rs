@@ -65,6 +65,55 @@ pub fn decode(id: U256) -> Option<(ItemStats, u64, u16)> {
     Some((stats, u64::from_be_bytes(batch), u16_at(30)))
 }
 
+/// Why a seat's equipment does not match its token ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EquipError {
+    /// A slot holds an item beyond the starter kit and names no token id.
+    #[error("a {0} that is not the starter kit's names no token id")]
+    NoItemId(&'static str),
+    /// A slot's item is not the one its token id encodes (its durability
+    /// may be lower: wear).
+    #[error("the {0} is not the item its token id encodes")]
+    IdMismatch(&'static str),
+}
+
+/// Checks a seat's equipment against its token ids: a slot without an id
+/// holds the starter kit's item or nothing; a slot with an id holds the
+/// item the id encodes, with at most the id's durability. Whether the
+/// seat's wallet held the id, and the wear recorded for it, the ledger
+/// checks.
+pub fn check_equipped(
+    loadout: &cyteria_game::inventory::Loadout,
+    items: &cyteria_game::transcript::ItemIds,
+) -> Result<(), EquipError> {
+    let kit = cyteria_game::crafting::starter_loadout();
+    let slots = [
+        ("weapon", loadout.weapon, kit.weapon),
+        ("armor", loadout.armor, kit.armor),
+        ("tool", loadout.tool, kit.tool),
+    ];
+    for ((name, item, starter), id) in slots.into_iter().zip(items) {
+        match (item, id) {
+            (item, None) if item.is_none() || item == starter => {}
+            (_, None) => return Err(EquipError::NoItemId(name)),
+            (Some(item), Some(id)) => {
+                let Some((minted, _, _)) = decode(U256::from_be_bytes(*id)) else {
+                    return Err(EquipError::IdMismatch(name));
+                };
+                let worn = ItemStats {
+                    durability: item.durability,
+                    ..minted
+                };
+                if item != worn || item.durability > minted.durability {
+                    return Err(EquipError::IdMismatch(name));
+                }
+            }
+            (None, Some(_)) => return Err(EquipError::IdMismatch(name)),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +133,52 @@ mod tests {
         assert_eq!(encode(&big, 0, 0), None);
         assert_eq!(encode(&l.weapon.unwrap(), MAX_BATCH + 1, 0), None);
         assert_eq!(decode(U256::from(9u8) << 248), None);
+    }
+
+    #[test]
+    fn equipment_is_the_starter_kit_or_what_its_ids_encode() {
+        use cyteria_game::inventory::Loadout;
+        let kit = starter_loadout();
+        let none = [None; 3];
+        assert_eq!(check_equipped(&kit, &none), Ok(()));
+        assert_eq!(check_equipped(&Loadout::default(), &none), Ok(()));
+        let mut sword = kit.weapon.unwrap();
+        sword.rarity = Rarity::Epic;
+        sword.damage = 60;
+        let forged = Loadout {
+            weapon: Some(sword),
+            ..kit
+        };
+        assert_eq!(
+            check_equipped(&forged, &none),
+            Err(EquipError::NoItemId("weapon"))
+        );
+        let id = encode(&sword, 3, 0).unwrap().to_be_bytes::<32>();
+        let owned = [Some(id), None, None];
+        assert_eq!(check_equipped(&forged, &owned), Ok(()));
+        let mut worn = forged;
+        worn.weapon.as_mut().unwrap().durability -= 7;
+        assert_eq!(check_equipped(&worn, &owned), Ok(()), "wear is allowed");
+        for bad in [
+            |s: &mut ItemStats| s.damage += 1,
+            |s: &mut ItemStats| s.durability += 1,
+            |s: &mut ItemStats| s.rarity = Rarity::Mythic,
+        ] {
+            let mut l = forged;
+            bad(l.weapon.as_mut().unwrap());
+            assert_eq!(
+                check_equipped(&l, &owned),
+                Err(EquipError::IdMismatch("weapon"))
+            );
+        }
+        let empty = Loadout {
+            weapon: None,
+            ..kit
+        };
+        assert_eq!(
+            check_equipped(&empty, &owned),
+            Err(EquipError::IdMismatch("weapon")),
+            "an id for an empty slot"
+        );
     }
 }

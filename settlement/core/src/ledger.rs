@@ -92,7 +92,46 @@ pub struct Ledger {
     pub wallet_busy: BTreeMap<[u8; 20], u64>,
     /// Offences ([`Equivocation::offence`]) already slashed: one each.
     pub slashed: BTreeSet<[u8; 32]>,
+    /// The use of every owned item a credited match equipped, by token id:
+    /// its wear follows the item from wallet to wallet, and one item plays
+    /// one match at a time.
+    pub items: BTreeMap<[u8; 32], ItemUse>,
 }
+
+/// What the ledger records of an owned item (a minted token) matches used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemUse {
+    /// Durability lost in credited matches, beyond what its id encodes.
+    pub wear: u32,
+    /// Chain time (ms) until which a credited match holds it.
+    pub busy_until_ms: u64,
+}
+
+impl ItemUse {
+    /// The durability left of an item minted with `minted` durability.
+    pub fn durability_left(&self, minted: u16) -> u16 {
+        minted.saturating_sub(self.wear.min(u32::from(u16::MAX)) as u16)
+    }
+}
+
+/// That `wallet` held token `id` at the block where epoch `epoch` settled
+/// (the beacon of a match that equips it), as read from `CyteriaItems`.
+/// An item listed on the market or at auction is held by that contract,
+/// not the seller: escrowed items are not held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Holding {
+    /// The seat's wallet.
+    pub wallet: [u8; 20],
+    /// The item's token id, big-endian.
+    pub id: [u8; 32],
+    /// The match's beacon epoch.
+    pub epoch: u64,
+}
+
+/// The [`Holding`]s the chain confirmed, of those a batch's matches need
+/// ([`crate::proposal::holdings_needed`]). Leader and followers read them
+/// at the same blocks (each beacon's settlement), so both judge alike.
+pub type Holdings = BTreeSet<Holding>;
 
 /// Keeps `wallet`, which `a`'s key leaves in `epoch`'s batch, liable for it.
 fn retire(a: &mut Account, wallet: [u8; 20], epoch: u64) {
@@ -203,6 +242,19 @@ pub enum Rejected {
     /// No wallet the key is or was bound to holds a bond at the reference block.
     #[error("no wallet of the key holds a bond")]
     NothingToSlash,
+    /// A seat equips a token its wallet did not hold at the match's beacon.
+    #[error("seat {seat} equips an item its wallet did not hold at the beacon")]
+    NotHeld {
+        /// The seat.
+        seat: u8,
+    },
+    /// A seat equips an owned item with more durability than the ledger
+    /// leaves it.
+    #[error("seat {seat} equips an item with more durability than it has left")]
+    WornItem {
+        /// The seat.
+        seat: u8,
+    },
     /// The ledger records no wear for the item.
     #[error("the item has nothing to repair")]
     NothingToRepair,
@@ -246,6 +298,8 @@ impl Rejected {
             Rejected::BadEvidence(_) => "bad evidence",
             Rejected::AlreadySlashed => "already slashed",
             Rejected::NothingToSlash => "nothing to slash",
+            Rejected::NotHeld { .. } => "item not held",
+            Rejected::WornItem { .. } => "worn item",
             Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => {
                 "nothing to repair"
             }
@@ -331,19 +385,20 @@ const ACCOUNT: Format = Format {
 pub const LEDGER: Format = Format {
     name: "ledger",
     magic: *b"CYLG",
-    version: 3,
+    version: 4,
     max_bytes: 1 << 30,
 };
 
 impl Ledger {
     /// The state root: Merkle root over `a‖key → account`, `m‖match id → ""`,
-    /// `w‖wallet → busy until` and `s‖offence → ""`.
+    /// `w‖wallet → busy until`, `s‖offence → ""` and `i‖token id → wear‖busy until`.
     /// The empty ledger's root is zero, the root the Settlement contract starts from.
     pub fn root(&self) -> [u8; 32] {
         if self.accounts.is_empty()
             && self.credited.is_empty()
             && self.wallet_busy.is_empty()
             && self.slashed.is_empty()
+            && self.items.is_empty()
         {
             return [0; 32];
         }
@@ -363,10 +418,15 @@ impl Ledger {
             .slashed
             .iter()
             .map(|o| ([&b"s"[..], o].concat(), vec![]));
+        let items = self.items.iter().map(|(id, u)| {
+            let v = [&u.wear.to_le_bytes()[..], &u.busy_until_ms.to_le_bytes()].concat();
+            ([&b"i"[..], id].concat(), v)
+        });
         let leaves: Vec<(Vec<u8>, Vec<u8>)> = accounts
             .chain(matches)
             .chain(wallets)
             .chain(slashed)
+            .chain(items)
             .collect();
         merkle::root(leaves.iter().map(|(k, v)| (k.as_slice(), v.as_slice())))
     }
@@ -478,10 +538,11 @@ impl Ledger {
             .sum()
     }
 
-    /// The latest chain time (ms) until which a bound seat of `header`, or
-    /// its wallet, is busy with matches already credited.
+    /// The latest chain time (ms) until which a bound seat of `header`, its
+    /// wallet, or an owned item a seat equips is busy with matches already
+    /// credited.
     pub fn busy_ms(&self, header: &MatchHeader) -> u64 {
-        header
+        let seats = header
             .players
             .iter()
             .filter_map(|s| self.accounts.get(&s.public_key))
@@ -489,9 +550,52 @@ impl Ledger {
                 let w = a.wallet?;
                 let wallet = self.wallet_busy.get(&w).copied().unwrap_or(0);
                 Some(a.busy_until_ms.max(wallet))
-            })
-            .max()
-            .unwrap_or(0)
+            });
+        let items = header
+            .players
+            .iter()
+            .flat_map(|s| s.items.iter().flatten())
+            .filter_map(|id| self.items.get(id))
+            .map(|u| u.busy_until_ms);
+        seats.chain(items).max().unwrap_or(0)
+    }
+
+    /// Checks the owned items every seat of `header` equips: its bound
+    /// wallet held each at the beacon (`held`), and none has more
+    /// durability than the ledger leaves it. (That the stats are the id's,
+    /// the verifier checked: [`ids::check_equipped`].)
+    fn check_owned(&self, header: &MatchHeader, held: &Holdings) -> Result<(), Rejected> {
+        for (seat, slot) in header.players.iter().enumerate() {
+            let seat = seat as u8;
+            let l = &slot.loadout;
+            let slots = [l.weapon, l.armor, l.tool];
+            for (item, id) in slots.iter().zip(&slot.items) {
+                let (Some(item), Some(id)) = (item, id) else {
+                    continue;
+                };
+                let wallet = self
+                    .accounts
+                    .get(&slot.public_key)
+                    .and_then(|a| a.wallet)
+                    .ok_or(Rejected::NotHeld { seat })?;
+                let holding = Holding {
+                    wallet,
+                    id: *id,
+                    epoch: header.beacon.epoch,
+                };
+                if !held.contains(&holding) {
+                    return Err(Rejected::NotHeld { seat });
+                }
+                let minted = ids::decode(alloy::primitives::U256::from_be_bytes(*id))
+                    .map(|(stats, _, _)| stats.durability)
+                    .ok_or(Rejected::NotHeld { seat })?;
+                let used = self.items.get(id).copied().unwrap_or_default();
+                if item.durability > used.durability_left(minted) {
+                    return Err(Rejected::WornItem { seat });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Credits a verified match's outcome: experience, kills, materials and
@@ -505,10 +609,12 @@ impl Ledger {
         outcome: &Outcome,
         ends_ms: u64,
         bonded: &Bonded,
+        held: &Holdings,
     ) -> Result<MatchCredit, Rejected> {
         if self.credited.contains(&header.match_id) {
             return Err(Rejected::AlreadyCredited);
         }
+        self.check_owned(header, held)?;
         if outcome
             .players
             .iter()
@@ -538,10 +644,19 @@ impl Ledger {
                 acct.materials.add(m, p.materials.get(m));
             }
             let l = &slot.loadout;
-            for (item, lost) in [l.weapon, l.armor, l.tool].into_iter().zip(p.wear) {
-                if let Some(item) = item.filter(|_| lost > 0) {
-                    let w = acct.wear.entry(fingerprint(&item)).or_default();
-                    *w = w.saturating_add(u32::from(lost));
+            let slots = [l.weapon, l.armor, l.tool].into_iter().zip(slot.items);
+            for ((item, id), lost) in slots.zip(p.wear) {
+                match (item, id) {
+                    (Some(_), Some(id)) => {
+                        let u = self.items.entry(id).or_default();
+                        u.wear = u.wear.saturating_add(u32::from(lost));
+                        u.busy_until_ms = u.busy_until_ms.max(ends_ms);
+                    }
+                    (Some(item), None) if lost > 0 => {
+                        let w = acct.wear.entry(fingerprint(&item)).or_default();
+                        *w = w.saturating_add(u32::from(lost));
+                    }
+                    _ => {}
                 }
             }
             if !bonded.earns(&to) {
@@ -731,6 +846,7 @@ mod tests {
             .map(|p| PlayerSlot {
                 public_key: p.pk(),
                 loadout,
+                items: Default::default(),
             })
             .collect();
         let header = MatchHeader::new([9; 32], 1, Rules::default(), slots);
@@ -757,6 +873,99 @@ mod tests {
         (header, outcome)
     }
 
+    /// An epic sword minted in batch 3, and `players`' match with the first
+    /// equipping it at `durability`.
+    fn sword_match(
+        players: &[&Player],
+        durability: u16,
+        n: u8,
+    ) -> ([u8; 32], MatchHeader, Outcome) {
+        let mut sword = starter_loadout().weapon.unwrap();
+        sword.rarity = cyteria_game::item::Rarity::Epic;
+        sword.damage = 60;
+        sword.durability = 400;
+        let id = ids::encode(&sword, 3, 0).unwrap().to_be_bytes::<32>();
+        let (mut h, o) = outcome(players);
+        h.match_id = [n; 32];
+        h.beacon.epoch = 2;
+        let seat = &mut h.players[0];
+        seat.loadout.weapon = Some(ItemStats {
+            durability,
+            ..sword
+        });
+        seat.items[0] = Some(id);
+        assert_eq!(ids::check_equipped(&seat.loadout, &seat.items), Ok(()));
+        (id, h, o)
+    }
+
+    #[test]
+    fn an_owned_item_plays_only_from_the_wallet_that_held_it_at_the_beacon_and_keeps_its_wear() {
+        let (a, b) = (Player::new(1), Player::new(2));
+        let bonds = bonded(&[&a, &b]);
+        let mut l = Ledger::default();
+        l.bind(&a.binding(1), &domain(), 1).unwrap();
+        l.bind(&b.binding(1), &domain(), 1).unwrap();
+        let (id, h, o) = sword_match(&[&a], 400, 1);
+        let held_by = |p: &Player, epoch| Holding {
+            wallet: p.wallet.address().into_array(),
+            id,
+            epoch,
+        };
+        let before = l.clone();
+        for held in [
+            Holdings::new(),
+            [held_by(&b, 2)].into(),
+            [held_by(&a, 1)].into(),
+        ] {
+            assert_eq!(
+                l.credit_match(&h, &o, 10_000, &bonds, &held),
+                Err(Rejected::NotHeld { seat: 0 }),
+                "not held by the seat's wallet at its beacon: {held:?}"
+            );
+            assert_eq!(l, before, "a refused match changes nothing");
+        }
+        let held: Holdings = [held_by(&a, 2)].into();
+        l.credit_match(&h, &o, 10_000, &bonds, &held).unwrap();
+        assert_eq!(
+            l.items[&id],
+            ItemUse {
+                wear: 5,
+                busy_until_ms: 10_000
+            },
+            "the wear is the item's, not the account's"
+        );
+        assert!(l.account(&a.pk()).unwrap().wear.is_empty());
+        assert!(
+            l.busy_ms(&h) >= 10_000,
+            "the item is busy until the match's end"
+        );
+        // Its next match must bring the durability the ledger left it.
+        let (_, again, o2) = sword_match(&[&a], 400, 2);
+        assert_eq!(
+            l.credit_match(&again, &o2, 20_000, &bonds, &held),
+            Err(Rejected::WornItem { seat: 0 })
+        );
+        let (_, worn, o2) = sword_match(&[&a], 395, 2);
+        l.credit_match(&worn, &o2, 20_000, &bonds, &held).unwrap();
+        assert_eq!(l.items[&id].wear, 10);
+        // Sold to b, it keeps its wear; a no longer holds it.
+        let (_, sold, o3) = sword_match(&[&b], 395, 3);
+        let at_b: Holdings = [held_by(&b, 2)].into();
+        assert_eq!(
+            l.credit_match(&sold, &o3, 30_000, &bonds, &at_b),
+            Err(Rejected::WornItem { seat: 0 })
+        );
+        let (_, sold, o3) = sword_match(&[&b], 390, 3);
+        l.credit_match(&sold, &o3, 30_000, &bonds, &at_b).unwrap();
+        // An unbound seat holds nothing.
+        let c = Player::new(3);
+        let (_, unbound, o4) = sword_match(&[&c], 390, 4);
+        assert_eq!(
+            l.credit_match(&unbound, &o4, 40_000, &bonds, &at_b),
+            Err(Rejected::NotHeld { seat: 0 })
+        );
+    }
+
     #[test]
     fn a_match_credits_bound_seats_once_and_refuses_unbound_ones() {
         let (a, b) = (Player::new(1), Player::new(2));
@@ -768,7 +977,9 @@ mod tests {
         assert_ne!(l.root(), empty_root);
         let (h, o) = outcome(&[&a, &b]);
         let before = l.root();
-        let c = l.credit_match(&h, &o, 0, &bonds).unwrap();
+        let c = l
+            .credit_match(&h, &o, 0, &bonds, &Holdings::default())
+            .unwrap();
         assert_ne!(l.root(), before);
         assert_eq!(c.unbound, vec![1]);
         assert_eq!(
@@ -792,7 +1003,7 @@ mod tests {
         assert!(l.account(&b.pk()).is_none());
         let snapshot = l.clone();
         assert_eq!(
-            l.credit_match(&h, &o, 0, &bonds),
+            l.credit_match(&h, &o, 0, &bonds, &Holdings::default()),
             Err(Rejected::AlreadyCredited)
         );
         assert_eq!(l, snapshot);
@@ -807,7 +1018,9 @@ mod tests {
         l.bind(&bonded_player.binding(1), &domain(), 1).unwrap();
         l.bind(&unbonded.binding(1), &domain(), 1).unwrap();
         let (h, o) = outcome(&[&bonded_player, &unbonded]);
-        let c = l.credit_match(&h, &o, 0, &bonds).unwrap();
+        let c = l
+            .credit_match(&h, &o, 0, &bonds, &Holdings::default())
+            .unwrap();
         assert_eq!(c.unbonded, vec![1]);
         assert!(c.unbound.is_empty());
         assert_eq!(
@@ -942,7 +1155,8 @@ mod tests {
         let poor = l.apply_action(&a.act(0, sword), CHAIN, &bonds).unwrap_err();
         assert_eq!(poor.label(), "insufficient materials");
         let (h, o) = outcome(&[&a]);
-        l.credit_match(&h, &o, 0, &bonds).unwrap();
+        l.credit_match(&h, &o, 0, &bonds, &Holdings::default())
+            .unwrap();
         let crafted = l
             .apply_action(&a.act(0, sword), CHAIN, &bonds)
             .unwrap()
@@ -991,7 +1205,8 @@ mod tests {
         let mut l = Ledger::default();
         l.bind(&a.binding(1), &domain(), 1).unwrap();
         let (h, o) = outcome(&[&a]);
-        l.credit_match(&h, &o, 0, &bonds).unwrap();
+        l.credit_match(&h, &o, 0, &bonds, &Holdings::default())
+            .unwrap();
         let weapon = starter_loadout().weapon.unwrap();
         let armor = starter_loadout().armor.unwrap();
         assert_eq!(
@@ -1092,7 +1307,12 @@ mod tests {
         assert_eq!(l.account(&first.pk()).unwrap().wallet(), None);
         // The first key is unbound now: its match rewards are refused.
         let (h, o) = outcome(&[&first]);
-        assert_eq!(l.credit_match(&h, &o, 0, &bonds).unwrap().unbound, vec![0]);
+        assert_eq!(
+            l.credit_match(&h, &o, 0, &bonds, &Holdings::default())
+                .unwrap()
+                .unbound,
+            vec![0]
+        );
     }
 
     #[test]
@@ -1103,7 +1323,8 @@ mod tests {
         let mut l = Ledger::default();
         l.bind(&first.binding(1), &domain(), 1).unwrap();
         let (h, o) = outcome(&[&first]);
-        l.credit_match(&h, &o, 5_000, &bonds).unwrap();
+        l.credit_match(&h, &o, 5_000, &bonds, &Holdings::default())
+            .unwrap();
         assert_eq!(
             l.busy_ms(&h),
             5_000,

@@ -23,7 +23,7 @@ use crate::batch::{self, Batch, Mint, Slash};
 use crate::binding::SignedBinding;
 use crate::evidence::Equivocation;
 use crate::ids;
-use crate::ledger::{Award, Bonded, Ledger, Rejected};
+use crate::ledger::{Award, Bonded, Holding, Holdings, Ledger, Rejected};
 use crate::provenance::{ChainTime, Reference};
 
 /// A transcript in a batch: the content id it is fetched by, and its match.
@@ -99,6 +99,16 @@ impl BatchData {
                 .chain(self.actions.iter().map(|a| a.player))
                 .chain(offenders),
         )
+    }
+
+    /// The holdings applying this data can depend on ([`holdings_needed`]).
+    pub fn holdings_needed(&self, prev: &Ledger, verified: &Verified) -> BTreeSet<Holding> {
+        let headers = self
+            .transcripts
+            .iter()
+            .filter_map(|t| outcome_of(verified, t))
+            .map(|(h, _)| h);
+        holdings_needed(prev, &self.bindings, headers)
     }
 
     /// Whether the data holds no binding, transcript or action.
@@ -210,6 +220,41 @@ pub fn wallets_touched(
     out
 }
 
+/// The [`Holding`]s crediting the matches of `headers` after `bindings` can
+/// depend on: for each seat that equips an owned item, the item at the
+/// seat key's wallet now and at every wallet a binding in the batch gives
+/// it, at the match's beacon.
+pub fn holdings_needed<'h>(
+    prev: &Ledger,
+    bindings: &[SignedBinding],
+    headers: impl IntoIterator<Item = &'h MatchHeader>,
+) -> BTreeSet<Holding> {
+    let mut out = BTreeSet::new();
+    for h in headers {
+        for slot in &h.players {
+            let wallets: BTreeSet<[u8; 20]> = prev
+                .account(&slot.public_key)
+                .and_then(|a| a.wallet)
+                .into_iter()
+                .chain(
+                    bindings
+                        .iter()
+                        .filter(|b| b.game_key == slot.public_key)
+                        .map(|b| b.wallet.into_array()),
+                )
+                .collect();
+            for id in slot.items.iter().flatten() {
+                out.extend(wallets.iter().map(|w| Holding {
+                    wallet: *w,
+                    id: *id,
+                    epoch: h.beacon.epoch,
+                }));
+            }
+        }
+    }
+    out
+}
+
 /// Re-simulated outcomes of verified transcripts, by the content id of the
 /// transcript. A batch names each transcript by its CID and a follower
 /// applies exactly that one: two versions of one match (a prefix cut at a
@@ -238,6 +283,9 @@ pub struct Context<'a> {
     /// [`wallets_touched`] names (the leader's head; a follower reads the
     /// data's reference block).
     pub bonded: &'a Bonded,
+    /// The owned items the chain confirmed the seats' wallets held at their
+    /// matches' beacons, of those [`holdings_needed`] names.
+    pub held: &'a Holdings,
 }
 
 /// A candidate the leader left out, and why.
@@ -470,7 +518,7 @@ impl Run {
             .place(header, outcome.frames, busy, epoch, reference)?;
         let c = self
             .ledger
-            .credit_match(header, outcome, slot.end_ms, cx.bonded)?;
+            .credit_match(header, outcome, slot.end_ms, cx.bonded, cx.held)?;
         self.items.extend(c.awards);
         self.unbound
             .extend(c.unbound.into_iter().map(|s| (header.match_id, s)));
@@ -564,6 +612,9 @@ fn hex(b: &[u8; 32]) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// No owned items confirmed.
+    static NO_HOLDINGS: Holdings = Holdings::new();
+
     use super::*;
     use crate::action::Action;
     use crate::binding;
@@ -589,6 +640,7 @@ mod tests {
                         Settled {
                             root,
                             at: 1_000 + 100 * e,
+                            block: 1_000 + 100 * e,
                         },
                     )
                 })
@@ -604,7 +656,14 @@ mod tests {
     /// Epoch `e` settles at `at` seconds with root `[e; 32]`.
     fn settle(time: &mut ChainTime, e: u64, at: u64) {
         let root = [e as u8; 32];
-        time.epochs.insert(e, Settled { root, at });
+        time.epochs.insert(
+            e,
+            Settled {
+                root,
+                at,
+                block: at,
+            },
+        );
     }
 
     /// `time` with its head at `at` seconds.
@@ -630,6 +689,7 @@ mod tests {
             vec![PlayerSlot {
                 public_key: key.verifying_key().to_bytes(),
                 loadout: l,
+                items: Default::default(),
             }],
         );
         let mut materials = Materials::default();
@@ -672,6 +732,7 @@ mod tests {
             verified: &verified,
             chain: &time,
             bonded: &bonded,
+            held: &NO_HOLDINGS,
         };
         let pk = key.verifying_key().to_bytes();
         let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
@@ -711,6 +772,7 @@ mod tests {
         let none = Bonded::default();
         let unbonded = Context {
             bonded: &none,
+            held: &NO_HOLDINGS,
             ..cx
         };
         assert!(matches!(
@@ -745,6 +807,7 @@ mod tests {
             verified: &verified,
             chain: &time,
             bonded: &bonded,
+            held: &NO_HOLDINGS,
         };
         let pk = key.verifying_key().to_bytes();
         let act = |n: u64| {
@@ -854,6 +917,7 @@ mod tests {
             verified: &verified,
             chain: &time,
             bonded: &bonded,
+            held: &NO_HOLDINGS,
         };
         let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
         let prev = Ledger::default();
@@ -965,6 +1029,7 @@ mod tests {
                 verified: v,
                 chain: t,
                 bonded,
+                held: &NO_HOLDINGS,
             }
         }
         let bonded = Bonded::from_iter([wallet.address()]);

@@ -41,6 +41,9 @@ pub struct Settled {
     pub root: [u8; 32],
     /// When it settled, in seconds (block time; epoch 0: the deployment).
     pub at: u64,
+    /// The block it settled in: where validators read what the wallets of a
+    /// match agreed from it held.
+    pub block: u64,
 }
 
 /// A block a batch is judged at: the chain's clock for that batch.
@@ -154,14 +157,20 @@ impl ChainTime {
 mod tests {
     use super::*;
     use cyteria_game::Rules;
-    use cyteria_game::crafting::starter_loadout;
     use cyteria_game::transcript::PlayerSlot;
 
     fn chain() -> ChainTime {
         let mut epochs = BTreeMap::new();
         for (e, at) in [(0, 1_000), (1, 1_030), (2, 1_060), (3, 2_000)] {
             let root = [e as u8; 32];
-            epochs.insert(e, Settled { root, at });
+            epochs.insert(
+                e,
+                Settled {
+                    root,
+                    at,
+                    block: at,
+                },
+            );
         }
         ChainTime {
             epochs,
@@ -175,10 +184,7 @@ mod tests {
     }
 
     fn header(beacon: Beacon) -> MatchHeader {
-        let seat = PlayerSlot {
-            public_key: [1; 32],
-            loadout: starter_loadout(),
-        };
+        let seat = PlayerSlot::starter([1; 32]);
         MatchHeader::from_beacon([9; 32], beacon, Rules::default(), vec![seat])
     }
 

@@ -93,6 +93,7 @@ async fn malformed_oversized_and_unsigned_input_is_rejected_while_the_match_fini
         offer_id: [1; 16],
         kind,
         loadout: Default::default(),
+        items: Default::default(),
         beacon: Default::default(),
     });
     let _ = attackers[2]
@@ -382,6 +383,7 @@ async fn a_god_weapon_wins_nothing() {
         offer_id: [9; 16],
         kind,
         loadout: god,
+        items: Default::default(),
         beacon: Default::default(),
     });
     let a = nodes[0].net();

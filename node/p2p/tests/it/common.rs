@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use cyteria_game::RULES_VERSION;
-use cyteria_game::crafting::starter_loadout;
 use cyteria_game::transcript::Transcript;
 use cyteria_node::net::{NetConfig, Role};
 use cyteria_node::node::{Node, PlayerConfig};
@@ -71,7 +70,9 @@ pub(crate) fn player(size: u8, time_limit: u32, session: SessionConfig) -> Playe
             waves: 2,
             time_limit,
         },
-        loadout: starter_loadout(),
+        equipment: cyteria_node::node::fixed_equipment(
+            cyteria_game::transcript::Equipment::starter(),
+        ),
         session,
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

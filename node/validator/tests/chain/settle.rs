@@ -647,7 +647,6 @@ async fn an_equivocating_validator_is_slashed_and_a_crashed_one_neither_loses_no
 async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     use alloy::providers::Provider;
     use cyteria_game::Rules;
-    use cyteria_game::crafting::starter_loadout;
     use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot};
     use cyteria_node::adversary::fabricate;
 
@@ -674,10 +673,7 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
         time_limit: 1_200,
     };
     let made = |n: u8, beacon: Beacon, seed: Option<u64>| {
-        let seat = PlayerSlot {
-            public_key: key,
-            loadout: starter_loadout(),
-        };
+        let seat = PlayerSlot::starter(key);
         let mut h = MatchHeader::from_beacon([0xF0 | n; 32], beacon, rules, vec![seat]);
         if let Some(s) = seed {
             h.seed = s;
@@ -705,10 +701,7 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     let poor_id = poor.ctx.identity.clone();
     let (poor_match, poor_outcome) = (0..=255u8)
         .find_map(|i| {
-            let seat = PlayerSlot {
-                public_key: poor_id.public_key(),
-                loadout: starter_loadout(),
-            };
+            let seat = PlayerSlot::starter(poor_id.public_key());
             let h = MatchHeader::from_beacon(
                 [0xE0, i, 0, 0].repeat(8).try_into().unwrap(),
                 now,
@@ -970,7 +963,6 @@ async fn a_bonded_equivocator_is_slashed_once_with_the_evidence_on_chain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prefix_published_first_is_not_the_match() {
     use cyteria_game::Rules;
-    use cyteria_game::crafting::starter_loadout;
     use cyteria_game::transcript::{MatchHeader, PlayerSlot};
     use cyteria_node::adversary::{cut_at, fabricate};
 
@@ -990,10 +982,7 @@ async fn a_prefix_published_first_is_not_the_match() {
     let ids: Vec<Identity> = players.iter().map(|p| p.ctx.identity.clone()).collect();
     let seats: Vec<PlayerSlot> = ids
         .iter()
-        .map(|id| PlayerSlot {
-            public_key: id.public_key(),
-            loadout: starter_loadout(),
-        })
+        .map(|id| PlayerSlot::starter(id.public_key()))
         .collect();
     let rules = Rules {
         waves: 20,
