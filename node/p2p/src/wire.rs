@@ -133,7 +133,7 @@ pub struct Offer {
     pub kind: MatchKind,
     /// What the player has equipped.
     pub loadout: Loadout,
-    /// The token ids of the owned items in `loadout` (see [`PlayerSlot::items`]).
+    /// The token ids of the owned items in `loadout` (see [`cyteria_game::transcript::PlayerSlot::items`]).
     pub items: ItemIds,
     /// The settled epoch the player's node last read from the chain; only
     /// offers naming the same beacon are grouped, and the match is agreed from it.
