@@ -104,16 +104,6 @@ pub const RECIPES: &[Recipe] = &[
     },
 ];
 
-/// Whether every slot of `l` holds the starter kit's item or nothing: what
-/// the network accepts in a match until a seat's items are checked against
-/// what its wallet holds on chain.
-pub fn within_starter_kit(l: &crate::inventory::Loadout) -> bool {
-    let kit = starter_loadout();
-    let fits =
-        |item: Option<ItemStats>, starter: Option<ItemStats>| item.is_none() || item == starter;
-    fits(l.weapon, kit.weapon) && fits(l.armor, kit.armor) && fits(l.tool, kit.tool)
-}
-
 /// The starting kit every new player receives (common, no traits).
 pub fn starter_loadout() -> crate::inventory::Loadout {
     let plain = |r: &Recipe| ItemStats {

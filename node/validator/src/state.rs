@@ -393,13 +393,19 @@ impl State {
         Some(self.candidate_wallets())
     }
 
+    /// The headers of the candidate transcripts this validator verified.
+    fn candidate_headers(&self) -> impl Iterator<Item = &cyteria_game::transcript::MatchHeader> {
+        self.refs
+            .values()
+            .filter_map(|r| self.verified.get(&r.cid))
+            .map(|(h, _)| h)
+    }
+
     fn candidate_wallets(&self) -> BTreeSet<Address> {
         let bindings: Vec<SignedBinding> = self.bindings.values().cloned().collect();
         let seats = self
-            .refs
-            .values()
-            .filter_map(|r| self.verified.get(&r.cid))
-            .flat_map(|(h, _)| h.players.iter().map(|s| s.public_key));
+            .candidate_headers()
+            .flat_map(|h| h.players.iter().map(|s| s.public_key));
         let players = self.actions.keys().map(|(p, _)| *p);
         let offenders = self.evidence.values().filter_map(Equivocation::offender);
         proposal::wallets_touched(
@@ -427,12 +433,8 @@ impl State {
     /// (a match from another beacon is refused before its items matter).
     fn candidate_holdings(&self) -> BTreeSet<Holding> {
         let bindings: Vec<SignedBinding> = self.bindings.values().cloned().collect();
-        let headers = self
-            .refs
-            .values()
-            .filter_map(|r| self.verified.get(&r.cid))
-            .map(|(h, _)| h);
-        let mut needed = proposal::holdings_needed(&self.ledger, &bindings, headers);
+        let mut needed =
+            proposal::holdings_needed(&self.ledger, &bindings, self.candidate_headers());
         needed.retain(|h| self.chain.epochs.contains_key(&h.epoch));
         needed
     }
