@@ -160,6 +160,7 @@ impl Online {
                         let player = PlayerConfig {
                             kind: MatchKind::PUBLIC,
                             equipment: cyteria_node::node::fixed_equipment(cyteria_game::transcript::Equipment::starter()),
+                            wear_record: None,
                             session: SessionConfig {
                                 input_delay,
                                 ..SessionConfig::default()

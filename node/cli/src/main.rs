@@ -10,6 +10,7 @@ mod bind_wallet;
 mod bond;
 mod content;
 mod craft;
+mod equip;
 mod external;
 mod inventory;
 mod market;
@@ -54,6 +55,8 @@ enum Command {
     Bond(bond::Args),
     /// Ask the validators to craft an item from this key's materials in the ledger.
     Craft(craft::Args),
+    /// Choose the weapon, armor and tool this node brings into its matches: owned items by token id, or the starter kit.
+    Equip(equip::Args),
     /// Show this wallet's items (with their stats), CYTR, stake and listings, from the chain's events.
     Inventory(ChainArgs),
     /// Trade items for CYTR on the marketplace and in auctions.
@@ -87,6 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BindWallet(args) => bind_wallet::run(&cli.common, args).await,
         Command::Bond(args) => bond::run(&cli.common, args).await,
         Command::Craft(args) => craft::run(&cli.common, args).await,
+        Command::Equip(args) => equip::run(&cli.common, args).await,
         Command::Inventory(args) => inventory::run(&cli.common, args).await,
         Command::Market(args) => market::run(&cli.common, args).await,
         Command::Content(args) => content::run(&cli.common, args).await,

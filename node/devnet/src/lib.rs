@@ -1108,6 +1108,7 @@ async fn play(
                 equipment: cyteria_node::node::fixed_equipment(
                     cyteria_game::transcript::Equipment::starter(),
                 ),
+                wear_record: None,
                 session,
                 source: InputSource::Bot,
                 beacon: beacon.clone(),
@@ -1420,6 +1421,7 @@ async fn stay(
                 equipment: cyteria_node::node::fixed_equipment(
                     cyteria_game::transcript::Equipment::starter(),
                 ),
+                wear_record: None,
                 session: SessionConfig {
                     tick_hz: if Some(i) == host {
                         cyteria_game::TICK_RATE

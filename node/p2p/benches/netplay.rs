@@ -56,6 +56,7 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
         equipment: cyteria_node::node::fixed_equipment(
             cyteria_game::transcript::Equipment::starter(),
         ),
+        wear_record: None,
         session,
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

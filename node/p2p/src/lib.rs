@@ -14,6 +14,7 @@ pub mod direct;
 pub mod framing;
 pub mod gateway;
 pub mod identity;
+pub mod loadout;
 pub mod lobby;
 pub mod metadata;
 pub mod metrics;

@@ -284,6 +284,11 @@ impl Node {
                 if let Err(e) = self.announce(t, outcome).await {
                     tracing::warn!(error = %e, "transcript announcement not sent");
                 }
+                if let Some(dir) = &play.wear_record
+                    && let Err(e) = crate::loadout::record_wear(dir, &report)
+                {
+                    tracing::warn!(error = %e, "the match's wear of owned items not recorded");
+                }
             }
             // Lobby traffic from during the match is stale now.
             while self.lobby.try_recv().is_ok() {}
@@ -307,6 +312,10 @@ pub struct PlayerConfig {
     /// What this player has equipped, read again for every search (`cyteria
     /// equip` changes it while the node runs).
     pub equipment: EquipmentFeed,
+    /// The data directory whose wear record ([`crate::loadout::WEAR_FILE`])
+    /// each match's wear of owned items is added to, so the next match
+    /// claims no more durability than the ledger will allow.
+    pub wear_record: Option<std::path::PathBuf>,
     /// How matches are played.
     pub session: SessionConfig,
     /// Where the player's input comes from.

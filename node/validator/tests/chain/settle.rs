@@ -15,6 +15,7 @@ use cyteria_game::inventory::Materials;
 use cyteria_game::item::ItemStats;
 use cyteria_node::adversary::{Adversary, Cheat};
 use cyteria_node::identity::Identity;
+use cyteria_node::loadout;
 use cyteria_node::node::Node;
 use cyteria_node::session::SessionConfig;
 use cyteria_node::store::Store;
@@ -426,6 +427,62 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         0,
         "nothing is pinned twice"
     );
+
+    // The crafted item, equipped from the wallet that holds it, plays: the
+    // match is credited, and the ledger records the item's wear under its id,
+    // the wear the player's node recorded for itself.
+    let worn = tempfile::tempdir().unwrap();
+    let ty = stats.item_type;
+    let token = id.to_be_bytes::<32>();
+    loadout::write_choices(
+        worn.path(),
+        &loadout::Choices::default().with(ty, loadout::Choice::Item(token)),
+    )
+    .unwrap();
+    let (feed, _following) = loadout::follow(worn.path().to_path_buf(), Duration::from_millis(100));
+    let beacon = cyteria_node::beacon::fixed(reader.beacon().await.unwrap());
+    let mut cfgs = [player(2, 2400, session()), player(2, 2400, session())];
+    cfgs[i].equipment = feed;
+    cfgs[i].wear_record = Some(worn.path().to_path_buf());
+    for c in &mut cfgs {
+        c.beacon = beacon.clone();
+    }
+    let reports = play_one(&mut players, &cfgs).await;
+    let t = assert_finished_and_verified(&reports, &players);
+    let seat = t
+        .header
+        .players
+        .iter()
+        .position(|s| s.public_key == key)
+        .unwrap();
+    assert_eq!(t.header.players[seat].items[ty as usize], Some(token));
+    assert_eq!(
+        t.header.players[seat].loadout.slot(ty).map(|s| s.damage),
+        Some(stats.damage),
+        "the match plays the item's own stats"
+    );
+    let equipped_match = t.header.match_id;
+    until("the match with the owned item settles", 90, || async {
+        vals.iter().all(|v| {
+            v.handle
+                .ledger
+                .borrow()
+                .1
+                .credited
+                .contains(&equipped_match)
+        })
+    })
+    .await;
+    let recorded = loadout::read_wear(worn.path()).unwrap();
+    let lost = t.verify().unwrap().players[seat].wear[ty as usize];
+    assert_eq!(recorded.get(&token).copied().unwrap_or(0), u32::from(lost));
+    for v in &vals {
+        assert_eq!(
+            v.handle.ledger.borrow().1.items.get(&token).map(|u| u.wear),
+            Some(u32::from(lost)),
+            "the ledger keeps the item's wear under its id"
+        );
+    }
 
     for p in players {
         p.ctx.net.clone().stop().await;
