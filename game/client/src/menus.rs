@@ -269,6 +269,7 @@ fn trade_key(s: Screen, k: KeyCode, o: &Online, menu: &mut MenuState) {
             let key = match k {
                 KeyCode::KeyB => 'b',
                 KeyCode::KeyC => 'c',
+                KeyCode::KeyE => 'e',
                 KeyCode::KeyL => 'l',
                 KeyCode::KeyX => 'x',
                 KeyCode::KeyD => 'd',

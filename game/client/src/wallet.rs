@@ -14,6 +14,7 @@ use alloy::primitives::U256;
 use alloy::signers::local::PrivateKeySigner;
 use cyteria_chain::chain::Chain;
 use cyteria_node::content::Content;
+use cyteria_node::loadout::{self, Choice};
 use cyteria_node::session::MatchContext;
 use cyteria_wallet::{self as wallet, BindingState, Holdings, Settlements, show_cytr};
 use tokio::sync::{mpsc, watch};
@@ -54,6 +55,12 @@ pub enum Trade {
         /// The bid, in wei of CYTR.
         amount: u128,
     },
+    /// Equip item `id` in its slot from the next match on, or, if it is
+    /// equipped, put the starter kit's item back.
+    Equip {
+        /// The item's token id.
+        id: U256,
+    },
     /// Follow a finished match (hex id) to the batch that settles it.
     Follow {
         /// The match's id, in hex.
@@ -76,6 +83,8 @@ pub struct WalletView {
     pub last: Option<String>,
     /// Why there is no wallet, or the last sync's error.
     pub error: Option<String>,
+    /// The owned items the loadout file equips.
+    pub equipped: Vec<U256>,
 }
 
 impl WalletView {
@@ -158,8 +167,41 @@ pub async fn run(
             v.holdings = Some(Holdings::read(&index, me));
             v.binding = Some(BindingState::read(&t.data_dir, me));
             v.settled = settlements.settled.clone();
+            v.equipped = equipped_ids(&t.data_dir);
         });
     }
+}
+
+/// The owned items `data_dir`'s loadout equips (none if it cannot be read).
+fn equipped_ids(data_dir: &std::path::Path) -> Vec<U256> {
+    loadout::read_choices(data_dir)
+        .map(|c| c.ids().map(U256::from_be_bytes).collect())
+        .unwrap_or_default()
+}
+
+/// Equips `id` in its slot, or unequips it if it is equipped; says what it did.
+pub fn toggle_equipped(data_dir: &std::path::Path, id: U256) -> anyhow::Result<String> {
+    let Some(stats) = wallet::Held::of(id, U256::from(1)).stats else {
+        anyhow::bail!("item {} is not a Cyteria item", short_id(id));
+    };
+    let choices = loadout::read_choices(data_dir)?;
+    let token = id.to_be_bytes::<32>();
+    let slot = format!("{:?}", stats.item_type).to_lowercase();
+    let (next, done) = if choices.ids().any(|i| i == token) {
+        (
+            choices.with(stats.item_type, Choice::Starter),
+            format!("{slot}: back to the starter kit from the next match"),
+        )
+    } else {
+        (
+            choices.with(stats.item_type, Choice::Item(token)),
+            format!("{slot}: item {} from the next match", short_id(id)),
+        )
+    };
+    // Refused here (worn out, say) rather than by every validator later.
+    next.equipment(&loadout::read_wear(data_dir)?)?;
+    loadout::write_choices(data_dir, &next)?;
+    Ok(done)
 }
 
 fn describe(t: &Trade) -> String {
@@ -185,6 +227,7 @@ fn describe(t: &Trade) -> String {
             "bidding {} CYTR on lot {lot}",
             show_cytr(U256::from(*amount))
         ),
+        Trade::Equip { id } => format!("equipping item {}", short_id(*id)),
         Trade::Follow { match_id } => format!("following match {match_id}"),
     }
 }
@@ -224,6 +267,7 @@ async fn send(t: &WalletTask, trade: &Trade) -> anyhow::Result<String> {
             t.chain.bid(*lot, *amount).await?;
             format!("bid placed on lot {lot}")
         }
+        Trade::Equip { id } => toggle_equipped(&t.data_dir, *id)?,
         Trade::Follow { .. } => String::new(),
     })
 }
@@ -295,6 +339,11 @@ pub fn trade_for(
     match (screen, key) {
         (Screen::Title, 'b') => Some(Trade::Bind),
         (Screen::Inventory, 'c') => Some(Trade::Craft { recipe }),
+        (Screen::Inventory, 'e') => h
+            .items
+            .get(cursor)
+            .filter(|i| i.stats.is_some())
+            .map(|i| Trade::Equip { id: i.id }),
         (Screen::Inventory, 'l') => h.items.get(cursor).map(|i| Trade::List {
             id: i.id,
             unit_price: u128::from(price) * BID_STEP,
@@ -353,7 +402,12 @@ pub fn inventory_text(v: &WalletView, cursor: usize, price: u32, recipe: u8) -> 
     }
     for (i, item) in h.items.iter().enumerate() {
         let mark = if i == cursor { ">" } else { " " };
-        t += &format!("{mark} {}\n", item_line(item));
+        let worn = if v.equipped.contains(&item.id) {
+            "  [equipped]"
+        } else {
+            ""
+        };
+        t += &format!("{mark} {}{worn}\n", item_line(item));
     }
     let mine: Vec<_> = h.mine().collect();
     if !mine.is_empty() {
@@ -370,7 +424,7 @@ pub fn inventory_text(v: &WalletView, cursor: usize, price: u32, recipe: u8) -> 
     let name = wallet::recipe_name(recipe).unwrap_or("?");
     t += &format!(
         "\ncraft: {name}  [R] next recipe  [C] craft (from the materials the ledger credits you)\n\
-         [Up/Down] choose   [L] list the chosen item at {price} CYTR ([-] [+] price)   [M] market   [Esc] back"
+         [Up/Down] choose   [E] equip or unequip it   [L] list it at {price} CYTR ([-] [+] price)   [M] market   [Esc] back"
     );
     t + &footer(v)
 }
@@ -582,6 +636,57 @@ mod tests {
             Some(Trade::Bind)
         );
         assert_eq!(trade_for(Screen::Match, 'b', &h, 0, 0, 0), None);
+        // Only an item whose id carries stats can be equipped.
+        assert_eq!(trade_for(Screen::Inventory, 'e', &h, 0, 0, 0), None);
+        let mut with_blade = h.clone();
+        with_blade.items[0] = wallet::Held::of(blade(), U256::from(1));
+        assert_eq!(
+            trade_for(Screen::Inventory, 'e', &with_blade, 0, 0, 0),
+            Some(Trade::Equip { id: blade() })
+        );
+    }
+
+    fn blade() -> U256 {
+        let stats = cyteria_game::item::ItemStats {
+            item_type: cyteria_game::item::ItemType::Weapon,
+            rarity: cyteria_game::item::Rarity::Rare,
+            damage: 30,
+            defense: 0,
+            durability: 90,
+            traits: cyteria_game::item::Traits::NONE,
+        };
+        // type | rarity | damage | defense | durability, batch 1, index 0.
+        (U256::from(stats.item_type as u8) << 248)
+            | (U256::from(stats.rarity as u8) << 240)
+            | (U256::from(stats.damage) << 224)
+            | (U256::from(stats.durability) << 192)
+            | (U256::from(1) << 16)
+    }
+
+    #[test]
+    fn e_equips_the_chosen_item_in_its_slot_and_again_puts_the_starter_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let said = toggle_equipped(dir.path(), blade()).unwrap();
+        assert!(said.starts_with("weapon: item"), "{said}");
+        assert_eq!(equipped_ids(dir.path()), vec![blade()]);
+        let e = loadout::read_equipment(dir.path()).unwrap();
+        assert_eq!(e.loadout.weapon.map(|w| w.damage), Some(30));
+        let v = WalletView {
+            holdings: Some(Holdings {
+                items: vec![wallet::Held::of(blade(), U256::from(1))],
+                ..sample()
+            }),
+            equipped: equipped_ids(dir.path()),
+            ..WalletView::default()
+        };
+        assert!(inventory_text(&v, 0, 1, 0).contains("[equipped]"));
+        toggle_equipped(dir.path(), blade()).unwrap();
+        assert!(equipped_ids(dir.path()).is_empty());
+        assert_eq!(
+            loadout::read_equipment(dir.path()).unwrap(),
+            cyteria_game::transcript::Equipment::starter()
+        );
+        assert!(toggle_equipped(dir.path(), U256::MAX).is_err());
     }
 
     #[test]

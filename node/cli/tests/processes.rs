@@ -223,6 +223,8 @@ async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
                 break a.to_string();
             }
         };
+        // The validator prints more (its gateway): a closed pipe would end it.
+        std::thread::spawn(move || lines.for_each(drop));
         (child, addr)
     };
     let (_v1, addr) = validator("v1", 1, None);
@@ -276,6 +278,41 @@ async fn validator_processes_settle_a_binding_that_inventory_then_shows() {
     let out = cmd("player", 4).arg("bond").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("player bond 100 CYTR (least 100)"), "{text}");
+    // `cyteria equip` keeps the choice in the data directory; an item the
+    // wallet does not hold is refused before any match would be.
+    let out = cmd("player", 4)
+        .args(["equip", "--tool", "none"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("tool: none") && text.contains("weapon: starter"),
+        "{text}"
+    );
+    let blade = cyteria_settlement::ids::encode(
+        &cyteria_game::crafting::starter_loadout().weapon.unwrap(),
+        1,
+        0,
+    )
+    .unwrap();
+    let out = cmd("player", 4)
+        .args(["equip", "--weapon", &format!("{blade:#x}")])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("does not hold"),
+        "{err}"
+    );
+    let chosen = cyteria_node::loadout::read_choices(&dir.path().join("player")).unwrap();
+    assert_eq!(
+        chosen.weapon,
+        cyteria_node::loadout::Choice::Starter,
+        "nothing written"
+    );
+    assert_eq!(chosen.tool, cyteria_node::loadout::Choice::Empty);
     // A bad deployment file is a configuration error (exit status 2).
     std::fs::write(&deployment, "{}").unwrap();
     let out = cmd("player", 4).arg("inventory").output().unwrap();
