@@ -210,8 +210,18 @@ pub fn checkpoint_message(
 /// Domain tag of an end-record signature.
 pub const END_TAG: &[u8] = b"cyteria match end v1\0";
 
-/// How a match ended, as its end record states it.
+/// How a match ended, as its end record states it: it finished with every
+/// seat present. Any other ending is the set of seats that left, one bit
+/// per seat ([`ending_left`]), and the record is signed by those that stayed.
 pub const END_FINISHED: u8 = 0;
+
+/// The ending of a match that the seats in `left` (seat numbers) left: the
+/// bitmask of those seats.
+pub fn ending_left(left: impl IntoIterator<Item = usize>) -> u8 {
+    left.into_iter()
+        .filter(|s| *s < MAX_PLAYERS)
+        .fold(0, |m, s| m | 1 << s)
+}
 
 /// The exact bytes an end-record signature covers: the match (its header
 /// digest), the last frame, how it ended and the state's checksum there.
@@ -269,17 +279,18 @@ pub struct Transcript {
     /// The claimed checksum of the state after the last frame.
     pub final_checksum: Checksum,
     /// `ends[player]`: each seat's signature over the match's end record
-    /// (match, last frame, ending, final checksum); empty when the seats did
-    /// not sign an end (a match cut short). Without it no one can tell a
-    /// whole match from a prefix cut at a checkpoint every seat signed.
-    pub ends: Vec<Signature>,
+    /// (match, last frame, ending, final checksum), `None` for a seat that
+    /// left, which the record names ([`Transcript::ending`]); empty when the
+    /// seats did not sign an end (a match cut short). Without it no one can
+    /// tell a whole match from a prefix cut at a checkpoint every seat signed.
+    pub ends: Vec<Option<Signature>>,
 }
 
 /// The transcript encoding: 30 minutes of 4 players fits easily in 4 MiB.
 pub const TRANSCRIPT: Format = Format {
     name: "transcript",
     magic: *b"CYTX",
-    version: 4,
+    version: 5,
     max_bytes: 4 * 1024 * 1024,
 };
 
@@ -299,6 +310,18 @@ impl Transcript {
     /// Frames recorded.
     pub fn frames(&self) -> u32 {
         self.inputs.first().map_or(0, |v| v.len() as u32)
+    }
+
+    /// How the end record says the match ended: [`END_FINISHED`], or the
+    /// seats that left (those without a signature in [`Transcript::ends`]).
+    pub fn ending(&self) -> u8 {
+        ending_left(
+            self.ends
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.is_none())
+                .map(|(s, _)| s),
+        )
     }
 
     /// Structural checks, without simulating: a valid header, one canonical input stream
@@ -323,7 +346,10 @@ impl Transcript {
             return Err("checkpoints for some players but not all");
         }
         if !self.ends.is_empty() && self.ends.len() != n {
-            return Err("signed ends for some players but not all");
+            return Err("end signatures for some players but not all");
+        }
+        if !self.ends.is_empty() && self.ends.iter().all(Option::is_none) {
+            return Err("an end record no seat signed");
         }
         for cps in &self.checkpoints {
             if cps.windows(2).any(|w| w[0].frame >= w[1].frame)

@@ -54,7 +54,7 @@ fn signed_match(frames: u32) -> Transcript {
     let frames = inputs[0].len() as u32;
     let ends = ids
         .iter()
-        .map(|id| sign_end(id, &digest, frames, &game.checksum()))
+        .map(|id| Some(sign_end(id, &digest, frames, 0, &game.checksum())))
         .collect();
     Transcript {
         header,

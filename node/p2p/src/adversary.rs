@@ -196,7 +196,15 @@ pub fn fabricate(
     Transcript {
         ends: keys
             .iter()
-            .map(|id| crate::signing::sign_end(id, &digest, played, &game.checksum()))
+            .map(|id| {
+                Some(crate::signing::sign_end(
+                    id,
+                    &digest,
+                    played,
+                    crate::signing::END_FINISHED,
+                    &game.checksum(),
+                ))
+            })
             .collect(),
         header,
         inputs,

@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use cyteria_game::transcript::{InputChain, MatchHeader, Signature, Transcript};
+use cyteria_game::transcript::{
+    END_FINISHED, InputChain, MatchHeader, Signature, Transcript, ending_left,
+};
 use cyteria_game::{Game, Input, bot, verify};
 use ggrs::{
     DesyncDetection, GgrsError, GgrsEvent, GgrsRequest, P2PSession, PlayerType, SessionBuilder,
@@ -214,8 +216,10 @@ struct Play {
     book: CheckpointBook,
     pending: Vec<(PeerId, WireCheckpoint)>,
     byes: Vec<Option<u32>>,
-    /// Each seat's signed end record, as received (frame, checksum, signature).
-    ends: Vec<Option<(u32, cyteria_game::state::Checksum, Signature)>>,
+    /// Each seat's signed end record, as received (frame, ending, checksum, signature).
+    ends: Vec<Option<(u32, u8, cyteria_game::state::Checksum, Signature)>>,
+    /// The ending this node signed: `END_FINISHED`, or the seats that left.
+    ending: u8,
     report: MatchReport,
     /// Depth of the last rollback, for the window's overlay.
     last_depth: u32,
@@ -409,6 +413,7 @@ pub async fn play(
         pending: vec![],
         byes: vec![None; n],
         ends: vec![None; n],
+        ending: END_FINISHED,
         report,
         last_depth: 0,
         ended: None,
@@ -519,10 +524,65 @@ async fn drive(
         if play.report.desyncs > 0 {
             return Ending::Desync;
         }
-        if !left.is_empty() {
-            return Ending::PeerLeft {
-                peers: left.iter().map(|p| p.to_string()).collect(),
+        let peer_left = || Ending::PeerLeft {
+            peers: left.iter().map(|p| p.to_string()).collect(),
+        };
+        if !left.is_empty() && end.is_none() {
+            // Those who stay end the match where every seat's signatures
+            // reach, and sign an end record naming the seats that left: all
+            // are credited up to there, none further.
+            let seats: Vec<usize> = left
+                .iter()
+                .filter_map(|p| play.players.iter().position(|q| q == p))
+                .collect();
+            let limit = play.confirmed.min(play.inputs[0].len() as u32);
+            let frame = play.book.common_frame(limit);
+            if frame == 0 || seats.is_empty() || seats.contains(&play.seat) {
+                return peer_left();
+            }
+            let inputs: Vec<Vec<Input>> = play
+                .inputs
+                .iter()
+                .map(|v| v[..frame as usize].to_vec())
+                .collect();
+            let checksum = match verify(&play.header, &inputs) {
+                Ok(o) => {
+                    let c = o.final_checksum;
+                    play.ended = Some((frame, o));
+                    c
+                }
+                Err(e) => {
+                    return Ending::Failed {
+                        reason: format!("own inputs do not replay: {e}"),
+                    };
+                }
             };
+            play.ending = ending_left(seats.iter().copied());
+            tracing::info!(frame, left = ?seats, "players left: the match ends at their last signed frame");
+            sign_and_send(
+                ctx,
+                cfg,
+                play,
+                streams,
+                frame,
+                Some((play.ending, checksum)),
+            );
+            end = Some((frame, Instant::now()));
+        }
+        if let Some((frame, since)) = end {
+            // Done when every seat still present said its bye at this end.
+            let others_done =
+                play.byes.iter().enumerate().all(|(s, b)| {
+                    s == play.seat || play.ending & (1 << s) != 0 || *b == Some(frame)
+                });
+            if others_done || since.elapsed() > Duration::from_millis(cfg.end_linger_ms) {
+                return if play.ending == END_FINISHED {
+                    Ending::Finished
+                } else {
+                    peer_left()
+                };
+            }
+            continue;
         }
         if session.current_state() != SessionState::Running {
             if started.elapsed() > Duration::from_millis(cfg.sync_timeout_ms) {
@@ -536,17 +596,6 @@ async fn drive(
             let t = searching_since.elapsed();
             play.report.lobby_to_first_frame_ms = Some(t.as_millis() as u64);
             net.metrics.lobby_to_first_frame.observe(t.as_secs_f64());
-        }
-        if let Some((frame, since)) = end {
-            let others_done = play
-                .byes
-                .iter()
-                .enumerate()
-                .all(|(s, b)| s == play.seat || *b == Some(frame));
-            if others_done || since.elapsed() > Duration::from_millis(cfg.end_linger_ms) {
-                return Ending::Finished;
-            }
-            continue;
         }
         // Frames become final only through a successful advance: ggrs
         // corrects mispredicted frames (rollback) inside it, so after one the
@@ -617,7 +666,14 @@ async fn drive(
                     };
                 }
             };
-            sign_and_send(ctx, cfg, play, streams, frame, Some(checksum));
+            sign_and_send(
+                ctx,
+                cfg,
+                play,
+                streams,
+                frame,
+                Some((END_FINISHED, checksum)),
+            );
             play.inputs
                 .iter_mut()
                 .for_each(|v| v.truncate(frame as usize));
@@ -633,7 +689,7 @@ fn sign_and_send(
     play: &mut Play,
     streams: &MatchStreams,
     frame: u32,
-    bye: Option<cyteria_game::state::Checksum>,
+    bye: Option<(u8, cyteria_game::state::Checksum)>,
 ) {
     let chain = InputChain {
         frame,
@@ -642,14 +698,15 @@ fn sign_and_send(
     let cp = sign_checkpoint(&ctx.identity, play.book.digest(), play.seat as u8, &chain);
     play.book.file(cp);
     ctx.net.metrics.checkpoints_signed.inc();
-    let end = bye.map(|checksum| {
-        let sig = sign_end(&ctx.identity, play.book.digest(), frame, &checksum);
-        play.ends[play.seat] = Some((frame, checksum, sig));
+    let end = bye.map(|(ending, checksum)| {
+        let sig = sign_end(&ctx.identity, play.book.digest(), frame, ending, &checksum);
+        play.ends[play.seat] = Some((frame, ending, checksum, sig));
         sig
     });
     let frame_of = |cp| match (bye, end) {
-        (Some(checksum), Some(end)) => RollbackFrame::Bye {
+        (Some((ending, checksum)), Some(end)) => RollbackFrame::Bye {
             frame,
+            ending,
             checksum,
             last: cp,
             end,
@@ -692,6 +749,7 @@ async fn on_control(
         RollbackFrame::Checkpoint(cp) => cp,
         RollbackFrame::Bye {
             frame,
+            ending,
             checksum,
             last,
             end,
@@ -703,11 +761,11 @@ async fn on_control(
                 && last.seat as usize == s
             {
                 let key = &play.header.players[s].public_key;
-                if !end_signed(key, play.book.digest(), frame, &checksum, &end) {
+                if !end_signed(key, play.book.digest(), frame, ending, &checksum, &end) {
                     return ctx.net.penalise(from, Misbehaviour::BadEndSignature).await;
                 }
                 play.byes[s] = Some(frame);
-                play.ends[s] = Some((frame, checksum, end));
+                play.ends[s] = Some((frame, ending, checksum, end));
             }
             last
         }
@@ -816,13 +874,21 @@ async fn finish(
         };
         match outcome {
             Ok(outcome) => {
-                // The end record, when every seat signed this very end.
-                let ends: Option<Vec<Signature>> = play
+                // The end record, when every seat still present signed
+                // this very end (and the same seats as having left).
+                let ending = play.ending;
+                let ends: Option<Vec<Option<Signature>>> = play
                     .ends
                     .iter()
-                    .map(|e| {
-                        e.filter(|(f, c, _)| *f == frames && *c == outcome.final_checksum)
-                            .map(|(_, _, sig)| sig)
+                    .enumerate()
+                    .map(|(s, e)| {
+                        if ending & (1 << s) != 0 {
+                            return Some(None);
+                        }
+                        e.filter(|(f, en, c, _)| {
+                            (*f, *en, *c) == (frames, ending, outcome.final_checksum)
+                        })
+                        .map(|(.., sig)| Some(sig))
                     })
                     .collect();
                 let t = Transcript {

@@ -176,37 +176,44 @@ pub fn verify_transcript_signatures(
     Ok(())
 }
 
-pub use cyteria_game::transcript::{END_FINISHED, END_TAG, end_message};
+pub use cyteria_game::transcript::{END_FINISHED, END_TAG, end_message, ending_left};
 
-/// Signs, as `id`, the end record of a match that finished at `frame` with `checksum`.
+/// Signs, as `id`, the end record of a match that ended at `frame` with
+/// `checksum`: [`END_FINISHED`], or the seats that left ([`ending_left`]).
 pub fn sign_end(
     id: &Identity,
     header_digest: &[u8; 32],
     frame: u32,
+    ending: u8,
     checksum: &cyteria_game::state::Checksum,
 ) -> Signature {
-    Signature(id.sign(&end_message(header_digest, frame, END_FINISHED, checksum)))
+    Signature(id.sign(&end_message(header_digest, frame, ending, checksum)))
 }
 
-/// Whether `key` signed the end record of a match that finished at `frame` with `checksum`.
+/// Whether `key` signed that end record.
 pub fn end_signed(
     key: &[u8; 32],
     header_digest: &[u8; 32],
     frame: u32,
+    ending: u8,
     checksum: &cyteria_game::state::Checksum,
     sig: &Signature,
 ) -> bool {
     verify(
         key,
-        &end_message(header_digest, frame, END_FINISHED, checksum),
+        &end_message(header_digest, frame, ending, checksum),
         &sig.0,
     )
 }
 
-/// Checks that every seat signed the transcript's end record: the match
-/// finished at its last frame with its final checksum. A transcript cut
-/// at a checkpoint every seat signed (a prefix, with a checksum of the
-/// cutter's choosing) has no such record.
+/// Checks the transcript's end record: every seat present at the end
+/// signed that the match ended at its last frame with its final checksum,
+/// and that the seats without a signature left. A transcript cut at a
+/// checkpoint every seat signed (a prefix, with a checksum of the cutter's
+/// choosing) has no such record; dropping a seat's signature changes the
+/// record the others signed. A seat that left is credited only up to the
+/// last frame, which its own checkpoints cover (the transcript's checkpoints
+/// reach its last frame for every seat).
 pub fn verify_end(t: &Transcript) -> Result<(), SignatureError> {
     if t.ends.is_empty() {
         return Err(SignatureError::NoSignedEnd);
@@ -214,12 +221,18 @@ pub fn verify_end(t: &Transcript) -> Result<(), SignatureError> {
     if t.ends.len() != t.header.players.len() {
         return Err(SignatureError::Missing);
     }
+    if t.ends.iter().all(Option::is_none) {
+        return Err(SignatureError::NoSignedEnd);
+    }
     let digest = t.header.digest();
+    let ending = t.ending();
     for (seat, (slot, sig)) in t.header.players.iter().zip(&t.ends).enumerate() {
+        let Some(sig) = sig else { continue };
         if !end_signed(
             &slot.public_key,
             &digest,
             t.frames(),
+            ending,
             &t.final_checksum,
             sig,
         ) {

@@ -44,7 +44,7 @@ pub const LOBBY: Format = Format {
 pub const ROLLBACK: Format = Format {
     name: "rollback frame",
     magic: *b"CYRB",
-    version: 2,
+    version: 3,
     max_bytes: 16 * 1024,
 };
 /// The encoding of transcript announcements (`CYTA`, at most 1 KiB).
@@ -221,17 +221,20 @@ pub enum RollbackFrame {
     Ggrs(ggrs::Message),
     /// A signed checkpoint, the sender's own or one it relays.
     Checkpoint(WireCheckpoint),
-    /// The sender reached the end of the match at `frame` with `checksum`;
-    /// `last` is its final checkpoint.
+    /// The sender reached the end of the match at `frame` with `checksum`
+    /// (or, when players left, ends it there); `last` is its final checkpoint.
     Bye {
         /// The match's last frame.
         frame: u32,
+        /// How it ended: `END_FINISHED`, or the seats that left (`ending_left`).
+        ending: u8,
         /// The state's checksum at that frame.
         checksum: Checksum,
         /// The sender's final checkpoint.
         last: WireCheckpoint,
         /// The sender's signature over the match's end record (see
-        /// `signing::end_message`): the match finished at `frame` with `checksum`.
+        /// `signing::end_message`): the match ended at `frame`, as
+        /// `ending` says, with `checksum`.
         end: Signature,
     },
 }

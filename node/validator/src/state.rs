@@ -60,14 +60,16 @@ const ENDS_KEPT: usize = 4096;
 /// The end record of the first verified version of each recent match.
 #[derive(Default)]
 struct Ends {
-    /// By match id: the version's CID, last frame, final checksum and each seat's signature.
+    /// By match id: the version's CID, last frame, ending, final checksum
+    /// and each seat's signature (none for a seat that left).
     first: BTreeMap<
         [u8; 32],
         (
             String,
             u32,
+            u8,
             cyteria_game::state::Checksum,
-            Vec<cyteria_game::transcript::Signature>,
+            Vec<Option<cyteria_game::transcript::Signature>>,
         ),
     >,
     /// Match ids in the order they were kept, oldest first.
@@ -85,7 +87,7 @@ impl Ends {
     ) -> Vec<Equivocation> {
         use cyteria_settlement::evidence::{Conflict, SignedEnd};
         let id = t.header.match_id;
-        let Some((first_cid, frame, checksum, sigs)) = self.first.get(&id) else {
+        let Some((first_cid, frame, ending, checksum, sigs)) = self.first.get(&id) else {
             if self.order.len() >= ENDS_KEPT
                 && let Some(old) = self.order.pop_front()
             {
@@ -96,6 +98,7 @@ impl Ends {
                 (
                     cid.to_string(),
                     t.frames(),
+                    t.ending(),
                     t.final_checksum,
                     t.ends.clone(),
                 ),
@@ -103,24 +106,28 @@ impl Ends {
             self.order.push_back(id);
             return vec![];
         };
-        if first_cid == cid || (*frame, *checksum) == (t.frames(), t.final_checksum) {
+        if first_cid == cid
+            || (*frame, *ending, *checksum) == (t.frames(), t.ending(), t.final_checksum)
+        {
             return vec![];
         }
-        let end = |frame: u32, checksum, signature| SignedEnd {
+        let end = |frame: u32, ending, checksum, signature| SignedEnd {
             frame,
-            ending: cyteria_game::transcript::END_FINISHED,
+            ending,
             checksum,
             signature,
         };
+        // A seat that signed both records signed two ends.
         sigs.iter()
             .zip(&t.ends)
             .enumerate()
-            .map(|(seat, (a, b))| Equivocation {
+            .filter_map(|(seat, (a, b))| Some((seat, (*a)?, (*b)?)))
+            .map(|(seat, a, b)| Equivocation {
                 header: t.header.clone(),
                 seat: seat as u8,
                 conflict: Conflict::Ends {
-                    first: end(*frame, *checksum, *a),
-                    second: end(t.frames(), t.final_checksum, *b),
+                    first: end(*frame, *ending, *checksum, a),
+                    second: end(t.frames(), t.ending(), t.final_checksum, b),
                 },
             })
             .filter(|ev| ev.check().is_ok())
@@ -1147,6 +1154,7 @@ mod tests {
     #[test]
     fn two_versions_of_a_match_that_end_differently_are_evidence_against_each_signer() {
         use cyteria_game::Rules;
+        use cyteria_game::transcript::END_FINISHED;
         use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot};
         use cyteria_node::identity::Identity;
         use cyteria_node::signing::sign_end;
@@ -1170,7 +1178,15 @@ mod tests {
         let digest = cut.header.digest();
         cut.ends = ids
             .iter()
-            .map(|id| sign_end(id, &digest, 120, &cut.final_checksum))
+            .map(|id| {
+                Some(sign_end(
+                    id,
+                    &digest,
+                    120,
+                    END_FINISHED,
+                    &cut.final_checksum,
+                ))
+            })
             .collect();
         // Both keys are bound: they have wallets to slash.
         for (i, id) in ids.iter().enumerate() {

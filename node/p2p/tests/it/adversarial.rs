@@ -196,8 +196,15 @@ async fn two_signed_chains_for_one_frame_are_caught_and_kept_as_evidence() {
     }
 }
 
+/// A player that vanishes mid-match: the two that stay end the match at the
+/// last frame every seat signed and sign an end record naming the seat that
+/// left. The transcript verifies and every seat, the one that left too, is
+/// credited up to there (its own checkpoints cover it), none further. Who
+/// drops a stayer's signature to pass it off as gone changes the record the
+/// other stayer signed, and is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_player_vanishing_mid_match_leaves_the_others_a_valid_partial_transcript() {
+async fn a_player_vanishing_mid_match_leaves_the_others_a_signed_end_naming_it() {
+    use cyteria_node::verifier::verify_transcript;
     let mut nodes = nodes(3, Transport::Tcp).await;
     let gone = SessionConfig {
         adversary: Adversary::vanishing_after(400),
@@ -224,8 +231,30 @@ async fn a_player_vanishing_mid_match_leaves_the_others_a_valid_partial_transcri
         assert_eq!(outcome.frames, t.frames());
         verify_transcript_signatures(&t.header, &t.inputs, &t.checkpoints)
             .expect("signed by all three");
+        let gone = t
+            .header
+            .players
+            .iter()
+            .position(|p| p.public_key == nodes[2].ctx.identity.public_key())
+            .unwrap();
+        assert_eq!(
+            t.ending(),
+            cyteria_game::transcript::ending_left([gone]),
+            "the end record names the seat that left"
+        );
+        assert_eq!(t.ends.iter().filter(|e| e.is_some()).count(), 2);
+        verify_transcript(&t.encode()).expect("the stayers' end record verifies");
+        let mut passed_off = t.clone();
+        let stayer = (gone + 1) % 3;
+        passed_off.ends[stayer] = None;
+        let refused = verify_transcript(&passed_off.encode()).unwrap_err();
+        assert_eq!(refused.label(), "bad end record", "{refused}");
         assert_eq!(n.ctx.store.transcript(&t.header.match_id).unwrap(), Some(t));
     }
+    assert_eq!(
+        reports[0].transcript, reports[1].transcript,
+        "both stayers kept the same match"
+    );
 }
 
 /// A rollback hello for a match this node has not agreed to is what an
