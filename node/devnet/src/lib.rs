@@ -457,6 +457,20 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             }
             Err(e) => tracing::warn!(error = %e, "the forger's relay node did not start"),
         }
+        // And a third, as the fabricated matches cost the second its standing.
+        let (d, sd, c) = (
+            cfg.data_dir.join("forger-relay-2"),
+            seeds.clone(),
+            clock.clone(),
+        );
+        match roles::start_on(roles.players(), move || start_node(d, Role::Player, sd, c)).await {
+            Ok(relay) => {
+                extra_checks
+                    .push(prefix_and_unheld_check(&players, &relay, &validators, &beacon).await);
+                relay.ctx.net.clone().stop().await;
+            }
+            Err(e) => tracing::warn!(error = %e, "the forger's second relay node did not start"),
+        }
     }
 
     // Crafting: every honest player whose materials cover a recipe crafts it.
@@ -814,6 +828,105 @@ async fn fabricated_check(
             c[0],
             c[1],
             c[2]
+        ),
+    }
+}
+
+/// The forge cheater plays two more matches offline and announces them:
+/// the first 60 frames of a 600-frame match, with the end record the whole
+/// match's seats signed (a chosen ending), and a match whose seat equips a
+/// real item id its wallet never held. Both must be refused, each for its
+/// own reason, and neither credited.
+async fn prefix_and_unheld_check(
+    players: &[Player],
+    relay: &Node,
+    validators: &[Option<RunningValidator>],
+    beacon: &BeaconFeed,
+) -> report::Check {
+    use cyteria_game::Rules;
+    use cyteria_game::transcript::{MatchHeader, PlayerSlot};
+    let name = "a chosen ending and an item not held were refused".to_string();
+    let Some(forger) = players.iter().find(|p| p.cheat == Some(Cheat::ForgeInput)) else {
+        return report::Check {
+            name,
+            ok: false,
+            detail: "no forge cheater".into(),
+        };
+    };
+    let id = forger.node.ctx.identity.clone();
+    let rules = Rules {
+        waves: 20,
+        time_limit: 600,
+    };
+    let now = *beacon.borrow();
+    let whole = cyteria_node::adversary::fabricate(
+        std::slice::from_ref(&id),
+        MatchHeader::from_beacon(
+            [0xFD; 32],
+            now,
+            rules,
+            vec![PlayerSlot::starter(id.public_key())],
+        ),
+        600,
+    );
+    let prefix = cyteria_node::adversary::cut_at(&whole, 60);
+    // A weapon whose id encodes it exactly, minted to nobody this wallet knows.
+    let mut seat = PlayerSlot::starter(id.public_key());
+    let blade = seat.loadout.weapon.map(|w| cyteria_game::item::ItemStats {
+        rarity: cyteria_game::item::Rarity::Mythic,
+        ..w
+    });
+    seat.loadout.weapon = blade;
+    seat.items[0] = blade
+        .and_then(|b| cyteria_settlement::ids::encode(&b, 1, 0xBEEF))
+        .map(|i| i.to_be_bytes());
+    let unheld = cyteria_node::adversary::fabricate(
+        std::slice::from_ref(&id),
+        MatchHeader::from_beacon([0xFE; 32], now, rules, vec![seat]),
+        600,
+    );
+    let ids = [prefix.header.match_id, unheld.header.match_id];
+    for t in [&prefix, &unheld] {
+        let Ok(o) = t.verify() else { continue };
+        for tries in 0..100 {
+            match relay.announce(t, &o).await {
+                Ok(_) => break,
+                Err(e) if tries == 99 => {
+                    tracing::warn!(error = %e, "a cheat's match was not announced")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+    let reasons = ["bad end record", "item not held"];
+    let counts = || {
+        reasons.map(|r| {
+            let r = format!("reason=\"{r}\"");
+            live(validators)
+                .map(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) as u64)
+                .sum::<u64>()
+        })
+    };
+    // The prefix is refused as each validator verifies it; the item when a
+    // leader, having read the wallet's holdings at the beacon, builds a batch.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while counts().contains(&0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let credited = live(validators)
+        .map(|v| {
+            let l = v.handle.ledger.borrow().1.clone();
+            ids.iter().filter(|m| l.credited.contains(*m)).count()
+        })
+        .max()
+        .unwrap_or(0);
+    let c = counts();
+    report::Check {
+        name,
+        ok: credited == 0 && c.iter().all(|n| *n >= 1),
+        detail: format!(
+            "{credited} of 2 credited; refusals: {} bad end record (a 60-frame cut), {} item not held",
+            c[0], c[1]
         ),
     }
 }

@@ -87,6 +87,7 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
             "a stolen wallet binding was refused",
             "a god-weapon offer was refused",
             "matches fabricated offline were refused",
+            "a chosen ending and an item not held were refused",
             "the market traded",
             "a DAO proposal went through the timelock",
         ],
