@@ -85,6 +85,9 @@ pub struct WalletView {
     pub error: Option<String>,
     /// The owned items the loadout file equips.
     pub equipped: Vec<U256>,
+    /// The wear this node's matches put on owned items, by token id (the
+    /// ledger records the same once they settle).
+    pub wear: BTreeMap<U256, u32>,
 }
 
 impl WalletView {
@@ -168,6 +171,13 @@ pub async fn run(
             v.binding = Some(BindingState::read(&t.data_dir, me));
             v.settled = settlements.settled.clone();
             v.equipped = equipped_ids(&t.data_dir);
+            v.wear = loadout::read_wear(&t.data_dir)
+                .map(|w| {
+                    w.into_iter()
+                        .map(|(id, n)| (U256::from_be_bytes(id), n))
+                        .collect()
+                })
+                .unwrap_or_default();
         });
     }
 }
@@ -402,12 +412,19 @@ pub fn inventory_text(v: &WalletView, cursor: usize, price: u32, recipe: u8) -> 
     }
     for (i, item) in h.items.iter().enumerate() {
         let mark = if i == cursor { ">" } else { " " };
+        let left = match (v.wear.get(&item.id), &item.stats) {
+            (Some(w), Some(s)) => format!(
+                " | {} durability left",
+                u32::from(s.durability).saturating_sub(*w)
+            ),
+            _ => String::new(),
+        };
         let worn = if v.equipped.contains(&item.id) {
             "  [equipped]"
         } else {
             ""
         };
-        t += &format!("{mark} {}{worn}\n", item_line(item));
+        t += &format!("{mark} {}{left}{worn}\n", item_line(item));
     }
     let mine: Vec<_> = h.mine().collect();
     if !mine.is_empty() {
@@ -677,9 +694,12 @@ mod tests {
                 ..sample()
             }),
             equipped: equipped_ids(dir.path()),
+            wear: [(blade(), 25)].into(),
             ..WalletView::default()
         };
-        assert!(inventory_text(&v, 0, 1, 0).contains("[equipped]"));
+        let inv = inventory_text(&v, 0, 1, 0);
+        assert!(inv.contains("[equipped]"), "{inv}");
+        assert!(inv.contains("(batch 1) | 65 durability left"), "{inv}");
         toggle_equipped(dir.path(), blade()).unwrap();
         assert!(equipped_ids(dir.path()).is_empty());
         assert_eq!(
