@@ -482,6 +482,10 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
             Some(u32::from(lost)),
             "the ledger keeps the item's wear under its id"
         );
+        // And the chain holds the root of that ledger, wear leaf and all.
+        let (epoch, ledger) = v.handle.ledger.borrow().clone();
+        let root = reader.settlement().rootOf(epoch).call().await.unwrap();
+        assert_eq!(root.0, ledger.root(), "the settled root covers the wear");
     }
 
     for p in players {
