@@ -23,8 +23,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::sync::watch;
 
-use crate::node::EquipmentFeed;
 use crate::session::MatchReport;
+
+/// What a player equips, as it changes.
+pub type EquipmentFeed = watch::Receiver<Equipment>;
 
 /// The file the loadout is chosen in.
 pub const LOADOUT_FILE: &str = "loadout.json";

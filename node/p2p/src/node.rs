@@ -324,8 +324,7 @@ pub struct PlayerConfig {
     pub beacon: BeaconFeed,
 }
 
-/// What a player equips, as it changes.
-pub type EquipmentFeed = watch::Receiver<Equipment>;
+pub use crate::loadout::EquipmentFeed;
 
 /// A feed that always gives `e`.
 pub fn fixed_equipment(e: Equipment) -> EquipmentFeed {

@@ -57,21 +57,21 @@ pub struct Pace {
 /// Matches whose end record a validator keeps, to compare a later version with.
 const ENDS_KEPT: usize = 4096;
 
+/// A verified version's end record: its CID, last frame, ending, final
+/// checksum and each seat's signature (none for a seat that left).
+type EndRecord = (
+    String,
+    u32,
+    u8,
+    cyteria_game::state::Checksum,
+    Vec<Option<cyteria_game::transcript::Signature>>,
+);
+
 /// The end record of the first verified version of each recent match.
 #[derive(Default)]
 struct Ends {
-    /// By match id: the version's CID, last frame, ending, final checksum
-    /// and each seat's signature (none for a seat that left).
-    first: BTreeMap<
-        [u8; 32],
-        (
-            String,
-            u32,
-            u8,
-            cyteria_game::state::Checksum,
-            Vec<Option<cyteria_game::transcript::Signature>>,
-        ),
-    >,
+    /// By match id.
+    first: BTreeMap<[u8; 32], EndRecord>,
     /// Match ids in the order they were kept, oldest first.
     order: std::collections::VecDeque<[u8; 32]>,
 }
