@@ -783,42 +783,12 @@ async fn fabricated_check(
         made(2, now, Some(3)),
     ];
     let ids: Vec<[u8; 32]> = fakes.iter().map(|t| t.header.match_id).collect();
-    for t in &fakes {
-        let Ok(o) = t.verify() else { continue };
-        // Until the relay has heard the validators' subscriptions.
-        for tries in 0..100 {
-            match relay.announce(t, &o).await {
-                Ok(_) => break,
-                Err(e) if tries == 99 => {
-                    tracing::warn!(error = %e, "a fabricated match was not announced")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    }
-    let reasons = ["seed not from beacon", "future beacon", "wrong beacon"];
-    let counts = || {
-        reasons.map(|r| {
-            let r = format!("reason=\"{r}\"");
-            live(validators)
-                .map(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) as u64)
-                .sum::<u64>()
-        })
-    };
+    announce_through(relay, &fakes).await;
     // The seeds are refused as each validator verifies them; the beacons
     // when a leader builds the next batch.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while counts().contains(&0) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let credited = live(validators)
-        .map(|v| {
-            let l = v.handle.ledger.borrow().1.clone();
-            ids.iter().filter(|m| l.credited.contains(*m)).count()
-        })
-        .max()
-        .unwrap_or(0);
-    let c = counts();
+    let reasons = ["seed not from beacon", "future beacon", "wrong beacon"];
+    let c = until_refused(validators, reasons, Duration::from_secs(30)).await;
+    let credited = most_credited(validators, &ids);
     report::Check {
         name,
         ok: credited == 0 && c.iter().all(|n| *n >= 1),
@@ -830,6 +800,56 @@ async fn fabricated_check(
             c[2]
         ),
     }
+}
+
+/// Announces each of `ts` through `relay`, retrying until the relay has
+/// heard the validators' subscriptions.
+async fn announce_through(relay: &Node, ts: &[cyteria_game::transcript::Transcript]) {
+    for t in ts {
+        let Ok(o) = t.verify() else { continue };
+        for tries in 0..100 {
+            match relay.announce(t, &o).await {
+                Ok(_) => break,
+                Err(e) if tries == 99 => {
+                    tracing::warn!(error = %e, "a cheat's match was not announced")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+}
+
+/// Waits up to `wait` until the live validators together refused something
+/// for each of `reasons`; returns how many times each.
+async fn until_refused<const N: usize>(
+    validators: &[Option<RunningValidator>],
+    reasons: [&str; N],
+    wait: Duration,
+) -> [u64; N] {
+    let counts = || {
+        reasons.map(|r| {
+            let r = format!("reason=\"{r}\"");
+            live(validators)
+                .map(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) as u64)
+                .sum::<u64>()
+        })
+    };
+    let deadline = Instant::now() + wait;
+    while counts().contains(&0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    counts()
+}
+
+/// Of the matches `ids`, the most any live validator's ledger credited.
+fn most_credited(validators: &[Option<RunningValidator>], ids: &[[u8; 32]]) -> usize {
+    live(validators)
+        .map(|v| {
+            let l = v.handle.ledger.borrow().1.clone();
+            ids.iter().filter(|m| l.credited.contains(*m)).count()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The forge cheater plays two more matches offline and announces them:
@@ -886,41 +906,12 @@ async fn prefix_and_unheld_check(
         600,
     );
     let ids = [prefix.header.match_id, unheld.header.match_id];
-    for t in [&prefix, &unheld] {
-        let Ok(o) = t.verify() else { continue };
-        for tries in 0..100 {
-            match relay.announce(t, &o).await {
-                Ok(_) => break,
-                Err(e) if tries == 99 => {
-                    tracing::warn!(error = %e, "a cheat's match was not announced")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    }
-    let reasons = ["bad end record", "item not held"];
-    let counts = || {
-        reasons.map(|r| {
-            let r = format!("reason=\"{r}\"");
-            live(validators)
-                .map(|v| v.metrics().sum("cyteria_rejected_messages_total", &r) as u64)
-                .sum::<u64>()
-        })
-    };
+    announce_through(relay, &[prefix, unheld]).await;
     // The prefix is refused as each validator verifies it; the item when a
     // leader, having read the wallet's holdings at the beacon, builds a batch.
-    let deadline = Instant::now() + Duration::from_secs(45);
-    while counts().contains(&0) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let credited = live(validators)
-        .map(|v| {
-            let l = v.handle.ledger.borrow().1.clone();
-            ids.iter().filter(|m| l.credited.contains(*m)).count()
-        })
-        .max()
-        .unwrap_or(0);
-    let c = counts();
+    let reasons = ["bad end record", "item not held"];
+    let c = until_refused(validators, reasons, Duration::from_secs(45)).await;
+    let credited = most_credited(validators, &ids);
     report::Check {
         name,
         ok: credited == 0 && c.iter().all(|n| *n >= 1),

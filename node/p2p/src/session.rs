@@ -231,6 +231,21 @@ struct Play {
 }
 
 impl Play {
+    /// Re-simulates the inputs up to `frame`, where the match ends; keeps
+    /// the outcome for the transcript and returns the checksum there.
+    fn replay_to(&mut self, frame: u32) -> Result<cyteria_game::state::Checksum, String> {
+        let inputs: Vec<Vec<Input>> = self
+            .inputs
+            .iter()
+            .map(|v| v[..frame as usize].to_vec())
+            .collect();
+        let o =
+            verify(&self.header, &inputs).map_err(|e| format!("own inputs do not replay: {e}"))?;
+        let c = o.final_checksum;
+        self.ended = Some((frame, o));
+        Ok(c)
+    }
+
     fn record(&mut self, frame: u32, tick: &[Input]) {
         let f = frame as usize;
         for (s, i) in tick.iter().enumerate() {
@@ -540,22 +555,9 @@ async fn drive(
             if frame == 0 || seats.is_empty() || seats.contains(&play.seat) {
                 return peer_left();
             }
-            let inputs: Vec<Vec<Input>> = play
-                .inputs
-                .iter()
-                .map(|v| v[..frame as usize].to_vec())
-                .collect();
-            let checksum = match verify(&play.header, &inputs) {
-                Ok(o) => {
-                    let c = o.final_checksum;
-                    play.ended = Some((frame, o));
-                    c
-                }
-                Err(e) => {
-                    return Ending::Failed {
-                        reason: format!("own inputs do not replay: {e}"),
-                    };
-                }
+            let checksum = match play.replay_to(frame) {
+                Ok(c) => c,
+                Err(reason) => return Ending::Failed { reason },
             };
             play.ending = ending_left(seats.iter().copied());
             tracing::info!(frame, left = ?seats, "players left: the match ends at their last signed frame");
@@ -649,22 +651,9 @@ async fn drive(
             }
         }
         if let Some(frame) = over {
-            let inputs: Vec<Vec<Input>> = play
-                .inputs
-                .iter()
-                .map(|v| v[..frame as usize].to_vec())
-                .collect();
-            let checksum = match verify(&play.header, &inputs) {
-                Ok(o) => {
-                    let c = o.final_checksum;
-                    play.ended = Some((frame, o));
-                    c
-                }
-                Err(e) => {
-                    return Ending::Failed {
-                        reason: format!("own inputs do not replay: {e}"),
-                    };
-                }
+            let checksum = match play.replay_to(frame) {
+                Ok(c) => c,
+                Err(reason) => return Ending::Failed { reason },
             };
             sign_and_send(
                 ctx,
