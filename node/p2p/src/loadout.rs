@@ -236,9 +236,22 @@ fn file_error(path: &Path, e: impl fmt::Display) -> LoadoutError {
     }
 }
 
+/// The most a loadout or wear file may hold (a wear record of ~1,000 items).
+const MAX_FILE_BYTES: u64 = 128 * 1024;
+
 /// Reads a JSON file, or the default if there is none.
 fn read_json<T: Default + serde::de::DeserializeOwned>(path: &Path) -> Result<T, LoadoutError> {
-    match std::fs::read(path) {
+    use std::io::Read as _;
+    let read = std::fs::File::open(path).and_then(|f| {
+        let mut bytes = vec![];
+        f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    match read {
+        Ok(bytes) if bytes.len() as u64 > MAX_FILE_BYTES => Err(file_error(
+            path,
+            format!("larger than {} KiB", MAX_FILE_BYTES / 1024),
+        )),
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| file_error(path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
         Err(e) => Err(file_error(path, e)),
@@ -437,5 +450,10 @@ mod tests {
             read_equipment(dir.path()),
             Err(LoadoutError::File { .. })
         ));
+        // A huge file is refused before it is read whole.
+        let huge = format!("{{\"weapon\":\"{}\"}}", " ".repeat(1 << 20));
+        std::fs::write(dir.path().join(LOADOUT_FILE), huge).unwrap();
+        let e = read_choices(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("larger than 128 KiB"), "{e}");
     }
 }

@@ -222,7 +222,16 @@ impl Node {
             // round 2 waited on departed players). Searchers repost every
             // second, so the live offers come back at once.
             while self.lobby.try_recv().is_ok() {}
-            let equipped = *play.equipment.borrow();
+            // With a wear record, the files themselves: the feed re-reads
+            // them only every second, and the last match's wear was just
+            // recorded (an offer claiming the durability from before it
+            // would have the next match refused).
+            let equipped = match &play.wear_record {
+                Some(dir) => {
+                    crate::loadout::read_equipment(dir).unwrap_or_else(|_| *play.equipment.borrow())
+                }
+                None => *play.equipment.borrow(),
+            };
             let offer = Offer {
                 offer_id: offer_id(&me, counter),
                 kind: play.kind,

@@ -841,7 +841,13 @@ async fn finish(
     // The transcript ends where every player's signature reaches: the end
     // of the match, or for a cut-short match the last common checkpoint.
     let limit = play.confirmed.min(play.inputs[0].len() as u32);
-    let frames = play.book.common_frame(limit);
+    // A node that signed an end keeps the transcript to exactly that frame:
+    // a leaver's checkpoints that arrive during the linger must not move it
+    // past the end record this node signed.
+    let frames = match play.ends[play.seat] {
+        Some((f, ..)) if play.book.common_frame(f) == f => f,
+        _ => play.book.common_frame(limit),
+    };
     let mut report = play.report.clone();
     report.ending = ending.clone();
     report.duration_ms = started.elapsed().as_millis() as u64;

@@ -514,10 +514,22 @@ impl State {
         self.signed = Some(digest);
     }
 
-    /// A peer announced a finished match.
+    /// Frames of the version of match `id` this validator keeps, if any.
+    fn kept_frames(&self, id: &[u8; 32]) -> Option<u32> {
+        let r = self.refs.get(id)?;
+        Some(self.verified.get(&r.cid).map_or(0, |(_, o)| o.frames))
+    }
+
+    /// A peer announced a finished match. A second version of a match is
+    /// fetched only when it claims more frames than the one kept: one seat
+    /// can sign an early end naming the others as gone, and announce it
+    /// first; the longer version replaces it (and, verified, shows who
+    /// signed both ends).
     pub fn on_announce(&mut self, peer: PeerId, a: Announce) -> Vec<Step> {
         if self.ledger.credited.contains(&a.match_id)
-            || self.refs.contains_key(&a.match_id)
+            || self
+                .kept_frames(&a.match_id)
+                .is_some_and(|kept| kept >= a.frames)
             || !self.seen.insert(a.cid)
         {
             return vec![];
@@ -546,7 +558,15 @@ impl State {
                     tracing::info!(match_id = %short(&id), seat = ev.seat, "two end records signed by one key");
                     self.file_evidence(ev);
                 }
-                if !self.ledger.credited.contains(&id) && !self.refs.contains_key(&id) {
+                let longer = self
+                    .kept_frames(&id)
+                    .is_none_or(|kept| v.transcript.frames() > kept);
+                if !self.ledger.credited.contains(&id) && longer {
+                    // The shorter version stays verified: a batch in
+                    // flight may name it.
+                    if self.refs.contains_key(&id) {
+                        tracing::info!(match_id = %short(&id), frames = v.transcript.frames(), "a longer version of the match replaces the one kept");
+                    }
                     tracing::info!(match_id = %short(&id), frames = v.transcript.frames(), "transcript verified");
                     self.verified
                         .insert(announce.cid.to_string(), (v.transcript.header, v.outcome));
@@ -1221,6 +1241,79 @@ mod tests {
             s.evidence
                 .values()
                 .all(|e| matches!(e.conflict, Conflict::Ends { .. }))
+        );
+    }
+
+    /// One seat alone signs an early end naming the other as gone and
+    /// announces it first: the longer version, announced after, is still
+    /// fetched, replaces it, and shows the seat signed two ends.
+    #[test]
+    fn a_longer_version_replaces_an_early_end_one_seat_signed_alone() {
+        use cyteria_game::Rules;
+        use cyteria_game::transcript::{Beacon, MatchHeader, PlayerSlot, ending_left};
+        use cyteria_node::identity::Identity;
+        use cyteria_node::signing::sign_end;
+        let net = Net::new();
+        let mut s = net.state(0);
+        let ids = [Identity::generate(), Identity::generate()];
+        let seats = ids
+            .iter()
+            .map(|id| PlayerSlot::starter(id.public_key()))
+            .collect();
+        let rules = Rules {
+            waves: 20,
+            time_limit: 240,
+        };
+        let header = MatchHeader::from_beacon([0xD3; 32], Beacon::default(), rules, seats);
+        let whole = cyteria_node::adversary::fabricate(&ids, header, 240);
+        let mut early = cyteria_node::adversary::cut_at(&whole, 120);
+        let digest = early.header.digest();
+        let ending = ending_left([1]);
+        early.ends = vec![
+            Some(sign_end(
+                &ids[0],
+                &digest,
+                120,
+                ending,
+                &early.final_checksum,
+            )),
+            None,
+        ];
+        for (i, id) in ids.iter().enumerate() {
+            s.ledger.accounts.insert(
+                id.public_key(),
+                cyteria_settlement::ledger::Account {
+                    wallet: Some([i as u8 + 1; 20]),
+                    ..Default::default()
+                },
+            );
+        }
+        let announced = |t: &cyteria_game::transcript::Transcript, n: u8| Announce {
+            match_id: t.header.match_id,
+            cid: cid_of(&[n]),
+            frames: t.frames(),
+            ..announce(n)
+        };
+        let peer = PeerId::random();
+        assert_eq!(fetches(&s.on_announce(peer, announced(&early, 1))), 1);
+        let v =
+            verifier::verify_transcript(&early.encode()).expect("a lone seat's early end verifies");
+        s.on_transcript(peer, announced(&early, 1), Ok(v));
+        assert_eq!(s.refs[&whole.header.match_id].cid, cid_of(&[1]).to_string());
+        // Another version no longer than the one kept is not fetched…
+        let mut same = announced(&early, 3);
+        same.frames = 120;
+        assert_eq!(fetches(&s.on_announce(peer, same)), 0);
+        // …a longer one is, and replaces it.
+        assert_eq!(fetches(&s.on_announce(peer, announced(&whole, 2))), 1);
+        let v = verifier::verify_transcript(&whole.encode()).unwrap();
+        s.on_transcript(peer, announced(&whole, 2), Ok(v));
+        assert_eq!(s.refs[&whole.header.match_id].cid, cid_of(&[2]).to_string());
+        let offenders: Vec<[u8; 32]> = s.evidence.values().map(|e| e.check().unwrap()).collect();
+        assert_eq!(
+            offenders,
+            vec![ids[0].public_key()],
+            "only the seat that signed both ends"
         );
     }
 

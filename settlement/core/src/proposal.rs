@@ -372,7 +372,7 @@ pub fn build(
             }),
         }
     }
-    for t in transcripts {
+    for t in in_wear_order(transcripts, cx.verified) {
         let Some((header, outcome)) = outcome_of(cx.verified, &t) else {
             continue;
         };
@@ -424,6 +424,51 @@ pub fn build(
     }
     let applied = run.finish(epoch);
     (data, applied, left_out)
+}
+
+/// The owned items a verified match's seats bring, with the durability
+/// each claims.
+fn claims(verified: &Verified, t: &TranscriptRef) -> Vec<([u8; 32], u16)> {
+    let Some((header, _)) = outcome_of(verified, t) else {
+        return vec![];
+    };
+    header
+        .players
+        .iter()
+        .flat_map(|p| {
+            let l = &p.loadout;
+            [l.weapon, l.armor, l.tool].into_iter().zip(p.items)
+        })
+        .filter_map(|(item, id)| Some((id?, item?.durability)))
+        .collect()
+}
+
+/// `transcripts` (sorted by match id) in the order their owned items wore:
+/// matches that one item played one after the other claim less durability
+/// each time, and credited by match id a later one could come first and
+/// leave the earlier one `worn`. Each match comes after every match that
+/// claims more durability of an item it brings; matches without owned
+/// items keep their order, first.
+fn in_wear_order(transcripts: Vec<TranscriptRef>, verified: &Verified) -> Vec<TranscriptRef> {
+    let (mut owned, mut out): (Vec<_>, Vec<_>) = transcripts
+        .into_iter()
+        .map(|t| (claims(verified, &t), t))
+        .partition(|(c, _)| !c.is_empty());
+    let mut ordered = Vec::with_capacity(out.len() + owned.len());
+    ordered.extend(out.drain(..).map(|(_, t)| t));
+    while !owned.is_empty() {
+        let first_free = owned.iter().position(|(mine, _)| {
+            mine.iter().all(|(id, d)| {
+                !owned
+                    .iter()
+                    .any(|(other, _)| other.iter().any(|(i, e)| i == id && e > d))
+            })
+        });
+        // A cycle (no honest run of matches makes one): by match id.
+        let (_, t) = owned.remove(first_free.unwrap_or(0));
+        ordered.push(t);
+    }
+    ordered
 }
 
 /// Applies `data` to `prev` strictly: every entry must apply.
@@ -952,6 +997,90 @@ mod tests {
         assert_eq!(later.items.len(), 8);
         assert!(none.iter().all(|l| l.reason == Rejected::AlreadyCredited));
         apply(&again.ledger, &next, &cx).unwrap();
+    }
+
+    /// One owned weapon played two matches one after the other: the second
+    /// claims the durability the first left. By match id the second comes
+    /// first, and the first, claiming more than it then leaves, was refused
+    /// as `worn`; in wear order both are credited, leader and follower alike.
+    #[test]
+    fn matches_one_item_played_in_turn_are_credited_in_the_order_they_wore_it() {
+        let (key, wallet, d, one) = fixture();
+        let (_, (header, outcome)) = one.into_iter().next().unwrap();
+        let pk = key.verifying_key().to_bytes();
+        let bind = binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap();
+        let blade = starter_loadout().weapon.unwrap();
+        let id = ids::encode(&blade, 1, 7).unwrap().to_be_bytes::<32>();
+        let time = chain();
+        let beacon = Beacon {
+            epoch: 1,
+            root: time.epochs[&1].root,
+        };
+        // (match id, durability claimed, wear): the first match has the
+        // higher id.
+        let played = |n: u8, durability: u16, wear: u16| {
+            let mut seat = header.players[0].clone();
+            seat.loadout.weapon = Some(ItemStats {
+                durability,
+                ..blade
+            });
+            seat.items[0] = Some(id);
+            let h = MatchHeader::from_beacon([n; 32], beacon, header.rules, vec![seat]);
+            let mut o = outcome.clone();
+            o.frames = 600;
+            o.players[0].items.clear();
+            o.players[0].wear = [wear, 0, 0];
+            (format!("bafy-worn-{n}"), (h, o))
+        };
+        let verified: Verified = [
+            played(0xB0, blade.durability, 10),
+            played(0xA0, blade.durability - 10, 5),
+        ]
+        .into_iter()
+        .collect();
+        let refs: Vec<TranscriptRef> = verified
+            .iter()
+            .map(|(cid, (h, _))| TranscriptRef {
+                match_id: h.match_id,
+                cid: cid.clone(),
+            })
+            .collect();
+        let held: Holdings = [Holding {
+            wallet: wallet.address().into_array(),
+            id,
+            epoch: 1,
+        }]
+        .into();
+        let bonded = Bonded::from_iter([wallet.address()]);
+        let now = at(&time, 1_200);
+        let cx = Context {
+            chain_id: CHAIN,
+            binding_domain: &d,
+            verified: &verified,
+            chain: &now,
+            bonded: &bonded,
+            held: &held,
+        };
+        let (data, applied, left_out) = build(
+            &Ledger::default(),
+            3,
+            Candidates {
+                bindings: vec![bind],
+                transcripts: refs,
+                ..Default::default()
+            },
+            &cx,
+        );
+        assert!(left_out.is_empty(), "{left_out:?}");
+        let order: Vec<u8> = data.transcripts.iter().map(|t| t.match_id[0]).collect();
+        assert_eq!(
+            order,
+            [0xB0, 0xA0],
+            "the match that wore it first comes first"
+        );
+        assert_eq!(applied.ledger.items[&id].wear, 15);
+        let followed = apply(&Ledger::default(), &data, &cx).unwrap();
+        assert_eq!(followed.ledger.root(), applied.ledger.root());
     }
 
     #[test]
