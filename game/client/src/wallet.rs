@@ -260,7 +260,12 @@ async fn send(t: &WalletTask, trade: &Trade) -> anyhow::Result<String> {
         }
         Trade::List { id, unit_price } => {
             let listing = t.chain.list(*id, 1, *unit_price).await?;
-            format!("listed as listing {listing}")
+            // Listed, the market holds it: it no longer plays.
+            if loadout::unequip(&t.data_dir, id.to_be_bytes())? {
+                format!("listed as listing {listing}, and unequipped")
+            } else {
+                format!("listed as listing {listing}")
+            }
         }
         Trade::Cancel { listing } => {
             t.chain.cancel_listing(*listing).await?;

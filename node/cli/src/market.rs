@@ -100,6 +100,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         Op::List { id, amount, price } => {
             let listing = chain.list(id, amount, cytr(&price)?).await?;
             println!("listing {listing}");
+            unequip(common, id)?;
         }
         Op::Buy {
             listing,
@@ -123,6 +124,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
                 .auction_item(id, amount, cytr(&reserve)?, duration_s)
                 .await?;
             println!("lot {lot}");
+            unequip(common, id)?;
         }
         Op::Bid { lot, amount } => {
             let r = chain.bid(lot, cytr(&amount)?).await?;
@@ -132,6 +134,14 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
             let r = chain.settle_lot(lot).await?;
             println!("settled in {}", r.transaction_hash);
         }
+    }
+    Ok(())
+}
+
+/// The market holds what is listed or auctioned: it no longer plays.
+fn unequip(common: &CommonArgs, id: alloy::primitives::U256) -> anyhow::Result<()> {
+    if cyteria_node::loadout::unequip(&common.data_dir(), id.to_be_bytes())? {
+        println!("unequipped {id:#x}: the starter kit's item plays in its slot");
     }
     Ok(())
 }

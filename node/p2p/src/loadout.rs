@@ -277,6 +277,24 @@ pub fn write_choices(data_dir: &Path, c: &Choices) -> Result<(), LoadoutError> {
     write_json(&data_dir.join(LOADOUT_FILE), c)
 }
 
+/// Puts the starter kit's item back in every slot that equips `id` (an
+/// item listed, auctioned or given away is no longer held, and a match
+/// that brought it would be refused); returns whether one did.
+pub fn unequip(data_dir: &Path, id: [u8; 32]) -> Result<bool, LoadoutError> {
+    let c = read_choices(data_dir)?;
+    let mut next = c;
+    for (_, ty, choice) in c.slots() {
+        if choice == Choice::Item(id) {
+            next = next.with(ty, Choice::Starter);
+        }
+    }
+    if next == c {
+        return Ok(false);
+    }
+    write_choices(data_dir, &next)?;
+    Ok(true)
+}
+
 /// The wear this node recorded in `data_dir`.
 pub fn read_wear(data_dir: &Path) -> Result<Wear, LoadoutError> {
     let by_hex: BTreeMap<String, u32> = read_json(&data_dir.join(WEAR_FILE))?;
@@ -445,6 +463,10 @@ mod tests {
         let c = Choices::default().with(ItemType::Weapon, Choice::Item(id_of(blade())));
         write_choices(dir.path(), &c).unwrap();
         assert_eq!(read_choices(dir.path()).unwrap(), c);
+        assert!(!unequip(dir.path(), [7; 32]).unwrap(), "not equipped");
+        assert!(unequip(dir.path(), id_of(blade())).unwrap());
+        assert_eq!(read_choices(dir.path()).unwrap(), Choices::default());
+        write_choices(dir.path(), &c).unwrap();
         std::fs::write(dir.path().join(LOADOUT_FILE), "{").unwrap();
         assert!(matches!(
             read_equipment(dir.path()),
