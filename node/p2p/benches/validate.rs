@@ -7,7 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use cyteria_game::transcript::{InputChain, PlayerSlot, SignedCheckpoint, Transcript};
+use cyteria_game::transcript::{
+    Beacon, InputChain, MatchHeader, PlayerSlot, SignedCheckpoint, Transcript,
+};
 use cyteria_game::{Rules, scenario};
 use cyteria_node::identity::Identity;
 use cyteria_node::signing::{checkpoint_message, sign_checkpoint, sign_end};
@@ -31,6 +33,13 @@ fn signed_match(frames: u32) -> Transcript {
             items: Default::default(),
         };
     }
+    // Its seed drawn from its beacon, as a lobby draws it.
+    let header = MatchHeader::from_beacon(
+        header.match_id,
+        Beacon::default(),
+        header.rules,
+        header.players,
+    );
     let (inputs, game) = scenario::bot_match(&header, frames);
     let digest = header.digest();
     let checkpoints = (0..2)
