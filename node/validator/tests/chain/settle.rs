@@ -870,6 +870,14 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
         reason("stale beacon", 1.0)
     })
     .await;
+    // Every validator applied what settled (one still fetching a batch's
+    // data lags an epoch on a loaded machine, as CI found).
+    let settled = reader.settled_epoch().await.unwrap();
+    until("every validator applied the settled epochs", 60, || {
+        let done = vals.iter().all(|v| v.handle.ledger.borrow().0 >= settled);
+        async move { done }
+    })
+    .await;
 
     for v in &vals {
         let l = v.handle.ledger.borrow().1.clone();
