@@ -137,9 +137,6 @@ impl Online {
                             wallet_tx.send_replace(WalletView::none(format!("{e:#}")));
                         }
                     }
-                    // The inventory screen's [E] writes the loadout file.
-                    let (equipment, following_loadout) = cyteria_node::loadout::follow(common.data_dir(), std::time::Duration::from_secs(1));
-                    let _following_loadout = cyteria_node::cli::AbortOnDrop(following_loadout);
                     let link = ClientLink {
                         input: input_rx,
                         view: view_tx,
@@ -162,8 +159,9 @@ impl Online {
                         status_tx.send_replace(Status::Searching);
                         let player = PlayerConfig {
                             kind: MatchKind::PUBLIC,
-                            equipment: equipment.clone(),
-                            wear_record: Some(common.data_dir()),
+                            equipment: cyteria_node::node::fixed_equipment(cyteria_game::transcript::Equipment::starter()),
+                            // The inventory screen's [E] writes the loadout file.
+                            loadout_dir: Some(common.data_dir()),
                             session: SessionConfig {
                                 input_delay,
                                 ..SessionConfig::default()

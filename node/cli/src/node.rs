@@ -3,7 +3,6 @@
 use cyteria_game::RULES_VERSION;
 use cyteria_node::cli::{self, CommonArgs, NetArgs};
 use cyteria_node::config::ConfigError;
-use cyteria_node::loadout;
 use cyteria_node::net::Role;
 use cyteria_node::node::PlayerConfig;
 use cyteria_node::session::InputSource;
@@ -120,14 +119,13 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     });
     if a.bot {
-        // `cyteria equip` changes the loadout while the node runs.
-        let (equipment, following_loadout) =
-            loadout::follow(common.data_dir(), std::time::Duration::from_secs(1));
-        let _following_loadout = cli::AbortOnDrop(following_loadout);
         let player = PlayerConfig {
             kind,
-            equipment,
-            wear_record: Some(common.data_dir()),
+            equipment: cyteria_node::node::fixed_equipment(
+                cyteria_game::transcript::Equipment::starter(),
+            ),
+            // `cyteria equip` changes the loadout while the node runs.
+            loadout_dir: Some(common.data_dir()),
             session,
             source: InputSource::Bot,
             beacon,

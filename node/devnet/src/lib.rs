@@ -1212,7 +1212,7 @@ async fn play(
                 equipment: cyteria_node::node::fixed_equipment(
                     cyteria_game::transcript::Equipment::starter(),
                 ),
-                wear_record: None,
+                loadout_dir: None,
                 session,
                 source: InputSource::Bot,
                 beacon: beacon.clone(),
@@ -1525,7 +1525,7 @@ async fn stay(
                 equipment: cyteria_node::node::fixed_equipment(
                     cyteria_game::transcript::Equipment::starter(),
                 ),
-                wear_record: None,
+                loadout_dir: None,
                 session: SessionConfig {
                     tick_hz: if Some(i) == host {
                         cyteria_game::TICK_RATE

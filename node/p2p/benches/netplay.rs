@@ -56,7 +56,7 @@ async fn scenario(name: &str, players: usize, quic: bool, link: LinkConditions, 
         equipment: cyteria_node::node::fixed_equipment(
             cyteria_game::transcript::Equipment::starter(),
         ),
-        wear_record: None,
+        loadout_dir: None,
         session,
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

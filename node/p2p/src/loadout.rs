@@ -1,7 +1,7 @@
 //! What a player brings into its matches: for each slot the starter kit's
 //! item, nothing, or an owned item named by its token id. The choice lives
 //! in `<data_dir>/loadout.json` (`cyteria equip` and the window write it), a
-//! running node follows the file, and the wear its own matches put on each
+//! running node reads it before every search, and the wear its own matches put on each
 //! owned item is kept beside it in `wear.json`, so the node never claims
 //! more durability than validators would allow.
 //!
@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Duration;
 
 use alloy::primitives::U256;
 use cyteria_game::inventory::Loadout;
@@ -258,7 +257,7 @@ fn read_json<T: Default + serde::de::DeserializeOwned>(path: &Path) -> Result<T,
     }
 }
 
-/// Writes a JSON file whole or not at all (a node following it never
+/// Writes a JSON file whole or not at all (a node reading it never
 /// reads half a file).
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), LoadoutError> {
     let tmp = path.with_extension("json.tmp");
@@ -323,58 +322,6 @@ pub fn record_wear(data_dir: &Path, report: &MatchReport) -> Result<(), LoadoutE
 /// The equipment `data_dir`'s files choose.
 pub fn read_equipment(data_dir: &Path) -> Result<Equipment, LoadoutError> {
     read_choices(data_dir)?.equipment(&read_wear(data_dir)?)
-}
-
-/// Follows `data_dir`'s loadout and wear files: the feed gives the
-/// equipment they choose, checked again every `period`. A file that cannot
-/// be used is reported once and the last good equipment kept (the starter
-/// kit if there never was one).
-pub fn follow(data_dir: PathBuf, period: Duration) -> (EquipmentFeed, tokio::task::JoinHandle<()>) {
-    let first = read_equipment(&data_dir);
-    if let Err(e) = &first {
-        tracing::warn!(error = %e, "loadout not used, the starter kit is equipped");
-    }
-    let (tx, rx) = watch::channel(first.unwrap_or_else(|_| Equipment::starter()));
-    let task = tokio::spawn(async move {
-        let mut last_error = None;
-        let mut tick = tokio::time::interval(period);
-        loop {
-            tick.tick().await;
-            match read_equipment(&data_dir) {
-                Ok(e) => {
-                    last_error = None;
-                    tx.send_if_modified(|cur| {
-                        let changed = *cur != e;
-                        if changed {
-                            tracing::info!(ids = ?ids_of(&e), "equipment changed");
-                        }
-                        *cur = e;
-                        changed
-                    });
-                }
-                Err(e) => {
-                    let text = e.to_string();
-                    if last_error.as_ref() != Some(&text) {
-                        tracing::warn!(error = %text, "loadout not used, the last one stays equipped");
-                        last_error = Some(text);
-                    }
-                }
-            }
-            if tx.is_closed() {
-                return;
-            }
-        }
-    });
-    (rx, task)
-}
-
-/// The token ids `e` brings, as text.
-fn ids_of(e: &Equipment) -> Vec<String> {
-    e.items
-        .iter()
-        .flatten()
-        .map(|id| Choice::Item(*id).to_string())
-        .collect()
 }
 
 #[cfg(test)]

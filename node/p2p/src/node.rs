@@ -222,13 +222,17 @@ impl Node {
             // round 2 waited on departed players). Searchers repost every
             // second, so the live offers come back at once.
             while self.lobby.try_recv().is_ok() {}
-            // With a wear record, the files themselves: the feed re-reads
-            // them only every second, and the last match's wear was just
-            // recorded (an offer claiming the durability from before it
-            // would have the next match refused).
-            let equipped = match &play.wear_record {
-                Some(dir) => {
-                    crate::loadout::read_equipment(dir).unwrap_or_else(|_| *play.equipment.borrow())
+            // Read again for every search: the choice may have changed, and
+            // the last match's wear was just recorded.
+            let equipped = match play
+                .loadout_dir
+                .as_deref()
+                .map(crate::loadout::read_equipment)
+            {
+                Some(Ok(e)) => e,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "loadout not used, the default equipment plays");
+                    *play.equipment.borrow()
                 }
                 None => *play.equipment.borrow(),
             };
@@ -293,7 +297,7 @@ impl Node {
                 if let Err(e) = self.announce(t, outcome).await {
                     tracing::warn!(error = %e, "transcript announcement not sent");
                 }
-                if let Some(dir) = &play.wear_record
+                if let Some(dir) = &play.loadout_dir
                     && let Err(e) = crate::loadout::record_wear(dir, &report)
                 {
                     tracing::warn!(error = %e, "the match's wear of owned items not recorded");
@@ -321,10 +325,13 @@ pub struct PlayerConfig {
     /// What this player has equipped, read again for every search (`cyteria
     /// equip` changes it while the node runs).
     pub equipment: EquipmentFeed,
-    /// The data directory whose wear record ([`crate::loadout::WEAR_FILE`])
-    /// each match's wear of owned items is added to, so the next match
-    /// claims no more durability than the ledger will allow.
-    pub wear_record: Option<std::path::PathBuf>,
+    /// The data directory whose loadout file ([`crate::loadout::LOADOUT_FILE`],
+    /// which `cyteria equip` and the window write) chooses what each search
+    /// equips, read before every search, and whose wear record each match's
+    /// wear of owned items is added to, so the next match claims no more
+    /// durability than the ledger will allow. `equipment` is used when
+    /// there is none, or its files cannot be used.
+    pub loadout_dir: Option<std::path::PathBuf>,
     /// How matches are played.
     pub session: SessionConfig,
     /// Where the player's input comes from.

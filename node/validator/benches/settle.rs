@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
         equipment: cyteria_node::node::fixed_equipment(
             cyteria_game::transcript::Equipment::starter(),
         ),
-        wear_record: None,
+        loadout_dir: None,
         session,
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

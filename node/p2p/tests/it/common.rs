@@ -73,7 +73,7 @@ pub(crate) fn player(size: u8, time_limit: u32, session: SessionConfig) -> Playe
         equipment: cyteria_node::node::fixed_equipment(
             cyteria_game::transcript::Equipment::starter(),
         ),
-        wear_record: None,
+        loadout_dir: None,
         session,
         source: InputSource::Bot,
         beacon: cyteria_node::beacon::fixed(Default::default()),

@@ -439,11 +439,9 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         &loadout::Choices::default().with(ty, loadout::Choice::Item(token)),
     )
     .unwrap();
-    let (feed, _following) = loadout::follow(worn.path().to_path_buf(), Duration::from_millis(100));
     let beacon = cyteria_node::beacon::fixed(reader.beacon().await.unwrap());
     let mut cfgs = [player(2, 2400, session()), player(2, 2400, session())];
-    cfgs[i].equipment = feed;
-    cfgs[i].wear_record = Some(worn.path().to_path_buf());
+    cfgs[i].loadout_dir = Some(worn.path().to_path_buf());
     for c in &mut cfgs {
         c.beacon = beacon.clone();
     }
