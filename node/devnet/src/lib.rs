@@ -506,9 +506,18 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     // validator restarted mid-run may still be fetching a transcript to
     // follow the last batches: on a loaded 2-core machine that took over
     // 20 s (CI), so it gets a minute.
+    // The snapshot pairs the chain's epoch with the ledgers' read right
+    // after it: a heartbeat batch settling while the report is built must
+    // not count as a validator left behind.
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut caught_up = (Vec::new(), 0);
     while let Ok(e) = reader.settled_epoch().await {
-        if Instant::now() > deadline || live(&validators).all(|v| v.handle.ledger.borrow().0 >= e) {
+        let epochs: Vec<u64> = live(&validators)
+            .map(|v| v.handle.ledger.borrow().0)
+            .collect();
+        let done = epochs.iter().all(|l| *l >= e);
+        caught_up = (epochs, e);
+        if done || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -528,6 +537,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             .chain(departed.iter().copied())
             .collect::<Vec<_>>(),
         extra_checks,
+        caught_up,
         validators: &live(&validators).collect::<Vec<_>>(),
         index: &index,
         chain: &reader,
