@@ -233,23 +233,35 @@ impl Chain {
     /// Which of `wanted` the chain confirms: each wallet's balance of each
     /// token at the block where the holding's epoch settled, as `epochs`
     /// records it (in `CyteriaItems.balanceOfBatch` calls, per epoch). A
-    /// holding of an epoch not in `epochs` is not confirmed.
+    /// holding of an epoch not in `epochs` is not confirmed. An escrow
+    /// holding ([`Holding::escrow`]) is confirmed when the marketplace or
+    /// the auction contract held the token.
     pub async fn holdings(
         &self,
         wanted: &BTreeSet<Holding>,
         epochs: &BTreeMap<u64, Settled>,
     ) -> anyhow::Result<Holdings> {
-        let mut by_block: BTreeMap<u64, Vec<Holding>> = BTreeMap::new();
+        // Each question, with the holder whose balance answers it.
+        let escrows = [self.deployment.marketplace, self.deployment.auction];
+        let mut by_block: BTreeMap<u64, Vec<(Holding, Address)>> = BTreeMap::new();
         for h in wanted {
             if let Some(s) = epochs.get(&h.epoch) {
-                by_block.entry(s.block).or_default().push(*h);
+                let list = by_block.entry(s.block).or_default();
+                if h.is_escrow() {
+                    list.extend(escrows.iter().map(|a| (*h, *a)));
+                } else {
+                    list.push((*h, Address::from(h.wallet)));
+                }
             }
         }
         let mut out = Holdings::new();
         for (block, list) in by_block {
             for chunk in list.chunks(BOND_QUERY_CHUNK) {
-                let wallets: Vec<Address> = chunk.iter().map(|h| Address::from(h.wallet)).collect();
-                let ids: Vec<U256> = chunk.iter().map(|h| U256::from_be_bytes(h.id)).collect();
+                let wallets: Vec<Address> = chunk.iter().map(|(_, a)| *a).collect();
+                let ids: Vec<U256> = chunk
+                    .iter()
+                    .map(|(h, _)| U256::from_be_bytes(h.id))
+                    .collect();
                 let balances = retry(|| async {
                     self.items()
                         .balanceOfBatch(wallets.clone(), ids.clone())
@@ -269,7 +281,7 @@ impl Chain {
                         .iter()
                         .zip(balances)
                         .filter(|(_, b)| !b.is_zero())
-                        .map(|(h, _)| *h),
+                        .map(|((h, _), _)| *h),
                 );
             }
         }

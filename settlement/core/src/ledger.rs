@@ -128,6 +128,29 @@ pub struct Holding {
     pub epoch: u64,
 }
 
+/// The wallet a [`Holding`] names to ask whether the item sat in escrow at
+/// the beacon: held by the marketplace or the auction contract, listed or
+/// at auction. No account holds a token at the zero address (ERC-1155
+/// neither mints nor transfers to it), so it never stands for a real
+/// holder; the chain reader answers it with the escrow contracts' balances.
+pub const ESCROW: [u8; 20] = [0; 20];
+
+impl Holding {
+    /// The question whether item `id` was in escrow at `epoch`'s block.
+    pub fn escrow(id: [u8; 32], epoch: u64) -> Self {
+        Holding {
+            wallet: ESCROW,
+            id,
+            epoch,
+        }
+    }
+
+    /// Whether this asks about escrow rather than a wallet.
+    pub fn is_escrow(&self) -> bool {
+        self.wallet == ESCROW
+    }
+}
+
 /// The [`Holding`]s the chain confirmed, of those a batch's matches need
 /// ([`crate::proposal::holdings_needed`]). Leader and followers read them
 /// at the same blocks (each beacon's settlement), so both judge alike.
@@ -248,6 +271,13 @@ pub enum Rejected {
         /// The seat.
         seat: u8,
     },
+    /// A seat equips a token that sat in escrow (listed on the market or
+    /// at auction) at the match's beacon: the seller does not hold it.
+    #[error("seat {seat} equips an item that was listed or at auction at the beacon")]
+    Escrowed {
+        /// The seat.
+        seat: u8,
+    },
     /// A seat equips an owned item with more durability than the ledger
     /// leaves it.
     #[error("seat {seat} equips an item with more durability than it has left")]
@@ -299,6 +329,7 @@ impl Rejected {
             Rejected::AlreadySlashed => "already slashed",
             Rejected::NothingToSlash => "nothing to slash",
             Rejected::NotHeld { .. } => "item not held",
+            Rejected::Escrowed { .. } => "item escrowed",
             Rejected::WornItem { .. } => "worn item",
             Rejected::NothingToRepair | Rejected::Craft(CraftError::NothingToRepair) => {
                 "nothing to repair"
@@ -561,7 +592,8 @@ impl Ledger {
     }
 
     /// Checks the owned items every seat of `header` equips: its bound
-    /// wallet held each at the beacon (`held`), and none has more
+    /// wallet held each at the beacon (`held`; an item in escrow then is
+    /// refused with its own reason), and none has more
     /// durability than the ledger leaves it. (That the stats are the id's,
     /// the verifier checked: [`ids::check_equipped`].)
     fn check_owned(&self, header: &MatchHeader, held: &Holdings) -> Result<(), Rejected> {
@@ -584,7 +616,12 @@ impl Ledger {
                     epoch: header.beacon.epoch,
                 };
                 if !held.contains(&holding) {
-                    return Err(Rejected::NotHeld { seat });
+                    let escrowed = held.contains(&Holding::escrow(*id, header.beacon.epoch));
+                    return Err(if escrowed {
+                        Rejected::Escrowed { seat }
+                    } else {
+                        Rejected::NotHeld { seat }
+                    });
                 }
                 let minted = ids::decode(alloy::primitives::U256::from_be_bytes(*id))
                     .map(|(stats, _, _)| stats.durability)
@@ -924,6 +961,20 @@ mod tests {
             );
             assert_eq!(l, before, "a refused match changes nothing");
         }
+        // Listed or at auction at the beacon: refused with its own reason,
+        // whatever else held it at other epochs.
+        let escrowed: Holdings = [Holding::escrow(id, 2), held_by(&a, 1)].into();
+        assert_eq!(
+            l.credit_match(&h, &o, 10_000, &bonds, &escrowed),
+            Err(Rejected::Escrowed { seat: 0 })
+        );
+        assert_eq!(Rejected::Escrowed { seat: 0 }.label(), "item escrowed");
+        assert_eq!(
+            l.credit_match(&h, &o, 10_000, &bonds, &[Holding::escrow(id, 1)].into()),
+            Err(Rejected::NotHeld { seat: 0 }),
+            "escrow at another epoch says nothing of the beacon's"
+        );
+        assert_eq!(l, before);
         let held: Holdings = [held_by(&a, 2)].into();
         l.credit_match(&h, &o, 10_000, &bonds, &held).unwrap();
         assert_eq!(

@@ -223,7 +223,8 @@ pub fn wallets_touched(
 /// The [`Holding`]s crediting the matches of `headers` after `bindings` can
 /// depend on: for each seat that equips an owned item, the item at the
 /// seat key's wallet now and at every wallet a binding in the batch gives
-/// it, at the match's beacon.
+/// it, at the match's beacon, and whether the item sat in escrow then
+/// ([`Holding::escrow`]).
 pub fn holdings_needed<'h>(
     prev: &Ledger,
     bindings: &[SignedBinding],
@@ -249,6 +250,11 @@ pub fn holdings_needed<'h>(
                     id: *id,
                     epoch: h.beacon.epoch,
                 }));
+                // Only to tell a seller whose item was listed why the match
+                // was refused; it never makes a match credited.
+                if !wallets.is_empty() {
+                    out.insert(Holding::escrow(*id, h.beacon.epoch));
+                }
             }
         }
     }
@@ -1072,6 +1078,11 @@ mod tests {
             &cx,
         );
         assert!(left_out.is_empty(), "{left_out:?}");
+        assert_eq!(
+            data.holdings_needed(&Ledger::default(), &verified),
+            [held.first().copied().unwrap(), Holding::escrow(id, 1)].into(),
+            "the wallet the batch binds, and whether the item was in escrow"
+        );
         let order: Vec<u8> = data.transcripts.iter().map(|t| t.match_id[0]).collect();
         assert_eq!(
             order,

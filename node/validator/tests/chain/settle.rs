@@ -406,7 +406,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     let db = sled::Config::new().temporary(true).open().unwrap();
     let mut holdings = cyteria_wallet::pinning::Pinner::open(
         p.content.clone(),
-        own,
+        own.clone(),
         db,
         wallets[i],
         Duration::from_secs(30),
@@ -447,12 +447,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     }
     let reports = play_one(&mut players, &cfgs).await;
     let t = assert_finished_and_verified(&reports, &players);
-    let seat = t
-        .header
-        .players
-        .iter()
-        .position(|s| s.public_key == key)
-        .unwrap();
+    let seat = seat_of(&t, key);
     assert_eq!(t.header.players[seat].items[ty as usize], Some(token));
     assert_eq!(
         t.header.players[seat].loadout.slot(ty).map(|s| s.damage),
@@ -486,12 +481,68 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         assert_eq!(root.0, ledger.root(), "the settled root covers the wear");
     }
 
+    // Listed on the market, the item is the market's: a match that still
+    // equips it, from a beacon after the listing, is refused as escrowed.
+    own.list(*id, 1, 1_000).await.unwrap();
+    let listed_at = reader.head().await.unwrap().block;
+    until("an epoch settles after the listing", 60, || async {
+        let e = reader.settled_epoch().await.unwrap();
+        reader.settled(e).await.unwrap().block > listed_at
+    })
+    .await;
+    let beacon = cyteria_node::beacon::fixed(reader.beacon().await.unwrap());
+    for c in &mut cfgs {
+        c.beacon = beacon.clone();
+    }
+    let reports = play_one(&mut players, &cfgs).await;
+    let t = assert_finished_and_verified(&reports, &players);
+    assert_eq!(
+        t.header.players[seat_of(&t, key)].items[ty as usize],
+        Some(token)
+    );
+    until("every validator refused the escrowed item", 60, || async {
+        vals.iter().all(|v| {
+            v.metrics().sum(
+                "cyteria_rejected_messages_total",
+                "reason=\"item escrowed\"",
+            ) >= 1.0
+        })
+    })
+    .await;
+    for v in &vals {
+        assert!(
+            !v.handle
+                .ledger
+                .borrow()
+                .1
+                .credited
+                .contains(&t.header.match_id)
+        );
+        assert_eq!(
+            v.metrics().sum(
+                "cyteria_rejected_messages_total",
+                "reason=\"item not held\""
+            ),
+            0.0,
+            "escrow has its own reason"
+        );
+    }
+
     for p in players {
         p.ctx.net.clone().stop().await;
     }
     for v in vals {
         v.shut_down().await;
     }
+}
+
+/// The seat of `t` that `key` plays.
+fn seat_of(t: &cyteria_game::transcript::Transcript, key: [u8; 32]) -> usize {
+    t.header
+        .players
+        .iter()
+        .position(|s| s.public_key == key)
+        .expect("the key plays a seat")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
