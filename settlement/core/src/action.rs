@@ -17,7 +17,7 @@ pub const ACTION_TAG: &[u8] = b"cyteria action v1\0";
 pub const ACTION: Format = Format {
     name: "signed action",
     magic: *b"CYAC",
-    version: 1,
+    version: 2,
     max_bytes: 1024,
 };
 
@@ -35,6 +35,14 @@ pub enum Action {
         /// The item, by its stats as minted.
         item: ItemStats,
     },
+    /// Repair the owned item `id` (a minted token) to the durability its id
+    /// encodes, paying one unit of its repair material per 25 points of the
+    /// wear the ledger recorded for it. The wear is the item's, whoever
+    /// holds it: anyone may pay to repair any item (a gift, never a loss).
+    RepairItem {
+        /// The item's token id, big-endian.
+        id: [u8; 32],
+    },
 }
 
 impl Action {
@@ -42,7 +50,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Action::Craft { .. } => "craft",
-            Action::Repair { .. } => "repair",
+            Action::Repair { .. } | Action::RepairItem { .. } => "repair",
         }
     }
 }

@@ -782,6 +782,7 @@ impl Ledger {
         }
         let mut next = acct.clone();
         let to = Address::from(next.wallet.unwrap_or_default());
+        let mut repaired = None;
         let award = match a.action {
             Action::Craft { recipe } => {
                 if !bonded.earns(&to) {
@@ -807,9 +808,29 @@ impl Ledger {
                 next.wear.remove(&fp);
                 None
             }
+            Action::RepairItem { id } => {
+                let (stats, _, _) = ids::decode(alloy::primitives::U256::from_be_bytes(id))
+                    .ok_or(Rejected::NothingToRepair)?;
+                let used = self.items.get(&id).copied().unwrap_or_default();
+                if used.wear == 0 {
+                    return Err(Rejected::NothingToRepair);
+                }
+                let lost = used.wear.min(u32::from(stats.durability));
+                let units = lost.div_ceil(u32::from(crafting::REPAIR_PER_UNIT));
+                next.materials
+                    .take(&[(crafting::repair_material(stats.item_type), units)])
+                    .map_err(|e| Rejected::Craft(e.into()))?;
+                repaired = Some(id);
+                None
+            }
         };
         next.next_nonce += 1;
         self.accounts.insert(a.player, next);
+        if let Some(id) = repaired
+            && let Some(u) = self.items.get_mut(&id)
+        {
+            u.wear = 0;
+        }
         Ok(award)
     }
 }
@@ -1271,6 +1292,56 @@ mod tests {
         assert!(acct.wear.is_empty());
         assert!(acct.materials.get(Material::Ore) < ore);
         assert_eq!(acct.next_nonce, 1);
+    }
+
+    #[test]
+    fn an_owned_item_is_repaired_by_its_id_for_its_recorded_wear() {
+        let (a, b) = (Player::new(1), Player::new(2));
+        let bonds = bonded(&[&a, &b]);
+        let mut l = Ledger::default();
+        l.bind(&a.binding(1), &domain(), 1).unwrap();
+        l.bind(&b.binding(1), &domain(), 1).unwrap();
+        let (id, h, o) = sword_match(&[&a], 400, 1);
+        let held = [Holding {
+            wallet: a.wallet.address().into_array(),
+            id,
+            epoch: 2,
+        }]
+        .into();
+        // Unworn: nothing to repair, and nothing is paid.
+        let repair = |p: &Player, nonce| p.act(nonce, Action::RepairItem { id });
+        assert_eq!(
+            l.apply_action(&repair(&b, 0), CHAIN, &bonds),
+            Err(Rejected::NothingToRepair)
+        );
+        l.credit_match(&h, &o, 10_000, &bonds, &held).unwrap();
+        assert_eq!(l.items[&id].wear, 5);
+        // Without ore, refused and nothing changes.
+        let before = l.clone();
+        assert_eq!(
+            l.apply_action(&repair(&b, 0), CHAIN, &bonds).unwrap_err().label(),
+            "insufficient materials"
+        );
+        assert_eq!(l, before);
+        // b pays one unit of ore (5 points of wear) to repair a's sword.
+        l.accounts
+            .get_mut(&b.pk())
+            .unwrap()
+            .materials
+            .add(Material::Ore, 2);
+        l.apply_action(&repair(&b, 0), CHAIN, &bonds).unwrap();
+        assert_eq!(l.items[&id].wear, 0);
+        assert_eq!(l.items[&id].busy_until_ms, 10_000, "still busy as before");
+        assert_eq!(l.account(&b.pk()).unwrap().materials.get(Material::Ore), 1);
+        assert_eq!(l.account(&b.pk()).unwrap().next_nonce, 1);
+        // The full durability plays again.
+        let (_, again, o2) = sword_match(&[&a], 400, 2);
+        l.credit_match(&again, &o2, 20_000, &bonds, &held).unwrap();
+        // A token id that is no item is refused.
+        assert_eq!(
+            l.apply_action(&b.act(1, Action::RepairItem { id: [0xFF; 32] }), CHAIN, &bonds),
+            Err(Rejected::NothingToRepair)
+        );
     }
 
     #[test]

@@ -54,13 +54,42 @@ pub struct BatchData {
     /// The block the batch is judged at: matches are credited only once
     /// its time has passed their end.
     pub reference: Reference,
+    /// Every owned item whose recorded wear this batch changed, with its
+    /// wear after the batch, by token id ([`wear_changes`]). A follower
+    /// refuses data whose list differs from what applying it gives, so a
+    /// player's node, reading only settled batch data, knows each item's
+    /// wear as the quorum-signed ledger holds it (an item bought used, or
+    /// repaired) without re-simulating a match.
+    pub wear: Vec<ItemWear>,
+}
+
+/// An owned item's wear as a batch leaves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ItemWear {
+    /// The item's token id, big-endian.
+    pub id: [u8; 32],
+    /// The durability it has lost in credited matches since its last repair.
+    pub wear: u32,
+}
+
+/// The items whose wear differs between `prev` and `next`, with their wear
+/// in `next`, by token id.
+pub fn wear_changes(prev: &Ledger, next: &Ledger) -> Vec<ItemWear> {
+    next.items
+        .iter()
+        .filter(|(id, u)| prev.items.get(*id).map(|p| p.wear) != Some(u.wear))
+        .map(|(id, u)| ItemWear {
+            id: *id,
+            wear: u.wear,
+        })
+        .collect()
 }
 
 /// Batch data's encoding.
 pub const BATCH_DATA: Format = Format {
     name: "batch data",
     magic: *b"CYBD",
-    version: 4,
+    version: 5,
     max_bytes: 4 << 20,
 };
 
@@ -197,6 +226,9 @@ pub enum ProposalError {
     /// The batch names more evidence than `MAX_SLASHES`.
     #[error("more than {MAX_SLASHES} slashes in one batch")]
     TooManySlashes,
+    /// The data's wear list is not the wear applying it changes.
+    #[error("the batch's wear list is not what applying it gives")]
+    WrongWear,
 }
 
 /// The wallets whose bond can matter to a batch of `bindings` and of
@@ -429,6 +461,7 @@ pub fn build(
         }
     }
     let applied = run.finish(epoch);
+    data.wear = wear_changes(prev, &applied.ledger);
     (data, applied, left_out)
 }
 
@@ -527,7 +560,11 @@ pub fn apply(prev: &Ledger, data: &BatchData, cx: &Context<'_>) -> Result<Applie
     if run.items.len() > MAX_ITEMS {
         return Err(ProposalError::TooManyItems);
     }
-    Ok(run.finish(data.epoch))
+    let applied = run.finish(data.epoch);
+    if data.wear != wear_changes(prev, &applied.ledger) {
+        return Err(ProposalError::WrongWear);
+    }
+    Ok(applied)
 }
 
 struct Run {
@@ -1090,8 +1127,23 @@ mod tests {
             "the match that wore it first comes first"
         );
         assert_eq!(applied.ledger.items[&id].wear, 15);
+        assert_eq!(
+            data.wear,
+            [ItemWear { id, wear: 15 }],
+            "the data names the wear it leaves, for nodes that only read it"
+        );
         let followed = apply(&Ledger::default(), &data, &cx).unwrap();
         assert_eq!(followed.ledger.root(), applied.ledger.root());
+        for lie in [vec![], vec![ItemWear { id, wear: 0 }]] {
+            let forged = BatchData {
+                wear: lie,
+                ..data.clone()
+            };
+            assert_eq!(
+                apply(&Ledger::default(), &forged, &cx).err(),
+                Some(ProposalError::WrongWear)
+            );
+        }
     }
 
     #[test]
