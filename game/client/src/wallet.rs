@@ -16,6 +16,7 @@ use cyteria_chain::chain::Chain;
 use cyteria_node::content::Content;
 use cyteria_node::loadout::{self, Choice};
 use cyteria_node::session::MatchContext;
+use cyteria_wallet::wear::WearFollower;
 use cyteria_wallet::{self as wallet, BindingState, Holdings, Settlements, show_cytr};
 use tokio::sync::{mpsc, watch};
 
@@ -136,6 +137,15 @@ pub async fn run(
         }
     };
     let mut settlements = Settlements::from_now(&index);
+    // The wear the settled ledger holds of the wallet's items, for the
+    // inventory screen and the loadout the embedded node offers.
+    let mut wear = match WearFollower::open(&index.db()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "the settled wear of items is not followed");
+            None
+        }
+    };
     let mut waiting = BTreeSet::new();
     let mut tick = tokio::time::interval(SYNC_EVERY);
     loop {
@@ -165,6 +175,16 @@ pub async fn run(
         settlements
             .follow(&index, &t.content, &waiting, BATCH_FETCH)
             .await;
+        if let Some(w) = &mut wear {
+            w.follow(&index, &t.content, BATCH_FETCH).await;
+            let held = index
+                .items_of(me)
+                .into_iter()
+                .map(|(id, _)| id.to_be_bytes());
+            if let Err(e) = w.write(&t.data_dir, held) {
+                tracing::warn!(error = %e, "the settled wear of items not written");
+            }
+        }
         view.send_modify(|v| {
             v.error = synced.err().map(|e| format!("chain sync: {e:#}"));
             v.holdings = Some(Holdings::read(&index, me));

@@ -15,6 +15,7 @@ mod external;
 mod inventory;
 mod market;
 mod node;
+mod repair;
 mod validator;
 
 use std::process::ExitCode;
@@ -55,6 +56,8 @@ enum Command {
     Bond(bond::Args),
     /// Ask the validators to craft an item from this key's materials in the ledger.
     Craft(craft::Args),
+    /// Ask the validators to repair an owned item by token id, paying its repair material from this key's materials in the ledger.
+    Repair(repair::Args),
     /// Choose the weapon, armor and tool this node brings into its matches: owned items by token id, or the starter kit.
     Equip(equip::Args),
     /// Show this wallet's items (with their stats), CYTR, stake and listings, from the chain's events.
@@ -90,6 +93,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BindWallet(args) => bind_wallet::run(&cli.common, args).await,
         Command::Bond(args) => bond::run(&cli.common, args).await,
         Command::Craft(args) => craft::run(&cli.common, args).await,
+        Command::Repair(args) => repair::run(&cli.common, args).await,
         Command::Equip(args) => equip::run(&cli.common, args).await,
         Command::Inventory(args) => inventory::run(&cli.common, args).await,
         Command::Market(args) => market::run(&cli.common, args).await,

@@ -99,13 +99,16 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         let dir = common.data_dir().join("holdings");
         let db = sled::open(&dir).map_err(|e| anyhow::anyhow!("opening {}: {e}", dir.display()))?;
         let owner = chain.address;
+        // It also follows the settled wear of the wallet's items, which
+        // the loadout reads before every search.
         let h = cyteria_wallet::pinning::Pinner::open(
             node.content.clone(),
             chain,
             db,
             owner,
             std::time::Duration::from_secs(30),
-        )?;
+        )?
+        .following_wear(&common.data_dir())?;
         tracing::info!(wallet = %owner, "pinning the metadata of the wallet's items");
         Some(cli::AbortOnDrop(tokio::spawn(
             h.run(std::time::Duration::from_secs(15)),

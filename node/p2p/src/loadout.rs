@@ -1,9 +1,12 @@
 //! What a player brings into its matches: for each slot the starter kit's
 //! item, nothing, or an owned item named by its token id. The choice lives
 //! in `<data_dir>/loadout.json` (`cyteria equip` and the window write it), a
-//! running node reads it before every search, and the wear its own matches put on each
-//! owned item is kept beside it in `wear.json`, so the node never claims
-//! more durability than validators would allow.
+//! running node reads it before every search. Each owned item's wear is
+//! what the settled batches record for it (`settled-wear.json`, which the
+//! wallet's chain follower writes: the wear follows an item bought used,
+//! and its repairs) plus what this node's matches not settled yet put on
+//! it (`wear.json`), so the node never claims more durability than
+//! validators would allow.
 //!
 //! Whether the wallet holds the ids is the chain's to say: `cyteria equip`
 //! checks its index, validators check the block of each match's beacon.
@@ -29,7 +32,7 @@ pub type EquipmentFeed = watch::Receiver<Equipment>;
 
 /// The file the loadout is chosen in.
 pub const LOADOUT_FILE: &str = "loadout.json";
-/// The file the node records its own matches' wear in.
+/// The file the node records the wear of its own matches in, until they settle.
 pub const WEAR_FILE: &str = "wear.json";
 
 /// What one slot holds.
@@ -96,8 +99,9 @@ pub struct Choices {
     pub tool: Choice,
 }
 
-/// The wear this node's matches put on each owned item, by token id: what
-/// the ledger records once they settle (or less, if one is not credited).
+/// Each owned item's wear (durability lost since minted or repaired), by
+/// token id: the settled ledger's plus what this node's unsettled matches
+/// put on it ([`wear_of`]).
 pub type Wear = BTreeMap<[u8; 32], u32>;
 
 /// Why a loadout could not be used.
@@ -205,27 +209,105 @@ impl Choices {
     }
 }
 
-/// Adds the wear a match put on this node's owned items to `wear`, from its
-/// re-simulation; returns whether anything changed.
-pub fn add_wear(wear: &mut Wear, report: &MatchReport) -> bool {
+/// The wear a match put on this node's owned items, from its
+/// re-simulation: (token id, durability lost), lost > 0.
+pub fn match_wear(report: &MatchReport) -> Vec<([u8; 32], u32)> {
     let (Some(t), Some(outcome)) = (&report.transcript, &report.outcome) else {
-        return false;
+        return vec![];
     };
     let (Some(seat), Some(mine)) = (
         t.header.players.get(report.seat),
         outcome.players.get(report.seat),
     ) else {
-        return false;
+        return vec![];
     };
-    let mut changed = false;
-    for (id, lost) in seat.items.iter().zip(mine.wear) {
-        if let (Some(id), true) = (id, lost > 0) {
-            let w = wear.entry(*id).or_default();
-            *w = w.saturating_add(u32::from(lost));
-            changed = true;
+    seat.items
+        .iter()
+        .zip(mine.wear)
+        .filter_map(|(id, lost)| Some((*id.as_ref()?, u32::from(lost))))
+        .filter(|(_, lost)| *lost > 0)
+        .collect()
+}
+
+/// What the settled batches say of this wallet's items, as the wallet's
+/// chain follower last wrote it in [`SETTLED_WEAR_FILE`] (the node itself
+/// reads no chain).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettledWear {
+    /// The last epoch folded in.
+    pub epoch: u64,
+    /// When the follower last caught up with the chain (Unix seconds).
+    pub updated: u64,
+    /// Each item's wear in the ledger at `epoch`, by token id (hex).
+    pub wear: BTreeMap<String, u32>,
+    /// Of the matches [`WEAR_FILE`] records, those settled by `epoch`.
+    pub settled: Vec<String>,
+}
+
+/// A match the node played with owned items and recorded in [`WEAR_FILE`]
+/// until a settled batch credits it: the wear it claims on each item.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// When the node recorded it (Unix seconds).
+    pub at: u64,
+    /// Durability lost, by token id (hex).
+    pub wear: BTreeMap<String, u32>,
+}
+
+/// The file the wallet's chain follower writes what settled batches say
+/// of the wallet's items in.
+pub const SETTLED_WEAR_FILE: &str = "settled-wear.json";
+
+/// How long a recorded match may go unsettled, while the chain follower
+/// keeps up, before the node takes it as refused and stops counting its
+/// wear (validators credit a match within a few epochs of its end).
+pub const UNSETTLED_AFTER_S: u64 = 10 * 60;
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn parse_id(hex: &str) -> Result<[u8; 32], LoadoutError> {
+    match hex.parse()? {
+        Choice::Item(id) => Ok(id),
+        other => Err(LoadoutError::NotAnItem(other)),
+    }
+}
+
+/// Of `pending` (by match id), those still to count beside `settled`:
+/// not settled, and not left unsettled for [`UNSETTLED_AFTER_S`] while the
+/// follower kept up. With no follower (`settled` empty, never updated)
+/// every recorded match counts.
+fn still_pending<'a>(
+    pending: &'a BTreeMap<String, Pending>,
+    settled: &'a SettledWear,
+) -> impl Iterator<Item = (&'a String, &'a Pending)> {
+    pending.iter().filter(move |(m, p)| {
+        !settled.settled.contains(m) && settled.updated.saturating_sub(p.at) < UNSETTLED_AFTER_S
+    })
+}
+
+/// Each item's wear as this node knows it: the settled ledger's (which
+/// follows an item bought used, and its repairs), plus what this node's
+/// matches since then put on it.
+pub fn wear_of(
+    settled: &SettledWear,
+    pending: &BTreeMap<String, Pending>,
+) -> Result<Wear, LoadoutError> {
+    let mut wear = Wear::new();
+    for (id, w) in &settled.wear {
+        wear.insert(parse_id(id)?, *w);
+    }
+    for (_, p) in still_pending(pending, settled) {
+        for (id, w) in &p.wear {
+            let e = wear.entry(parse_id(id)?).or_default();
+            *e = e.saturating_add(*w);
         }
     }
-    changed
+    Ok(wear)
 }
 
 fn file_error(path: &Path, e: impl fmt::Display) -> LoadoutError {
@@ -258,9 +340,9 @@ fn read_json<T: Default + serde::de::DeserializeOwned>(path: &Path) -> Result<T,
 }
 
 /// Writes a JSON file whole or not at all (a node reading it never
-/// reads half a file).
+/// reads half a file; two programs writing it never mix their halves).
 fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<(), LoadoutError> {
-    let tmp = path.with_extension("json.tmp");
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
     let bytes = serde_json::to_vec_pretty(v).map_err(|e| file_error(path, e))?;
     std::fs::write(&tmp, bytes).map_err(|e| file_error(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| file_error(path, e))
@@ -294,29 +376,49 @@ pub fn unequip(data_dir: &Path, id: [u8; 32]) -> Result<bool, LoadoutError> {
     Ok(true)
 }
 
-/// The wear this node recorded in `data_dir`.
-pub fn read_wear(data_dir: &Path) -> Result<Wear, LoadoutError> {
-    let by_hex: BTreeMap<String, u32> = read_json(&data_dir.join(WEAR_FILE))?;
-    by_hex
-        .into_iter()
-        .map(|(k, v)| match k.parse()? {
-            Choice::Item(id) => Ok((id, v)),
-            other => Err(LoadoutError::NotAnItem(other)),
-        })
-        .collect()
+/// The matches `data_dir` records as not settled yet.
+pub fn read_pending(data_dir: &Path) -> Result<BTreeMap<String, Pending>, LoadoutError> {
+    read_json(&data_dir.join(WEAR_FILE))
 }
 
-/// Adds a match's wear to the record in `data_dir`.
+/// What the chain follower last wrote in `data_dir` (nothing if it never ran).
+pub fn read_settled(data_dir: &Path) -> Result<SettledWear, LoadoutError> {
+    read_json(&data_dir.join(SETTLED_WEAR_FILE))
+}
+
+/// Saves what the settled batches say (the chain follower does).
+pub fn write_settled(data_dir: &Path, s: &SettledWear) -> Result<(), LoadoutError> {
+    write_json(&data_dir.join(SETTLED_WEAR_FILE), s)
+}
+
+/// Each owned item's wear as `data_dir`'s files know it ([`wear_of`]).
+pub fn read_wear(data_dir: &Path) -> Result<Wear, LoadoutError> {
+    wear_of(&read_settled(data_dir)?, &read_pending(data_dir)?)
+}
+
+/// Records a match's wear in `data_dir`, dropping the matches that have
+/// settled since (their wear is in the settled file now) or never will.
 pub fn record_wear(data_dir: &Path, report: &MatchReport) -> Result<(), LoadoutError> {
-    let mut wear = read_wear(data_dir)?;
-    if add_wear(&mut wear, report) {
-        let by_hex: BTreeMap<String, u32> = wear
-            .into_iter()
-            .map(|(id, w)| (Choice::Item(id).to_string(), w))
-            .collect();
-        write_json(&data_dir.join(WEAR_FILE), &by_hex)?;
+    let lost = match_wear(report);
+    if lost.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let settled = read_settled(data_dir)?;
+    let pending = read_pending(data_dir)?;
+    let mut kept: BTreeMap<String, Pending> = still_pending(&pending, &settled)
+        .map(|(m, p)| (m.clone(), p.clone()))
+        .collect();
+    kept.insert(
+        report.match_id.clone(),
+        Pending {
+            at: now_s(),
+            wear: lost
+                .into_iter()
+                .map(|(id, w)| (Choice::Item(id).to_string(), w))
+                .collect(),
+        },
+    );
+    write_json(&data_dir.join(WEAR_FILE), &kept)
 }
 
 /// The equipment `data_dir`'s files choose.
@@ -401,6 +503,47 @@ mod tests {
             junk.equipment(&Wear::new()),
             Err(LoadoutError::NotAnItem(_))
         ));
+    }
+
+    #[test]
+    fn wear_is_the_settled_ledgers_plus_the_matches_not_settled_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (id_of(blade()), [7; 32]);
+        let hex = |id: [u8; 32]| Choice::Item(id).to_string();
+        let played = |at, w: &[([u8; 32], u32)]| Pending {
+            at,
+            wear: w.iter().map(|(id, n)| (hex(*id), *n)).collect(),
+        };
+        let pending: BTreeMap<String, Pending> = [
+            ("m1".to_string(), played(1_000, &[(a, 5)])),
+            ("m2".to_string(), played(1_100, &[(a, 3), (b, 1)])),
+        ]
+        .into();
+        write_json(&dir.path().join(WEAR_FILE), &pending).unwrap();
+        // No follower: everything the node recorded counts.
+        assert_eq!(read_wear(dir.path()).unwrap(), [(a, 8), (b, 1)].into());
+        // An item bought with 40 wear, m1 settled: 40 + m2's 3.
+        let mut settled = SettledWear {
+            epoch: 9,
+            updated: 1_200,
+            wear: [(hex(a), 40)].into(),
+            settled: vec!["m1".into()],
+        };
+        write_settled(dir.path(), &settled).unwrap();
+        assert_eq!(read_wear(dir.path()).unwrap(), [(a, 43), (b, 1)].into());
+        // Repaired (0 in the ledger) after m2 settled: nothing left.
+        settled.wear.insert(hex(a), 0);
+        settled.settled.push("m2".into());
+        write_settled(dir.path(), &settled).unwrap();
+        assert_eq!(read_wear(dir.path()).unwrap(), [(a, 0)].into());
+        // A match never settled while the follower kept up for 10 minutes
+        // was refused: its wear is not the item's.
+        settled.settled.clear();
+        settled.updated = 1_100 + UNSETTLED_AFTER_S;
+        write_settled(dir.path(), &settled).unwrap();
+        assert_eq!(read_wear(dir.path()).unwrap(), [(a, 0)].into());
+        std::fs::write(dir.path().join(SETTLED_WEAR_FILE), "{").unwrap();
+        assert!(read_wear(dir.path()).is_err(), "a damaged file is an error");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod beacon;
 pub mod chain_args;
 pub mod pinning;
+pub mod wear;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -19,6 +20,7 @@ use alloy::signers::local::PrivateKeySigner;
 use cyteria_chain::chain::Chain;
 use cyteria_chain::indexer::{Indexer, Listing, Lot, LotState};
 use cyteria_game::item::ItemStats;
+use cyteria_settlement::action::{Action, SignedAction};
 use cyteria_settlement::binding::{self, SignedBinding};
 use cyteria_settlement::proposal::BatchData;
 
@@ -115,8 +117,36 @@ pub async fn craft(
     recipe: u8,
     nonce: Option<u64>,
 ) -> anyhow::Result<u64> {
-    use cyteria_settlement::action::{Action, SignedAction};
     recipe_name(recipe)?;
+    act(node, chain_id, data_dir, Action::Craft { recipe }, nonce).await
+}
+
+/// Sends a signed repair of the owned item `id` to the validators (paid
+/// from this key's materials in the ledger); returns the nonce it used.
+pub async fn repair_item(
+    node: &MatchContext,
+    chain_id: u64,
+    data_dir: &Path,
+    id: U256,
+    nonce: Option<u64>,
+) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        cyteria_settlement::ids::decode(id).is_some(),
+        "{id:#x} is not a Cyteria item id"
+    );
+    let id = id.to_be_bytes();
+    act(node, chain_id, data_dir, Action::RepairItem { id }, nonce).await
+}
+
+/// Signs and sends `action` with `nonce`, else the next one this data
+/// directory has not used, and records the next.
+async fn act(
+    node: &MatchContext,
+    chain_id: u64,
+    data_dir: &Path,
+    action: Action,
+    nonce: Option<u64>,
+) -> anyhow::Result<u64> {
     let nonce_file = data_dir.join(NONCE_FILE);
     let stored = std::fs::read_to_string(&nonce_file)
         .ok()
@@ -124,13 +154,7 @@ pub async fn craft(
         .unwrap_or(0);
     let nonce = nonce.unwrap_or(stored);
     let id = &node.identity;
-    let act = SignedAction::new(
-        id.public_key(),
-        nonce,
-        chain_id,
-        Action::Craft { recipe },
-        |m| id.sign(m),
-    );
+    let act = SignedAction::new(id.public_key(), nonce, chain_id, action, |m| id.sign(m));
     let m = ActionMessage::Act(act);
     cli::publish_when_heard(&node.net, ACTIONS_TOPIC, m.encode(), HEARD_WITHIN).await?;
     std::fs::write(&nonce_file, (nonce + 1).to_string())?;

@@ -7,6 +7,7 @@
 //! apart from the one `cyteria inventory` opens, so both can run at once).
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
@@ -15,6 +16,8 @@ use cyteria_chain::indexer::Indexer;
 use ipld_core::cid::Cid;
 
 use cyteria_node::content::{Content, parse_cid};
+
+use crate::wear::WearFollower;
 
 /// `ipfs://<root>/<path>` → (root, path).
 pub fn parse_uri(uri: &str) -> Option<(Cid, String)> {
@@ -41,7 +44,8 @@ pub struct Pass {
     pub missing: usize,
 }
 
-/// Keeps the metadata of `owner`'s items pinned.
+/// Keeps the metadata of `owner`'s items pinned (and, with
+/// [`Pinner::following_wear`], their settled wear written for the node).
 pub struct Pinner {
     content: Content,
     chain: Chain,
@@ -49,6 +53,7 @@ pub struct Pinner {
     owner: Address,
     done: BTreeSet<U256>,
     timeout: Duration,
+    wear: Option<(WearFollower, PathBuf)>,
 }
 
 impl Pinner {
@@ -68,7 +73,19 @@ impl Pinner {
             owner,
             done: BTreeSet::new(),
             timeout,
+            wear: None,
         })
+    }
+
+    /// Also follows the settled wear of the wallet's items on every pass,
+    /// for the node whose loadout files are in `data_dir`
+    /// ([`crate::wear::WearFollower`]).
+    pub fn following_wear(mut self, data_dir: &Path) -> anyhow::Result<Self> {
+        self.wear = Some((
+            WearFollower::open(&self.index.db())?,
+            data_dir.to_path_buf(),
+        ));
+        Ok(self)
     }
 
     /// Brings the index up to date and pins the metadata of every item the
@@ -77,6 +94,12 @@ impl Pinner {
     pub async fn pass(&mut self) -> anyhow::Result<Pass> {
         self.index.sync(&self.chain.provider).await?;
         let items = self.index.items_of(self.owner);
+        if let Some((follower, dir)) = &mut self.wear {
+            follower
+                .follow(&self.index, &self.content, self.timeout)
+                .await;
+            follower.write(dir, items.iter().map(|(id, _)| id.to_be_bytes()))?;
+        }
         let mut pass = Pass {
             items: items.len(),
             ..Pass::default()

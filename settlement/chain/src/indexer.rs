@@ -574,6 +574,12 @@ impl Indexer {
         })
     }
 
+    /// The database the index keeps its trees in (others may keep theirs
+    /// beside them).
+    pub fn db(&self) -> sled::Db {
+        self.db.clone()
+    }
+
     /// The last block indexed (0 before the first sync).
     pub fn head(&self) -> u64 {
         self.blocks

@@ -1319,7 +1319,9 @@ mod tests {
         // Without ore, refused and nothing changes.
         let before = l.clone();
         assert_eq!(
-            l.apply_action(&repair(&b, 0), CHAIN, &bonds).unwrap_err().label(),
+            l.apply_action(&repair(&b, 0), CHAIN, &bonds)
+                .unwrap_err()
+                .label(),
             "insufficient materials"
         );
         assert_eq!(l, before);
@@ -1339,7 +1341,11 @@ mod tests {
         l.credit_match(&again, &o2, 20_000, &bonds, &held).unwrap();
         // A token id that is no item is refused.
         assert_eq!(
-            l.apply_action(&b.act(1, Action::RepairItem { id: [0xFF; 32] }), CHAIN, &bonds),
+            l.apply_action(
+                &b.act(1, Action::RepairItem { id: [0xFF; 32] }),
+                CHAIN,
+                &bonds
+            ),
             Err(Rejected::NothingToRepair)
         );
     }

@@ -481,6 +481,77 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         assert_eq!(root.0, ledger.root(), "the settled root covers the wear");
     }
 
+    // The player's node learns the item's wear from the settled batches
+    // alone (what a buyer's node needs), and does not count the match twice.
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let mut follower = cyteria_wallet::pinning::Pinner::open(
+        players[i].content.clone(),
+        own.clone(),
+        db,
+        wallets[i],
+        Duration::from_secs(30),
+    )
+    .unwrap()
+    .following_wear(worn.path())
+    .unwrap();
+    let settled_wear = |w: u32| {
+        let dir = worn.path().to_path_buf();
+        move || {
+            let hex = loadout::Choice::Item(token).to_string();
+            let s = loadout::read_settled(&dir).unwrap();
+            s.wear.get(&hex) == Some(&w)
+        }
+    };
+    follower.pass().await.unwrap();
+    assert!(
+        settled_wear(u32::from(lost))(),
+        "{:?}",
+        loadout::read_settled(worn.path())
+    );
+    assert_eq!(
+        loadout::read_wear(worn.path())
+            .unwrap()
+            .get(&token)
+            .copied(),
+        Some(u32::from(lost)),
+        "the settled match counts once"
+    );
+
+    // Repaired by token id, paid by whichever player has the material (a
+    // repair is anyone's gift): the ledger clears its wear, and so does
+    // what the owner's node reads.
+    let ledger = vals[0].handle.ledger.borrow().1.clone();
+    let units = u32::from(lost).div_ceil(u32::from(cyteria_game::crafting::REPAIR_PER_UNIT));
+    let material = cyteria_game::crafting::repair_material(ty);
+    let payer = players
+        .iter()
+        .filter_map(|p| Some((p, ledger.account(&p.ctx.identity.public_key())?)))
+        .find(|(_, a)| a.materials.get(material) >= units);
+    let (payer, account) = payer.unwrap_or_else(|| {
+        panic!("no player has {units} {material:?} to repair with");
+    });
+    let repair = act(payer, account.next_nonce, Action::RepairItem { id: token });
+    send(payer, &repair).await;
+    until("the repair settles", 60, || async {
+        vals.iter()
+            .all(|v| v.handle.ledger.borrow().1.items.get(&token).map(|u| u.wear) == Some(0))
+    })
+    .await;
+    let mut tries = 0;
+    while !settled_wear(0)() {
+        tries += 1;
+        assert!(tries < 40, "{:?}", loadout::read_settled(worn.path()));
+        follower.pass().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        loadout::read_wear(worn.path())
+            .unwrap()
+            .get(&token)
+            .copied(),
+        Some(0)
+    );
+
     // Listed on the market, the item is the market's: a match that still
     // equips it, from a beacon after the listing, is refused as escrowed.
     own.list(*id, 1, 1_000).await.unwrap();
