@@ -270,6 +270,7 @@ fn trade_key(s: Screen, k: KeyCode, o: &Online, menu: &mut MenuState) {
                 KeyCode::KeyB => 'b',
                 KeyCode::KeyC => 'c',
                 KeyCode::KeyE => 'e',
+                KeyCode::KeyF => 'f',
                 KeyCode::KeyL => 'l',
                 KeyCode::KeyX => 'x',
                 KeyCode::KeyD => 'd',

@@ -62,6 +62,12 @@ pub enum Trade {
         /// The item's token id.
         id: U256,
     },
+    /// Repair owned item `id` of the wear the ledger records for it, paid
+    /// from this key's materials in the ledger.
+    Repair {
+        /// The item's token id.
+        id: U256,
+    },
     /// Follow a finished match (hex id) to the batch that settles it.
     Follow {
         /// The match's id, in hex.
@@ -258,6 +264,7 @@ fn describe(t: &Trade) -> String {
             show_cytr(U256::from(*amount))
         ),
         Trade::Equip { id } => format!("equipping item {}", short_id(*id)),
+        Trade::Repair { id } => format!("repairing item {}", short_id(*id)),
         Trade::Follow { match_id } => format!("following match {match_id}"),
     }
 }
@@ -303,8 +310,37 @@ async fn send(t: &WalletTask, trade: &Trade) -> anyhow::Result<String> {
             format!("bid placed on lot {lot}")
         }
         Trade::Equip { id } => toggle_equipped(&t.data_dir, *id)?,
+        Trade::Repair { id } => {
+            let (material, units) = repair_cost(&t.data_dir, *id)?;
+            let nonce =
+                wallet::repair_item(&t.ctx, t.chain.chain_id, &t.data_dir, *id, None).await?;
+            format!(
+                "repair of item {} sent (nonce {nonce}): {units} {material:?} from the ledger, with the next batch",
+                short_id(*id)
+            )
+        }
         Trade::Follow { .. } => String::new(),
     })
+}
+
+/// What repairing `id` costs, by the wear this node knows of: refused
+/// here when there is nothing to repair rather than by every validator.
+pub fn repair_cost(
+    data_dir: &std::path::Path,
+    id: U256,
+) -> anyhow::Result<(cyteria_game::inventory::Material, u32)> {
+    let Some(stats) = wallet::Held::of(id, U256::from(1)).stats else {
+        anyhow::bail!("item {} is not a Cyteria item", short_id(id));
+    };
+    let wear = loadout::read_wear(data_dir)?
+        .get(&id.to_be_bytes::<32>())
+        .copied()
+        .unwrap_or(0);
+    anyhow::ensure!(wear > 0, "item {} has no wear to repair", short_id(id));
+    Ok((
+        cyteria_game::crafting::repair_material(stats.item_type),
+        cyteria_game::crafting::repair_units(wear, stats.durability),
+    ))
 }
 
 /// An item id as the screens write it: its last 6 hex digits.
@@ -379,6 +415,11 @@ pub fn trade_for(
             .get(cursor)
             .filter(|i| i.stats.is_some())
             .map(|i| Trade::Equip { id: i.id }),
+        (Screen::Inventory, 'f') => h
+            .items
+            .get(cursor)
+            .filter(|i| i.stats.is_some())
+            .map(|i| Trade::Repair { id: i.id }),
         (Screen::Inventory, 'l') => h.items.get(cursor).map(|i| Trade::List {
             id: i.id,
             unit_price: u128::from(price) * BID_STEP,
@@ -466,7 +507,7 @@ pub fn inventory_text(v: &WalletView, cursor: usize, price: u32, recipe: u8) -> 
     let name = wallet::recipe_name(recipe).unwrap_or("?");
     t += &format!(
         "\ncraft: {name}  [R] next recipe  [C] craft (from the materials the ledger credits you)\n\
-         [Up/Down] choose   [E] equip or unequip it   [L] list it at {price} CYTR ([-] [+] price)   [M] market   [Esc] back"
+         [Up/Down] choose   [E] equip or unequip it   [F] repair it   [L] list it at {price} CYTR ([-] [+] price)   [M] market   [Esc] back"
     );
     t + &footer(v)
 }
@@ -732,6 +773,37 @@ mod tests {
             cyteria_game::transcript::Equipment::starter()
         );
         assert!(toggle_equipped(dir.path(), U256::MAX).is_err());
+    }
+
+    #[test]
+    fn f_repairs_the_chosen_item_for_the_wear_the_ledger_settled() {
+        let mut h = sample();
+        h.items[0] = wallet::Held::of(blade(), U256::from(1));
+        assert_eq!(
+            trade_for(Screen::Inventory, 'f', &h, 0, 0, 0),
+            Some(Trade::Repair { id: blade() })
+        );
+        assert_eq!(trade_for(Screen::Market, 'f', &h, 0, 0, 0), None);
+        let dir = tempfile::tempdir().unwrap();
+        let none = repair_cost(dir.path(), blade()).unwrap_err();
+        assert!(none.to_string().contains("no wear to repair"), "{none}");
+        let hex = loadout::Choice::Item(blade().to_be_bytes()).to_string();
+        loadout::write_settled(
+            dir.path(),
+            &loadout::SettledWear {
+                epoch: 3,
+                updated: 1,
+                wear: [(hex, 26)].into(),
+                settled: vec![],
+            },
+        )
+        .unwrap();
+        // 26 points of a weapon's wear: two units of ore.
+        assert_eq!(
+            repair_cost(dir.path(), blade()).unwrap(),
+            (cyteria_game::inventory::Material::Ore, 2)
+        );
+        assert!(repair_cost(dir.path(), U256::MAX).is_err());
     }
 
     #[test]

@@ -286,6 +286,14 @@ pub fn repair_material(ty: ItemType) -> Material {
 /// Durability one unit of repair material restores.
 pub const REPAIR_PER_UNIT: u16 = 25;
 
+/// Units of [`repair_material`] that repair `wear` recorded against an
+/// owned item of `durability`: one per 25 points, rounded up, never for
+/// more wear than the item had durability.
+pub fn repair_units(wear: u32, durability: u16) -> u32 {
+    wear.min(u32::from(durability))
+        .div_ceil(u32::from(REPAIR_PER_UNIT))
+}
+
 /// Repairs `item` to its rarity's maximum durability, paying one unit of
 /// [`repair_material`] per 25 points (rounded up). Returns the units spent.
 pub fn repair(materials: &mut Materials, item: &mut ItemStats) -> Result<u32, CraftError> {
@@ -340,6 +348,16 @@ mod tests {
 
     fn seed(n: u8) -> [u8; 32] {
         [n; 32]
+    }
+
+    #[test]
+    fn repair_units_round_up_and_stop_at_the_items_durability() {
+        assert_eq!(repair_units(0, 90), 0);
+        assert_eq!(repair_units(1, 90), 1);
+        assert_eq!(repair_units(25, 90), 1);
+        assert_eq!(repair_units(26, 90), 2);
+        // Wear past the item's durability costs only what the item had.
+        assert_eq!(repair_units(1_000, 90), 4);
     }
 
     fn rich() -> Materials {

@@ -90,7 +90,9 @@ impl WearFollower {
 
     /// Folds in every batch `index` holds past the last one folded, in
     /// order, fetching each one's data by its CID; stops at the first not
-    /// found yet (tried again on the next call). Returns how many it folded.
+    /// fetched yet (tried again on the next call). Data the chain names but
+    /// that can never be read (a bad CID, undecodable bytes) is folded as
+    /// no change, with a warning. Returns how many it folded.
     pub async fn follow(&mut self, index: &Indexer, content: &Content, timeout: Duration) -> usize {
         let from = self.epoch();
         let mut folded = 0;
@@ -101,7 +103,13 @@ impl WearFollower {
                 Err(e) => Err(e.into()),
             };
             let data = match fetched {
-                Err(e @ ContentError::NotFound { .. }) => {
+                // Transient: no provider yet, a peer's bad bytes, the local
+                // repo failing. The epoch is tried again on the next call.
+                Err(
+                    e @ (ContentError::NotFound { .. }
+                    | ContentError::Mismatch(_)
+                    | ContentError::Store(_)),
+                ) => {
                     tracing::debug!(epoch, error = %e, "batch data not fetched yet");
                     self.caught_up = false;
                     break;

@@ -815,8 +815,7 @@ impl Ledger {
                 if used.wear == 0 {
                     return Err(Rejected::NothingToRepair);
                 }
-                let lost = used.wear.min(u32::from(stats.durability));
-                let units = lost.div_ceil(u32::from(crafting::REPAIR_PER_UNIT));
+                let units = crafting::repair_units(used.wear, stats.durability);
                 next.materials
                     .take(&[(crafting::repair_material(stats.item_type), units)])
                     .map_err(|e| Rejected::Craft(e.into()))?;

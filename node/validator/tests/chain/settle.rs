@@ -229,10 +229,11 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     let reader = reader_of(&chain).await;
     bindings_settle(&reader).await;
 
-    // Matches until one gives a player materials enough to craft something.
+    // Matches until one gives a player materials enough to craft something
+    // and some match dropped an item (to equip in a later match).
     let mut credited = BTreeMap::new();
     let mut crafter = None;
-    for _ in 0..3 {
+    for _ in 0..6 {
         let before = reader.settled_epoch().await.unwrap();
         let reports = play_one(
             &mut players,
@@ -263,7 +264,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
             let a = ledger.account(&p.ctx.identity.public_key())?;
             Some((i, affordable(&a.materials)?, unaffordable(&a.materials)?))
         });
-        if crafter.is_some() {
+        if crafter.is_some() && credited.values().any(|v: &Vec<ItemStats>| !v.is_empty()) {
             break;
         }
     }
@@ -311,7 +312,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
 
     // A craft settles as a new item; its replay and a craft without the materials are refused.
     let (i, recipe, too_dear) =
-        crafter.expect("three matches gave some player materials for a recipe");
+        crafter.expect("six matches gave some player materials for a recipe");
     let p = &players[i];
     let craft = act(p, 0, Action::Craft { recipe });
     send(p, &craft).await;
@@ -428,9 +429,40 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         "nothing is pinned twice"
     );
 
-    // The crafted item, equipped from the wallet that holds it, plays: the
-    // match is credited, and the ledger records the item's wear under its id,
-    // the wear the player's node recorded for itself.
+    // An item won in one of the first matches, equipped by its winner from
+    // the wallet it minted to, plays in the next: the match is credited, and
+    // the ledger records the item's wear under its id, the wear the player's
+    // node recorded for itself. Of the items won, the one whose repair
+    // material the players hold most of, so that it can be repaired below.
+    let most = |ty| {
+        let ledger = vals[0].handle.ledger.borrow().1.clone();
+        players
+            .iter()
+            .filter_map(|p| ledger.account(&p.ctx.identity.public_key()))
+            .map(|a| a.materials.get(cyteria_game::crafting::repair_material(ty)))
+            .max()
+            .unwrap_or(0)
+    };
+    let (i, id, stats) = wallets
+        .iter()
+        .enumerate()
+        .flat_map(|(w, a)| {
+            on_chain
+                .get(a)
+                .into_iter()
+                .flatten()
+                .map(move |(id, s)| (w, *id, *s))
+        })
+        .max_by_key(|(_, _, s)| most(s.item_type))
+        .expect("some match dropped an item");
+    let key = players[i].ctx.identity.public_key();
+    let own = Chain::connect(
+        &chain.endpoint(),
+        chain.keys[4 + i].clone(),
+        chain.deployment,
+    )
+    .await
+    .unwrap();
     let worn = tempfile::tempdir().unwrap();
     let ty = stats.item_type;
     let token = id.to_be_bytes::<32>();
@@ -521,7 +553,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     // repair is anyone's gift): the ledger clears its wear, and so does
     // what the owner's node reads.
     let ledger = vals[0].handle.ledger.borrow().1.clone();
-    let units = u32::from(lost).div_ceil(u32::from(cyteria_game::crafting::REPAIR_PER_UNIT));
+    let units = cyteria_game::crafting::repair_units(u32::from(lost), stats.durability);
     let material = cyteria_game::crafting::repair_material(ty);
     let payer = players
         .iter()
@@ -554,7 +586,7 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
 
     // Listed on the market, the item is the market's: a match that still
     // equips it, from a beacon after the listing, is refused as escrowed.
-    own.list(*id, 1, 1_000).await.unwrap();
+    own.list(id, 1, 1_000).await.unwrap();
     let listed_at = reader.head().await.unwrap().block;
     until("an epoch settles after the listing", 60, || async {
         let e = reader.settled_epoch().await.unwrap();
