@@ -471,6 +471,20 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
             }
             Err(e) => tracing::warn!(error = %e, "the forger's second relay node did not start"),
         }
+        // And a fourth for the forged loadouts, each refused as verified.
+        let (d, sd, c) = (
+            cfg.data_dir.join("forger-relay-3"),
+            seeds.clone(),
+            clock.clone(),
+        );
+        match roles::start_on(roles.players(), move || start_node(d, Role::Player, sd, c)).await {
+            Ok(relay) => {
+                extra_checks
+                    .push(forged_loadout_check(&players, &relay, &validators, &beacon).await);
+                relay.ctx.net.clone().stop().await;
+            }
+            Err(e) => tracing::warn!(error = %e, "the forger's third relay node did not start"),
+        }
     }
 
     // Crafting: every honest player whose materials cover a recipe crafts it.
@@ -927,6 +941,78 @@ async fn prefix_and_unheld_check(
         ok: credited == 0 && c.iter().all(|n| *n >= 1),
         detail: format!(
             "{credited} of 2 credited; refusals: {} bad end record (a 60-frame cut), {} item not held",
+            c[0], c[1]
+        ),
+    }
+}
+
+/// The forge cheater plays two matches offline with loadouts it does not
+/// own and announces them to the validators themselves (the lobby check of
+/// `god_weapon_check` is only the honest players' first line): a weapon of
+/// damage 65,535 with no token id, and a weapon whose token id encodes
+/// other stats than the ones it plays with. Each must be refused for its
+/// own reason, and neither credited.
+async fn forged_loadout_check(
+    players: &[Player],
+    relay: &Node,
+    validators: &[Option<RunningValidator>],
+    beacon: &BeaconFeed,
+) -> report::Check {
+    use cyteria_game::Rules;
+    use cyteria_game::item::ItemStats;
+    use cyteria_game::transcript::{MatchHeader, PlayerSlot};
+    let name = "a god weapon and an item not its id were refused by validators".to_string();
+    let Some(forger) = players.iter().find(|p| p.cheat == Some(Cheat::ForgeInput)) else {
+        return report::Check {
+            name,
+            ok: false,
+            detail: "no forge cheater".into(),
+        };
+    };
+    let id = forger.node.ctx.identity.clone();
+    let rules = Rules {
+        waves: 20,
+        time_limit: 600,
+    };
+    let now = *beacon.borrow();
+    let made = |match_id: [u8; 32], seat: PlayerSlot| {
+        cyteria_node::adversary::fabricate(
+            std::slice::from_ref(&id),
+            MatchHeader::from_beacon(match_id, now, rules, vec![seat]),
+            600,
+        )
+    };
+    let mut god = PlayerSlot::starter(id.public_key());
+    god.loadout.weapon = god.loadout.weapon.map(|w| ItemStats {
+        damage: u16::MAX,
+        ..w
+    });
+    // An id minted for a weaker blade, played with a sharper one.
+    let mut mismatch = PlayerSlot::starter(id.public_key());
+    let sharp = mismatch.loadout.weapon.map(|w| ItemStats {
+        rarity: cyteria_game::item::Rarity::Epic,
+        damage: w.damage.saturating_add(40),
+        ..w
+    });
+    mismatch.items[0] = sharp
+        .map(|s| ItemStats {
+            damage: s.damage - 1,
+            ..s
+        })
+        .and_then(|s| cyteria_settlement::ids::encode(&s, 1, 0xBEEF))
+        .map(|i| i.to_be_bytes());
+    mismatch.loadout.weapon = sharp;
+    let fakes = [made([0xD1; 32], god), made([0xD2; 32], mismatch)];
+    let ids: Vec<[u8; 32]> = fakes.iter().map(|t| t.header.match_id).collect();
+    announce_through(relay, &fakes).await;
+    let reasons = ["loadout not owned", "item not its id"];
+    let c = until_refused(validators, reasons, Duration::from_secs(45)).await;
+    let credited = most_credited(validators, &ids);
+    report::Check {
+        name,
+        ok: credited == 0 && c.iter().all(|n| *n >= 1),
+        detail: format!(
+            "{credited} of 2 credited; refusals: {} loadout not owned (damage 65535, no id), {} item not its id",
             c[0], c[1]
         ),
     }

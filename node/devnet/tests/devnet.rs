@@ -88,6 +88,8 @@ fn a_short_devnet_settles_matches_mints_items_trades_them_and_gives_the_cheaters
             "a god-weapon offer was refused",
             "matches fabricated offline were refused",
             "a chosen ending and an item not held were refused",
+            "a god weapon and an item not its id were refused by validators",
+            "an equivocator's bond was slashed once",
             "the market traded",
             "a DAO proposal went through the timelock",
         ],
