@@ -62,8 +62,9 @@ contract Deploy {
 
         d.items.grantRole(d.items.MINTER_ROLE(), address(d.settlement));
         d.items.grantRole(d.items.MINTER_ROLE(), address(d.crafting));
-        d.staking.grantRole(d.staking.SLASHER_ROLE(), address(d.settlement));
-        d.bond.grantRole(d.bond.SLASHER_ROLE(), address(d.settlement));
+        // The settlement is the one slasher of stakes and bonds, named once and for good.
+        d.staking.setSettlement(address(d.settlement));
+        d.bond.setSettlement(address(d.settlement));
         d.settlement.setPlayerBond(d.bond);
         for (uint8 t; t < 3; ++t) {
             for (uint8 r; r < 4; ++r) {

@@ -12,7 +12,8 @@ import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155
 /// @notice English auctions of Cyteria items for CYTR: a reserve price, a minimum increment, an
 /// anti-sniping extension, bids escrowed here with pull-based refunds for the outbid, settlement
 /// after the end (fee to the treasury, ERC-2981 royalty, the rest to the seller), and cancelling
-/// only before the first bid.
+/// only before the first bid. Settling always succeeds: items a receiver refuses (its ERC-1155
+/// hook reverts, answers wrongly or runs out of its gas) stay here as a claim it can send anywhere.
 contract Auction is GaslessPausable, ERC1155Holder {
     using SafeERC20 for IERC20;
 
@@ -38,6 +39,16 @@ contract Auction is GaslessPausable, ERC1155Holder {
     mapping(uint256 => Lot) public lots;
     /// @notice CYTR the outbid can withdraw.
     mapping(address => uint256) public refunds;
+    /// @notice Items a settlement could not deliver, per receiver and id, for `claim`.
+    mapping(address account => mapping(uint256 id => uint256 amount)) public claimable;
+
+    /// @notice Gas a settlement gives the item transfer to the receiver, hook included. A transfer
+    /// to a new holder with ERC1155Holder's hook costs ~55k here, so this leaves ~95k for a smart
+    /// wallet's hook; one that needs more, or burns it all, costs the settler at most this much
+    /// and leaves the items as a claim (`claim` forwards all the gas its caller sends).
+    uint256 public constant DELIVERY_GAS = 150_000;
+    /// @notice Gas kept back, beyond the transfer's, to record a failed delivery as a claim.
+    uint256 public constant DELIVERY_RESERVE = 50_000;
 
     error AuctionZeroAmount();
     error AuctionNoLot(uint256 lotId);
@@ -47,6 +58,12 @@ contract Auction is GaslessPausable, ERC1155Holder {
     error AuctionNotSeller(address caller, address seller);
     error AuctionHasBids(uint256 lotId);
     error AuctionAlreadySettled(uint256 lotId);
+    /// @notice Too little gas left to give the item transfer its full `DELIVERY_GAS` and still
+    /// record a claim: send the settlement with more gas (it is refused, not turned into a claim,
+    /// so nobody can push a willing winner's items into a claim by starving the transfer).
+    error AuctionInsufficientGas(uint256 left, uint256 needed);
+    /// @notice `account` has no claim on item `id`.
+    error AuctionNothingToClaim(address account, uint256 id);
 
     event LotCreated(uint256 indexed lotId, address indexed seller, uint256 indexed id, uint256 amount, uint256 reserve, uint64 endsAt);
     event BidPlaced(uint256 indexed lotId, address indexed bidder, uint256 bid, uint64 endsAt);
@@ -54,6 +71,10 @@ contract Auction is GaslessPausable, ERC1155Holder {
     event LotCancelled(uint256 indexed lotId);
     event RefundWithdrawn(address indexed bidder, uint256 amount);
     event ParametersSet(address treasury, uint16 feeBps, uint16 minIncrementBps, uint64 extension);
+    /// @notice Settling `lotId` could not deliver its items to `account`: they wait as a claim.
+    event DeliveryFailed(uint256 indexed lotId, address indexed account, uint256 indexed id, uint256 amount);
+    /// @notice `account` sent its claimed items to `to`.
+    event ItemsClaimed(address indexed account, uint256 indexed id, uint256 amount, address to);
 
     constructor(IERC20 cytr_, IERC1155 items_, address admin, address treasury_, address forwarder)
         GaslessPausable(admin, forwarder)
@@ -120,6 +141,8 @@ contract Auction is GaslessPausable, ERC1155Holder {
 
     /// @notice Settles an ended lot: the items to the winner and the price split between the
     /// treasury, the royalty receiver and the seller; without bids the items return to the seller.
+    /// Items the receiver refuses become its claim (`claimable`, `claim`); the payment happens
+    /// regardless. Anyone can settle.
     function settle(uint256 lotId) external nonReentrant {
         Lot storage l = lots[lotId];
         if (l.seller == address(0)) revert AuctionNoLot(lotId);
@@ -129,7 +152,7 @@ contract Auction is GaslessPausable, ERC1155Holder {
         Lot memory m = l;
         if (m.highestBidder == address(0)) {
             emit LotSettled(lotId, address(0), 0, 0, 0);
-            items.safeTransferFrom(address(this), m.seller, m.id, m.amount, "");
+            _deliver(lotId, m.seller, m.id, m.amount);
             return;
         }
         uint256 price = m.highestBid;
@@ -139,7 +162,18 @@ contract Auction is GaslessPausable, ERC1155Holder {
         if (fee > 0) cytr.safeTransfer(treasury, fee);
         if (royalty > 0) cytr.safeTransfer(royaltyTo, royalty);
         cytr.safeTransfer(m.seller, price - fee - royalty);
-        items.safeTransferFrom(address(this), m.highestBidder, m.id, m.amount, "");
+        _deliver(lotId, m.highestBidder, m.id, m.amount);
+    }
+
+    /// @notice Sends the caller's claimable items `id` (see `settle`) to `to`, with all the gas
+    /// the transaction carries; claims are exits, open while paused.
+    function claim(uint256 id, address to) external nonReentrant {
+        address account = _msgSender();
+        uint256 amount = claimable[account][id];
+        if (amount == 0) revert AuctionNothingToClaim(account, id);
+        claimable[account][id] = 0;
+        emit ItemsClaimed(account, id, amount, to);
+        items.safeTransferFrom(address(this), to, id, amount, "");
     }
 
     /// @notice Cancels a lot that has no bid yet; the items return to the seller.
@@ -163,6 +197,19 @@ contract Auction is GaslessPausable, ERC1155Holder {
         minIncrementBps = minIncrementBps_;
         extension = extension_;
         emit ParametersSet(treasury_, feeBps, minIncrementBps_, extension_);
+    }
+
+    /// @dev Sends a settled lot's items to `to` with `DELIVERY_GAS`; if that fails, they become
+    /// `to`'s claim. Checked first: the transfer gets its full `DELIVERY_GAS` (63/64 of what is
+    /// left must cover it) and a failure leaves `DELIVERY_RESERVE` to record the claim.
+    function _deliver(uint256 lotId, address to, uint256 id, uint256 amount) private {
+        uint256 needed = (DELIVERY_GAS * 64) / 63 + DELIVERY_RESERVE;
+        if (gasleft() < needed) revert AuctionInsufficientGas(gasleft(), needed);
+        try items.safeTransferFrom{gas: DELIVERY_GAS}(address(this), to, id, amount, "") {}
+        catch {
+            claimable[to][id] += amount;
+            emit DeliveryFailed(lotId, to, id, amount);
+        }
     }
 
     /// @inheritdoc ERC1155Holder

@@ -9,8 +9,13 @@ import {CyteriaItems} from "./CyteriaItems.sol";
 /// @title Crafting
 /// @notice On-chain upgrade recipes: burn three items of one type and rarity plus a CYTR fee, mint
 /// one of the next rarity. Stats follow the game's upgrade rule without a roll: the best damage
-/// and defense of the three scaled by the rarity step, durability at 3/4 of the new rarity's
-/// maximum, and the union of the traits. Recipes (fee, enabled) are set by the DAO's timelock.
+/// and defense of the three scaled by the rarity step (saturating at 65,535: a stat never wraps
+/// and an upgrade never lowers it), durability at 3/4 of the new rarity's maximum, and the union
+/// of the traits. Recipes (fee, enabled) are set by the DAO's timelock.
+/// @dev Metadata: the crafter builds and pins the new item's metadata directory (as a settlement
+/// batch's, with `<index>.json` and `<index>.png` for the one item `upgradeResult` names) and
+/// passes its CID; the item records it (`CyteriaItems.tokenCid`), so `uri` of an upgraded item
+/// is `ipfs://<that CID>/<index>.json`.
 contract Crafting is GaslessPausable {
     using SafeERC20 for IERC20;
 
@@ -32,6 +37,9 @@ contract Crafting is GaslessPausable {
 
     error CraftingRecipeDisabled(uint8 itemType, uint8 rarity);
     error CraftingMismatchedItems();
+    /// @notice The inputs now upgrade into `result`, not the `expected` item whose metadata the
+    /// caller pinned (another upgrade took its index first): build the metadata again.
+    error CraftingResultChanged(uint256 expected, uint256 result);
 
     event RecipeSet(uint8 indexed itemType, uint8 indexed rarity, bool enabled, uint128 fee);
     event Upgraded(address indexed player, uint256[3] burned, uint256 minted, uint256 fee);
@@ -67,19 +75,30 @@ contract Crafting is GaslessPausable {
         uint16[5] memory pct = [uint16(100), 125, 155, 190, 240];
         uint16[5] memory maxDur = [uint16(150), 200, 260, 330, 420];
         out.rarity = a.rarity + 1;
-        out.damage = uint16((uint256(out.damage) * pct[out.rarity]) / pct[a.rarity]);
-        out.defense = uint16((uint256(out.defense) * pct[out.rarity]) / pct[a.rarity]);
-        out.durability = (maxDur[out.rarity] * 3) / 4;
+        out.damage = _saturated((uint256(out.damage) * pct[out.rarity]) / pct[a.rarity]);
+        out.defense = _saturated((uint256(out.defense) * pct[out.rarity]) / pct[a.rarity]);
+        out.durability = _saturated((uint256(maxDur[out.rarity]) * 3) / 4);
         out.traits = traits;
         return items.encodeId(out, CRAFTED_BATCH - uint48(crafted >> 16), uint16(crafted));
     }
 
-    /// @notice Burns three matching items of the caller and the recipe's CYTR fee; mints the upgrade.
-    function upgrade(uint256[3] calldata ids) external whenNotPaused nonReentrant returns (uint256 minted) {
+    /// @notice Burns three matching items of the caller and the recipe's CYTR fee; mints the
+    /// upgrade, `expected` (what `upgradeResult(ids)` returned when the caller built its
+    /// metadata), with `metadataCid`: the IPFS directory the caller pinned holding
+    /// `<index>.json` and `<index>.png` of `expected` (index: its low 16 bits).
+    /// @dev Reverts with `CraftingResultChanged` if another upgrade took the index first, so an
+    /// item never records metadata written for a different id.
+    function upgrade(uint256[3] calldata ids, uint256 expected, string calldata metadataCid)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256 minted)
+    {
         CyteriaItems.ItemStats memory a = items.itemStats(ids[0]);
         Recipe memory r = recipes[a.itemType][a.rarity];
         if (!r.enabled) revert CraftingRecipeDisabled(a.itemType, a.rarity);
         minted = upgradeResult(ids);
+        if (minted != expected) revert CraftingResultChanged(expected, minted);
         address player = _msgSender();
         unchecked {
             crafted++;
@@ -89,7 +108,11 @@ contract Crafting is GaslessPausable {
         for (uint256 i; i < 3; ++i) {
             items.burn(player, ids[i], 1);
         }
-        items.mint(player, minted, 1);
+        items.mintWithMetadata(player, minted, metadataCid);
+    }
+
+    function _saturated(uint256 stat) private pure returns (uint16) {
+        return stat > type(uint16).max ? type(uint16).max : uint16(stat);
     }
 
 }

@@ -9,12 +9,15 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 
 /// @title CyteriaItems
 /// @notice Cyteria's items (ERC-1155). An item's stats are encoded in its token id, so minting
-/// writes no storage beyond the balance: `itemStats(id)` decodes the id.
+/// writes little storage beyond the balance: `itemStats(id)` decodes the id. Every item is
+/// unique: it is minted once, as one unit, and its (batch, index) place is never minted again,
+/// not even after a burn.
 /// @dev Id layout (high to low bits): itemType 8 | rarity 8 | damage 16 | defense 16 |
 /// durability 16 | traits bits 0..127 (128) | batch 48 | index 16. The rules define traits in
 /// bits 0..11; traits above bit 127 are refused. A settled batch's number is its epoch, so 48
 /// bits never run out. Metadata lives in IPFS per batch: `uri(id)` is
-/// `ipfs://<batch CID>/<index>.json`.
+/// `ipfs://<batch CID>/<index>.json`; an item minted on its own (an on-chain upgrade) names its
+/// own directory instead, `ipfs://<token CID>/<index>.json`.
 contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
     using Strings for uint256;
 
@@ -33,14 +36,31 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
 
     /// @notice The IPFS CID of each batch's metadata directory.
     mapping(uint48 batch => string cid) public batchCid;
+    /// @notice The IPFS CID of the metadata directory of an item minted on its own (an on-chain
+    /// upgrade), laid out like a batch's (`<index>.json`, `<index>.png`); `uri` prefers it.
+    mapping(uint256 id => string cid) public tokenCid;
+
+    /// @dev One bit per (batch, index) ever minted: the id's low 64 bits, 256 to a word, so a
+    /// batch's consecutive indices share a storage slot (a mint costs ~22k gas per 256 items
+    /// here, not 22k per item as a per-id flag or ERC1155Supply would).
+    mapping(uint256 word => uint256 bits) private _mintedBits;
 
     /// @notice An id's stats are out of range (item type > 2, rarity > 4, or traits above bit 127).
     error CyteriaItemsInvalidStats(uint256 id);
     /// @notice A batch's metadata CID was already recorded.
     error CyteriaItemsBatchExists(uint48 batch);
+    /// @notice An item with this id's batch and index was minted before (items are unique; a
+    /// burned one is not minted again).
+    error CyteriaItemsAlreadyMinted(uint256 id);
+    /// @notice Items are minted one at a time: `amount` must be 1.
+    error CyteriaItemsInvalidAmount(uint256 id, uint256 amount);
+    /// @notice An item minted on its own needs a metadata CID.
+    error CyteriaItemsMissingMetadata(uint256 id);
 
     /// @notice Emitted when a batch's metadata CID is recorded.
     event BatchMetadata(uint48 indexed batch, string cid);
+    /// @notice Emitted when an item minted on its own records its metadata CID.
+    event TokenMetadata(uint256 indexed id, string cid);
 
     /// @param admin Holder of the admin role (the DAO timelock in production).
     /// @param royaltyReceiver Receiver of ERC-2981 royalties.
@@ -68,9 +88,20 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
         stats.traits = bytes32((id >> 64) & ((1 << 128) - 1));
     }
 
-    /// @notice `ipfs://<batch CID>/<index>.json`.
+    /// @notice `ipfs://<CID>/<index>.json`, with the item's own CID if it has one (`tokenCid`),
+    /// else its batch's; the empty string while neither is recorded (never `ipfs:///...`).
     function uri(uint256 id) public view override returns (string memory) {
-        return string.concat("ipfs://", batchCid[uint48(id >> 16)], "/", uint256(uint16(id)).toString(), ".json");
+        string memory cid = tokenCid[id];
+        if (bytes(cid).length == 0) cid = batchCid[uint48(id >> 16)];
+        if (bytes(cid).length == 0) return "";
+        return string.concat("ipfs://", cid, "/", uint256(uint16(id)).toString(), ".json");
+    }
+
+    /// @notice Whether item `index` of batch `batch` has been minted (under any stats; burned
+    /// ones included): that place is taken for good.
+    function isMinted(uint48 batch, uint16 index) external view returns (bool) {
+        uint256 place = (uint256(batch) << 16) | index;
+        return _mintedBits[place >> 8] & (1 << (place & 0xff)) != 0;
     }
 
     /// @notice Records the metadata CID of `batch` (once).
@@ -80,13 +111,25 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
         emit BatchMetadata(batch, cid);
     }
 
-    /// @notice Mints one item.
+    /// @notice Mints one item; `amount` must be 1 and the id's (batch, index) never minted before.
     function mint(address to, uint256 id, uint256 amount) external onlyRole(MINTER_ROLE) {
         if (!_valid(id)) revert CyteriaItemsInvalidStats(id);
         _mint(to, id, amount, "");
     }
 
-    /// @notice Mints many items to one receiver in one transfer event.
+    /// @notice Mints one item that carries its own metadata: `cid` names an IPFS directory laid
+    /// out like a batch's, holding `<index>.json` (and `<index>.png`) for this id, which the
+    /// caller pinned. On-chain upgrades mint this way.
+    function mintWithMetadata(address to, uint256 id, string calldata cid) external onlyRole(MINTER_ROLE) {
+        if (!_valid(id)) revert CyteriaItemsInvalidStats(id);
+        if (bytes(cid).length == 0) revert CyteriaItemsMissingMetadata(id);
+        tokenCid[id] = cid;
+        emit TokenMetadata(id, cid);
+        _mint(to, id, 1, "");
+    }
+
+    /// @notice Mints many items to one receiver in one transfer event; every amount must be 1 and
+    /// every id new (see `mint`).
     function mintBatch(address to, uint256[] calldata ids, uint256[] calldata amounts)
         external
         onlyRole(MINTER_ROLE)
@@ -127,10 +170,22 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
         return super.supportsInterface(interfaceId);
     }
 
+    /// @dev Mints are where uniqueness is kept: one unit per id, each (batch, index) once.
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values)
         internal
         override(ERC1155Pausable)
     {
+        if (from == address(0)) {
+            for (uint256 i; i < ids.length; ++i) {
+                uint256 id = ids[i];
+                if (values[i] != 1) revert CyteriaItemsInvalidAmount(id, values[i]);
+                uint256 place = uint64(id); // batch 48 | index 16
+                uint256 bit = 1 << (place & 0xff);
+                uint256 bits = _mintedBits[place >> 8];
+                if (bits & bit != 0) revert CyteriaItemsAlreadyMinted(id);
+                _mintedBits[place >> 8] = bits | bit;
+            }
+        }
         super._update(from, to, ids, values);
     }
 

@@ -10,13 +10,21 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// @notice The CYTR a player locks so that its wallet may receive the items its matches drop.
 /// Validators mint drops only to wallets that are bonded at a batch's reference block; a
 /// player's equivocation (two signed inputs for one frame, two end records), proven to the
-/// validators, is slashed through a settled batch (SLASHER_ROLE: the Settlement contract). A
-/// bond is refunded after a cooldown; while it cools down it earns nothing and can still be
-/// slashed, so evidence that arrives late still costs the cheater.
+/// validators, is slashed through a settled batch: the Settlement contract, named once at
+/// deployment, is the only slasher, so no governance vote can take a bond. A bond is refunded
+/// after a cooldown of at least a day (far longer than evidence takes to settle: validators
+/// accept it only for recent beacons and settle it in the next batch); while it cools down it
+/// earns nothing and can still be slashed, so evidence that arrives late still costs the cheater.
 contract PlayerBond is AccessControl, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
-    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    /// @notice The cooldown's bounds: long enough for evidence to settle, no longer than the
+    /// DAO's timelock.
+    uint64 public constant MIN_COOLDOWN = 1 days;
+    uint64 public constant MAX_COOLDOWN = 7 days;
+
+    /// @notice The settlement contract, the one slasher (set once).
+    address public settlement;
 
     IERC20 public immutable token;
     /// @notice The least bond that counts (set by governance).
@@ -35,20 +43,33 @@ contract PlayerBond is AccessControl, ReentrancyGuard {
     error PlayerBondNotUnbonding();
     error PlayerBondCooldownActive(uint64 unlockAt);
     error PlayerBondNothingBonded();
+    error PlayerBondNotSettlement(address caller);
+    error PlayerBondSettlementSet();
+    error PlayerBondBadParameters(uint256 minBond, uint64 cooldown, address treasury);
 
     event Bonded(address indexed player, uint256 amount, uint256 total);
     event UnbondRequested(address indexed player, uint256 amount, uint64 unlockAt);
     event Withdrawn(address indexed player, uint256 amount);
     event Slashed(address indexed player, uint256 amount, bytes32 indexed evidence);
     event ParametersSet(uint256 minBond, uint64 cooldown, address treasury);
+    event SettlementSet(address settlement);
 
     /// @param admin The admin (the DAO timelock in production).
     constructor(IERC20 token_, address admin, uint256 minBond_, uint64 cooldown_, address treasury_) {
         token = token_;
+        _checkParameters(minBond_, cooldown_, treasury_);
         minBond = minBond_;
         cooldown = cooldown_;
         treasury = treasury_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    }
+
+    /// @notice Names the settlement contract, once (the deployment, before it hands the admin
+    /// role to the timelock).
+    function setSettlement(address settlement_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (settlement != address(0)) revert PlayerBondSettlementSet();
+        settlement = settlement_;
+        emit SettlementSet(settlement_);
     }
 
     /// @notice Whether `player`'s wallet receives the items its matches drop.
@@ -103,10 +124,10 @@ contract PlayerBond is AccessControl, ReentrancyGuard {
     /// the equivocation whose evidence hashes to `evidence`. Returns what it took.
     function slash(address player, uint256 amount, bytes32 evidence)
         external
-        onlyRole(SLASHER_ROLE)
         nonReentrant
         returns (uint256 taken)
     {
+        if (msg.sender != settlement) revert PlayerBondNotSettlement(msg.sender);
         uint256 held = bondOf[player];
         taken = amount < held ? amount : held;
         bondOf[player] = held - taken;
@@ -116,9 +137,16 @@ contract PlayerBond is AccessControl, ReentrancyGuard {
 
     /// @notice Sets the least bond, the cooldown and the treasury (admin: the timelock).
     function setParameters(uint256 minBond_, uint64 cooldown_, address treasury_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkParameters(minBond_, cooldown_, treasury_);
         minBond = minBond_;
         cooldown = cooldown_;
         treasury = treasury_;
         emit ParametersSet(minBond_, cooldown_, treasury_);
+    }
+
+    function _checkParameters(uint256 minBond_, uint64 cooldown_, address treasury_) private pure {
+        if (minBond_ == 0 || cooldown_ < MIN_COOLDOWN || cooldown_ > MAX_COOLDOWN || treasury_ == address(0)) {
+            revert PlayerBondBadParameters(minBond_, cooldown_, treasury_);
+        }
     }
 }

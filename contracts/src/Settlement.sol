@@ -12,9 +12,14 @@ import {PlayerBond} from "./PlayerBond.sol";
 /// @title Settlement
 /// @notice Records the validators' batches: each epoch's state root (a blake3 Merkle root of the
 /// off-chain ledger), the IPFS CID of the batch data, and the items to mint, accepted only with
-/// EIP-712 signatures of at least 2/3 of the registered validators, one epoch after another, each
-/// batch chaining from the previous root. Two signatures by one validator over different batches
-/// of one epoch prove equivocation and slash its stake. A batch also carries the players'
+/// EIP-712 signatures of validators holding at least 2/3 of the stake of the epoch's active set
+/// (Staking fixes that set two epochs ahead, so a batch is judged against the set that was known
+/// when its epoch began), one epoch after another, each batch chaining from the previous root.
+/// A batch names its round: when a round's batch fails (on chain or for want of signatures) the
+/// next round's leader proposes again, and honest validators sign again without risk, since only
+/// two signatures by one validator over different batches of one (epoch, round) prove
+/// equivocation and slash its stake. No receiver can make a signed batch revert: items a receiver
+/// refuses (or that cannot move while the items are paused) wait as claims it takes later. A batch also carries the players'
 /// equivocations the validators proved to each other (two signed input chains for one frame,
 /// checked off chain against the ed25519 keys the ledger binds): each slashes that player's bond,
 /// with the evidence in the transaction's calldata and its hash in PlayerBond's `Slashed` event.
@@ -22,6 +27,9 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     /// @notice What validators sign for one epoch.
     struct Batch {
         uint64 epoch;
+        /// @notice The round of the epoch this batch was proposed in (0 first; one more each time a
+        /// round's leader failed to settle).
+        uint32 round;
         bytes32 prevRoot;
         bytes32 newRoot;
         string dataCid;
@@ -49,7 +57,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
 
     bytes32 public constant BATCH_TYPEHASH =
         keccak256(
-        "Batch(uint64 epoch,bytes32 prevRoot,bytes32 newRoot,string dataCid,string metadataCid,bytes32 mintsHash,bytes32 slashesHash)"
+        "Batch(uint64 epoch,uint32 round,bytes32 prevRoot,bytes32 newRoot,string dataCid,string metadataCid,bytes32 mintsHash,bytes32 slashesHash)"
     );
 
     Staking public immutable staking;
@@ -64,6 +72,9 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     mapping(uint64 epoch => bytes32 root) public rootOf;
     mapping(uint64 epoch => string cid) public dataCidOf;
     mapping(uint64 epoch => mapping(address validator => bool)) public slashedIn;
+    /// @notice Items a batch minted that their receiver has not taken yet (it refused them, ran out
+    /// of the gas a delivery may use, or items were paused): the receiver claims them with `claim`.
+    mapping(uint256 id => address receiver) public unclaimed;
     /// @notice When and where an epoch settled: its block's timestamp and number.
     struct Settled {
         uint64 time;
@@ -86,8 +97,11 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     error SettlementWrongPrevRoot(bytes32 expected, bytes32 got);
     error SettlementMintsMismatch(bytes32 signed, bytes32 given);
     error SettlementSignersNotSorted(uint256 index);
-    error SettlementNotValidator(address signer);
-    error SettlementInsufficientSignatures(uint256 signers, uint256 validators);
+    error SettlementInsufficientStake(uint256 signed, uint256 total);
+    error SettlementBadItem(uint256 id);
+    error SettlementDuplicateItem(uint256 id);
+    error SettlementNotClaimable(uint256 id, address caller);
+    error SettlementLowGas();
     error SettlementNotEquivocation();
     error SettlementAlreadySlashed(uint64 epoch, address validator);
     error SettlementMissingMetadata(uint64 epoch);
@@ -100,6 +114,17 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     event ParametersSet(address treasury, uint256 slashAmount);
     event TickRateSet(uint32 tickRate);
     event PlayerBondSet(address playerBond);
+    /// @notice `to` could not take `ids` when epoch `epoch` settled; they wait for its `claim`.
+    event MintDeferred(uint64 indexed epoch, address indexed to, uint256[] ids);
+    /// @notice `receiver` took its waiting items `ids`, minted to `to`.
+    event Claimed(address indexed receiver, address indexed to, uint256[] ids);
+
+    /// @notice Gas a delivery of a receiver's items may use, beyond `DELIVERY_GAS_PER_ITEM` for
+    /// each item: enough for an ERC-1155 acceptance hook that does real work, little enough that a
+    /// receiver burning all it gets costs a batch no more than a few items' mints.
+    uint256 public constant DELIVERY_GAS = 100_000;
+    /// @notice Gas a delivery may use per item (a mint writes one new balance, ~25k).
+    uint256 public constant DELIVERY_GAS_PER_ITEM = 40_000;
 
     /// @param admin The admin (the DAO timelock in production).
     constructor(Staking staking_, CyteriaItems items_, address admin, address treasury_, uint256 slashAmount_)
@@ -120,6 +145,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
                 abi.encode(
                     BATCH_TYPEHASH,
                     batch.epoch,
+                    batch.round,
                     batch.prevRoot,
                     batch.newRoot,
                     keccak256(bytes(batch.dataCid)),
@@ -143,8 +169,12 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
 
     /// @notice Settles the next epoch's batch and mints its items, in one transaction. The items'
     /// ids carry the epoch as their metadata batch, whose CID this records in CyteriaItems.
-    /// @param signatures Signatures of registered validators over `batchDigest(batch)`, ordered by
-    /// strictly increasing signer address (which also rules out duplicates).
+    /// Each item is minted once, with amount 1 and the batch's epoch as its metadata batch; a
+    /// receiver that refuses its items (or a paused item contract) cannot make the batch fail:
+    /// those items wait in `unclaimed` for the receiver's `claim`.
+    /// @param signatures Signatures over `batchDigest(batch)`, ordered by strictly increasing signer
+    /// address (which also rules out duplicates). A signer without stake in the epoch's set (one
+    /// that left) counts for nothing but does not make the batch fail.
     function submitBatch(
         Batch calldata batch,
         Mint[] calldata mints,
@@ -152,27 +182,75 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         bytes[] calldata signatures
     ) external nonReentrant {
         _checkBatch(batch, mints, slashes);
-        _checkQuorum(batchDigest(batch), signatures);
+        address[] memory signers = _checkQuorum(batch.epoch, batchDigest(batch), signatures);
 
         epoch = batch.epoch;
         stateRoot = batch.newRoot;
         rootOf[batch.epoch] = batch.newRoot;
         settledAt[batch.epoch] = Settled(uint64(block.timestamp), uint64(block.number));
         dataCidOf[batch.epoch] = batch.dataCid;
-        uint256 minted;
-        for (uint256 i; i < mints.length; ++i) {
-            minted += mints[i].ids.length;
-        }
-        emit BatchSettled(batch.epoch, batch.prevRoot, batch.newRoot, batch.dataCid, signatures.length, minted);
+        uint256 minted = _checkItems(batch.epoch, mints);
+        emit BatchSettled(batch.epoch, batch.prevRoot, batch.newRoot, batch.dataCid, signers.length, minted);
+        staking.markActive(signers, batch.epoch);
         if (minted != 0) {
             if (bytes(batch.metadataCid).length == 0) revert SettlementMissingMetadata(batch.epoch);
             items.setBatchCid(uint48(batch.epoch), batch.metadataCid);
         }
         for (uint256 i; i < mints.length; ++i) {
-            items.mintBatch(mints[i].to, mints[i].ids, mints[i].amounts);
+            _deliver(batch.epoch, mints[i]);
         }
         for (uint256 i; i < slashes.length; ++i) {
             playerBond.slash(slashes[i].player, type(uint256).max, keccak256(slashes[i].evidence));
+        }
+    }
+
+    /// @notice Mints items that waited for the caller (see `unclaimed`) to `to`.
+    function claim(uint256[] calldata ids, address to) external nonReentrant {
+        uint256[] memory ones = new uint256[](ids.length);
+        for (uint256 i; i < ids.length; ++i) {
+            if (unclaimed[ids[i]] != msg.sender) revert SettlementNotClaimable(ids[i], msg.sender);
+            delete unclaimed[ids[i]];
+            ones[i] = 1;
+        }
+        emit Claimed(msg.sender, to, ids);
+        items.mintBatch(to, ids, ones);
+    }
+
+    /// @dev Mints one receiver's items with bounded gas; what it cannot take waits for its claim.
+    function _deliver(uint64 epoch_, Mint calldata m) internal {
+        uint256 gas = DELIVERY_GAS + DELIVERY_GAS_PER_ITEM * m.ids.length;
+        // A submitter must not starve a delivery into a deferral: with less left than the delivery
+        // may use (after the 1/64 a call keeps back), the whole batch reverts instead.
+        if (gasleft() < gas + gas / 63 + 20_000) revert SettlementLowGas();
+        try items.mintBatch{gas: gas}(m.to, m.ids, m.amounts) {}
+        catch {
+            for (uint256 j; j < m.ids.length; ++j) {
+                unclaimed[m.ids[j]] = m.to;
+            }
+            emit MintDeferred(epoch_, m.to, m.ids);
+        }
+    }
+
+    /// @dev Every item is new: amount 1, this epoch's metadata batch, an index no other item of
+    /// the batch has, valid stats, and a receiver. Returns the number of items.
+    function _checkItems(uint64 epoch_, Mint[] calldata mints) internal pure returns (uint256 minted) {
+        // One bit per possible index (16 bits): 256 words of memory, ~1k gas.
+        uint256[] memory seen = new uint256[](256);
+        for (uint256 i; i < mints.length; ++i) {
+            Mint calldata m = mints[i];
+            if (m.ids.length != m.amounts.length || m.to == address(0)) revert SettlementBadItem(0);
+            for (uint256 j; j < m.ids.length; ++j) {
+                uint256 id = m.ids[j];
+                if (
+                    m.amounts[j] != 1 || uint48(id >> 16) != epoch_ || uint8(id >> 248) > 2
+                        || uint8(id >> 240) > 4
+                ) revert SettlementBadItem(id);
+                uint256 index = uint16(id);
+                uint256 bit = 1 << (index & 255);
+                if (seen[index >> 8] & bit != 0) revert SettlementDuplicateItem(id);
+                seen[index >> 8] |= bit;
+            }
+            minted += m.ids.length;
         }
     }
 
@@ -188,28 +266,42 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         if (slashes.length != 0 && address(playerBond) == address(0)) revert SettlementNoPlayerBond();
     }
 
-    /// @dev `signatures` over `digest` are by registered validators, in increasing signer order,
-    /// and at least 2/3 of them.
-    function _checkQuorum(bytes32 digest, bytes[] calldata signatures) internal view {
+    /// @dev `signatures` over `digest`, in increasing signer order, carry at least 2/3 of the stake
+    /// of epoch `epoch_`'s validator set. Returns the signers that hold stake in it.
+    function _checkQuorum(uint64 epoch_, bytes32 digest, bytes[] calldata signatures)
+        internal
+        view
+        returns (address[] memory signers)
+    {
+        signers = new address[](signatures.length);
+        uint256 n;
+        uint256 signed;
         address last;
         for (uint256 i; i < signatures.length; ++i) {
             address signer = ECDSA.recover(digest, signatures[i]);
             if (signer <= last) revert SettlementSignersNotSorted(i);
-            if (!staking.isValidator(signer)) revert SettlementNotValidator(signer);
             last = signer;
+            uint256 w = staking.weightAt(signer, epoch_);
+            if (w == 0) continue; // left the set, or never in it: counts for nothing
+            signed += w;
+            signers[n++] = signer;
         }
-        uint256 n = staking.validatorCount();
-        if (n == 0 || signatures.length * 3 < n * 2) revert SettlementInsufficientSignatures(signatures.length, n);
+        assembly ("memory-safe") {
+            mstore(signers, n)
+        }
+        uint256 total = staking.totalWeightAt(epoch_);
+        if (total == 0 || signed * 3 < total * 2) revert SettlementInsufficientStake(signed, total);
     }
 
-    /// @notice Proves that one validator signed two different batches of one epoch and slashes it.
+    /// @notice Proves that one validator signed two different batches of one (epoch, round) and
+    /// slashes it, once per epoch. Signing again in a later round is no equivocation.
     function proveEquivocation(Batch calldata a, bytes calldata sigA, Batch calldata b, bytes calldata sigB)
         external
         nonReentrant
     {
         bytes32 da = batchDigest(a);
         bytes32 db = batchDigest(b);
-        if (a.epoch != b.epoch || da == db) revert SettlementNotEquivocation();
+        if (a.epoch != b.epoch || a.round != b.round || da == db) revert SettlementNotEquivocation();
         address signer = ECDSA.recover(da, sigA);
         if (signer != ECDSA.recover(db, sigB)) revert SettlementNotEquivocation();
         if (slashedIn[a.epoch][signer]) revert SettlementAlreadySlashed(a.epoch, signer);

@@ -5,15 +5,22 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ValidatorSet} from "./ValidatorSet.sol";
 
 /// @title Staking
 /// @notice Stake CYTR for rewards (a reward-per-token accumulator over funded periods), unstake
-/// after a cooldown, and register as a validator with a minimum stake. Only the settlement
-/// contract (SLASHER_ROLE) can slash.
-contract Staking is AccessControl, ReentrancyGuard {
+/// after a cooldown, and join the stake-weighted validator set (`ValidatorSet`) with a minimum
+/// stake. Only the settlement contract slashes, and only on an on-chain proof of equivocation:
+/// no role, and so no governance vote, can take a staker's funds.
+contract Staking is AccessControl, ReentrancyGuard, ValidatorSet {
     using SafeERC20 for IERC20;
 
-    bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    /// @notice The unstake cooldown can be set no shorter (time to prove an equivocation).
+    uint64 public constant MIN_COOLDOWN = 1 days;
+    /// @notice Nor longer: the DAO's timelock outlasts it, so a staker who reacts to a queued
+    /// proposal can always leave before it executes.
+    uint64 public constant MAX_COOLDOWN = 7 days;
+
     bytes32 public constant REWARDS_ROLE = keccak256("REWARDS_ROLE");
 
     IERC20 public immutable token;
@@ -36,24 +43,30 @@ contract Staking is AccessControl, ReentrancyGuard {
     uint256 public rewardPerTokenStored;
     mapping(address => uint256) public rewardPerTokenPaid;
     mapping(address => uint256) public rewards;
-
-    address[] private _validators;
-    mapping(address => uint256) private _validatorSlot; // index + 1
+    /// @notice CYTR waiting in unstake cooldowns (the sum of `pendingOf`).
+    uint256 public totalPending;
+    /// @notice Rewards streamed to stakers and not paid out yet: at least the sum of what they
+    /// earned up to `lastUpdate` (the accumulator's rounding dust stays here).
+    uint256 public rewardsAccrued;
+    /// @notice Funded rewards nobody earned: those streamed while nothing was staked, and the
+    /// remainder of dividing a funding by its duration. The next `fundRewards` streams them again.
+    uint256 public rewardsCarried;
 
     error StakingZeroAmount();
     error StakingInsufficientStake(uint256 staked, uint256 asked);
     error StakingCooldownActive(uint64 unlockAt);
-    error StakingBelowValidatorMinimum(uint256 staked, uint256 minimum);
-    error StakingAlreadyValidator(address account);
-    error StakingNotValidator(address account);
+    /// @notice A funding would stream `committed` CYTR, more than the `available` CYTR held for
+    /// rewards not yet earned (balance less stakes, pending unstakes and accrued rewards).
+    error StakingRewardTooHigh(uint256 committed, uint256 available);
+    error StakingBadParameters(uint256 minValidatorStake, uint64 cooldown);
 
     event Staked(address indexed account, uint256 amount);
     event UnstakeRequested(address indexed account, uint256 amount, uint64 unlockAt);
     event Withdrawn(address indexed account, uint256 amount);
     event RewardPaid(address indexed account, uint256 amount);
     event RewardFunded(uint256 amount, uint64 duration, uint256 rate);
-    event ValidatorRegistered(address indexed validator);
-    event ValidatorRemoved(address indexed validator);
+    /// @notice `amount` of rewards streamed while nothing was staked; the next funding adds them.
+    event RewardCarried(uint256 amount);
     event Slashed(address indexed validator, uint256 amount, address indexed to);
     event ParametersSet(uint256 minValidatorStake, uint64 cooldown);
 
@@ -61,14 +74,25 @@ contract Staking is AccessControl, ReentrancyGuard {
     /// @param admin The admin (the DAO timelock in production).
     constructor(IERC20 token_, address admin, uint256 minValidatorStake_, uint64 cooldown_) {
         token = token_;
+        _checkParameters(minValidatorStake_, cooldown_);
         minValidatorStake = minValidatorStake_;
         cooldown = cooldown_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
+    /// @notice Names the settlement contract, once (the deployment, before it hands the admin role
+    /// to the timelock): the one slasher, and the epochs the validator set follows.
+    function setSettlement(address settlement_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSettlement(settlement_);
+    }
+
+    /// @notice Bounds the validator set (admin: the timelock).
+    function setValidatorLimits(uint256 maxValidators_, uint64 maxMissedEpochs_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setLimits(maxValidators_, maxMissedEpochs_);
+    }
+
     modifier updateReward(address account) {
-        rewardPerTokenStored = rewardPerToken();
-        lastUpdate = lastTimeRewardApplicable();
+        _checkpointRewards();
         if (account != address(0)) {
             rewards[account] = earned(account);
             rewardPerTokenPaid[account] = rewardPerTokenStored;
@@ -97,6 +121,7 @@ contract Staking is AccessControl, ReentrancyGuard {
         if (amount == 0) revert StakingZeroAmount();
         stakeOf[msg.sender] += amount;
         totalStaked += amount;
+        _stakeChanged(msg.sender);
         emit Staked(msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -111,8 +136,9 @@ contract Staking is AccessControl, ReentrancyGuard {
         totalStaked -= amount;
         Pending storage p = pendingOf[msg.sender];
         p.amount += amount;
+        totalPending += amount;
         p.unlockAt = uint64(block.timestamp) + cooldown;
-        _dropIfBelowMinimum(msg.sender);
+        _stakeChanged(msg.sender);
         emit UnstakeRequested(msg.sender, amount, p.unlockAt);
     }
 
@@ -122,6 +148,7 @@ contract Staking is AccessControl, ReentrancyGuard {
         if (p.amount == 0) revert StakingZeroAmount();
         if (block.timestamp < p.unlockAt) revert StakingCooldownActive(p.unlockAt);
         delete pendingOf[msg.sender];
+        totalPending -= p.amount;
         emit Withdrawn(msg.sender, p.amount);
         token.safeTransfer(msg.sender, p.amount);
     }
@@ -131,57 +158,37 @@ contract Staking is AccessControl, ReentrancyGuard {
         uint256 r = rewards[msg.sender];
         if (r == 0) return;
         rewards[msg.sender] = 0;
+        rewardsAccrued -= r;
         emit RewardPaid(msg.sender, r);
         token.safeTransfer(msg.sender, r);
     }
 
-    /// @notice Funds `amount` of rewards spread over `duration` seconds (added to what is left).
+    /// @notice Funds `amount` of rewards spread over `duration` seconds, added to what is left of
+    /// the current period and to the carried rewards nobody earned (`rewardsCarried`). Refused if
+    /// the contract does not hold what the new rate streams.
     function fundRewards(uint256 amount, uint64 duration) external onlyRole(REWARDS_ROLE) updateReward(address(0)) {
         if (amount == 0 || duration == 0) revert StakingZeroAmount();
         uint256 left = block.timestamp < periodFinish ? (periodFinish - block.timestamp) * rewardRate : 0;
-        rewardRate = (amount + left) / duration;
+        uint256 total = amount + left + rewardsCarried;
+        uint256 rate = total / duration;
+        uint256 committed = rate * duration;
+        uint256 held = token.balanceOf(address(this)) + amount;
+        uint256 owed = totalStaked + totalPending + rewardsAccrued;
+        uint256 available = held > owed ? held - owed : 0;
+        if (committed > available) revert StakingRewardTooHigh(committed, available);
+        rewardRate = rate;
+        rewardsCarried = total - committed;
         lastUpdate = uint64(block.timestamp);
         periodFinish = uint64(block.timestamp) + duration;
         emit RewardFunded(amount, duration, rewardRate);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Registers the caller as a validator; needs at least `minValidatorStake` staked.
-    function registerValidator() external {
-        if (_validatorSlot[msg.sender] != 0) revert StakingAlreadyValidator(msg.sender);
-        uint256 staked = stakeOf[msg.sender];
-        if (staked < minValidatorStake) revert StakingBelowValidatorMinimum(staked, minValidatorStake);
-        _validators.push(msg.sender);
-        _validatorSlot[msg.sender] = _validators.length;
-        emit ValidatorRegistered(msg.sender);
-    }
-
-    /// @notice Leaves the validator set.
-    function deregisterValidator() external {
-        if (_validatorSlot[msg.sender] == 0) revert StakingNotValidator(msg.sender);
-        _remove(msg.sender);
-    }
-
-    /// @notice Whether `account` is a registered validator.
-    function isValidator(address account) public view returns (bool) {
-        return _validatorSlot[account] != 0;
-    }
-
-    /// @notice The registered validators.
-    function validators() external view returns (address[] memory) {
-        return _validators;
-    }
-
-    /// @notice The number of registered validators.
-    function validatorCount() external view returns (uint256) {
-        return _validators.length;
-    }
-
     /// @notice Takes up to `amount` from `validator`'s stake, then its pending unstake, sends it to
-    /// `to`, and removes it from the set if below the minimum. Settlement only.
+    /// `to`, and removes it from the set if below the minimum. Settlement only, on a proof.
     function slash(address validator, uint256 amount, address to)
         external
-        onlyRole(SLASHER_ROLE)
+        onlySettlement
         nonReentrant
         updateReward(validator)
         returns (uint256 taken)
@@ -194,30 +201,49 @@ contract Staking is AccessControl, ReentrancyGuard {
         Pending storage p = pendingOf[validator];
         uint256 fromPending = rest < p.amount ? rest : p.amount;
         p.amount -= fromPending;
+        totalPending -= fromPending;
         taken = fromStake + fromPending;
-        if (_validatorSlot[validator] != 0) _dropIfBelowMinimum(validator);
+        _stakeChanged(validator);
         emit Slashed(validator, taken, to);
         if (taken > 0) token.safeTransfer(to, taken);
     }
 
     /// @notice Sets the validator minimum and the unstake cooldown (admin: the timelock).
     function setParameters(uint256 minValidatorStake_, uint64 cooldown_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkParameters(minValidatorStake_, cooldown_);
         minValidatorStake = minValidatorStake_;
         cooldown = cooldown_;
         emit ParametersSet(minValidatorStake_, cooldown_);
     }
 
-    function _dropIfBelowMinimum(address account) private {
-        if (_validatorSlot[account] != 0 && stakeOf[account] < minValidatorStake) _remove(account);
+    /// @dev Moves the rewards streamed since `lastUpdate` to the stakers (the accumulator), or,
+    /// with nothing staked, to `rewardsCarried`, so no funded reward is stranded.
+    function _checkpointRewards() private {
+        uint64 until = lastTimeRewardApplicable();
+        if (until <= lastUpdate) return;
+        uint256 streamed = uint256(until - lastUpdate) * rewardRate;
+        lastUpdate = until;
+        if (streamed == 0) return;
+        if (totalStaked == 0) {
+            rewardsCarried += streamed;
+            emit RewardCarried(streamed);
+        } else {
+            rewardPerTokenStored += (streamed * 1e18) / totalStaked;
+            rewardsAccrued += streamed;
+        }
     }
 
-    function _remove(address account) private {
-        uint256 i = _validatorSlot[account] - 1;
-        address last = _validators[_validators.length - 1];
-        _validators[i] = last;
-        _validatorSlot[last] = i + 1;
-        _validators.pop();
-        delete _validatorSlot[account];
-        emit ValidatorRemoved(account);
+    function _checkParameters(uint256 minValidatorStake_, uint64 cooldown_) private pure {
+        if (minValidatorStake_ == 0 || cooldown_ < MIN_COOLDOWN || cooldown_ > MAX_COOLDOWN) {
+            revert StakingBadParameters(minValidatorStake_, cooldown_);
+        }
+    }
+
+    function _stakeOf(address account) internal view override returns (uint256) {
+        return stakeOf[account];
+    }
+
+    function _minimum() internal view override returns (uint256) {
+        return minValidatorStake;
     }
 }

@@ -5,6 +5,7 @@ import {Test} from "./Vm.sol";
 import {CYTR} from "../src/CYTR.sol";
 import {CyteriaItems} from "../src/CyteriaItems.sol";
 import {Staking} from "../src/Staking.sol";
+import {ValidatorSet} from "../src/ValidatorSet.sol";
 import {Settlement} from "../src/Settlement.sol";
 import {Marketplace} from "../src/Marketplace.sol";
 import {Auction} from "../src/Auction.sol";
@@ -26,7 +27,7 @@ contract AccessControlTest is Test {
     function setUp() public {
         cytr = new CYTR(address(this), 1e30);
         items = new CyteriaItems(address(this), address(this), 0);
-        staking = new Staking(cytr, address(this), 1, 1);
+        staking = new Staking(cytr, address(this), 1, 1 days);
         settlement = new Settlement(staking, items, address(this), address(this), 1);
         market = new Marketplace(cytr, items, address(this), address(this), 0, address(0));
         auction = new Auction(cytr, items, address(this), address(this), address(0));
@@ -40,8 +41,8 @@ contract AccessControlTest is Test {
 
     function test_admin_setters_refuse_strangers_and_work_for_the_admin() public {
         expectDenied(ADMIN);
-        staking.setParameters(5, 5);
-        staking.setParameters(5, 5);
+        staking.setParameters(5, 2 days);
+        staking.setParameters(5, 2 days);
         assertEq(staking.minValidatorStake(), 5, "staking");
 
         expectDenied(ADMIN);
@@ -109,11 +110,11 @@ contract AccessControlTest is Test {
         cytr.approve(address(staking), 10);
         staking.stake(10);
         staking.registerValidator();
-        vm.expectRevert(abi.encodeWithSelector(Staking.StakingAlreadyValidator.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(ValidatorSet.ValidatorSetAlreadyMember.selector, address(this)));
         staking.registerValidator();
         staking.deregisterValidator();
         assertEq(staking.validatorCount(), 0, "left");
-        vm.expectRevert(abi.encodeWithSelector(Staking.StakingNotValidator.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(ValidatorSet.ValidatorSetNotMember.selector, address(this)));
         staking.deregisterValidator();
     }
 }
@@ -123,7 +124,7 @@ contract InputValidationTest is Test {
     function test_zero_amounts_and_missing_records_are_refused() public {
         CYTR cytr = new CYTR(address(this), 1e30);
         CyteriaItems items = new CyteriaItems(address(this), address(this), 0);
-        Staking staking = new Staking(cytr, address(this), 1, 1);
+        Staking staking = new Staking(cytr, address(this), 1, 1 days);
         Marketplace market = new Marketplace(cytr, items, address(this), address(this), 0, address(0));
         Auction auction = new Auction(cytr, items, address(this), address(this), address(0));
 

@@ -9,6 +9,8 @@ import {ERC2771Forwarder} from "@openzeppelin/contracts/metatx/ERC2771Forwarder.
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 
 /// A buyer whose ERC-1155 receive hook tries to buy again.
 contract ReentrantBuyer is ERC1155Holder {
@@ -57,7 +59,7 @@ contract MarketplaceTest is Test {
         items.grantRole(items.MINTER_ROLE(), admin);
         market.grantRole(market.PAUSER_ROLE(), admin);
         cytr.mint(buyer, 1_000_000 ether);
-        items.mint(seller, id, 10);
+        items.mint(seller, id, 1); // items are unique: one of each id
         vm.stopPrank();
         vm.prank(seller);
         items.setApprovalForAll(address(market), true);
@@ -65,49 +67,49 @@ contract MarketplaceTest is Test {
         cytr.approve(address(market), type(uint256).max);
     }
 
-    function listTen(uint128 price) internal returns (uint256) {
+    function listOne(uint128 price) internal returns (uint256) {
         vm.prank(seller);
-        return market.list(id, 10, price);
+        return market.list(id, 1, price);
     }
 
-    function test_partial_buy_pays_seller_fee_and_royalty() public {
-        uint256 l = listTen(100 ether);
-        assertEq(items.balanceOf(address(market), id), 10, "escrowed");
+    function test_a_buy_pays_seller_fee_and_royalty() public {
+        uint256 l = listOne(400 ether);
+        assertEq(items.balanceOf(address(market), id), 1, "escrowed");
         vm.prank(buyer);
-        market.buy(l, 4, 100 ether);
-        assertEq(items.balanceOf(buyer, id), 4, "bought 4");
+        market.buy(l, 1, 400 ether);
+        assertEq(items.balanceOf(buyer, id), 1, "bought");
         assertEq(cytr.balanceOf(treasury), 10 ether, "2.5% of 400");
         assertEq(cytr.balanceOf(royalties), 20 ether, "5% of 400");
         assertEq(cytr.balanceOf(seller), 370 ether, "the rest");
         (,, uint128 left,) = market.listings(l);
-        assertEq(left, 6, "6 left");
+        assertEq(left, 0, "sold out");
     }
 
     function test_buying_more_than_listed_or_above_the_limit_fails() public {
-        uint256 l = listTen(100 ether);
+        uint256 l = listOne(100 ether);
         vm.prank(buyer);
-        vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplaceInsufficientAmount.selector, 10, 11));
-        market.buy(l, 11, 100 ether);
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplaceInsufficientAmount.selector, 1, 2));
+        market.buy(l, 2, 100 ether);
         vm.prank(buyer);
         vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplacePriceAboveLimit.selector, 100 ether, 99 ether));
         market.buy(l, 1, 99 ether);
     }
 
     function test_only_the_seller_cancels_and_gets_the_rest_back() public {
-        uint256 l = listTen(1 ether);
+        uint256 l = listOne(1 ether);
         vm.prank(buyer);
         vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplaceNotSeller.selector, buyer, seller));
         market.cancel(l);
         vm.prank(seller);
         market.cancel(l);
-        assertEq(items.balanceOf(seller, id), 10, "returned");
+        assertEq(items.balanceOf(seller, id), 1, "returned");
         vm.prank(buyer);
         vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplaceNoListing.selector, l));
         market.buy(l, 1, 1 ether);
     }
 
     function test_pause_stops_trading_but_not_cancelling() public {
-        uint256 l = listTen(1 ether);
+        uint256 l = listOne(1 ether);
         vm.prank(admin);
         market.pause();
         vm.prank(buyer);
@@ -118,7 +120,7 @@ contract MarketplaceTest is Test {
     }
 
     function test_reentrant_receiver_cannot_buy_twice() public {
-        uint256 l = listTen(1 ether);
+        uint256 l = listOne(1 ether);
         ReentrantBuyer attacker = new ReentrantBuyer(market);
         vm.prank(admin);
         cytr.mint(address(attacker), 100 ether);
@@ -136,26 +138,24 @@ contract MarketplaceTest is Test {
     }
 
     function test_trusted_forwarder_acts_for_the_signer() public {
-        uint256 l = listTen(1 ether);
+        uint256 l = listOne(1 ether);
         // An ERC-2771 forwarder appends the verified sender to the calldata.
         vm.prank(forwarder);
         (bool ok,) = address(market).call(abi.encodePacked(abi.encodeCall(Marketplace.cancel, (l)), seller));
         assertTrue(ok, "cancel relayed for the seller");
-        assertEq(items.balanceOf(seller, id), 10, "returned to the seller");
+        assertEq(items.balanceOf(seller, id), 1, "returned to the seller");
     }
 
-    function testFuzz_payments_add_up(uint128 price, uint8 amount) public {
+    function testFuzz_payments_add_up(uint128 price) public {
         price = uint128(bound(price, 0, 1e22));
-        amount = uint8(bound(amount, 1, 10));
-        uint256 l = listTen(price);
+        uint256 l = listOne(price);
         uint256 before = cytr.balanceOf(buyer);
         vm.prank(buyer);
-        market.buy(l, amount, price);
-        uint256 total = uint256(price) * amount;
-        assertEq(before - cytr.balanceOf(buyer), total, "buyer paid the total");
-        assertEq(cytr.balanceOf(seller) + cytr.balanceOf(treasury) + cytr.balanceOf(royalties), total, "all of it arrived");
+        market.buy(l, 1, price);
+        assertEq(before - cytr.balanceOf(buyer), price, "buyer paid the price");
+        assertEq(cytr.balanceOf(seller) + cytr.balanceOf(treasury) + cytr.balanceOf(royalties), price, "all of it arrived");
         assertEq(cytr.balanceOf(address(market)), 0, "market keeps no CYTR");
-        assertEq(items.balanceOf(address(market), id), 10 - uint256(amount), "escrow matches");
+        assertEq(items.balanceOf(address(market), id), 0, "escrow emptied");
     }
 
     function bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
@@ -163,43 +163,48 @@ contract MarketplaceTest is Test {
     }
 }
 
-/// Drives the marketplace with random listings, buys and cancels by a few actors.
+/// Drives the marketplace with random listings, buys and cancels by a few actors. Items are
+/// unique, so each actor starts with five of its own and every listing is of one item.
 contract MarketplaceHandler is Test {
     Marketplace market;
     CyteriaItems items;
     CYTR cytr;
-    uint256 id;
+    uint256[] public pool;
     address[3] actors = [address(0x1001), address(0x1002), address(0x1003)];
     uint256[] public open;
 
-    constructor(Marketplace m, CyteriaItems i, CYTR c, uint256 id_) {
+    constructor(Marketplace m, CyteriaItems i, CYTR c, uint256[] memory pool_) {
         market = m;
         items = i;
         cytr = c;
-        id = id_;
+        pool = pool_;
     }
 
-    function list(uint256 who, uint128 amount, uint128 price) external {
+    function poolSize() external view returns (uint256) {
+        return pool.length;
+    }
+
+    function list(uint256 who, uint256 pick, uint128 price) external {
         address a = actors[who % 3];
-        // Assumption: sellers list what they hold; clamp the amount into their balance.
-        uint256 held = items.balanceOf(a, id);
-        if (held == 0) return;
-        amount = uint128(1 + amount % held);
-        price = price % 1e21;
-        vm.prank(a);
-        open.push(market.list(id, amount, price));
+        // Assumption: sellers list what they hold; take the first item they hold from `pick` on.
+        for (uint256 i; i < pool.length; ++i) {
+            uint256 id = pool[(pick % pool.length + i) % pool.length];
+            if (items.balanceOf(a, id) == 0) continue;
+            vm.prank(a);
+            open.push(market.list(id, 1, price % 1e21));
+            return;
+        }
     }
 
-    function buy(uint256 who, uint256 pick, uint128 amount) external {
+    function buy(uint256 who, uint256 pick) external {
         if (open.length == 0) return;
         uint256 l = open[pick % open.length];
         (address seller,, uint128 left, uint128 price) = market.listings(l);
         if (left == 0) return;
         address a = actors[who % 3];
         if (a == seller) return; // buying one's own listing is allowed but says nothing new
-        amount = uint128(1 + amount % left);
         vm.prank(a);
-        market.buy(l, amount, price);
+        market.buy(l, left, price);
     }
 
     function cancel(uint256 pick) external {
@@ -217,6 +222,13 @@ contract MarketplaceHandler is Test {
             sum += left;
         }
     }
+
+    /// How many of the pool's items `holder` has.
+    function heldBy(address holder) public view returns (uint256 n) {
+        for (uint256 i; i < pool.length; ++i) {
+            n += items.balanceOf(holder, pool[i]);
+        }
+    }
 }
 
 contract MarketplaceInvariants is Test {
@@ -224,25 +236,27 @@ contract MarketplaceInvariants is Test {
     Marketplace market;
     CyteriaItems items;
     CYTR cytr;
-    uint256 id;
 
     function setUp() public {
         cytr = new CYTR(address(this), 1e30);
         items = new CyteriaItems(address(this), address(0x0A0A), 500);
         market = new Marketplace(cytr, items, address(this), address(0xDA0), 250, address(0));
-        id = items.encodeId(CyteriaItems.ItemStats(0, 0, 10, 0, 100, 0), 1, 0);
-        handler = new MarketplaceHandler(market, items, cytr, id);
         cytr.grantRole(cytr.MINTER_ROLE(), address(this));
         items.grantRole(items.MINTER_ROLE(), address(this));
         address[3] memory actors = [address(0x1001), address(0x1002), address(0x1003)];
+        uint256[] memory pool = new uint256[](15);
         for (uint256 i; i < 3; ++i) {
-            items.mint(actors[i], id, 50);
+            for (uint256 j; j < 5; ++j) {
+                pool[i * 5 + j] = items.encodeId(CyteriaItems.ItemStats(0, 0, 10, 0, 100, 0), 1, uint16(i * 5 + j));
+                items.mint(actors[i], pool[i * 5 + j], 1);
+            }
             cytr.mint(actors[i], 1e30 / 4);
             vm.startPrank(actors[i]);
             items.setApprovalForAll(address(market), true);
             cytr.approve(address(market), type(uint256).max);
             vm.stopPrank();
         }
+        handler = new MarketplaceHandler(market, items, cytr, pool);
     }
 
     function targetContracts() public view returns (address[] memory t) {
@@ -251,7 +265,7 @@ contract MarketplaceInvariants is Test {
     }
 
     function invariant_escrow_matches_open_listings() public view {
-        assertEq(items.balanceOf(address(market), id), handler.escrowed(), "escrow");
+        assertEq(handler.heldBy(address(market)), handler.escrowed(), "escrow");
     }
 
     function invariant_market_never_holds_cytr() public view {
@@ -259,9 +273,57 @@ contract MarketplaceInvariants is Test {
     }
 
     function invariant_items_are_conserved() public view {
-        uint256 total = items.balanceOf(address(market), id) + items.balanceOf(address(0x1001), id)
-            + items.balanceOf(address(0x1002), id) + items.balanceOf(address(0x1003), id);
-        assertEq(total, 150, "no item created or lost");
+        uint256 total = handler.heldBy(address(market)) + handler.heldBy(address(0x1001))
+            + handler.heldBy(address(0x1002)) + handler.heldBy(address(0x1003));
+        assertEq(total, 15, "no item created or lost");
+    }
+}
+
+/// A generic multi-unit ERC-1155 with a royalty: the marketplace trades any such token, and
+/// partial buys only exist where an id has more than one unit (never for Cyteria's items).
+contract FungibleItems is ERC1155, ERC2981 {
+    constructor(address royaltyReceiver) ERC1155("") {
+        _setDefaultRoyalty(royaltyReceiver, 500);
+    }
+
+    function mint(address to, uint256 id, uint256 amount) external {
+        _mint(to, id, amount, "");
+    }
+
+    function supportsInterface(bytes4 interfaceId) public view override(ERC1155, ERC2981) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+}
+
+contract MarketplaceMultiUnitTest is Test {
+    function test_partial_buy_of_a_multi_unit_token_pays_seller_fee_and_royalty() public {
+        address seller = address(0x5E11);
+        address buyer = address(0xB0B);
+        address treasury = address(0xDA0);
+        address royalties = address(0x0A0A);
+        CYTR cytr = new CYTR(address(this), 1e30);
+        FungibleItems items = new FungibleItems(royalties);
+        Marketplace market = new Marketplace(cytr, items, address(this), treasury, 250, address(0));
+        cytr.grantRole(cytr.MINTER_ROLE(), address(this));
+        cytr.mint(buyer, 1_000 ether);
+        items.mint(seller, 7, 10);
+        vm.prank(seller);
+        items.setApprovalForAll(address(market), true);
+        vm.prank(buyer);
+        cytr.approve(address(market), type(uint256).max);
+        vm.prank(seller);
+        uint256 l = market.list(7, 10, 100 ether);
+        vm.prank(buyer);
+        market.buy(l, 4, 100 ether);
+        assertEq(items.balanceOf(buyer, 7), 4, "bought 4");
+        assertEq(cytr.balanceOf(treasury), 10 ether, "2.5% of 400");
+        assertEq(cytr.balanceOf(royalties), 20 ether, "5% of 400");
+        assertEq(cytr.balanceOf(seller), 370 ether, "the rest");
+        (,, uint128 left,) = market.listings(l);
+        assertEq(left, 6, "6 left");
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(Marketplace.MarketplaceInsufficientAmount.selector, 6, 7));
+        market.buy(l, 7, 100 ether);
     }
 }
 
@@ -307,11 +369,11 @@ contract MarketplaceMetaTxTest is Test {
         address seller = vm.addr(key);
         uint256 id = items.encodeId(CyteriaItems.ItemStats(0, 0, 9, 0, 90, 0), 1, 0);
         items.grantRole(items.MINTER_ROLE(), address(this));
-        items.mint(seller, id, 2);
+        items.mint(seller, id, 1);
         vm.prank(seller);
         items.setApprovalForAll(address(market), true);
 
-        bytes memory data = abi.encodeCall(Marketplace.list, (id, 2, 5 ether));
+        bytes memory data = abi.encodeCall(Marketplace.list, (id, 1, 5 ether));
         uint48 deadline = uint48(block.timestamp + 1 hours);
         ERC2771Forwarder.ForwardRequestData memory req = ERC2771Forwarder.ForwardRequestData({
             from: seller,
@@ -326,7 +388,7 @@ contract MarketplaceMetaTxTest is Test {
         forwarder.execute(req);
         (address listedBy,, uint128 amount,) = market.listings(1);
         assertEq(uint160(listedBy), uint160(seller), "listed for the signer, not the relayer");
-        assertEq(amount, 2, "amount");
+        assertEq(amount, 1, "amount");
         vm.expectRevert();
         forwarder.execute(req); // the nonce is spent: no replay
     }

@@ -21,7 +21,7 @@ contract PlayerBondTest is Test {
         token.grantRole(token.MINTER_ROLE(), admin);
         token.mint(alice, 1000 ether);
         token.mint(bob, 1000 ether);
-        bonds.grantRole(bonds.SLASHER_ROLE(), slasher);
+        bonds.setSettlement(slasher);
         vm.stopPrank();
         vm.prank(alice);
         token.approve(address(bonds), type(uint256).max);
@@ -87,8 +87,15 @@ contract PlayerBondTest is Test {
         vm.prank(alice);
         bonds.bond(100 ether);
         vm.prank(bob);
-        vm.expectRevert();
+        vm.expectRevert(abi.encodeWithSelector(PlayerBond.PlayerBondNotSettlement.selector, bob));
         bonds.slash(alice, 100 ether, keccak256("evidence"));
+        // Not the admin (the DAO's timelock) either, and it cannot name another slasher.
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(PlayerBond.PlayerBondNotSettlement.selector, admin));
+        bonds.slash(alice, 100 ether, keccak256("evidence"));
+        vm.expectRevert(PlayerBond.PlayerBondSettlementSet.selector);
+        bonds.setSettlement(admin);
+        vm.stopPrank();
         // Alice asks for her bond back before the evidence lands: it still pays.
         vm.prank(alice);
         bonds.requestUnbond();
@@ -102,6 +109,17 @@ contract PlayerBondTest is Test {
         vm.prank(alice);
         bonds.withdraw();
         assertEq(token.balanceOf(alice), 900 ether, "what was left of it: nothing");
+    }
+
+    function test_the_cooldown_outlasts_evidence_and_never_the_timelock() public {
+        vm.startPrank(admin);
+        vm.expectRevert(abi.encodeWithSelector(PlayerBond.PlayerBondBadParameters.selector, 1 ether, 1 hours, treasury));
+        bonds.setParameters(1 ether, 1 hours, treasury);
+        vm.expectRevert(abi.encodeWithSelector(PlayerBond.PlayerBondBadParameters.selector, 1 ether, 8 days, treasury));
+        bonds.setParameters(1 ether, 8 days, treasury);
+        vm.expectRevert(abi.encodeWithSelector(PlayerBond.PlayerBondBadParameters.selector, 0, 1 days, treasury));
+        bonds.setParameters(0, 1 days, treasury);
+        vm.stopPrank();
     }
 
     function test_governance_sets_the_parameters() public {

@@ -7,6 +7,37 @@ import {Staking} from "../src/Staking.sol";
 import {CyteriaItems} from "../src/CyteriaItems.sol";
 import {Settlement} from "../src/Settlement.sol";
 import {PlayerBond} from "../src/PlayerBond.sol";
+import {ValidatorSet} from "../src/ValidatorSet.sol";
+
+/// Refuses every ERC-1155 transfer.
+contract Refuser {
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
+        revert("no items here");
+    }
+
+    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
+        external
+        pure
+        returns (bytes4)
+    {
+        revert("no items here");
+    }
+}
+
+/// Burns every unit of gas it is given when it receives items.
+contract GasBurner {
+    uint256 public sink;
+
+    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
+        external
+        returns (bytes4)
+    {
+        while (true) {
+            sink += 1;
+        }
+        return this.onERC1155BatchReceived.selector;
+    }
+}
 
 contract SettlementTest is Test {
     CYTR token;
@@ -26,7 +57,7 @@ contract SettlementTest is Test {
         settlement = new Settlement(staking, items, admin, treasury, 50 ether);
         vm.startPrank(admin);
         token.grantRole(token.MINTER_ROLE(), admin);
-        staking.grantRole(staking.SLASHER_ROLE(), address(settlement));
+        staking.setSettlement(address(settlement));
         items.grantRole(items.MINTER_ROLE(), address(settlement));
         vm.stopPrank();
         uint256[3] memory ks = [uint256(0x1111), 0x2222, 0x3333];
@@ -70,7 +101,7 @@ contract SettlementTest is Test {
         returns (Settlement.Batch memory)
     {
         string memory meta = m.length == 0 ? "" : "bafymetadata";
-        return Settlement.Batch(e, prev, root, "bafybatchdata", meta, settlement.hashMints(m), settlement.hashSlashes(noSlashes()));
+        return Settlement.Batch(e, 0, prev, root, "bafybatchdata", meta, settlement.hashMints(m), settlement.hashSlashes(noSlashes()));
     }
 
     function noSlashes() internal pure returns (Settlement.Slash[] memory) {
@@ -131,7 +162,7 @@ contract SettlementTest is Test {
 
     function test_a_batch_that_mints_needs_its_metadata() public {
         Settlement.Mint[] memory m = mints();
-        Settlement.Batch memory b = Settlement.Batch(1, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(m), settlement.hashSlashes(noSlashes()));
+        Settlement.Batch memory b = Settlement.Batch(1, 0, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(m), settlement.hashSlashes(noSlashes()));
         bytes[] memory s = sigs(b, 2);
         vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementMissingMetadata.selector, 1));
         settlement.submitBatch(b, m, noSlashes(), s);
@@ -141,7 +172,7 @@ contract SettlementTest is Test {
         Settlement.Mint[] memory m = mints();
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
         bytes[] memory one = sigs(b, 1);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientSignatures.selector, 1, 3));
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientStake.selector, 200 ether, 600 ether));
         settlement.submitBatch(b, m, noSlashes(), one);
     }
 
@@ -173,10 +204,10 @@ contract SettlementTest is Test {
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
         bytes[] memory s = new bytes[](2);
         s[0] = sig(keys[0], b);
-        s[1] = sig(0x9999, b); // not a validator
+        s[1] = sig(0x9999, b); // not a validator: counts for nothing
         address forger = vm.addr(0x9999);
         if (forger > vals[0]) {
-            vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotValidator.selector, forger));
+            vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientStake.selector, 200 ether, 600 ether));
         } else {
             vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementSignersNotSorted.selector, 1));
         }
@@ -219,7 +250,7 @@ contract SettlementTest is Test {
     function test_a_batch_slashes_an_equivocating_players_bond_with_the_evidence_in_calldata() public {
         PlayerBond bonds = new PlayerBond(token, admin, 10 ether, 1 days, treasury);
         vm.startPrank(admin);
-        bonds.grantRole(bonds.SLASHER_ROLE(), address(settlement));
+        bonds.setSettlement(address(settlement));
         token.mint(player, 30 ether);
         vm.stopPrank();
         vm.startPrank(player);
@@ -230,7 +261,7 @@ contract SettlementTest is Test {
         sl[0] = Settlement.Slash(player, "two signed chains for frame 120");
         Settlement.Mint[] memory none = new Settlement.Mint[](0);
         Settlement.Batch memory b =
-            Settlement.Batch(1, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(none), settlement.hashSlashes(sl));
+            Settlement.Batch(1, 0, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(none), settlement.hashSlashes(sl));
         // No bond contract set yet: a batch that slashes cannot settle.
         bytes[] memory s = sigs(b, 2);
         vm.expectRevert(Settlement.SettlementNoPlayerBond.selector);
@@ -251,6 +282,237 @@ contract SettlementTest is Test {
         assertEq(token.balanceOf(treasury), 30 ether, "to the treasury");
         assertTrue(!bonds.isBonded(player), "its drops stop minting");
     }
+
+    /// Registers `n` validators with `stake` each (keys 0x5000 + i), as an attacker's sybils,
+    /// sorted by address (signatures must come in signer order).
+    function sybils(uint256 n, uint256 stake) internal returns (uint256[] memory ks) {
+        ks = new uint256[](n);
+        address[] memory as_ = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            ks[i] = 0x5000 + i;
+            as_[i] = vm.addr(ks[i]);
+            vm.prank(admin);
+            token.mint(as_[i], stake);
+            vm.startPrank(as_[i]);
+            token.approve(address(staking), stake);
+            staking.stake(stake);
+            staking.registerValidator();
+            vm.stopPrank();
+        }
+        for (uint256 i; i < n; ++i) {
+            for (uint256 j = i + 1; j < n; ++j) {
+                if (as_[j] < as_[i]) {
+                    (as_[i], as_[j]) = (as_[j], as_[i]);
+                    (ks[i], ks[j]) = (ks[j], ks[i]);
+                }
+            }
+        }
+    }
+
+    function signedBy(uint256[] memory ks, Settlement.Batch memory b) internal returns (bytes[] memory out) {
+        out = new bytes[](ks.length);
+        for (uint256 i; i < ks.length; ++i) {
+            out[i] = sig(ks[i], b);
+        }
+    }
+
+    function emptyBatch(uint64 e) internal view returns (Settlement.Batch memory) {
+        return batch(e, settlement.stateRoot(), keccak256(abi.encode("root", e)), new Settlement.Mint[](0));
+    }
+
+    function settleEmpty(uint64 e, uint256 count) internal {
+        Settlement.Batch memory b = emptyBatch(e);
+        settlement.submitBatch(b, new Settlement.Mint[](0), noSlashes(), sigs(b, count));
+    }
+
+    /// Six registrations at the minimum outvoted three honest validators when the quorum counted
+    /// heads. Now it takes two thirds of the stake: sybils worth less than a third of it settle
+    /// nothing, however many they are, and the honest validators settle on without them.
+    function test_sybils_with_less_than_a_third_of_the_stake_cannot_settle_anything() public {
+        settleEmpty(1, 3);
+        uint256[] memory ks = sybils(2, 100 ether); // 200 against the honest 600: a quarter
+        Settlement.Mint[] memory loot = mints();
+        loot[0].to = address(0xBAD);
+        for (uint256 j; j < 2; ++j) {
+            loot[0].ids[j] = loot[0].ids[j] + (1 << 16); // epoch 2's items
+        }
+        assertEq(staking.validatorCount(), 5, "five heads, two of them the attacker's");
+        // They weigh from epoch 3 (the set of epoch 2 was fixed when epoch 1 settled)...
+        assertEq(staking.totalWeightAt(2), 600 ether, "epoch 2: the honest set");
+        assertEq(staking.totalWeightAt(3), 800 ether, "epoch 3: with the sybils");
+        Settlement.Batch memory forged = batch(2, settlement.stateRoot(), keccak256("forged root"), loot);
+        bytes[] memory s = signedBy(ks, forged);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientStake.selector, 0, 600 ether));
+        settlement.submitBatch(forged, loot, noSlashes(), s);
+        settleEmpty(2, 3);
+        // ...and even then two of five heads are not two thirds of the stake.
+        forged = batch(3, settlement.stateRoot(), keccak256("forged root"), loot);
+        s = signedBy(ks, forged);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientStake.selector, 200 ether, 800 ether));
+        settlement.submitBatch(forged, loot, noSlashes(), s);
+        assertEq(items.balanceOf(address(0xBAD), loot[0].ids[0]), 0, "nothing minted to the attacker");
+        // The honest three (600 of 800) settle without them.
+        settleEmpty(3, 3);
+        assertEq(settlement.epoch(), 3, "settlement goes on");
+    }
+
+    /// Two idle registrations stopped settlement for good when the quorum counted heads and
+    /// nothing removed them. Now idle stake only weighs, and a validator whose signature is missing
+    /// from `maxMissedEpochs` settled epochs is removed by anyone: then two of the three honest
+    /// validators are a quorum again.
+    function test_idle_validators_are_removed_and_settlement_resumes() public {
+        uint256[] memory idle = sybils(2, 100 ether); // 200 idle of 800: two honest are 400, not 2/3
+        assertEq(staking.totalWeightAt(1), 800 ether, "joined at the genesis");
+        Settlement.Batch memory b = emptyBatch(1);
+        bytes[] memory two = sigs(b, 2);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementInsufficientStake.selector, 400 ether, 800 ether));
+        settlement.submitBatch(b, new Settlement.Mint[](0), noSlashes(), two);
+        vm.prank(admin);
+        staking.setValidatorLimits(100, 10);
+        address lazy = vm.addr(idle[0]);
+        for (uint64 e = 1; e <= 10; ++e) {
+            settleEmpty(e, 3); // the three honest, 600 of 800
+        }
+        vm.expectRevert(abi.encodeWithSelector(ValidatorSet.ValidatorSetStillActive.selector, lazy, 0));
+        staking.removeInactive(lazy);
+        settleEmpty(11, 3);
+        vm.prank(address(0xF00)); // anyone
+        staking.removeInactive(lazy);
+        staking.removeInactive(vm.addr(idle[1]));
+        vm.expectRevert(abi.encodeWithSelector(ValidatorSet.ValidatorSetStillActive.selector, vals[0], 11));
+        staking.removeInactive(vals[0]);
+        assertEq(staking.validatorCount(), 3, "the idle are gone");
+        assertEq(staking.totalWeightAt(12), 800 ether, "from the epoch after the next");
+        settleEmpty(12, 3);
+        assertEq(staking.totalWeightAt(13), 600 ether, "the honest set alone");
+        settleEmpty(13, 2); // two of three honest: 400 of 600
+        assertEq(settlement.epoch(), 13, "settlement resumed with two of three");
+    }
+
+    /// A signed batch that fails on chain (here: it mints but names no metadata) forced honest
+    /// validators to sign another batch for the same epoch, which was slashable. Batches name
+    /// their round: signing again in the next round is no equivocation, the next round settles,
+    /// and nobody can be slashed for it.
+    function test_a_batch_refused_on_chain_leads_to_a_next_round_batch_with_no_one_slashable() public {
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory r0 =
+            Settlement.Batch(1, 0, 0, keccak256("root1"), "bafybatchdata", "", settlement.hashMints(m), settlement.hashSlashes(noSlashes()));
+        bytes[] memory s0 = sigs(r0, 3);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementMissingMetadata.selector, 1));
+        settlement.submitBatch(r0, m, noSlashes(), s0);
+        Settlement.Batch memory r1 = batch(1, 0, keccak256("root1"), m);
+        r1.round = 1;
+        bytes[] memory s1 = sigs(r1, 3);
+        settlement.submitBatch(r1, m, noSlashes(), s1);
+        assertEq(settlement.epoch(), 1, "the next round settled");
+        for (uint256 i; i < 3; ++i) {
+            vm.expectRevert(Settlement.SettlementNotEquivocation.selector);
+            settlement.proveEquivocation(r0, s0[i], r1, s1[i]);
+            assertEq(staking.stakeOf(vals[i]), 200 ether, "no honest validator slashed");
+        }
+    }
+
+    /// Items a receiver refuses, or that a receiver burns all its gas over, or that cannot move
+    /// while items are paused, no longer make a signed batch revert: they wait as claims.
+    function test_a_rejecting_receiver_cannot_revert_a_batch_and_claims_later() public {
+        Refuser refuser = new Refuser();
+        GasBurner burner = new GasBurner();
+        Settlement.Mint[] memory m = new Settlement.Mint[](3);
+        address[3] memory to = [address(refuser), address(burner), player];
+        for (uint256 i; i < 3; ++i) {
+            m[i].to = to[i];
+            m[i].ids = new uint256[](1);
+            m[i].amounts = new uint256[](1);
+            m[i].ids[0] = items.encodeId(CyteriaItems.ItemStats(0, 1, 17, 0, 150, 0), 1, uint16(i));
+            m[i].amounts[0] = 1;
+        }
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        vm.expectEmit(address(settlement));
+        emit Settlement.MintDeferred(1, address(refuser), m[0].ids);
+        settlement.submitBatch{gas: 2_000_000}(b, m, noSlashes(), sigs(b, 2));
+        assertEq(settlement.epoch(), 1, "settled");
+        assertEq(items.balanceOf(player, m[2].ids[0]), 1, "the honest receiver has its item");
+        assertEq(settlement.unclaimed(m[0].ids[0]), address(refuser), "the refuser's waits");
+        assertEq(settlement.unclaimed(m[1].ids[0]), address(burner), "the burner's too");
+        // Only the receiver claims, to where it chooses, once.
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotClaimable.selector, m[0].ids[0], player));
+        vm.prank(player);
+        settlement.claim(m[0].ids, player);
+        vm.prank(address(refuser));
+        settlement.claim(m[0].ids, address(0xBEEF));
+        assertEq(items.balanceOf(address(0xBEEF), m[0].ids[0]), 1, "claimed where the refuser chose");
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotClaimable.selector, m[0].ids[0], address(refuser)));
+        vm.prank(address(refuser));
+        settlement.claim(m[0].ids, address(0xBEEF));
+    }
+
+    function test_a_paused_item_contract_cannot_revert_a_batch() public {
+        vm.startPrank(admin);
+        items.grantRole(items.PAUSER_ROLE(), admin);
+        items.pause();
+        vm.stopPrank();
+        Settlement.Mint[] memory m = mints();
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        settlement.submitBatch(b, m, noSlashes(), sigs(b, 2));
+        assertEq(settlement.epoch(), 1, "the root settled while items were paused");
+        vm.prank(admin);
+        items.unpause();
+        vm.prank(player);
+        settlement.claim(m[0].ids, player);
+        assertEq(items.balanceOf(player, m[0].ids[1]), 1, "claimed after the pause");
+    }
+
+    /// A batch could mint an id that already exists (or many of one id). Every item is new:
+    /// amount 1, the batch's own epoch, an index no other item of the batch has.
+    function test_a_second_mint_of_an_id_reverts() public {
+        Settlement.Mint[] memory m = mints();
+        m[0].ids[1] = m[0].ids[0];
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        bytes[] memory s = sigs(b, 2);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementDuplicateItem.selector, m[0].ids[0]));
+        settlement.submitBatch(b, m, noSlashes(), s);
+        // The same index for another receiver, with other stats: still the same item slot.
+        m = new Settlement.Mint[](2);
+        for (uint256 i; i < 2; ++i) {
+            m[i].to = i == 0 ? player : address(0xB0B);
+            m[i].ids = new uint256[](1);
+            m[i].amounts = new uint256[](1);
+            m[i].ids[0] = items.encodeId(CyteriaItems.ItemStats(0, uint8(i), 17, 0, 150, 0), 1, 7);
+            m[i].amounts[0] = 1;
+        }
+        b = batch(1, 0, keccak256("root1"), m);
+        s = sigs(b, 2);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementDuplicateItem.selector, m[1].ids[0]));
+        settlement.submitBatch(b, m, noSlashes(), s);
+        // Ten of one id, or an id of another epoch's batch (an item minted before).
+        m = mints();
+        m[0].amounts[0] = 10;
+        b = batch(1, 0, keccak256("root1"), m);
+        s = sigs(b, 2);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementBadItem.selector, m[0].ids[0]));
+        settlement.submitBatch(b, m, noSlashes(), s);
+        m = mints();
+        b = batch(1, 0, keccak256("root1"), m);
+        settlement.submitBatch(b, m, noSlashes(), sigs(b, 2));
+        b = batch(2, settlement.stateRoot(), keccak256("root2"), m);
+        s = sigs(b, 2);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementBadItem.selector, m[0].ids[0]));
+        settlement.submitBatch(b, m, noSlashes(), s);
+        assertEq(items.balanceOf(player, m[0].ids[0]), 1, "minted once");
+    }
+
+    /// A validator that deregistered after signing made `submitBatch` revert: it is skipped now,
+    /// and counts with its stake in the epoch whose set it was in.
+    function test_a_signer_that_left_does_not_revert_the_batch() public {
+        settleEmpty(1, 3);
+        Settlement.Batch memory b = emptyBatch(2);
+        bytes[] memory s = sigs(b, 2);
+        vm.prank(vals[0]);
+        staking.deregisterValidator();
+        settlement.submitBatch(b, new Settlement.Mint[](0), noSlashes(), s);
+        assertEq(settlement.epoch(), 2, "settled with the leaver's signature counted for its epoch");
+        assertEq(staking.totalWeightAt(3), 400 ether, "it is gone from the next set");
+    }
 }
 
 /// Submits batches with random signer sets and random (sometimes wrong) previous roots.
@@ -269,7 +531,7 @@ contract SettlementHandler is Test {
         uint64 e = settlement.epoch() + (skipEpoch ? 2 : 1);
         bytes32 prev = wrongPrev ? keccak256(abi.encode(newRoot)) : settlement.stateRoot();
         Settlement.Mint[] memory none = new Settlement.Mint[](0);
-        Settlement.Batch memory b = Settlement.Batch(e, prev, newRoot, "cid", "", settlement.hashMints(none), settlement.hashSlashes(new Settlement.Slash[](0)));
+        Settlement.Batch memory b = Settlement.Batch(e, 0, prev, newRoot, "cid", "", settlement.hashMints(none), settlement.hashSlashes(new Settlement.Slash[](0)));
         uint256 n = signers % 4;
         bytes[] memory s = new bytes[](n);
         bytes32 digest = settlement.batchDigest(b);

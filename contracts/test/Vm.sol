@@ -31,6 +31,10 @@ abstract contract Test {
         if (a != b) revert AssertionFailed(what);
     }
 
+    function assertEq(address a, address b, string memory what) internal pure {
+        if (a != b) revert AssertionFailed(what);
+    }
+
     function assertEq(bytes32 a, bytes32 b, string memory what) internal pure {
         if (a != b) revert AssertionFailed(what);
     }

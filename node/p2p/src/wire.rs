@@ -58,7 +58,7 @@ pub const ANNOUNCE: Format = Format {
 pub const ATTESTATION: Format = Format {
     name: "batch attestation",
     magic: *b"CYBA",
-    version: 3,
+    version: 4,
     max_bytes: 1024,
 };
 /// The encoding of action messages (`CYAM`, at most 2 KiB).
@@ -294,6 +294,8 @@ impl Announce {
 pub struct WireBatch {
     /// The epoch it settles.
     pub epoch: u64,
+    /// The round of the epoch it was proposed in.
+    pub round: u32,
     /// The ledger's state root before the batch.
     pub prev_root: [u8; 32],
     /// The ledger's state root after it.
@@ -312,6 +314,7 @@ impl From<&Batch> for WireBatch {
     fn from(b: &Batch) -> Self {
         Self {
             epoch: b.epoch,
+            round: b.round,
             prev_root: b.prevRoot.0,
             new_root: b.newRoot.0,
             data_cid: b.dataCid.clone(),
@@ -326,6 +329,7 @@ impl From<&WireBatch> for Batch {
     fn from(b: &WireBatch) -> Self {
         Batch {
             epoch: b.epoch,
+            round: b.round,
             prevRoot: b.prev_root.into(),
             newRoot: b.new_root.into(),
             dataCid: b.data_cid.clone(),

@@ -29,7 +29,7 @@ const SUBMISSION: Format = Format {
 pub(crate) const SIGNED: Format = Format {
     name: "signed batch record",
     magic: *b"CYSS",
-    version: 2,
+    version: 3,
     max_bytes: 4096,
 };
 const LEDGER_KEY: &[u8] = b"ledger";

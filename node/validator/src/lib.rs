@@ -174,7 +174,7 @@ impl Validator {
     fn load_signed(&mut self) -> anyhow::Result<()> {
         if let Some(prev) = self.durable.signed(self.state.epoch() + 1)? {
             self.state
-                .signed_before(batch::digest(&Batch::from(&prev), &self.domain));
+                .signed_before(prev.round, batch::digest(&Batch::from(&prev), &self.domain));
         }
         Ok(())
     }
@@ -286,8 +286,9 @@ impl Validator {
         Ok(())
     }
 
+    /// Reads the next epoch's validator set, with its weights.
     async fn refresh_validators(&mut self) -> anyhow::Result<()> {
-        let v = self.chain.validators().await?;
+        let v = self.chain.validator_set(self.state.epoch() + 1).await?;
         self.state.set_validators(v);
         Ok(())
     }
@@ -323,10 +324,11 @@ impl Validator {
     }
 
     async fn on_tick(&mut self) -> anyhow::Result<()> {
-        self.refresh_validators().await?;
         if self.chain.settled_epoch().await? > self.state.epoch() {
             self.catch_up().await?;
         }
+        // The set of the epoch being agreed, read after catching up to it.
+        self.refresh_validators().await?;
         let head = self.chain.head().await?;
         self.state.set_head(head);
         let now = Instant::now();
@@ -433,6 +435,7 @@ impl Validator {
                         cyteria_node::metadata::publish(&self.node.content, &applied.items).await?;
                     let b = applied.batch(
                         &data,
+                        round,
                         &cid,
                         &meta.map(|c| c.to_string()).unwrap_or_default(),
                     );
@@ -449,11 +452,12 @@ impl Validator {
                 }
                 Step::Sign(b) => {
                     // The record goes to disk first: after a crash, this
-                    // validator must not sign another batch for this epoch.
+                    // validator must not sign another batch in this round
+                    // or an earlier one of this epoch.
                     self.durable.put_signed(&WireBatch::from(&b))?;
-                    // From here on the record says so: no other batch this
-                    // epoch, whatever fails below.
-                    self.state.signed_before(batch::digest(&b, &self.domain));
+                    // From here on the record says so, whatever fails below.
+                    self.state
+                        .signed_before(b.round, batch::digest(&b, &self.domain));
                     let att = batch::sign(&self.signer, &b, &self.domain)?;
                     self.publish_attestation(&b, &att).await;
                     self.metrics().batches_signed.inc();
@@ -590,6 +594,7 @@ impl Validator {
                     .map_err(|e| format!("metadata: {e}"))?;
                 let ours = applied.batch(
                     &data,
+                    b.round,
                     &b.dataCid,
                     &meta
                         .as_ref()
@@ -764,7 +769,7 @@ impl Validator {
             self.state.set_chain_time(next);
             if let Some(prev) = signed_next {
                 self.state
-                    .signed_before(batch::digest(&Batch::from(&prev), &self.domain));
+                    .signed_before(prev.round, batch::digest(&Batch::from(&prev), &self.domain));
             }
             self.metrics().ledger_epoch.set(e as i64);
             tracing::info!(epoch = e, root = %root, "ledger at the settled epoch");

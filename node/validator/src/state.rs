@@ -16,7 +16,7 @@ use cyteria_node::net::Misbehaviour;
 use cyteria_node::verifier::{self, Rejection};
 use cyteria_node::wire::{ActionMessage, Announce, Attestation};
 use cyteria_settlement::action::SignedAction;
-use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint, Slash};
+use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint, Slash, ValidatorSet};
 use cyteria_settlement::binding::SignedBinding;
 use cyteria_settlement::epoch;
 use cyteria_settlement::evidence::Equivocation;
@@ -249,7 +249,7 @@ pub enum Step {
     /// and hand it back through [`State::on_proposed`].
     Propose {
         /// The leader's round it is proposed in.
-        round: u64,
+        round: u32,
         /// The batch data.
         data: BatchData,
         /// What applying it to the ledger gave.
@@ -297,7 +297,8 @@ pub struct State {
     // The ledger of the last settled epoch.
     epoch: u64,
     ledger: Ledger,
-    validators: Vec<Address>,
+    /// The validator set the chain fixed for the next epoch, with weights.
+    validators: ValidatorSet,
     epoch_began: Instant,
     // Candidates for the next batch.
     verified: Verified,
@@ -312,13 +313,15 @@ pub struct State {
     /// tell a second version its signers also ended otherwise.
     ends: Ends,
     // Agreement.
-    attestations: BTreeMap<u64, BTreeMap<Address, (Batch, Bytes)>>,
+    /// Attestations by (epoch, round), one per signer in each.
+    attestations: BTreeMap<(u64, u32), BTreeMap<Address, (Batch, Bytes)>>,
     checked: BTreeMap<B256, Checked>,
     checking: BTreeSet<B256>,
     providers: BTreeMap<String, PeerId>,
     proven: BTreeSet<(u64, Address)>,
-    /// The digest this validator signed for the next epoch, if any.
-    signed: Option<B256>,
+    /// The round and digest this validator last signed for the next epoch,
+    /// if any: it signs no other batch in that round or an earlier one.
+    signed: Option<(u32, B256)>,
     last_gossip: Instant,
     /// The settled epochs' roots and times, the tick rate and the head, from the chain.
     chain: ChainTime,
@@ -353,7 +356,7 @@ impl State {
             binding_domain,
             epoch,
             ledger,
-            validators: vec![],
+            validators: ValidatorSet::default(),
             epoch_began: now,
             verified: BTreeMap::new(),
             refs: BTreeMap::new(),
@@ -460,15 +463,21 @@ impl State {
     }
 
     /// The epoch and round this validator leads now, if it would propose:
-    /// the epoch interval has passed and it has not signed for the epoch.
-    fn leads(&self, now: Instant) -> Option<(u64, u64)> {
+    /// the epoch interval has passed and it has not signed in this round or
+    /// a later one.
+    fn leads(&self, now: Instant) -> Option<(u64, u32)> {
         let e = self.epoch + 1;
         let elapsed = now.saturating_duration_since(self.epoch_began);
-        if elapsed < self.pace.epoch_interval || self.signed.is_some() {
+        if elapsed < self.pace.epoch_interval {
             return None;
         }
         let round = epoch::round(elapsed - self.pace.epoch_interval, self.pace.round_timeout);
-        (epoch::leader(&self.validators, e, round) == Some(self.me)).then_some((e, round))
+        let round = u32::try_from(round).unwrap_or(u32::MAX);
+        if self.signed.is_some_and(|(r, _)| r >= round) {
+            return None;
+        }
+        (epoch::leader(&self.validators.members(), e, u64::from(round)) == Some(self.me))
+            .then_some((e, round))
     }
 
     /// The epoch a candidate match's beacon names.
@@ -497,21 +506,21 @@ impl State {
         &self.verified
     }
 
-    /// The batch digest this validator signed for the next epoch, if any.
+    /// The batch digest this validator last signed for the next epoch, if any.
     pub fn signed(&self) -> Option<B256> {
-        self.signed
+        self.signed.map(|(_, d)| d)
     }
 
-    /// The registered validators, as the chain last said.
-    pub fn set_validators(&mut self, mut validators: Vec<Address>) {
-        validators.sort();
+    /// The next epoch's validator set with its weights, as the chain last said.
+    pub fn set_validators(&mut self, validators: ValidatorSet) {
         self.validators = validators;
     }
 
-    /// This validator signed `digest` for the next epoch before (its durable
-    /// record says so, after a restart): it signs no other.
-    pub fn signed_before(&mut self, digest: B256) {
-        self.signed = Some(digest);
+    /// This validator signed `digest` in `round` of the next epoch (its
+    /// durable record says so, after a restart): it signs no other batch in
+    /// that round or an earlier one, and signs that one again when it sees it.
+    pub fn signed_before(&mut self, round: u32, digest: B256) {
+        self.signed = Some((round, digest));
     }
 
     /// Frames of the version of match `id` this validator keeps, if any.
@@ -723,7 +732,7 @@ impl State {
         let e = b.epoch;
         let signature = Bytes::from(att.signature);
         let digest = batch::digest(&b, &self.domain);
-        let slot = self.attestations.entry(e).or_default();
+        let slot = self.attestations.entry((e, b.round)).or_default();
         match slot.get(&signer) {
             Some((first, sig)) if batch::digest(first, &self.domain) != digest => {
                 let first = (first.clone(), sig.clone());
@@ -798,28 +807,43 @@ impl State {
 
     /// This validator signed `b` (its record is on disk, its attestation gossiped).
     pub fn on_signed(&mut self, b: Batch, signature: Bytes, now: Instant) -> Vec<Step> {
-        self.signed = Some(batch::digest(&b, &self.domain));
+        self.signed = Some((b.round, batch::digest(&b, &self.domain)));
         self.attestations
-            .entry(b.epoch)
+            .entry((b.epoch, b.round))
             .or_default()
             .insert(self.me, (b, signature));
         self.try_submit(now).into_iter().collect()
     }
 
-    /// Signs the checked batch `digest` unless another batch of its epoch was signed before.
+    /// Signs the checked batch `digest` unless this validator signed
+    /// another batch in its round or a later one. The batch it signed last
+    /// it signs again (the same signature: after a crash between its record
+    /// and its gossip, the others still get it).
     fn sign(&mut self, digest: B256) -> Option<Step> {
         let c = self.checked.get(&digest)?;
         if c.batch.epoch != self.epoch + 1 {
             return None;
         }
-        if let Some(prev) = self.signed {
-            if prev != digest {
+        match self.signed {
+            Some((_, prev)) if prev == digest => {
+                if self
+                    .attestations
+                    .get(&(c.batch.epoch, c.batch.round))
+                    .is_some_and(|a| a.contains_key(&self.me))
+                {
+                    return None;
+                }
+            }
+            Some((round, _)) if c.batch.round <= round => {
                 tracing::warn!(
                     epoch = c.batch.epoch,
-                    "not signing a second batch for an epoch already signed"
+                    round = c.batch.round,
+                    signed_in = round,
+                    "not signing a second batch in a round already signed"
                 );
+                return None;
             }
-            return None;
+            _ => {}
         }
         Some(Step::Sign(c.batch.clone()))
     }
@@ -829,21 +853,27 @@ impl State {
     /// grace period otherwise, and not again before a failed try's backoff).
     pub fn try_submit(&mut self, now: Instant) -> Option<Step> {
         let e = self.epoch + 1;
-        let atts = self.attestations.get(&e)?;
-        let mut by_digest: BTreeMap<B256, Vec<BatchSig>> = BTreeMap::new();
-        for (signer, (b, sig)) in atts {
-            if self.validators.contains(signer) {
-                by_digest
-                    .entry(batch::digest(b, &self.domain))
-                    .or_default()
-                    .push(BatchSig {
-                        signer: *signer,
-                        signature: sig.clone(),
-                    });
+        // The latest round first: an earlier round's batch may be one that
+        // failed on chain.
+        let mut by_digest: Vec<(u32, B256, Vec<BatchSig>)> = vec![];
+        let rounds = self.attestations.range((e, 0)..=(e, u32::MAX)).rev();
+        for (signer, (b, sig)) in rounds.flat_map(|(_, atts)| atts) {
+            if !self.validators.contains(signer) {
+                continue;
+            }
+            let digest = batch::digest(b, &self.domain);
+            let sig = BatchSig {
+                signer: *signer,
+                signature: sig.clone(),
+            };
+            match by_digest.iter_mut().find(|(_, d, _)| *d == digest) {
+                Some((_, _, sigs)) => sigs.push(sig),
+                None => by_digest.push((b.round, digest, vec![sig])),
             }
         }
-        for (digest, sigs) in by_digest {
-            if !batch::is_quorum(sigs.len(), self.validators.len()) {
+        by_digest.sort_by_key(|(round, digest, _)| (std::cmp::Reverse(*round), *digest));
+        for (_, digest, sigs) in by_digest {
+            if !self.validators.is_quorum(sigs.iter().map(|s| &s.signer)) {
                 continue;
             }
             let Some(c) = self.checked.get_mut(&digest) else {
@@ -988,7 +1018,12 @@ impl State {
             return None;
         }
         self.last_gossip = now;
-        let (b, sig) = self.attestations.get(&(self.epoch + 1))?.get(&self.me)?;
+        let e = self.epoch + 1;
+        let (b, sig) = self
+            .attestations
+            .range((e, 0)..=(e, u32::MAX))
+            .rev()
+            .find_map(|(_, atts)| atts.get(&self.me))?;
         Some(Step::Republish(b.clone(), sig.clone()))
     }
 
@@ -1015,7 +1050,7 @@ impl State {
         self.prune();
     }
 
-    /// Records that `signer` signed two batches for one epoch, once.
+    /// Records that `signer` signed two batches for one (epoch, round), once per epoch.
     fn prove(
         &mut self,
         signer: Address,
@@ -1050,7 +1085,8 @@ impl State {
             .retain(|_, ev| !l.slashed.contains(&ev.offence()));
         let e = self.epoch;
         self.checked.retain(|_, c| c.batch.epoch > e);
-        self.attestations.retain(|k, _| *k + KEEP_ATTESTATIONS > e);
+        self.attestations
+            .retain(|(k, _), _| *k + KEEP_ATTESTATIONS > e);
     }
 }
 
@@ -1107,7 +1143,7 @@ mod tests {
                 Ledger::default(),
                 self.t0,
             );
-            s.set_validators(self.keys.iter().map(|k| k.address()).collect());
+            s.set_validators(ValidatorSet::equal(self.keys.iter().map(|k| k.address())));
             // The deployment at 1 000 s; the head a minute on.
             let deployed = cyteria_settlement::provenance::Settled {
                 root: [0; 32],
@@ -1140,6 +1176,7 @@ mod tests {
     fn batch(epoch: u64, root: u8) -> Batch {
         Batch {
             epoch,
+            round: 0,
             prevRoot: B256::ZERO,
             newRoot: B256::repeat_byte(root),
             dataCid: cid_of(&[root]).to_string(),
@@ -1396,6 +1433,98 @@ mod tests {
         );
         let steps = s.on_attestation(peer, net.attestation(1, &batch(1, 3)), false, net.t0);
         assert!(steps.is_empty(), "{steps:?}");
+    }
+
+    #[test]
+    fn a_batch_that_failed_is_signed_again_in_the_next_round_and_that_is_no_equivocation() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let b0 = batch(1, 1);
+        let d0 = batch::digest(&b0, &net.domain);
+        let steps = s.on_checked(d0, Ok((checked(&b0, false), vec![])));
+        assert!(matches!(&steps[..], [Step::Sign(x)] if *x == b0));
+        s.on_signed(b0.clone(), net.attestation(0, &b0).signature.into(), net.t0);
+        // Another batch in the same round is not signed.
+        let other = batch(1, 2);
+        let d = batch::digest(&other, &net.domain);
+        assert!(
+            s.on_checked(d, Ok((checked(&other, false), vec![])))
+                .is_empty()
+        );
+        // The round-0 batch failed on chain; round 1's leader proposes again.
+        let mut b1 = batch(1, 3);
+        b1.round = 1;
+        let d1 = batch::digest(&b1, &net.domain);
+        let steps = s.on_checked(d1, Ok((checked(&b1, false), vec![])));
+        assert!(
+            matches!(&steps[..], [Step::Sign(x)] if *x == b1),
+            "{steps:?}"
+        );
+        s.on_signed(b1.clone(), net.attestation(0, &b1).signature.into(), net.t0);
+        // Back to round 0: no.
+        let late = batch(1, 4);
+        let dl = batch::digest(&late, &net.domain);
+        assert!(
+            s.on_checked(dl, Ok((checked(&late, false), vec![])))
+                .is_empty()
+        );
+        // Another validator seen signing in rounds 0 and 1 is no equivocator.
+        let peer = PeerId::random();
+        for b in [&b0, &b1] {
+            let steps = s.on_attestation(peer, net.attestation(1, b), false, net.t0);
+            assert!(
+                steps.iter().all(|s| !matches!(s, Step::Prove { .. })),
+                "{steps:?}"
+            );
+        }
+        // Round 1 has a quorum (two of three) and is submitted; round 0 has not.
+        let submit = s.try_submit(net.t0 + PACE.submit_grace);
+        assert!(
+            matches!(&submit, Some(Step::Submit { batch, signatures, .. }) if *batch == b1 && signatures.len() == 2),
+            "{submit:?}"
+        );
+        // A validator restarted after recording its round-1 signature signs
+        // that batch again when it sees it (the same signature goes out),
+        // and nothing of round 0.
+        let mut r = net.state(0);
+        r.signed_before(1, d1);
+        let steps = r.on_checked(d1, Ok((checked(&b1, false), vec![])));
+        assert!(
+            matches!(&steps[..], [Step::Sign(x)] if *x == b1),
+            "{steps:?}"
+        );
+        assert!(
+            r.on_checked(d0, Ok((checked(&b0, false), vec![])))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_quorum_is_two_thirds_of_the_stake_not_of_the_heads() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        // One validator holds most of the stake: the two others are no quorum.
+        let addrs: Vec<Address> = net.keys.iter().map(|k| k.address()).collect();
+        let ether = alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18));
+        let w = [800, 100, 100].map(|n| alloy::primitives::U256::from(n) * ether);
+        s.set_validators(ValidatorSet::new(
+            addrs.clone(),
+            w.to_vec(),
+            w.iter().copied().sum(),
+        ));
+        let b = batch(1, 1);
+        let d = batch::digest(&b, &net.domain);
+        s.on_checked(d, Ok((checked(&b, false), vec![])));
+        let peer = PeerId::random();
+        for i in [1, 2] {
+            s.on_attestation(peer, net.attestation(i, &b), false, net.t0);
+        }
+        assert!(
+            s.try_submit(net.t0 + PACE.submit_grace).is_none(),
+            "two heads, a fifth of the stake"
+        );
+        s.on_signed(b.clone(), net.attestation(0, &b).signature.into(), net.t0);
+        assert!(s.try_submit(net.t0 + PACE.submit_grace).is_some());
     }
 
     #[test]

@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
         }
         let b = Batch {
             epoch,
+            round: 0,
             prevRoot: prev,
             newRoot: B256::from(*blake3::hash(&epoch.to_le_bytes()).as_bytes()),
             dataCid: cid.clone(),
@@ -101,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
     let epoch = sizes.len() as u64 + 1;
     let b = Batch {
         epoch,
+        round: 0,
         prevRoot: prev,
         newRoot: B256::repeat_byte(epoch as u8),
         dataCid: cid.clone(),

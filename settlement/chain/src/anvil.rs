@@ -357,14 +357,14 @@ pub async fn deploy(
         "grant crafting minter",
         items.grantRole(minter, *crafting.address())
     );
-    let slasher = staking.SLASHER_ROLE().call().await?;
+    // The settlement is the one slasher of stakes and bonds, named once.
     tx!(
-        "grant slasher",
-        staking.grantRole(slasher, *settlement.address())
+        "settlement slashes stakes",
+        staking.setSettlement(*settlement.address())
     );
     tx!(
-        "grant bond slasher",
-        bond.grantRole(bond.SLASHER_ROLE().call().await?, *settlement.address())
+        "settlement slashes bonds",
+        bond.setSettlement(*settlement.address())
     );
     tx!(
         "settlement slashes bonds",

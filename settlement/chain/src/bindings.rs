@@ -77,6 +77,7 @@ sol!(
 pub fn batch_arg(b: &cyteria_settlement::batch::Batch) -> Settlement::Batch {
     Settlement::Batch {
         epoch: b.epoch,
+        round: b.round,
         prevRoot: b.prevRoot,
         newRoot: b.newRoot,
         dataCid: b.dataCid.clone(),

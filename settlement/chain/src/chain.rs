@@ -402,6 +402,18 @@ impl Chain {
         Ok(retry(|| async { self.staking().validators().call().await }).await?)
     }
 
+    /// The validator set the chain fixed for `epoch`: each member's weight
+    /// (its stake) and the total a batch of that epoch needs 2/3 of.
+    pub async fn validator_set(
+        &self,
+        epoch: u64,
+    ) -> anyhow::Result<cyteria_settlement::batch::ValidatorSet> {
+        let r = retry(|| async { self.staking().validatorSet(epoch).call().await }).await?;
+        Ok(cyteria_settlement::batch::ValidatorSet::new(
+            r.members, r.weights, r.total,
+        ))
+    }
+
     /// Submits a signed batch with its mints and slashes; an epoch the
     /// chain already holds is skipped.
     pub async fn submit_batch(

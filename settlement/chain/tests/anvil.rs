@@ -46,6 +46,7 @@ async fn two_of_three_validators_settle_a_batch_with_its_mints_and_an_equivocato
     let root = merkle::root([(&b"player"[..], &b"xp=10"[..])]);
     let b1 = Batch {
         epoch: 1,
+        round: 0,
         prevRoot: B256::ZERO,
         newRoot: B256::from(root),
         dataCid: "bafkreiexample".into(),
@@ -322,6 +323,7 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
     }];
     let b = Batch {
         epoch: 1,
+        round: 0,
         prevRoot: B256::ZERO,
         newRoot: B256::repeat_byte(1),
         dataCid: "bafk".into(),
@@ -363,6 +365,7 @@ async fn settled_items_are_listed_bought_and_auctioned_and_the_index_shows_it() 
     // settled while it was listed, the market did.
     let b2 = Batch {
         epoch: 2,
+        round: 0,
         prevRoot: B256::repeat_byte(1),
         newRoot: B256::repeat_byte(2),
         mintsHash: batch::mints_hash(&[]),

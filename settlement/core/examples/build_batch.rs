@@ -133,7 +133,7 @@ fn main() -> anyhow::Result<()> {
         applied.ledger.root() == built.ledger.root() && applied.mints == built.mints,
         "leader and follower disagree"
     );
-    let b = built.batch(&data, "bafy...data", "");
+    let b = built.batch(&data, 0, "bafy...data", "");
     println!(
         "batch for epoch {}: root {}, {} item(s) to {} receiver(s), data {} bytes",
         b.epoch,

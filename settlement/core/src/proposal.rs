@@ -93,8 +93,13 @@ pub const BATCH_DATA: Format = Format {
     max_bytes: 4 << 20,
 };
 
-/// Items one batch mints at most (ids carry a 16-bit index; gas bounds it far lower).
-pub const MAX_ITEMS: usize = 1024;
+/// Items one batch mints at most. Gas bounds it: the worst batch, this many
+/// items each to its own receiver with `MAX_SLASHES` slashes, must stay
+/// well under Polygon's per-transaction cap (EIP-7825: 16,777,216 gas);
+/// at ~26k gas an item and ~13k a receiver it costs about 11 M
+/// (`contracts/test/Settlement.t.sol`, the largest batch; measured in
+/// `docs/performance.md`). What does not fit waits for the next epoch.
+pub const MAX_ITEMS: usize = 256;
 
 /// Bonds one batch slashes at most (each carries its evidence, up to 4 KiB,
 /// in calldata: 64 KiB at most, half the usual transaction size limit);
@@ -179,12 +184,13 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// The batch to sign for this result, with `data_cid` the content id of
-    /// the data and `metadata_cid` that of the minted items' metadata
-    /// directory (empty when nothing is minted).
-    pub fn batch(&self, data: &BatchData, data_cid: &str, metadata_cid: &str) -> Batch {
+    /// The batch to sign for this result in `round` of its epoch, with
+    /// `data_cid` the content id of the data and `metadata_cid` that of the
+    /// minted items' metadata directory (empty when nothing is minted).
+    pub fn batch(&self, data: &BatchData, round: u32, data_cid: &str, metadata_cid: &str) -> Batch {
         Batch {
             epoch: data.epoch,
+            round,
             prevRoot: B256::from(data.prev_root),
             newRoot: B256::from(self.ledger.root()),
             dataCid: data_cid.to_string(),
@@ -852,10 +858,10 @@ mod tests {
                 evidence: ev.encode().into()
             }]
         );
-        let b = applied.batch(&data, "bafy-data", "");
+        let b = applied.batch(&data, 0, "bafy-data", "");
         assert_eq!(b.slashesHash, batch::slashes_hash(&applied.slashes));
         let again = apply(&prev, &BatchData::decode(&data.encode()).unwrap(), &cx).unwrap();
-        assert_eq!(again.batch(&data, "bafy-data", ""), b);
+        assert_eq!(again.batch(&data, 0, "bafy-data", ""), b);
         // A follower that read no bond for the wallet refuses the batch.
         let none = Bonded::default();
         let unbonded = Context {
@@ -935,8 +941,8 @@ mod tests {
         let decoded = BatchData::decode(&data.encode()).unwrap();
         let again = apply(&prev, &decoded, &cx).unwrap();
         assert_eq!(
-            again.batch(&decoded, "cid", "meta"),
-            applied.batch(&data, "cid", "meta")
+            again.batch(&decoded, 0, "cid", "meta"),
+            applied.batch(&data, 0, "cid", "meta")
         );
         for it in &again.items {
             assert_eq!(
@@ -976,15 +982,16 @@ mod tests {
 
     #[test]
     fn a_leader_never_proposes_more_items_than_a_follower_accepts() {
-        // 129 verified matches of one bound player, 8 drops each: 1032
-        // items, past the cap of 1024.
+        // 33 verified matches of one bound player, 8 drops each: 264
+        // items, past the cap of 256.
         let (key, wallet, d, one) = fixture();
         let (_, (header, outcome)) = one.into_iter().next().unwrap();
         let pk = key.verifying_key().to_bytes();
         let drop = outcome.players[0].items[0];
         let mut verified = Verified::new();
         let mut refs = vec![];
-        for i in 0..129u32 {
+        let matches = (MAX_ITEMS / 8 + 1) as u32;
+        for i in 0..matches {
             let mut id = [0; 32];
             id[..4].copy_from_slice(&i.to_be_bytes());
             let h =
@@ -1020,12 +1027,15 @@ mod tests {
             &cx,
         );
         assert_eq!(applied.items.len(), MAX_ITEMS);
-        assert_eq!(data.transcripts.len(), 128);
+        assert_eq!(data.transcripts.len(), MAX_ITEMS / 8);
         assert_eq!(left_out.len(), 1);
         assert_eq!(left_out[0].reason, Rejected::BatchFull);
         // A follower applies it: same batch.
         let again = apply(&prev, &data, &cx).unwrap();
-        assert_eq!(again.batch(&data, "c", "m"), applied.batch(&data, "c", "m"));
+        assert_eq!(
+            again.batch(&data, 0, "c", "m"),
+            applied.batch(&data, 0, "c", "m")
+        );
         // The match left out settles in the next epoch.
         let (next, later, none) = build(
             &again.ledger,
