@@ -117,6 +117,8 @@ contract Auction is GaslessPausable, ERC1155Holder {
     function bid(uint256 lotId, uint128 amount) external whenNotPaused nonReentrant {
         Lot storage l = lots[lotId];
         if (l.seller == address(0)) revert AuctionNoLot(lotId);
+        // A cancelled lot keeps its end time: without this a bid on it was locked for good.
+        if (l.settled) revert AuctionAlreadySettled(lotId);
         if (block.timestamp >= l.endsAt) revert AuctionEnded(l.endsAt);
         uint256 min = minimumBid(lotId);
         if (amount < min) revert AuctionBidTooLow(amount, min);

@@ -10,7 +10,8 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 /// @title CYTR
 /// @notice Cyteria's currency: ERC-20 with EIP-2612 permits, ERC20Votes for the DAO, a capped
-/// supply, and a minter role for rewards.
+/// supply, and a minter role for rewards. Votes are checkpointed by timestamp (ERC-6372
+/// `mode=timestamp`): governance periods are days, whatever the chain's block time.
 contract CYTR is ERC20, ERC20Permit, ERC20Votes, ERC20Capped, AccessControl {
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
@@ -32,6 +33,17 @@ contract CYTR is ERC20, ERC20Permit, ERC20Votes, ERC20Capped, AccessControl {
 
     function _update(address from, address to, uint256 value) internal override(ERC20, ERC20Votes, ERC20Capped) {
         super._update(from, to, value);
+    }
+
+    /// @notice The votes' clock: seconds, not blocks.
+    function clock() public view override returns (uint48) {
+        return uint48(block.timestamp);
+    }
+
+    /// @notice ERC-6372: the clock is the block's timestamp.
+    // solhint-disable-next-line func-name-mixedcase
+    function CLOCK_MODE() public pure override returns (string memory) {
+        return "mode=timestamp";
     }
 
     /// @inheritdoc ERC20Permit

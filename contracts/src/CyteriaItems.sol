@@ -150,8 +150,8 @@ contract CyteriaItems is ERC1155Pausable, ERC2981, AccessControl {
         _pause();
     }
 
-    /// @notice Resumes transfers.
-    function unpause() external onlyRole(PAUSER_ROLE) {
+    /// @notice Resumes transfers (the admin only: a guardian can stop, never restart).
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
     }
 

@@ -10,7 +10,8 @@ import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
 
 /// @title GaslessPausable
 /// @notice What the player-facing contracts (Marketplace, Auction, Crafting) share: an ERC-2771
-/// trusted forwarder for gasless players, roles, a pauser role with pause/unpause, a reentrancy
+/// trusted forwarder for gasless players, roles, a pauser role that pauses (the guardian, for
+/// emergencies, and the timelock) while only the admin (the timelock) unpauses, a reentrancy
 /// guard, and the ERC-2981 royalty lookup.
 abstract contract GaslessPausable is ERC2771Context, AccessControl, Pausable, ReentrancyGuard {
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
@@ -26,8 +27,9 @@ abstract contract GaslessPausable is ERC2771Context, AccessControl, Pausable, Re
         _pause();
     }
 
-    /// @notice Resumes the contract's player actions.
-    function unpause() external onlyRole(PAUSER_ROLE) {
+    /// @notice Resumes the contract's player actions (the admin only: a guardian can stop, never
+    /// restart).
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
         _unpause();
     }
 

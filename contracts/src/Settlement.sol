@@ -18,8 +18,9 @@ import {PlayerBond} from "./PlayerBond.sol";
 /// A batch names its round: when a round's batch fails (on chain or for want of signatures) the
 /// next round's leader proposes again, and honest validators sign again without risk, since only
 /// two signatures by one validator over different batches of one (epoch, round) prove
-/// equivocation and slash its stake. No receiver can make a signed batch revert: items a receiver
-/// refuses (or that cannot move while the items are paused) wait as claims it takes later. A batch also carries the players'
+/// equivocation and slash its stake. No receiver can make a signed batch revert or pass the
+/// per-transaction gas cap: items a receiver refuses (or that cannot move while the items are
+/// paused, or past the batch's delivery budget) wait as claims it takes later. A batch also carries the players'
 /// equivocations the validators proved to each other (two signed input chains for one frame,
 /// checked off chain against the ed25519 keys the ledger binds): each slashes that player's bond,
 /// with the evidence in the transaction's calldata and its hash in PlayerBond's `Slashed` event.
@@ -72,9 +73,20 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     mapping(uint64 epoch => bytes32 root) public rootOf;
     mapping(uint64 epoch => string cid) public dataCidOf;
     mapping(uint64 epoch => mapping(address validator => bool)) public slashedIn;
-    /// @notice Items a batch minted that their receiver has not taken yet (it refused them, ran out
-    /// of the gas a delivery may use, or items were paused): the receiver claims them with `claim`.
-    mapping(uint256 id => address receiver) public unclaimed;
+    /// @notice Per epoch, a hash chain over the deliveries its batch deferred (a receiver refused
+    /// them or ran out of the gas a delivery may use, items were paused, or the batch's delivery
+    /// budget was spent), in batch order, as its `MintDeferred` events list them: each receiver
+    /// claims its own with `claim`. One storage write per batch, however many are deferred.
+    mapping(uint64 epoch => bytes32 chain) public deferredHash;
+    /// @notice Which deferred deliveries (by their place in the batch's mints) were claimed.
+    mapping(uint64 epoch => mapping(uint256 index => bool)) public deferredClaimed;
+
+    /// @notice A delivery a batch deferred: the mint at `index` of its mints.
+    struct Deferred {
+        uint256 index;
+        address to;
+        uint256[] ids;
+    }
     /// @notice When and where an epoch settled: its block's timestamp and number.
     struct Settled {
         uint64 time;
@@ -100,7 +112,7 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     error SettlementInsufficientStake(uint256 signed, uint256 total);
     error SettlementBadItem(uint256 id);
     error SettlementDuplicateItem(uint256 id);
-    error SettlementNotClaimable(uint256 id, address caller);
+    error SettlementNotClaimable(uint64 epoch, address caller);
     error SettlementLowGas();
     error SettlementNotEquivocation();
     error SettlementAlreadySlashed(uint64 epoch, address validator);
@@ -109,15 +121,18 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     error SettlementSlashesMismatch(bytes32 signed, bytes32 given);
     error SettlementNoPlayerBond();
 
-    event BatchSettled(uint64 indexed epoch, bytes32 prevRoot, bytes32 newRoot, string dataCid, uint256 signers, uint256 items);
+    event BatchSettled(
+        uint64 indexed epoch, uint32 round, bytes32 prevRoot, bytes32 newRoot, string dataCid, uint256 signers, uint256 items
+    );
     event EquivocationProven(uint64 indexed epoch, address indexed validator, uint256 slashed, address reporter);
     event ParametersSet(address treasury, uint256 slashAmount);
     event TickRateSet(uint32 tickRate);
     event PlayerBondSet(address playerBond);
-    /// @notice `to` could not take `ids` when epoch `epoch` settled; they wait for its `claim`.
-    event MintDeferred(uint64 indexed epoch, address indexed to, uint256[] ids);
+    /// @notice `to` did not take `ids` (the batch's mint at `index`) when epoch `epoch` settled;
+    /// they wait for its `claim`.
+    event MintDeferred(uint64 indexed epoch, uint256 index, address indexed to, uint256[] ids);
     /// @notice `receiver` took its waiting items `ids`, minted to `to`.
-    event Claimed(address indexed receiver, address indexed to, uint256[] ids);
+    event Claimed(uint64 indexed epoch, address indexed receiver, address indexed to, uint256[] ids);
 
     /// @notice Gas a delivery of a receiver's items may use, beyond `DELIVERY_GAS_PER_ITEM` for
     /// each item: enough for an ERC-1155 acceptance hook that does real work, little enough that a
@@ -125,6 +140,11 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     uint256 public constant DELIVERY_GAS = 100_000;
     /// @notice Gas a delivery may use per item (a mint writes one new balance, ~25k).
     uint256 public constant DELIVERY_GAS_PER_ITEM = 40_000;
+    /// @notice Gas a batch's deliveries may spend in all: the validators' largest honest batch,
+    /// 192 items to 192 receivers, spends ~7M; receivers that burn their allowance spend it sooner,
+    /// and the deliveries left are deferred without a call, so no batch passes the
+    /// per-transaction cap (EIP-7825: 16,777,216 gas).
+    uint256 public constant DELIVERY_BUDGET = 7_500_000;
 
     /// @param admin The admin (the DAO timelock in production).
     constructor(Staking staking_, CyteriaItems items_, address admin, address treasury_, uint256 slashAmount_)
@@ -170,8 +190,9 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     /// @notice Settles the next epoch's batch and mints its items, in one transaction. The items'
     /// ids carry the epoch as their metadata batch, whose CID this records in CyteriaItems.
     /// Each item is minted once, with amount 1 and the batch's epoch as its metadata batch; a
-    /// receiver that refuses its items (or a paused item contract) cannot make the batch fail:
-    /// those items wait in `unclaimed` for the receiver's `claim`.
+    /// receiver that refuses its items (or a paused item contract, or receivers that burn the
+    /// batch's delivery budget) cannot make the batch fail: those items wait for the receiver's
+    /// `claim`.
     /// @param signatures Signatures over `batchDigest(batch)`, ordered by strictly increasing signer
     /// address (which also rules out duplicates). A signer without stake in the epoch's set (one
     /// that left) counts for nothing but does not make the batch fail.
@@ -190,45 +211,68 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
         settledAt[batch.epoch] = Settled(uint64(block.timestamp), uint64(block.number));
         dataCidOf[batch.epoch] = batch.dataCid;
         uint256 minted = _checkItems(batch.epoch, mints);
-        emit BatchSettled(batch.epoch, batch.prevRoot, batch.newRoot, batch.dataCid, signers.length, minted);
+        emit BatchSettled(batch.epoch, batch.round, batch.prevRoot, batch.newRoot, batch.dataCid, signers.length, minted);
         staking.markActive(signers, batch.epoch);
         if (minted != 0) {
             if (bytes(batch.metadataCid).length == 0) revert SettlementMissingMetadata(batch.epoch);
             items.setBatchCid(uint48(batch.epoch), batch.metadataCid);
         }
-        for (uint256 i; i < mints.length; ++i) {
-            _deliver(batch.epoch, mints[i]);
-        }
+        _deliverAll(batch.epoch, mints);
         for (uint256 i; i < slashes.length; ++i) {
             playerBond.slash(slashes[i].player, type(uint256).max, keccak256(slashes[i].evidence));
         }
     }
 
-    /// @notice Mints items that waited for the caller (see `unclaimed`) to `to`.
-    function claim(uint256[] calldata ids, address to) external nonReentrant {
-        uint256[] memory ones = new uint256[](ids.length);
-        for (uint256 i; i < ids.length; ++i) {
-            if (unclaimed[ids[i]] != msg.sender) revert SettlementNotClaimable(ids[i], msg.sender);
-            delete unclaimed[ids[i]];
+    /// @notice Mints the caller's deferred delivery `deferred[which]` of epoch `epoch` to `to`.
+    /// `deferred` is every delivery the epoch deferred, in order, as its `MintDeferred` events
+    /// list them (their hash chain is what the batch stored).
+    function claim(uint64 epoch_, Deferred[] calldata deferred, uint256 which, address to) external nonReentrant {
+        bytes32 h;
+        for (uint256 i; i < deferred.length; ++i) {
+            h = keccak256(abi.encode(h, deferred[i].index, deferred[i].to, deferred[i].ids));
+        }
+        if (h == 0 || h != deferredHash[epoch_]) revert SettlementNotClaimable(epoch_, msg.sender);
+        Deferred calldata d = deferred[which];
+        if (d.to != msg.sender || deferredClaimed[epoch_][d.index]) revert SettlementNotClaimable(epoch_, msg.sender);
+        deferredClaimed[epoch_][d.index] = true;
+        uint256[] memory ones = new uint256[](d.ids.length);
+        for (uint256 i; i < ones.length; ++i) {
             ones[i] = 1;
         }
-        emit Claimed(msg.sender, to, ids);
-        items.mintBatch(to, ids, ones);
+        emit Claimed(epoch_, msg.sender, to, d.ids);
+        items.mintBatch(to, d.ids, ones);
     }
 
-    /// @dev Mints one receiver's items with bounded gas; what it cannot take waits for its claim.
-    function _deliver(uint64 epoch_, Mint calldata m) internal {
+    /// @dev Delivers every receiver's items within `DELIVERY_BUDGET`; records the hash chain of
+    /// the deliveries it deferred.
+    function _deliverAll(uint64 epoch_, Mint[] calldata mints) internal {
+        uint256 budget = DELIVERY_BUDGET;
+        bytes32 deferred;
+        for (uint256 i; i < mints.length; ++i) {
+            Mint calldata m = mints[i];
+            (bool ok, uint256 used) = _deliver(m, budget);
+            budget -= used;
+            if (!ok) {
+                deferred = keccak256(abi.encode(deferred, i, m.to, m.ids));
+                emit MintDeferred(epoch_, i, m.to, m.ids);
+            }
+        }
+        if (deferred != 0) deferredHash[epoch_] = deferred;
+    }
+
+    /// @dev Mints one receiver's items with bounded gas, if `budget` still covers what it may use.
+    /// Returns whether it was delivered and the gas it spent.
+    function _deliver(Mint calldata m, uint256 budget) internal returns (bool ok, uint256 used) {
         uint256 gas = DELIVERY_GAS + DELIVERY_GAS_PER_ITEM * m.ids.length;
+        if (gas > budget) return (false, 0);
         // A submitter must not starve a delivery into a deferral: with less left than the delivery
         // may use (after the 1/64 a call keeps back), the whole batch reverts instead.
         if (gasleft() < gas + gas / 63 + 20_000) revert SettlementLowGas();
-        try items.mintBatch{gas: gas}(m.to, m.ids, m.amounts) {}
-        catch {
-            for (uint256 j; j < m.ids.length; ++j) {
-                unclaimed[m.ids[j]] = m.to;
-            }
-            emit MintDeferred(epoch_, m.to, m.ids);
-        }
+        uint256 before = gasleft();
+        try items.mintBatch{gas: gas}(m.to, m.ids, m.amounts) {
+            ok = true;
+        } catch {}
+        used = before - gasleft();
     }
 
     /// @dev Every item is new: amount 1, this epoch's metadata batch, an index no other item of

@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ValidatorSet} from "./ValidatorSet.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 
 /// @title Staking
 /// @notice Stake CYTR for rewards (a reward-per-token accumulator over funded periods), unstake
@@ -14,6 +15,11 @@ import {ValidatorSet} from "./ValidatorSet.sol";
 /// no role, and so no governance vote, can take a staker's funds.
 contract Staking is AccessControl, ReentrancyGuard, ValidatorSet {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
+
+    /// @dev Each account's stake by timestamp (CYTR's clock): staked CYTR keeps its voting power in the DAO
+    /// (the Staking contract itself never delegates the CYTR it holds, so nothing counts twice).
+    mapping(address account => Checkpoints.Trace208) private _votes;
 
     /// @notice The unstake cooldown can be set no shorter (time to prove an equivocation).
     uint64 public constant MIN_COOLDOWN = 1 days;
@@ -86,6 +92,12 @@ contract Staking is AccessControl, ReentrancyGuard, ValidatorSet {
         _setSettlement(settlement_);
     }
 
+    /// @notice Names validators who may join before the first batch settles (the deployment's
+    /// genesis set; admin, and only then).
+    function setGenesisValidators(address[] calldata validators_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _allowGenesis(validators_);
+    }
+
     /// @notice Bounds the validator set (admin: the timelock).
     function setValidatorLimits(uint256 maxValidators_, uint64 maxMissedEpochs_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setLimits(maxValidators_, maxMissedEpochs_);
@@ -121,7 +133,7 @@ contract Staking is AccessControl, ReentrancyGuard, ValidatorSet {
         if (amount == 0) revert StakingZeroAmount();
         stakeOf[msg.sender] += amount;
         totalStaked += amount;
-        _stakeChanged(msg.sender);
+        _moved(msg.sender);
         emit Staked(msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -138,7 +150,7 @@ contract Staking is AccessControl, ReentrancyGuard, ValidatorSet {
         p.amount += amount;
         totalPending += amount;
         p.unlockAt = uint64(block.timestamp) + cooldown;
-        _stakeChanged(msg.sender);
+        _moved(msg.sender);
         emit UnstakeRequested(msg.sender, amount, p.unlockAt);
     }
 
@@ -203,7 +215,7 @@ contract Staking is AccessControl, ReentrancyGuard, ValidatorSet {
         p.amount -= fromPending;
         totalPending -= fromPending;
         taken = fromStake + fromPending;
-        _stakeChanged(validator);
+        _moved(validator);
         emit Slashed(validator, taken, to);
         if (taken > 0) token.safeTransfer(to, taken);
     }
@@ -231,6 +243,23 @@ contract Staking is AccessControl, ReentrancyGuard, ValidatorSet {
             rewardPerTokenStored += (streamed * 1e18) / totalStaked;
             rewardsAccrued += streamed;
         }
+    }
+
+    /// @notice `account`'s staked CYTR at time `timepoint` (in the past, CYTR's clock: seconds):
+    /// its votes in the DAO on top of its CYTR's own.
+    function getPastVotes(address account, uint256 timepoint) external view returns (uint256) {
+        return _votes[account].upperLookupRecent(uint48(timepoint));
+    }
+
+    /// @notice `account`'s staked CYTR now.
+    function getVotes(address account) external view returns (uint256) {
+        return _votes[account].latest();
+    }
+
+    /// @dev `account`'s stake moved: its weight in the validator set and its votes follow.
+    function _moved(address account) private {
+        _stakeChanged(account);
+        _votes[account].push(uint48(block.timestamp), uint208(stakeOf[account]));
     }
 
     function _checkParameters(uint256 minValidatorStake_, uint64 cooldown_) private pure {

@@ -15,8 +15,11 @@ interface ISettledEpoch {
 /// weights that were known before its round began (the genesis is the exception: members who
 /// join before the first batch settles weigh in it). A batch needs signatures of at least 2/3 of
 /// its epoch's total weight (Settlement). The set is bounded: a newcomer to a full set must bring
-/// more stake than the smallest member, whom it replaces; a validator whose signatures are missing
-/// from `maxMissedEpochs` settled batches in a row can be removed by anyone.
+/// more stake than the smallest member, whom it replaces; a validator neither signing a settled
+/// batch nor sending a `heartbeat` for `maxMissedEpochs` settled epochs can be removed by anyone
+/// (a heartbeat keeps a validator whose signatures a submitter left out). Before the first batch
+/// only the genesis validators the deployment named may join: otherwise the first staker to
+/// register would settle epoch 1 alone.
 /// @dev Weights are the validators' stakes, kept as checkpoints keyed by epoch.
 abstract contract ValidatorSet {
     using Checkpoints for Checkpoints.Trace208;
@@ -30,8 +33,10 @@ abstract contract ValidatorSet {
     uint256 public maxValidators = 100;
     /// @notice A validator absent from this many settled epochs in a row can be removed.
     uint64 public maxMissedEpochs = 1_000;
-    /// @notice The last epoch a validator's signature settled (or it joined).
+    /// @notice The last epoch a validator's signature settled, or it joined or sent a heartbeat.
     mapping(address validator => uint64 epoch) public lastActive;
+    /// @notice Who may join before the first batch settles.
+    mapping(address validator => bool) public genesisValidator;
 
     mapping(address validator => Checkpoints.Trace208) private _weight;
     Checkpoints.Trace208 private _total;
@@ -46,6 +51,8 @@ abstract contract ValidatorSet {
     error ValidatorSetBelowMinimum(uint256 stake, uint256 minimum);
     error ValidatorSetStillActive(address validator, uint64 lastActive);
     error ValidatorSetBadLimits(uint256 maxValidators, uint64 maxMissedEpochs);
+    error ValidatorSetNotGenesis(address account);
+    error ValidatorSetGenesisOver();
 
     event ValidatorRegistered(address indexed validator);
     event ValidatorRemoved(address indexed validator);
@@ -53,6 +60,8 @@ abstract contract ValidatorSet {
     event WeightChanged(address indexed validator, uint256 weight, uint64 epoch);
     event SettlementSet(address settlement);
     event ValidatorLimitsSet(uint256 maxValidators, uint64 maxMissedEpochs);
+    event GenesisValidator(address indexed validator);
+    event Heartbeat(address indexed validator, uint64 epoch);
 
     modifier onlySettlement() {
         if (msg.sender != settlement) revert ValidatorSetNotSettlement(msg.sender);
@@ -110,6 +119,7 @@ abstract contract ValidatorSet {
     /// caller must bring more stake than the smallest member, which leaves.
     function registerValidator() external {
         if (_slot[msg.sender] != 0) revert ValidatorSetAlreadyMember(msg.sender);
+        if (_settled() == 0 && !genesisValidator[msg.sender]) revert ValidatorSetNotGenesis(msg.sender);
         uint256 stake = _stakeOf(msg.sender);
         uint256 minimum = _minimum();
         if (stake < minimum) revert ValidatorSetBelowMinimum(stake, minimum);
@@ -140,10 +150,26 @@ abstract contract ValidatorSet {
         _remove(validator);
     }
 
+    /// @notice Keeps the caller's seat: it is alive, whatever signatures submitters included.
+    function heartbeat() external {
+        if (_slot[msg.sender] == 0) revert ValidatorSetNotMember(msg.sender);
+        uint64 settled = _settled();
+        lastActive[msg.sender] = settled;
+        emit Heartbeat(msg.sender, settled);
+    }
+
     /// @notice Records that `signers` signed epoch `epoch`'s settled batch. Settlement only.
     function markActive(address[] calldata signers, uint64 epoch) external onlySettlement {
         for (uint256 i; i < signers.length; ++i) {
             lastActive[signers[i]] = epoch;
+        }
+    }
+
+    function _allowGenesis(address[] calldata validators_) internal {
+        if (_settled() != 0) revert ValidatorSetGenesisOver();
+        for (uint256 i; i < validators_.length; ++i) {
+            genesisValidator[validators_[i]] = true;
+            emit GenesisValidator(validators_[i]);
         }
     }
 

@@ -109,6 +109,9 @@ contract AccessControlTest is Test {
         cytr.mint(address(this), 10);
         cytr.approve(address(staking), 10);
         staking.stake(10);
+        address[] memory genesis = new address[](1);
+        genesis[0] = address(this);
+        staking.setGenesisValidators(genesis);
         staking.registerValidator();
         vm.expectRevert(abi.encodeWithSelector(ValidatorSet.ValidatorSetAlreadyMember.selector, address(this)));
         staking.registerValidator();

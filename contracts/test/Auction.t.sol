@@ -107,6 +107,12 @@ contract AuctionTest is Test {
         vm.prank(seller);
         auction.cancel(lot2);
         assertEq(items.balanceOf(seller, other), 1, "returned");
+        // A bid on the cancelled lot (a seller front-running it) is refused, not locked for good.
+        uint256 before = cytr.balanceOf(bob);
+        vm.prank(bob);
+        vm.expectRevert(abi.encodeWithSelector(Auction.AuctionAlreadySettled.selector, lot2));
+        auction.bid(lot2, 200 ether);
+        assertEq(cytr.balanceOf(bob), before, "the bidder keeps its CYTR");
     }
 
     function test_unsold_lots_return_to_the_seller() public {

@@ -71,6 +71,12 @@ contract SettlementTest is Test {
                 }
             }
         }
+        address[] memory genesis = new address[](3);
+        for (uint256 i; i < 3; ++i) {
+            genesis[i] = as_[i];
+        }
+        vm.prank(admin);
+        staking.setGenesisValidators(genesis);
         for (uint256 i; i < 3; ++i) {
             keys[i] = ks[i];
             vals[i] = as_[i];
@@ -291,6 +297,13 @@ contract SettlementTest is Test {
         for (uint256 i; i < n; ++i) {
             ks[i] = 0x5000 + i;
             as_[i] = vm.addr(ks[i]);
+            if (settlement.epoch() == 0) {
+                // Before the first batch only the genesis set joins: the deployment names them.
+                address[] memory one = new address[](1);
+                one[0] = as_[i];
+                vm.prank(admin);
+                staking.setGenesisValidators(one);
+            }
             vm.prank(admin);
             token.mint(as_[i], stake);
             vm.startPrank(as_[i]);
@@ -428,24 +441,83 @@ contract SettlementTest is Test {
         }
         Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
         vm.expectEmit(address(settlement));
-        emit Settlement.MintDeferred(1, address(refuser), m[0].ids);
+        emit Settlement.MintDeferred(1, 0, address(refuser), m[0].ids);
         settlement.submitBatch{gas: 2_000_000}(b, m, noSlashes(), sigs(b, 2));
         assertEq(settlement.epoch(), 1, "settled");
         assertEq(items.balanceOf(player, m[2].ids[0]), 1, "the honest receiver has its item");
-        assertEq(settlement.unclaimed(m[0].ids[0]), address(refuser), "the refuser's waits");
-        assertEq(settlement.unclaimed(m[1].ids[0]), address(burner), "the burner's too");
+        Settlement.Deferred[] memory waiting = new Settlement.Deferred[](2);
+        waiting[0] = Settlement.Deferred(0, address(refuser), m[0].ids);
+        waiting[1] = Settlement.Deferred(1, address(burner), m[1].ids);
         // Only the receiver claims, to where it chooses, once.
-        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotClaimable.selector, m[0].ids[0], player));
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotClaimable.selector, 1, player));
         vm.prank(player);
-        settlement.claim(m[0].ids, player);
+        settlement.claim(1, waiting, 0, player);
         vm.prank(address(refuser));
-        settlement.claim(m[0].ids, address(0xBEEF));
+        settlement.claim(1, waiting, 0, address(0xBEEF));
         assertEq(items.balanceOf(address(0xBEEF), m[0].ids[0]), 1, "claimed where the refuser chose");
-        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotClaimable.selector, m[0].ids[0], address(refuser)));
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotClaimable.selector, 1, address(refuser)));
         vm.prank(address(refuser));
-        settlement.claim(m[0].ids, address(0xBEEF));
+        settlement.claim(1, waiting, 0, address(0xBEEF));
+        // A list other than the one the batch deferred proves nothing.
+        Settlement.Deferred[] memory forged = new Settlement.Deferred[](1);
+        forged[0] = Settlement.Deferred(1, player, m[1].ids);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.SettlementNotClaimable.selector, 1, player));
+        vm.prank(player);
+        settlement.claim(1, forged, 0, player);
+        vm.prank(address(burner));
+        settlement.claim(1, waiting, 1, address(0xB0B));
+        assertEq(items.balanceOf(address(0xB0B), m[1].ids[0]), 1, "the burner took its item elsewhere");
     }
 
+    /// Receivers that burn the gas each delivery may use could push a batch past the chain's
+    /// per-transaction cap. The deliveries share a budget: past it, the rest are deferred without
+    /// a call, and the largest batch the validators build (256 items to 256 receivers) settles
+    /// within the cap even when every receiver burns its gas.
+    function test_receivers_that_burn_their_gas_cannot_push_a_batch_past_the_cap() public {
+        uint256 n = 192; // proposal::MAX_ITEMS
+        Settlement.Mint[] memory m = new Settlement.Mint[](n);
+        for (uint256 i; i < n; ++i) {
+            // Burners, each its own contract, and honest EOAs between them.
+            m[i].to = i % 2 == 0 ? address(new GasBurner()) : address(uint160(0xE0A0000 + i));
+            m[i].ids = new uint256[](1);
+            m[i].amounts = new uint256[](1);
+            m[i].ids[0] = items.encodeId(CyteriaItems.ItemStats(0, 1, 17, 0, 150, 0), 1, uint16(i));
+            m[i].amounts[0] = 1;
+        }
+        // With 16 slashes of 4 KiB evidence each, the most a batch carries.
+        PlayerBond bonds = new PlayerBond(token, admin, 10 ether, 1 days, treasury);
+        vm.prank(admin);
+        bonds.setSettlement(address(settlement));
+        vm.prank(admin);
+        settlement.setPlayerBond(bonds);
+        Settlement.Slash[] memory sl = new Settlement.Slash[](16);
+        for (uint256 i; i < 16; ++i) {
+            bytes memory ev = new bytes(4096);
+            for (uint256 j; j < 4096; j += 32) {
+                bytes32 w = keccak256(abi.encode(i, j));
+                assembly ("memory-safe") {
+                    mstore(add(add(ev, 32), j), w)
+                }
+            }
+            sl[i] = Settlement.Slash(address(uint160(0x5A000 + i)), ev);
+        }
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        b.slashesHash = settlement.hashSlashes(sl);
+        bytes[] memory s = sigs(b, 2);
+        bytes memory data = abi.encodeCall(settlement.submitBatch, (b, m, sl, s));
+        // What the transaction pays before executing: 21,000 and its calldata (EIP-2028 prices;
+        // EIP-7623's floor of 10 a token is below this batch's execution).
+        uint256 intrinsic = 21_000;
+        for (uint256 i; i < data.length; ++i) {
+            intrinsic += data[i] == 0 ? 4 : 16;
+        }
+        uint256 before = gasleft();
+        settlement.submitBatch{gas: 16_777_216}(b, m, sl, s);
+        uint256 used = before - gasleft() + intrinsic;
+        assertEq(settlement.epoch(), 1, "settled");
+        assertTrue(used <= 12_600_000, "three quarters of the cap at most");
+        assertTrue(settlement.deferredHash(1) != 0, "the burners' items wait as claims");
+    }
     function test_a_paused_item_contract_cannot_revert_a_batch() public {
         vm.startPrank(admin);
         items.grantRole(items.PAUSER_ROLE(), admin);
@@ -457,8 +529,10 @@ contract SettlementTest is Test {
         assertEq(settlement.epoch(), 1, "the root settled while items were paused");
         vm.prank(admin);
         items.unpause();
+        Settlement.Deferred[] memory waiting = new Settlement.Deferred[](1);
+        waiting[0] = Settlement.Deferred(0, player, m[0].ids);
         vm.prank(player);
-        settlement.claim(m[0].ids, player);
+        settlement.claim(1, waiting, 0, player);
         assertEq(items.balanceOf(player, m[0].ids[1]), 1, "claimed after the pause");
     }
 
@@ -573,5 +647,216 @@ contract SettlementInvariants is SettlementTest {
             assertEq(settlement.rootOf(uint64(i + 1)), prev, "recorded root");
         }
         assertEq(settlement.stateRoot(), prev, "current root is the last one");
+    }
+}
+
+/// Drives a live network: honest validators (keys 1–3) settle batches that mint items, a
+/// dishonest one (key 4) joins, leaves, and signs two batches in one round or batches of its
+/// own; newcomers (keys 5–6) stake, join and leave; rounds fail and are retried. Each action
+/// clamps its inputs and returns early where the real network could not act.
+contract NetworkHandler is Test {
+    Settlement settlement;
+    Staking staking;
+    CyteriaItems items;
+    CYTR token;
+    uint256[6] keys = [uint256(0x1111), 0x2222, 0x3333, 0x4444, 0x5555, 0x6666];
+    /// Every id minted so far (to check each exists once).
+    uint256[] public minted;
+    /// Honest slashes seen (must stay 0).
+    uint256 public honestSlashed;
+    uint32 round;
+
+    constructor(Settlement s, Staking st, CyteriaItems it, CYTR t) {
+        settlement = s;
+        staking = st;
+        items = it;
+        token = t;
+    }
+
+    function mintedCount() external view returns (uint256) {
+        return minted.length;
+    }
+
+    function honest(uint256 i) public returns (address) {
+        return vm.addr(keys[i]);
+    }
+
+    /// Honest validators in the epoch's set sign the next batch (minting `n` items to `to`),
+    /// sorted by address; it settles when their stake is a quorum.
+    function settle(uint8 n, uint8 toSeed, bool failFirst) external {
+        uint64 e = settlement.epoch() + 1;
+        n = n % 8;
+        Settlement.Mint[] memory m = new Settlement.Mint[](n == 0 ? 0 : 1);
+        if (n != 0) {
+            m[0].to = address(uint160(0xA000 + toSeed % 4));
+            m[0].ids = new uint256[](n);
+            m[0].amounts = new uint256[](n);
+            for (uint256 i; i < n; ++i) {
+                m[0].ids[i] = items.encodeId(CyteriaItems.ItemStats(0, 1, 10, 0, 100, 0), uint48(e), uint16(i));
+                m[0].amounts[i] = 1;
+            }
+        }
+        if (failFirst) {
+            // A round whose batch never settles (its leader vanished); the next round retries.
+            round += 1;
+        }
+        Settlement.Batch memory b = Settlement.Batch(
+            e, round, settlement.stateRoot(), keccak256(abi.encode(e, round)), "cid", n == 0 ? "" : "meta",
+            settlement.hashMints(m), settlement.hashSlashes(new Settlement.Slash[](0))
+        );
+        bytes[] memory s = _signSorted(b, 3);
+        try settlement.submitBatch(b, m, new Settlement.Slash[](0), s) {
+            for (uint256 i; i < n; ++i) {
+                minted.push(m[0].ids[i]);
+            }
+            round = 0;
+        } catch {}
+    }
+
+    /// The dishonest key signs two batches in one round and anyone proves it.
+    function equivocate(bytes32 a, bytes32 b) external {
+        if (a == b) return;
+        uint64 e = settlement.epoch() + 1;
+        Settlement.Batch memory x = Settlement.Batch(e, round, 0, a, "", "", 0, 0);
+        Settlement.Batch memory y = Settlement.Batch(e, round, 0, b, "", "", 0, 0);
+        uint256 before = staking.stakeOf(vm.addr(keys[3]));
+        try settlement.proveEquivocation(x, _sig(keys[3], x), y, _sig(keys[3], y)) {
+            assertTrue(staking.stakeOf(vm.addr(keys[3])) <= before, "only the equivocator loses");
+        } catch {}
+        // An honest validator's signatures over two rounds' batches prove nothing.
+        Settlement.Batch memory z = Settlement.Batch(e, round + 1, 0, b, "", "", 0, 0);
+        uint256 h = staking.stakeOf(honest(0));
+        try settlement.proveEquivocation(x, _sig(keys[0], x), z, _sig(keys[0], z)) {
+            honestSlashed += 1;
+        } catch {}
+        if (staking.stakeOf(honest(0)) < h) honestSlashed += 1;
+    }
+
+    /// A newcomer or the dishonest key stakes and joins, or leaves.
+    function churn(uint8 who, uint96 amount, bool join) external {
+        uint256 k = keys[3 + who % 3];
+        address a = vm.addr(k);
+        if (join) {
+            amount = uint96(bound(amount, 1 ether, 2_000 ether));
+            token.mint(a, amount);
+            vm.startPrank(a);
+            token.approve(address(staking), amount);
+            staking.stake(amount);
+            if (!staking.isValidator(a)) {
+                try staking.registerValidator() {} catch {}
+            }
+            vm.stopPrank();
+        } else {
+            uint256 s = staking.stakeOf(a);
+            if (s == 0) return;
+            vm.prank(a);
+            staking.requestUnstake(1 + uint256(amount) % s);
+        }
+    }
+
+    function _signSorted(Settlement.Batch memory b, uint256 count) internal returns (bytes[] memory out) {
+        address[] memory as_ = new address[](count);
+        uint256[] memory ks = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            (as_[i], ks[i]) = (vm.addr(keys[i]), keys[i]);
+        }
+        for (uint256 i; i < count; ++i) {
+            for (uint256 j = i + 1; j < count; ++j) {
+                if (as_[j] < as_[i]) {
+                    (as_[i], as_[j]) = (as_[j], as_[i]);
+                    (ks[i], ks[j]) = (ks[j], ks[i]);
+                }
+            }
+        }
+        out = new bytes[](count);
+        for (uint256 i; i < count; ++i) {
+            out[i] = _sig(ks[i], b);
+        }
+    }
+
+    function _sig(uint256 key, Settlement.Batch memory b) internal returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, settlement.batchDigest(b));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function bound(uint256 x, uint256 lo, uint256 hi) internal pure returns (uint256) {
+        return lo + x % (hi - lo + 1);
+    }
+}
+
+contract NetworkInvariants is Test {
+    CYTR token;
+    Staking staking;
+    CyteriaItems items;
+    Settlement settlement;
+    NetworkHandler handler;
+    uint256 constant HONEST_STAKE = 1_000 ether;
+
+    function setUp() public {
+        token = new CYTR(address(this), 1e30);
+        staking = new Staking(token, address(this), 100 ether, 1 days);
+        items = new CyteriaItems(address(this), address(this), 0);
+        settlement = new Settlement(staking, items, address(this), address(this), 50 ether);
+        staking.setSettlement(address(settlement));
+        items.grantRole(items.MINTER_ROLE(), address(settlement));
+        handler = new NetworkHandler(settlement, staking, items, token);
+        token.grantRole(token.MINTER_ROLE(), address(this));
+        token.grantRole(token.MINTER_ROLE(), address(handler));
+        address[] memory genesis = new address[](4);
+        for (uint256 i; i < 4; ++i) {
+            genesis[i] = i < 3 ? handler.honest(i) : vm.addr(0x4444);
+        }
+        staking.setGenesisValidators(genesis);
+        for (uint256 i; i < 4; ++i) {
+            address a = i < 3 ? handler.honest(i) : vm.addr(0x4444);
+            token.mint(a, HONEST_STAKE);
+            vm.startPrank(a);
+            token.approve(address(staking), HONEST_STAKE);
+            staking.stake(HONEST_STAKE);
+            staking.registerValidator();
+            vm.stopPrank();
+        }
+    }
+
+    function targetContracts() public view returns (address[] memory t) {
+        t = new address[](1);
+        t[0] = address(handler);
+    }
+
+    function invariant_honest_validators_are_never_slashed() public {
+        assertEq(handler.honestSlashed(), 0, "no honest slash");
+        for (uint256 i; i < 3; ++i) {
+            assertEq(staking.stakeOf(handler.honest(i)), HONEST_STAKE, "honest stake whole");
+        }
+    }
+
+    function invariant_every_registered_validator_has_the_minimum_stake() public view {
+        address[] memory v = staking.validators();
+        for (uint256 i; i < v.length; ++i) {
+            assertTrue(staking.stakeOf(v[i]) >= staking.minValidatorStake(), "member at the minimum");
+        }
+    }
+
+    function invariant_each_minted_id_exists_once() public view {
+        uint256 n = handler.mintedCount();
+        for (uint256 i; i < n; ++i) {
+            uint256 id = handler.minted(i);
+            address to = address(uint160(0xA000));
+            uint256 supply;
+            for (uint256 r; r < 4; ++r) {
+                supply += items.balanceOf(address(uint160(uint160(to) + r)), id);
+            }
+            assertEq(supply, 1, "supply of each id is one");
+        }
+    }
+
+    function invariant_the_set_total_is_the_members_stake() public view {
+        uint64 next = settlement.epoch() + 2;
+        (address[] memory members, uint256[] memory weights, uint256 total) = staking.validatorSet(next);
+        uint256 sum;
+        for (uint256 i; i < members.length; ++i) {
+            sum += weights[i];
+        }
+        assertEq(sum, total, "the set's total is its members' weights, fixed two epochs ahead");
     }
 }

@@ -28,6 +28,9 @@ contract StakingTest is Test {
         token.mint(admin, 1000 ether);
         staking.grantRole(staking.REWARDS_ROLE(), admin);
         staking.setSettlement(address(this));
+        address[] memory genesis = new address[](2);
+        (genesis[0], genesis[1]) = (alice, bob);
+        staking.setGenesisValidators(genesis);
         token.approve(address(staking), type(uint256).max);
         vm.stopPrank();
         vm.prank(alice);

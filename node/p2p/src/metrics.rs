@@ -52,6 +52,9 @@ pub struct Metrics {
     pub batches_signed: Counter,
     /// `cyteria_batches_settled_total`: batches this validator submitted and the chain settled.
     pub batches_settled: Counter,
+    /// `cyteria_batch_submissions_failed_total`: submissions of quorum-signed batches that failed
+    /// (refused on chain or not sent); the validator retries, and the next round proposes again.
+    pub batch_submissions_failed: Counter,
     /// `cyteria_items_minted_total`: items minted by batches this validator submitted.
     pub items_minted: Counter,
     /// `cyteria_settlement_gas_total`: gas used by this validator's settlement transactions.
@@ -178,6 +181,12 @@ impl Metrics {
             "Batches this validator submitted and the chain settled",
             batches_settled.clone(),
         );
+        let batch_submissions_failed = Counter::default();
+        r.register(
+            "batch_submissions_failed",
+            "Submissions of quorum-signed batches that failed",
+            batch_submissions_failed.clone(),
+        );
         let items_minted = Counter::default();
         r.register(
             "items_minted",
@@ -213,6 +222,7 @@ impl Metrics {
             verify_seconds,
             batches_signed,
             batches_settled,
+            batch_submissions_failed,
             items_minted,
             settlement_gas,
             equivocations_proven,

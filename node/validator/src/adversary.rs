@@ -14,6 +14,27 @@ pub enum Fault {
     Equivocate,
     /// Stop dead right after signing a batch, as if killed, before submitting.
     CrashAfterSigning,
+    /// Stop dead after writing the record of a signature and before gossiping it.
+    CrashBeforeGossip,
+    /// Submit every round-0 batch with one signature only, so the chain
+    /// refuses it (too little stake): a batch that fails on chain.
+    FailRoundZero,
+}
+
+/// The signatures the faulty validator submits `b` with.
+pub(crate) fn before_submit(
+    fault: Option<Fault>,
+    b: &Batch,
+    mut signatures: Vec<alloy::primitives::Bytes>,
+) -> Vec<alloy::primitives::Bytes> {
+    if fault == Some(Fault::FailRoundZero) && b.round == 0 {
+        tracing::warn!(
+            epoch = b.epoch,
+            "submitting round 0 short of its quorum (fault injected)"
+        );
+        signatures.truncate(1);
+    }
+    signatures
 }
 
 /// What the faulty validator does after it signed and gossiped a batch.
@@ -45,6 +66,6 @@ pub(crate) fn after_signing(
             AfterSigning::AlsoGossip(Box::new((other, att)))
         }
         Some(Fault::CrashAfterSigning) => AfterSigning::Crash,
-        None => AfterSigning::Go,
+        Some(Fault::CrashBeforeGossip | Fault::FailRoundZero) | None => AfterSigning::Go,
     })
 }

@@ -103,10 +103,15 @@ pub struct Validator {
     ledger_tx: watch::Sender<(u64, Arc<Ledger>)>,
     reports_tx: mpsc::Sender<TaskOutcome>,
     reports: Option<mpsc::Receiver<TaskOutcome>>,
+    /// The epoch at which to check this validator's seat again.
+    next_seat_check: u64,
     /// Set by an injected fault: the loop stops as if the process died.
     #[cfg(feature = "adversary")]
     crashed: bool,
 }
+
+/// Epochs between two checks that this validator keeps its seat.
+const SEAT_CHECK_EVERY: u64 = 16;
 
 impl Validator {
     /// A validator over a started node, acting on chain as `signer`.
@@ -158,6 +163,7 @@ impl Validator {
             ledger_tx,
             reports_tx,
             reports: Some(reports),
+            next_seat_check: 0,
             #[cfg(feature = "adversary")]
             crashed: false,
         };
@@ -329,6 +335,20 @@ impl Validator {
         }
         // The set of the epoch being agreed, read after catching up to it.
         self.refresh_validators().await?;
+        // Now and then, that a submitter leaving this validator's signatures
+        // out does not cost it its seat.
+        if self.state.epoch() >= self.next_seat_check {
+            self.next_seat_check = self.state.epoch() + SEAT_CHECK_EVERY;
+            match self.chain.keep_seat().await {
+                Ok(true) => tracing::info!(
+                    "heartbeat sent: this validator's signatures were missing from recent batches"
+                ),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not check this validator's seat; will retry")
+                }
+            }
+        }
         let head = self.chain.head().await?;
         self.state.set_head(head);
         let now = Instant::now();
@@ -458,6 +478,16 @@ impl Validator {
                     // From here on the record says so, whatever fails below.
                     self.state
                         .signed_before(b.round, batch::digest(&b, &self.domain));
+                    #[cfg(feature = "adversary")]
+                    if self.cfg.fault == Some(adversary::Fault::CrashBeforeGossip) {
+                        tracing::warn!(
+                            epoch = b.epoch,
+                            round = b.round,
+                            "stopped dead between the record and the gossip (fault injected)"
+                        );
+                        self.crashed = true;
+                        return Ok(());
+                    }
                     let att = batch::sign(&self.signer, &b, &self.domain)?;
                     self.publish_attestation(&b, &att).await;
                     self.metrics().batches_signed.inc();
@@ -659,6 +689,8 @@ impl Validator {
             tracing::warn!(error = %e, "the submission record was not written; not submitting");
             return;
         }
+        #[cfg(feature = "adversary")]
+        let signatures = adversary::before_submit(self.cfg.fault, &b, signatures);
         match self
             .chain
             .submit_batch(&b, &mints, &slashes, signatures)
@@ -679,7 +711,8 @@ impl Validator {
             }
             Ok(Submitted::AlreadySettled) => tracing::info!(epoch = e, "batch already settled"),
             Err(err) => {
-                tracing::warn!(epoch = e, error = %err, "submission failed; will retry");
+                self.metrics().batch_submissions_failed.inc();
+                tracing::warn!(epoch = e, round = b.round, error = %err, "submission failed; will retry");
                 return;
             }
         }

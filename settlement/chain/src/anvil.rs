@@ -1,15 +1,15 @@
 //! A local chain for tests and the devnet: anvil (the npm-installed foundry
 //! binary, launched through alloy's node bindings) with every contract
-//! deployed from Rust, mirroring `contracts/script/Deploy.s.sol`, plus a
-//! genesis allocation of CYTR minted before the deployer hands every admin
-//! role to the timelock.
+//! deployed by `contracts/script/Deploy.s.sol` itself ([`deploy`] runs it
+//! with forge: one deployment definition for every chain), with a genesis
+//! allocation of CYTR minted before the deployer hands every admin role to
+//! the timelock.
 
 use std::path::PathBuf;
 
 use alloy::network::EthereumWallet;
 use alloy::node_bindings::{Anvil, AnvilInstance};
-use alloy::primitives::aliases::{U48, U96};
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 
@@ -104,8 +104,19 @@ impl LocalChain {
             .iter()
             .map(|k| PrivateKeySigner::from(k.clone()))
             .collect();
-        let provider = provider(&anvil.endpoint(), keys[0].clone()).await?;
-        let deployment = deploy(&provider, keys[0].address(), &genesis(&keys), tick_rate).await?;
+        let mut genesis = genesis(&keys);
+        if genesis.is_empty() {
+            // Nothing at all, rather than the script's public allocation.
+            genesis.push((keys[0].address(), U256::ZERO));
+        }
+        let params = DeployParams {
+            guardian: None,
+            tick_rate,
+            genesis,
+            // A local chain's accounts are the ones that may form its genesis set.
+            genesis_validators: keys.iter().map(|k| k.address()).collect(),
+        };
+        let deployment = deploy(&anvil.endpoint(), &keys[0], &params).await?;
         Ok(LocalChain {
             anvil,
             deployment,
@@ -173,9 +184,9 @@ impl LocalChain {
     /// Takes one proposal through the DAO and the timelock: the `voters`
     /// (anvil accounts holding CYTR) delegate their votes to themselves,
     /// `proposer` proposes `calldata` on `target`, the voters vote for it,
-    /// blocks are mined through the voting delay and period, it is queued,
-    /// the clock passes the timelock's delay, and it executes. Returns the
-    /// proposal id.
+    /// the clock passes the voting delay and period (days: the DAO's clock
+    /// is in seconds), it is queued, the clock passes the timelock's delay,
+    /// and it executes. Returns the proposal id.
     pub async fn pass_proposal(
         &self,
         proposer: usize,
@@ -191,7 +202,7 @@ impl LocalChain {
                 CYTR::new(self.deployment.cytr, p).delegate(self.keys[*v].address())
             );
         }
-        self.mine(1).await?;
+        self.advance_time(1).await?;
         let dao = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(proposer).await?);
         let (targets, values, calldatas) = (vec![target], vec![U256::ZERO], vec![calldata]);
         let description_hash = alloy::primitives::keccak256(description.as_bytes());
@@ -214,11 +225,10 @@ impl LocalChain {
             .call()
             .await?;
         let delay: u64 = dao.votingDelay().call().await?.try_into()?;
-        self.mine(delay + 1).await?;
-        // Each vote mines a block: with many voters the voting period (in
-        // blocks) can end before the last one votes, and a vote on a closed
-        // proposal reverts. Voting stops when the proposal is no longer
-        // active (1); a proposal that closed short of its quorum fails below.
+        self.advance_time(delay + 1).await?;
+        // A vote on a closed proposal reverts: voting stops when the
+        // proposal is no longer active (1); a proposal that closed short of
+        // its quorum fails below.
         for v in voters {
             if dao.state(id).call().await? != 1 {
                 break;
@@ -227,7 +237,7 @@ impl LocalChain {
             tx!("castVote", voter.castVote(id, 1));
         }
         let period: u64 = dao.votingPeriod().call().await?.try_into()?;
-        self.mine(period + 1).await?;
+        self.advance_time(period + 1).await?;
         // A fresh connection: the proposer's nonce moved on when it voted through another one.
         let dao = CyteriaDAO::new(self.deployment.cyteria_dao, self.provider(proposer).await?);
         tx!(
@@ -269,192 +279,162 @@ async fn provider(url: &str, key: PrivateKeySigner) -> anyhow::Result<DynProvide
         .erased())
 }
 
-/// Deploys every contract as `Deploy.s.sol` does, minting `genesis` CYTR first.
-pub async fn deploy(
-    p: &DynProvider,
-    me: Address,
-    genesis: &[(Address, U256)],
-    tick_rate: u32,
-) -> anyhow::Result<Deployment> {
-    let ether = U256::from(10u64).pow(U256::from(18));
-    let timelock =
-        TimelockController::deploy(p.clone(), U256::from(86_400), vec![], vec![], me).await?;
-    let forwarder = ERC2771Forwarder::deploy(p.clone(), "CyteriaForwarder".to_string()).await?;
-    let cytr = CYTR::deploy(p.clone(), me, U256::from(1_000_000_000u64) * ether).await?;
-    let tl = *timelock.address();
-    let items = CyteriaItems::deploy(p.clone(), me, tl, U96::from(250)).await?;
-    let staking = Staking::deploy(
-        p.clone(),
-        *cytr.address(),
-        me,
-        U256::from(1_000) * ether,
-        7 * 86_400,
-    )
-    .await?;
-    let settlement = Settlement::deploy(
-        p.clone(),
-        *staking.address(),
-        *items.address(),
-        me,
-        tl,
-        U256::from(500) * ether,
-    )
-    .await?;
-    let market = Marketplace::deploy(
-        p.clone(),
-        *cytr.address(),
-        *items.address(),
-        me,
-        tl,
-        250,
-        *forwarder.address(),
-    )
-    .await?;
-    let auction = Auction::deploy(
-        p.clone(),
-        *cytr.address(),
-        *items.address(),
-        me,
-        tl,
-        *forwarder.address(),
-    )
-    .await?;
-    let crafting = Crafting::deploy(
-        p.clone(),
-        *items.address(),
-        *cytr.address(),
-        me,
-        tl,
-        *forwarder.address(),
-    )
-    .await?;
-    let dao = CyteriaDAO::deploy(
-        p.clone(),
-        *cytr.address(),
-        tl,
-        U48::from(1),
-        50,
-        U256::from(4),
-    )
-    .await?;
+/// The forge binary: `$CYTERIA_FORGE`, else the one `contracts/` installs from npm.
+pub fn forge_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("CYTERIA_FORGE") {
+        return PathBuf::from(p);
+    }
+    contracts_dir().join("node_modules/@foundry-rs/forge-linux-amd64/bin/forge")
+}
 
-    // Slashed player bonds go to the DAO treasury (the timelock).
-    let bond = PlayerBond::deploy(
-        p.clone(),
-        *cytr.address(),
-        me,
-        U256::from(100) * ether,
-        7 * 86_400,
-        tl,
-    )
-    .await?;
-    let minter = items.MINTER_ROLE().call().await?;
-    tx!(
-        "grant settlement minter",
-        items.grantRole(minter, *settlement.address())
-    );
-    tx!(
-        "grant crafting minter",
-        items.grantRole(minter, *crafting.address())
-    );
-    // The settlement is the one slasher of stakes and bonds, named once.
-    tx!(
-        "settlement slashes stakes",
-        staking.setSettlement(*settlement.address())
-    );
-    tx!(
-        "settlement slashes bonds",
-        bond.setSettlement(*settlement.address())
-    );
-    tx!(
-        "settlement slashes bonds",
-        settlement.setPlayerBond(*bond.address())
-    );
-    for t in 0u8..3 {
-        for r in 0u8..4 {
-            tx!(
-                "set recipe",
-                crafting.setRecipe(t, r, true, (10u128 * 10u128.pow(18)) << r)
-            );
-        }
+/// The contracts' Foundry project (sources, the deployment script):
+/// `$CYTERIA_CONTRACTS`, else this checkout's `contracts/`.
+pub fn contracts_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("CYTERIA_CONTRACTS") {
+        return PathBuf::from(p);
     }
-    let cytr_minter = cytr.MINTER_ROLE().call().await?;
-    if !genesis.is_empty() {
-        tx!("genesis minter", cytr.grantRole(cytr_minter, me));
-        for (to, amount) in genesis {
-            tx!("genesis mint", cytr.mint(*to, *amount));
-        }
-        tx!("drop genesis minter", cytr.renounceRole(cytr_minter, me));
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts"))
+}
+
+/// What a deployment chooses; everything else is the script's.
+#[derive(Clone, Debug, Default)]
+pub struct DeployParams {
+    /// Who may pause in an emergency (never unpause); the deployer if none.
+    pub guardian: Option<Address>,
+    /// Simulation ticks per second of chain time (60 on a public network).
+    pub tick_rate: u32,
+    /// CYTR minted at genesis; empty: the script's default (a tenth of
+    /// the cap to the deployer, who distributes it).
+    pub genesis: Vec<(Address, U256)>,
+    /// Who may join the validator set before the first batch settles;
+    /// empty: the deployer.
+    pub genesis_validators: Vec<Address>,
+}
+
+/// One `forge script` at a time in this process: two at once would race on
+/// forge's build cache in `contracts/`.
+static FORGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Deploys the whole system to `rpc` with `key` by running
+/// `contracts/script/Deploy.s.sol`, the one deployment definition (the
+/// Solidity script is not mirrored here), and reads the addresses it returns.
+pub async fn deploy(
+    rpc: &str,
+    key: &PrivateKeySigner,
+    params: &DeployParams,
+) -> anyhow::Result<Deployment> {
+    let forge = forge_binary();
+    anyhow::ensure!(
+        forge.exists(),
+        "no forge at {} (run `make test` once, or set CYTERIA_FORGE)",
+        forge.display()
+    );
+    let (accounts, amounts): (Vec<String>, Vec<String>) = if params.genesis.is_empty() {
+        (vec![], vec![])
+    } else {
+        params
+            .genesis
+            .iter()
+            .map(|(a, n)| (a.to_string(), n.to_string()))
+            .unzip()
+    };
+    let mut cmd = tokio::process::Command::new(&forge);
+    cmd.current_dir(contracts_dir())
+        .args([
+            "script",
+            "script/Deploy.s.sol:Deploy",
+            "--broadcast",
+            "--json",
+        ])
+        .args(["--rpc-url", rpc])
+        .env("DEPLOYER_KEY", key.to_bytes().to_string())
+        .env("CYTERIA_TICK_RATE", params.tick_rate.max(1).to_string())
+        .env(
+            "CYTERIA_GUARDIAN",
+            params.guardian.unwrap_or(key.address()).to_string(),
+        )
+        .kill_on_drop(true);
+    if !accounts.is_empty() {
+        cmd.env("CYTERIA_GENESIS_ACCOUNTS", accounts.join(","))
+            .env("CYTERIA_GENESIS_AMOUNTS", amounts.join(","));
     }
-    tx!(
-        "items pauser",
-        items.grantRole(items.PAUSER_ROLE().call().await?, tl)
-    );
-    tx!(
-        "market pauser",
-        market.grantRole(market.PAUSER_ROLE().call().await?, tl)
-    );
-    tx!(
-        "auction pauser",
-        auction.grantRole(auction.PAUSER_ROLE().call().await?, tl)
-    );
-    tx!(
-        "crafting pauser",
-        crafting.grantRole(crafting.PAUSER_ROLE().call().await?, tl)
-    );
-    tx!(
-        "rewards",
-        staking.grantRole(staking.REWARDS_ROLE().call().await?, tl)
-    );
-    tx!("cytr minter", cytr.grantRole(cytr_minter, tl));
-    tx!(
-        "proposer",
-        timelock.grantRole(timelock.PROPOSER_ROLE().call().await?, *dao.address())
-    );
-    tx!(
-        "canceller",
-        timelock.grantRole(timelock.CANCELLER_ROLE().call().await?, *dao.address())
-    );
-    tx!(
-        "executor",
-        timelock.grantRole(timelock.EXECUTOR_ROLE().call().await?, Address::ZERO)
-    );
-    let admin = B256::ZERO;
-    tx!("admin", cytr.grantRole(admin, tl));
-    tx!("admin", items.grantRole(admin, tl));
-    tx!("admin", staking.grantRole(admin, tl));
-    if tick_rate != 60 {
-        tx!("setTickRate", settlement.setTickRate(tick_rate));
+    if !params.genesis_validators.is_empty() {
+        let v: Vec<String> = params
+            .genesis_validators
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        cmd.env("CYTERIA_GENESIS_VALIDATORS", v.join(","));
     }
-    tx!("admin", settlement.grantRole(admin, tl));
-    tx!("admin", market.grantRole(admin, tl));
-    tx!("admin", auction.grantRole(admin, tl));
-    tx!("admin", crafting.grantRole(admin, tl));
-    tx!("admin", bond.grantRole(admin, tl));
-    tx!("renounce", cytr.renounceRole(admin, me));
-    tx!("renounce", items.renounceRole(admin, me));
-    tx!("renounce", staking.renounceRole(admin, me));
-    tx!("renounce", settlement.renounceRole(admin, me));
-    tx!("renounce", market.renounceRole(admin, me));
-    tx!("renounce", auction.renounceRole(admin, me));
-    tx!("renounce", crafting.renounceRole(admin, me));
-    tx!("renounce", bond.renounceRole(admin, me));
-    tx!(
-        "renounce",
-        timelock.renounceRole(timelock.DEFAULT_ADMIN_ROLE().call().await?, me)
+    let out = {
+        let _one = FORGE.lock().await;
+        cmd.output().await?
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let tail = |b: &[u8]| {
+        let t = String::from_utf8_lossy(b);
+        t.chars()
+            .rev()
+            .take(2000)
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect::<String>()
+    };
+    anyhow::ensure!(
+        out.status.success(),
+        "the deployment script failed: {}{}",
+        tail(&out.stdout),
+        tail(&out.stderr)
     );
-    let _ = p.get_block_number().await?;
-    Ok(Deployment {
-        cytr: *cytr.address(),
-        cyteria_items: *items.address(),
-        staking: *staking.address(),
-        settlement: *settlement.address(),
-        marketplace: *market.address(),
-        auction: *auction.address(),
-        crafting: *crafting.address(),
-        timelock_controller: tl,
-        cyteria_dao: *dao.address(),
-        forwarder: *forwarder.address(),
-        player_bond: *bond.address(),
+    returned_deployment(&stdout).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the deployment script returned no addresses: {}",
+            tail(&out.stdout)
+        )
     })
+}
+
+/// The addresses in `forge script --json`'s output: the script returns them
+/// as a JSON string, which forge prints with its quotes escaped.
+fn returned_deployment(stdout: &str) -> Option<Deployment> {
+    stdout.lines().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        let s = v["returns"]["json"]["value"].as_str()?;
+        serde_json::from_str(&s.replace("\\\"", "\"")).ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_addresses_are_read_from_forges_output() {
+        let a = |n: u8| format!("0x{}", hex_of(n));
+        let inner = format!(
+            r#"{{\"CYTR\":\"{}\",\"CyteriaItems\":\"{}\",\"Staking\":\"{}\",\"Settlement\":\"{}\",\"Marketplace\":\"{}\",\"Auction\":\"{}\",\"Crafting\":\"{}\",\"TimelockController\":\"{}\",\"CyteriaDAO\":\"{}\",\"ERC2771Forwarder\":\"{}\",\"PlayerBond\":\"{}\"}}"#,
+            a(1),
+            a(2),
+            a(3),
+            a(4),
+            a(5),
+            a(6),
+            a(7),
+            a(8),
+            a(9),
+            a(10),
+            a(11)
+        );
+        let line = serde_json::json!({"logs": [], "returns": {"json": {"internal_type": "string", "value": inner}}, "success": true});
+        let out = format!("compiling...\n{line}\n{{\"status\":\"success\"}}\n");
+        let d = returned_deployment(&out).expect("parsed");
+        assert_eq!(d.settlement, Address::repeat_byte(4));
+        assert_eq!(d.player_bond, Address::repeat_byte(11));
+        assert!(returned_deployment("no json here\n{}").is_none());
+    }
+
+    fn hex_of(n: u8) -> String {
+        format!("{n:02x}").repeat(20)
+    }
 }

@@ -519,6 +519,28 @@ impl Chain {
         );
         Ok(())
     }
+
+    /// Keeps this validator's seat when it is at risk: once its last
+    /// recorded activity (a signature in a settled batch, its joining or a
+    /// heartbeat) is half of `maxMissedEpochs` behind the settled epoch, it
+    /// sends a heartbeat, so a submitter that leaves its signatures out
+    /// cannot get it removed. Returns whether it sent one.
+    pub async fn keep_seat(&self) -> anyhow::Result<bool> {
+        let me = self.address;
+        let staking = self.staking();
+        let member = retry(|| async { staking.isValidator(me).call().await }).await?;
+        if !member {
+            return Ok(false);
+        }
+        let last = retry(|| async { staking.lastActive(me).call().await }).await?;
+        let missed = retry(|| async { staking.maxMissedEpochs().call().await }).await?;
+        let settled = self.settled_epoch().await?;
+        if settled.saturating_sub(last) <= missed / 2 {
+            return Ok(false);
+        }
+        send!(self, "heartbeat", self.staking(), heartbeat());
+        Ok(true)
+    }
 }
 
 /// Fails, naming `what`, if the receipt says the transaction reverted.

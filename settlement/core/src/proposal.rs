@@ -94,12 +94,13 @@ pub const BATCH_DATA: Format = Format {
 };
 
 /// Items one batch mints at most. Gas bounds it: the worst batch, this many
-/// items each to its own receiver with `MAX_SLASHES` slashes, must stay
-/// well under Polygon's per-transaction cap (EIP-7825: 16,777,216 gas);
-/// at ~26k gas an item and ~13k a receiver it costs about 11 M
-/// (`contracts/test/Settlement.t.sol`, the largest batch; measured in
-/// `docs/performance.md`). What does not fit waits for the next epoch.
-pub const MAX_ITEMS: usize = 256;
+/// items each to its own receiver (half of them burning the gas their
+/// delivery may use) with `MAX_SLASHES` slashes, must stay well under
+/// Polygon's per-transaction cap (EIP-7825: 16,777,216 gas), and an honest
+/// batch of this many receivers within `Settlement.DELIVERY_BUDGET`
+/// (`contracts/test/Settlement.t.sol`; figures in `docs/performance.md`).
+/// What does not fit waits for the next epoch.
+pub const MAX_ITEMS: usize = 192;
 
 /// Bonds one batch slashes at most (each carries its evidence, up to 4 KiB,
 /// in calldata: 64 KiB at most, half the usual transaction size limit);
@@ -982,8 +983,8 @@ mod tests {
 
     #[test]
     fn a_leader_never_proposes_more_items_than_a_follower_accepts() {
-        // 33 verified matches of one bound player, 8 drops each: 264
-        // items, past the cap of 256.
+        // 25 verified matches of one bound player, 8 drops each: 200
+        // items, past the cap of 192.
         let (key, wallet, d, one) = fixture();
         let (_, (header, outcome)) = one.into_iter().next().unwrap();
         let pk = key.verifying_key().to_bytes();
@@ -1050,6 +1051,93 @@ mod tests {
         assert_eq!(later.items.len(), 8);
         assert!(none.iter().all(|l| l.reason == Rejected::AlreadyCredited));
         apply(&again.ledger, &next, &cx).unwrap();
+    }
+
+    /// 1,024 players, each with its own bonded wallet, each win one item in
+    /// a match of their own: 1,024 receivers, which in one batch would cost
+    /// ~37 M gas, over twice the chain's per-transaction cap. The leader
+    /// splits them into batches of at most `MAX_ITEMS`, each of which its
+    /// followers arrive at too, and every match is credited in the end.
+    #[test]
+    fn a_thousand_receivers_are_split_into_batches_that_each_fit_the_gas_cap() {
+        let (_, _, d, one) = fixture();
+        let (_, (header, outcome)) = one.into_iter().next().unwrap();
+        let mut verified = Verified::new();
+        let mut bindings = vec![];
+        let mut refs = vec![];
+        let mut wallets = BTreeSet::new();
+        for i in 0..1024u32 {
+            let mut seed = [7; 32];
+            seed[..4].copy_from_slice(&i.to_be_bytes());
+            let key = SigningKey::from_bytes(&seed);
+            let wallet = PrivateKeySigner::random();
+            let pk = key.verifying_key().to_bytes();
+            bindings.push(binding::bind(&wallet, pk, |m| key.sign(m).to_bytes(), 1, &d).unwrap());
+            wallets.insert(wallet.address());
+            let mut id = [0; 32];
+            id[..4].copy_from_slice(&i.to_be_bytes());
+            let seat = PlayerSlot {
+                public_key: pk,
+                ..header.players[0].clone()
+            };
+            let h = MatchHeader::from_beacon(id, header.beacon, header.rules, vec![seat]);
+            let mut o = outcome.clone();
+            o.players[0].items.truncate(1);
+            verified.insert(format!("bafy-{i}"), (h, o));
+            refs.push(TranscriptRef {
+                match_id: id,
+                cid: format!("bafy-{i}"),
+            });
+        }
+        let time = chain();
+        let bonded: Bonded = wallets.iter().copied().collect();
+        let cx = Context {
+            chain_id: CHAIN,
+            binding_domain: &d,
+            verified: &verified,
+            chain: &time,
+            bonded: &bonded,
+            held: &NO_HOLDINGS,
+        };
+        let mut ledger = Ledger::default();
+        let mut receivers = BTreeSet::new();
+        let mut batches = 0;
+        for epoch in 2..10 {
+            let candidates = Candidates {
+                bindings: if epoch == 2 { bindings.clone() } else { vec![] },
+                transcripts: refs.clone(),
+                ..Default::default()
+            };
+            let (data, applied, _) = build(&ledger, epoch, candidates, &cx);
+            if data.transcripts.is_empty() {
+                break;
+            }
+            batches += 1;
+            assert!(
+                applied.items.len() <= MAX_ITEMS,
+                "{} items",
+                applied.items.len()
+            );
+            assert!(
+                applied.mints.len() <= MAX_ITEMS,
+                "{} receivers",
+                applied.mints.len()
+            );
+            let followed = apply(&ledger, &data, &cx).expect("a follower accepts each part");
+            assert_eq!(
+                followed.batch(&data, 0, "c", "m"),
+                applied.batch(&data, 0, "c", "m")
+            );
+            receivers.extend(applied.mints.iter().map(|m| m.to));
+            ledger = followed.ledger;
+        }
+        assert_eq!(
+            batches,
+            1024usize.div_ceil(MAX_ITEMS),
+            "split into parts of {MAX_ITEMS}"
+        );
+        assert_eq!(receivers.len(), 1024, "every receiver got its item");
+        assert_eq!(ledger.credited.len(), 1024, "every match credited");
     }
 
     /// One owned weapon played two matches one after the other: the second

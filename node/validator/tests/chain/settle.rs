@@ -1263,3 +1263,176 @@ async fn a_prefix_published_first_is_not_the_match() {
         v.shut_down().await;
     }
 }
+
+/// The round each settlement of `epoch` named, from the chain's events.
+async fn settled_rounds(reader: &Chain, epoch: u64) -> Vec<u32> {
+    reader
+        .settlement()
+        .BatchSettled_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(e, _)| e.epoch == epoch)
+        .map(|(e, _)| e.round)
+        .collect()
+}
+
+/// A quorum-signed batch that the chain refuses (here every validator
+/// submits round 0's batch short of its quorum, so `submitBatch` reverts
+/// on chain) used to leave the validators two choices: stall, or sign
+/// another batch for the epoch and become slashable. Now the next round's
+/// leader proposes again, every validator signs again, the epoch settles
+/// in round 1, and no one's stake can be taken for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_refused_on_chain_settles_in_the_next_round_and_no_one_is_slashable() {
+    let chain = chain_with_validators().await;
+    let reader = reader_of(&chain).await;
+    let mut v: Vec<RunningValidator> = vec![];
+    for a in 1..=3 {
+        let boot = match v.first() {
+            Some(first) => first.node.net().addresses().await,
+            None => vec![],
+        };
+        v.push(
+            start_validator(
+                &chain,
+                a,
+                Identity::generate(),
+                Store::temporary().unwrap(),
+                None,
+                boot,
+                Some(Fault::FailRoundZero),
+            )
+            .await,
+        );
+    }
+    let p = node(Transport::Tcp, Some(&v[0].node)).await;
+    bind(&chain, &p, 4).await;
+    until("epoch 1 settles in a later round", 120, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+    let failed: u64 = v
+        .iter()
+        .map(|x| x.metrics().batch_submissions_failed.get())
+        .sum();
+    assert!(failed >= 1, "round 0 was submitted and refused on chain");
+    assert_eq!(
+        settled_rounds(&reader, 1).await,
+        vec![1],
+        "epoch 1 settled once, in round 1"
+    );
+    let signed: u64 = v.iter().map(|x| x.metrics().batches_signed.get()).sum();
+    assert!(signed >= 4, "validators signed in both rounds ({signed})");
+    // Nobody proved an equivocation, and no stake moved.
+    let proven = reader
+        .settlement()
+        .EquivocationProven_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    assert!(proven.is_empty(), "{proven:?}");
+    for a in 1..=3 {
+        assert_eq!(
+            reader
+                .staking()
+                .stakeOf(chain.keys[a].address())
+                .call()
+                .await
+                .unwrap(),
+            cytr(1_000)
+        );
+    }
+    p.ctx.net.clone().stop().await;
+    for x in v {
+        x.shut_down().await;
+    }
+}
+
+/// A validator that wrote the record of its signature but died before
+/// gossiping it, with a third validator away: the one left cannot settle
+/// alone. Restarted from its store, the validator signs the same batch of
+/// the same round again when it sees it (the same signature goes out,
+/// never another batch), and the epoch settles once, in that round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_that_died_between_its_record_and_its_gossip_sends_the_same_signature() {
+    let chain = chain_with_validators().await;
+    let reader = reader_of(&chain).await;
+    let mut set: Vec<(Address, usize)> = (1..=3).map(|i| (chain.keys[i].address(), i)).collect();
+    set.sort();
+    // Epoch 1's round-0 leader is set[1]; set[2] crashes; set[0] never starts.
+    let (leader, crashing) = (set[1].1, set[2].1);
+    let first = start_validator(
+        &chain,
+        leader,
+        Identity::generate(),
+        Store::temporary().unwrap(),
+        None,
+        vec![],
+        None,
+    )
+    .await;
+    let boot = first.node.net().addresses().await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = Identity::generate();
+    let (db, repo) = (dir.path().join("db"), Some(dir.path().join("ipfs")));
+    let dying = start_validator(
+        &chain,
+        crashing,
+        id.clone(),
+        Store::open(&db).unwrap(),
+        repo.clone(),
+        boot.clone(),
+        Some(Fault::CrashBeforeGossip),
+    )
+    .await;
+    let p = node(Transport::Tcp, Some(&first.node)).await;
+    bind(&chain, &p, 4).await;
+    until("the validator dies after its record", 60, || async {
+        dying.task.is_finished()
+    })
+    .await;
+    assert_eq!(
+        reader.settled_epoch().await.unwrap(),
+        0,
+        "no quorum without it"
+    );
+    let RunningValidator { node, task, .. } = dying;
+    task.await.unwrap().unwrap();
+    node.ctx.net.clone().stop().await;
+    drop(Arc::into_inner(node).expect("nothing else holds the dead node"));
+    let back = start_validator(
+        &chain,
+        crashing,
+        id,
+        Store::open(&db).unwrap(),
+        repo,
+        boot,
+        None,
+    )
+    .await;
+    until("epoch 1 settles", 60, || async {
+        reader.settled_epoch().await.unwrap() >= 1
+    })
+    .await;
+    assert_eq!(
+        settled_rounds(&reader, 1).await,
+        vec![0],
+        "once, in the round it had signed: its signature went out after the restart"
+    );
+    assert!(back.metrics().batches_signed.get() >= 1, "signed again");
+    let proven = reader
+        .settlement()
+        .EquivocationProven_filter()
+        .from_block(0)
+        .query()
+        .await
+        .unwrap();
+    assert!(proven.is_empty(), "{proven:?}");
+    p.ctx.net.clone().stop().await;
+    first.shut_down().await;
+    back.shut_down().await;
+}
