@@ -138,13 +138,14 @@ contract Settlement is EIP712, AccessControl, ReentrancyGuard {
     /// each item: enough for an ERC-1155 acceptance hook that does real work, little enough that a
     /// receiver burning all it gets costs a batch no more than a few items' mints.
     uint256 public constant DELIVERY_GAS = 100_000;
-    /// @notice Gas a delivery may use per item (a mint writes one new balance, ~25k).
-    uint256 public constant DELIVERY_GAS_PER_ITEM = 40_000;
+    /// @notice Gas a delivery may use per item (a mint writes one new balance, ~25k). The largest
+    /// batch's single delivery (192 items to one receiver) must fit `DELIVERY_BUDGET`.
+    uint256 public constant DELIVERY_GAS_PER_ITEM = 35_000;
     /// @notice Gas a batch's deliveries may spend in all: the validators' largest honest batch,
-    /// 192 items to 192 receivers, spends ~7M; receivers that burn their allowance spend it sooner,
-    /// and the deliveries left are deferred without a call, so no batch passes the
+    /// 192 items to 192 receivers, spends under 7M; receivers that burn their allowance spend it
+    /// sooner, and the deliveries left are deferred without a call, so no batch passes the
     /// per-transaction cap (EIP-7825: 16,777,216 gas).
-    uint256 public constant DELIVERY_BUDGET = 7_500_000;
+    uint256 public constant DELIVERY_BUDGET = 8_000_000;
 
     /// @param admin The admin (the DAO timelock in production).
     constructor(Staking staking_, CyteriaItems items_, address admin, address treasury_, uint256 slashAmount_)

@@ -518,6 +518,23 @@ contract SettlementTest is Test {
         assertTrue(used <= 12_600_000, "three quarters of the cap at most");
         assertTrue(settlement.deferredHash(1) != 0, "the burners' items wait as claims");
     }
+
+    /// The largest honest batch, 192 items to one receiver, is delivered, not deferred: its
+    /// delivery's gas fits the batch's budget.
+    function test_the_largest_honest_delivery_fits_the_budget() public {
+        Settlement.Mint[] memory m = new Settlement.Mint[](1);
+        m[0].to = player;
+        m[0].ids = new uint256[](192);
+        m[0].amounts = new uint256[](192);
+        for (uint256 i; i < 192; ++i) {
+            m[0].ids[i] = items.encodeId(CyteriaItems.ItemStats(0, 1, 17, 0, 150, 0), 1, uint16(i));
+            m[0].amounts[i] = 1;
+        }
+        Settlement.Batch memory b = batch(1, 0, keccak256("root1"), m);
+        settlement.submitBatch(b, m, noSlashes(), sigs(b, 2));
+        assertEq(settlement.deferredHash(1), 0, "nothing deferred");
+        assertEq(items.balanceOf(player, m[0].ids[191]), 1, "all delivered");
+    }
     function test_a_paused_item_contract_cannot_revert_a_batch() public {
         vm.startPrank(admin);
         items.grantRole(items.PAUSER_ROLE(), admin);

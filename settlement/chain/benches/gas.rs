@@ -1,8 +1,9 @@
-//! Gas of a settled batch (`Settlement.submitBatch`: 2-of-3 signatures
-//! checked, the root and CID recorded, the items minted) at batch sizes 0,
-//! 1, 10 and 100 items, to one receiver and spread over ten, and of a
-//! batch that slashes one player's bond for a real equivocation's evidence,
-//! on a local anvil with the contracts deployed from Rust.
+//! Gas of a settled batch (`Settlement.submitBatch`: signatures carrying
+//! 2/3 of the stake checked, the root and CID recorded, the items
+//! delivered) at batch sizes 0, 1, 10, 100 and 192 (the most a batch
+//! holds) items, to one receiver and spread over many, and of a batch that
+//! slashes one player's bond for a real equivocation's evidence, on a local
+//! anvil deployed by `contracts/script/Deploy.s.sol`.
 //!
 //! `cargo bench -p cyteria-chain --bench gas`
 
@@ -37,12 +38,15 @@ async fn main() -> anyhow::Result<()> {
         (10, 10),
         (100, 1),
         (100, 10),
+        (100, 100),
+        (192, 1),
+        (192, 192),
     ];
     for (epoch, (n, receivers)) in sizes.into_iter().enumerate() {
         let epoch = epoch as u64 + 1;
         let mut mints: Vec<Mint> = (0..receivers)
             .map(|r| Mint {
-                to: Address::repeat_byte(0x10 + r as u8),
+                to: Address::left_padding_from(&(0x1000 + r as u32).to_be_bytes()),
                 ids: vec![],
                 amounts: vec![],
             })
