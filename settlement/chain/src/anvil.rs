@@ -311,6 +311,9 @@ pub struct DeployParams {
     pub genesis_validators: Vec<Address>,
 }
 
+/// Longest a deployment may take (a cold build of the contracts included).
+const DEPLOY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// One `forge script` at a time in this process: two at once would race on
 /// forge's build cache in `contracts/`.
 static FORGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -339,11 +342,15 @@ pub async fn deploy(
             .unzip()
     };
     let mut cmd = tokio::process::Command::new(&forge);
+    // `--slow`: each transaction only after the last one's receipt. Sent
+    // as a burst, one was once lost and the rest queued behind its nonce
+    // for good.
     cmd.current_dir(contracts_dir())
         .args([
             "script",
             "script/Deploy.s.sol:Deploy",
             "--broadcast",
+            "--slow",
             "--json",
         ])
         .args(["--rpc-url", rpc])
@@ -368,7 +375,9 @@ pub async fn deploy(
     }
     let out = {
         let _one = FORGE.lock().await;
-        cmd.output().await?
+        tokio::time::timeout(DEPLOY_TIMEOUT, cmd.output())
+            .await
+            .map_err(|_| anyhow::anyhow!("the deployment script took over {DEPLOY_TIMEOUT:?}"))??
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let tail = |b: &[u8]| {
