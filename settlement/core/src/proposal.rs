@@ -1089,7 +1089,20 @@ mod tests {
                 cid: format!("bafy-{i}"),
             });
         }
-        let time = chain();
+        // Six parts settle one after another: the chain knows epochs up to
+        // the last, each settled before the head the leader reads.
+        let mut time = chain();
+        for e in 4..10u64 {
+            let at = 1_300 + e;
+            time.epochs.insert(
+                e,
+                Settled {
+                    root: [e as u8; 32],
+                    at,
+                    block: 1_400 + e,
+                },
+            );
+        }
         let bonded: Bonded = wallets.iter().copied().collect();
         let cx = Context {
             chain_id: CHAIN,
