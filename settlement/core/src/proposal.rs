@@ -1114,7 +1114,7 @@ mod tests {
         };
         let mut ledger = Ledger::default();
         let mut receivers = BTreeSet::new();
-        let mut batches = 0;
+        let mut parts = vec![];
         for epoch in 2..10 {
             let candidates = Candidates {
                 bindings: if epoch == 2 { bindings.clone() } else { vec![] },
@@ -1125,7 +1125,7 @@ mod tests {
             if data.transcripts.is_empty() {
                 break;
             }
-            batches += 1;
+            parts.push(applied.items.len());
             assert!(
                 applied.items.len() <= MAX_ITEMS,
                 "{} items",
@@ -1145,9 +1145,9 @@ mod tests {
             ledger = followed.ledger;
         }
         assert_eq!(
-            batches,
+            parts.len(),
             1024usize.div_ceil(MAX_ITEMS),
-            "split into parts of {MAX_ITEMS}"
+            "split into parts of {MAX_ITEMS}: {parts:?}"
         );
         assert_eq!(receivers.len(), 1024, "every receiver got its item");
         assert_eq!(ledger.credited.len(), 1024, "every match credited");
