@@ -824,17 +824,16 @@ impl State {
         if c.batch.epoch != self.epoch + 1 {
             return None;
         }
-        match self.signed {
-            Some((_, prev)) if prev == digest => {
-                if self
+        if let Some((round, prev)) = self.signed {
+            if prev == digest {
+                // Signed and gossiped already: nothing to send again.
+                let sent = self
                     .attestations
                     .get(&(c.batch.epoch, c.batch.round))
-                    .is_some_and(|a| a.contains_key(&self.me))
-                {
-                    return None;
-                }
+                    .is_some_and(|a| a.contains_key(&self.me));
+                return (!sent).then(|| Step::Sign(c.batch.clone()));
             }
-            Some((round, _)) if c.batch.round <= round => {
+            if c.batch.round <= round {
                 tracing::warn!(
                     epoch = c.batch.epoch,
                     round = c.batch.round,
@@ -843,7 +842,6 @@ impl State {
                 );
                 return None;
             }
-            _ => {}
         }
         Some(Step::Sign(c.batch.clone()))
     }
