@@ -13,6 +13,7 @@ pub mod content;
 pub mod direct;
 pub mod framing;
 pub mod gateway;
+pub mod ggrs_guard;
 pub mod identity;
 pub mod loadout;
 pub mod lobby;

@@ -20,6 +20,9 @@ pub struct Metrics {
     pub peers: Gauge,
     /// `cyteria_matches_started_total`: matches started.
     pub matches_started: Counter,
+    /// `cyteria_match_panics_total`: matches that ended on a panic (the
+    /// node went on).
+    pub match_panics: Counter,
     /// `cyteria_matches_finished_total`: matches finished, by `outcome`.
     pub matches_finished: Family<Labels, Counter>,
     /// `cyteria_frames_total`: frames simulated forward, not counting re-simulation.
@@ -84,6 +87,12 @@ impl Metrics {
             "matches_started",
             "Matches started",
             matches_started.clone(),
+        );
+        let match_panics = Counter::default();
+        r.register(
+            "match_panics",
+            "Matches that ended on a panic (the node went on)",
+            match_panics.clone(),
         );
         let matches_finished = Family::<Labels, Counter>::default();
         r.register(
@@ -231,6 +240,7 @@ impl Metrics {
             registry: Arc::new(r),
             peers,
             matches_started,
+            match_panics,
             matches_finished,
             frames,
             rollbacks,

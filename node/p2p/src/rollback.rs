@@ -15,6 +15,7 @@
 //! frames.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use tokio::sync::mpsc;
 
 use crate::conditioner::{Conditioner, LinkConditions};
 use crate::framing::{FrameError, read_frame_of, write_frame};
+use crate::ggrs_guard::Guard;
 use crate::net::Misbehaviour;
 use crate::net::Net;
 use crate::wire::{ROLLBACK, ROLLBACK_PROTOCOL, RollbackFrame};
@@ -181,11 +183,14 @@ impl Hub {
             tokio::spawn(async move { writer(net, peer, match_id, orx, link).await });
         }
         let control = Arc::new(Mutex::new(Vec::new()));
+        let frame = Arc::new(AtomicI32::new(0));
         let socket = Socket {
             out: out.clone(),
             inbox: rx,
             control: control.clone(),
-            metrics: self.net.metrics.clone(),
+            net: self.net.clone(),
+            guard: Guard::new(players.len()),
+            frame: frame.clone(),
         };
         (
             socket,
@@ -194,6 +199,7 @@ impl Hub {
                 hub: self.clone(),
                 match_id,
                 out,
+                frame,
             },
         )
     }
@@ -211,9 +217,16 @@ pub struct MatchStreams {
     hub: Hub,
     match_id: [u8; 32],
     out: BTreeMap<PeerId, mpsc::UnboundedSender<(Vec<u8>, bool)>>,
+    frame: Arc<AtomicI32>,
 }
 
 impl MatchStreams {
+    /// Tells the socket's guard the frame the local session is at (what
+    /// peers' inputs may run ahead of).
+    pub fn set_frame(&self, frame: i32) {
+        self.frame.store(frame, Ordering::Relaxed);
+    }
+
     /// Sends a control frame (never dropped by the conditioner) to `peer`, or to all.
     pub fn send(&self, to: Option<PeerId>, frame: &RollbackFrame) {
         let bytes = frame.encode();
@@ -345,7 +358,9 @@ pub struct Socket {
     out: BTreeMap<PeerId, mpsc::UnboundedSender<(Vec<u8>, bool)>>,
     inbox: mpsc::Receiver<(PeerId, RollbackFrame)>,
     control: Arc<Mutex<Vec<(PeerId, RollbackFrame)>>>,
-    metrics: crate::metrics::Metrics,
+    net: Net,
+    guard: Guard,
+    frame: Arc<AtomicI32>,
 }
 
 impl NonBlockingSocket<PeerId> for Socket {
@@ -360,10 +375,22 @@ impl NonBlockingSocket<PeerId> for Socket {
         while let Ok((peer, frame)) = self.inbox.try_recv() {
             match frame {
                 RollbackFrame::Ggrs(m) => {
-                    self.metrics.accepted("rollback");
-                    v.push((peer, m));
+                    let local = self.frame.load(Ordering::Relaxed);
+                    match self.guard.check(peer, &m, local) {
+                        Ok(()) => {
+                            self.net.metrics.accepted("rollback");
+                            v.push((peer, m));
+                        }
+                        Err(e) => {
+                            tracing::debug!(%peer, error = %e, "ggrs message dropped");
+                            let net = self.net.clone();
+                            tokio::spawn(async move {
+                                net.penalise(peer, Misbehaviour::BadGgrsMessage).await
+                            });
+                        }
+                    }
                 }
-                RollbackFrame::Hello { .. } => self.metrics.reject("rollback", "second hello"),
+                RollbackFrame::Hello { .. } => self.net.metrics.reject("rollback", "second hello"),
                 other => self
                     .control
                     .lock()

@@ -347,7 +347,9 @@ fn show(link: &ClientLink, play: &Play, session: &P2PSession<GgrsConfig>) {
     }));
 }
 
-/// Plays one agreed match to its end and stores the transcript.
+/// Plays one agreed match to its end and stores the transcript. A panic
+/// inside the match (ggrs asserts on what it was fed, or a bug of ours)
+/// ends this match as failed, never the node.
 pub async fn play(
     ctx: &MatchContext,
     group: &Group,
@@ -355,16 +357,35 @@ pub async fn play(
     source: InputSource,
     searching_since: Instant,
 ) -> MatchReport {
-    let started = Instant::now();
-    let me = ctx.net.peer_id;
-    let seat = group.seat_of(&me).unwrap_or(0);
-    let players: Vec<PeerId> = group.peers().copied().collect();
-    let mut report = MatchReport {
+    use futures::FutureExt;
+    let run = std::panic::AssertUnwindSafe(play_match(ctx, group, cfg, source, searching_since));
+    match run.catch_unwind().await {
+        Ok(report) => report,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            tracing::warn!(reason = %what, "the match failed on a panic; the node goes on");
+            ctx.net.metrics.match_panics.inc();
+            let seat = group.seat_of(&ctx.net.peer_id).unwrap_or(0);
+            let mut report = new_report(group, seat);
+            report.ending = Ending::Failed {
+                reason: format!("the match panicked: {what}"),
+            };
+            report
+        }
+    }
+}
+
+fn new_report(group: &Group, seat: usize) -> MatchReport {
+    MatchReport {
         match_id: blake3::Hash::from_bytes(group.match_id)
             .to_hex()
             .to_string(),
         seat,
-        players: players.len(),
+        players: group.peers().count(),
         ending: Ending::Failed {
             reason: "not started".into(),
         },
@@ -381,7 +402,21 @@ pub async fn play(
         rejected_checkpoints: 0,
         transcript: None,
         outcome: None,
-    };
+    }
+}
+
+async fn play_match(
+    ctx: &MatchContext,
+    group: &Group,
+    cfg: &SessionConfig,
+    source: InputSource,
+    searching_since: Instant,
+) -> MatchReport {
+    let started = Instant::now();
+    let me = ctx.net.peer_id;
+    let seat = group.seat_of(&me).unwrap_or(0);
+    let players: Vec<PeerId> = group.peers().copied().collect();
+    let mut report = new_report(group, seat);
     let header = match group.header() {
         Ok(h) => h,
         Err(e) => {
@@ -639,6 +674,7 @@ async fn drive(
         if !advanced {
             continue;
         }
+        streams.set_frame(session.current_frame());
         if let InputSource::Client(link) = &source {
             show(link, play, &session);
         }

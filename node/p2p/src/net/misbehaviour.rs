@@ -19,6 +19,8 @@ pub enum Misbehaviour {
     UnknownMatch,
     /// A rollback stream from a peer that is not a player of the match.
     NotAPlayer,
+    /// A ggrs message no honest ggrs peer sends (see [`crate::ggrs_guard`]).
+    BadGgrsMessage,
     /// A final checkpoint that contradicts the sender's earlier ones.
     InconsistentBye,
     /// A checkpoint for a seat the match does not have.
@@ -48,6 +50,7 @@ impl Misbehaviour {
             | OversizedFrame
             | UnknownMatch
             | NotAPlayer
+            | BadGgrsMessage
             | InconsistentBye
             | CheckpointForNoSeat
             | BadCheckpointSignature
@@ -69,6 +72,7 @@ impl Misbehaviour {
             OversizedFrame => "oversized",
             UnknownMatch => "unknown match",
             NotAPlayer => "not a player of the match",
+            BadGgrsMessage => "bad ggrs message",
             InconsistentBye => "inconsistent bye",
             CheckpointForNoSeat => "checkpoint for no seat",
             BadCheckpointSignature => "bad checkpoint signature",
