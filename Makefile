@@ -12,7 +12,7 @@ run: ## the main job: `cyteria devnet`, the whole network on this machine (insta
 	$(CARGO) build --release --locked -p cyteria-devnet
 	$(CARGO) run --release --locked -p cyteria-cli -- --data-dir target/devnet-data devnet $(DEVNET_ARGS)
 
-test: client-deps ## every test: formatting, contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints, docs
+test: client-deps test-deps ## every test: formatting, contracts (forge, artifacts, deploy), the workspace in debug, goldens in release, lints, docs
 	$(CARGO) fmt --all --check
 	tools/crate-graph
 	tools/import-cycles
@@ -47,6 +47,12 @@ client-deps: ## install the Debian packages the window builds and renders with (
 	    || { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
 	fi
 
+# The signing record's power-loss test reads a syscall trace.
+TEST_DEBS := strace
+
+test-deps: ## install the Debian packages the tests need beyond the window's (strace)
+	@$(MAKE) --no-print-directory client-deps CLIENT_DEBS="$(TEST_DEBS)"
+
 play: client-deps ## the game window (`cyteria play`); PLAY_ARGS="--offline" plays against bots without a node
 	$(CARGO) run --release --locked -p cyteria-client --bin cyteria-play -- $(PLAY_ARGS)
 
@@ -76,4 +82,4 @@ contracts-artifacts: ## rebuild and rewrite the ABI + bytecode JSON the Rust cra
 contracts-deploy: ## deploy everything to a throwaway anvil (chain id 80002) and print the addresses
 	contracts/tools/deploy-check
 
-.PHONY: help run test client-deps play bench fuzz interop contracts-test contracts-artifacts contracts-deploy
+.PHONY: help run test client-deps test-deps play bench fuzz interop contracts-test contracts-artifacts contracts-deploy

@@ -31,8 +31,9 @@ pub enum ContentError {
     /// A CID or CID path that does not parse or is not one this node takes.
     #[error(transparent)]
     BadCid(#[from] CidError),
-    /// This many bytes is over the block limit, or over `MAX_FILE_BYTES` for a file.
-    #[error("{0} bytes is over the block limit of {MAX_BLOCK_BYTES}")]
+    /// This many bytes is over the block limit, or over the limit a file
+    /// (a record) was fetched with.
+    #[error("{0} bytes is over the limit")]
     TooLarge(usize),
     /// No provider gave the block within the timeout.
     #[error("block {cid} not found within {timeout:?}")]
@@ -82,26 +83,52 @@ impl Content {
         }
     }
 
-    /// A record's bytes, whichever way [`Content::put_record`] stored it.
+    /// A record's bytes, whichever way [`Content::put_record`] stored it,
+    /// up to [`MAX_FILE_BYTES`].
     pub async fn get_record(
         &self,
         cid: &Cid,
         providers: &[PeerId],
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
-        self.get_record_once(cid, providers, timeout).await
+        self.get_record_within(cid, providers, timeout, MAX_FILE_BYTES)
+            .await
     }
 
-    async fn get_record_once(
+    /// A record's bytes, refused as [`ContentError::TooLarge`] once they
+    /// pass `max`: a file is read only that far (a peer that names a
+    /// 256 MiB file where a 4 MiB record is expected costs 4 MiB, not 256).
+    pub async fn get_record_within(
         &self,
         cid: &Cid,
         providers: &[PeerId],
         timeout: Duration,
+        max: usize,
     ) -> Result<Vec<u8>, ContentError> {
         if is_raw(cid) {
-            self.get(cid, providers, timeout).await
+            let b = self.get(cid, providers, timeout).await?;
+            if b.len() > max {
+                return Err(ContentError::TooLarge(b.len()));
+            }
+            Ok(b)
         } else {
-            self.cat(cid, providers, timeout).await
+            self.cat_within(
+                rust_ipfs::IpfsPath::from(*cid),
+                cid,
+                providers,
+                timeout,
+                max,
+            )
+            .await
+        }
+    }
+
+    /// Removes what fetching `cid` left in the store, unless it is pinned:
+    /// a record refused (too large, or not what it claimed) is not kept.
+    pub async fn discard(&self, cid: &Cid) {
+        match self.ipfs.remove_block(cid, true).await {
+            Ok(gone) => tracing::debug!(%cid, blocks = gone.len(), "refused content removed"),
+            Err(e) => tracing::debug!(%cid, error = %e, "refused content not removed"),
         }
     }
 
@@ -164,7 +191,8 @@ impl Content {
         let full = rust_ipfs::IpfsPath::from(*root)
             .sub_path(path)
             .map_err(|e| ContentError::BadCid(CidError(format!("{root}/{path}: {e}"))))?;
-        self.cat_from(full, root, providers, timeout).await
+        self.cat_within(full, root, providers, timeout, MAX_FILE_BYTES)
+            .await
     }
 
     /// The CID at `path` under the directory `root`, its block fetched (and
@@ -247,16 +275,23 @@ impl Content {
         providers: &[PeerId],
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
-        self.cat_from(rust_ipfs::IpfsPath::from(*cid), cid, providers, timeout)
-            .await
+        self.cat_within(
+            rust_ipfs::IpfsPath::from(*cid),
+            cid,
+            providers,
+            timeout,
+            MAX_FILE_BYTES,
+        )
+        .await
     }
 
-    async fn cat_from(
+    async fn cat_within(
         &self,
         path: rust_ipfs::IpfsPath,
         cid: &Cid,
         providers: &[PeerId],
         timeout: Duration,
+        max: usize,
     ) -> Result<Vec<u8>, ContentError> {
         use futures::StreamExt;
         self.reach(providers).await;
@@ -266,7 +301,7 @@ impl Content {
             .cat_unixfs(path)
             .providers(providers)
             .timeout(timeout)
-            .max_length(MAX_FILE_BYTES + 1);
+            .max_length(max + 1);
         let mut out = Vec::new();
         let read = tokio::time::timeout(timeout, async {
             while let Some(chunk) = stream.next().await {
@@ -280,10 +315,11 @@ impl Content {
                     TraversalFailed::Resolving(r) => {
                         ContentError::Store(format!("{path_text}: {r}"))
                     }
+                    TraversalFailed::MaxLengthExceeded { size, .. } => ContentError::TooLarge(size),
                     e => ContentError::Store(e.to_string()),
                 })?;
                 out.extend_from_slice(&chunk);
-                if out.len() > MAX_FILE_BYTES {
+                if out.len() > max {
                     return Err(ContentError::TooLarge(out.len()));
                 }
             }

@@ -33,6 +33,7 @@ pub enum StoreError {
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
+    dir: Option<std::path::PathBuf>,
     transcripts: sled::Tree,
     evidence: sled::Tree,
 }
@@ -59,7 +60,16 @@ impl Store {
             transcripts: db.open_tree("transcripts")?,
             evidence: db.open_tree("evidence")?,
             db,
+            dir: Some(dir.to_path_buf()),
         })
+    }
+
+    /// The directory the database is in (none for a temporary one): records
+    /// that must survive a power loss are written beside it as files,
+    /// fsynced (sled 0.34's flush on Linux is a `sync_file_range`, which
+    /// neither reaches the disk's cache nor the file's metadata).
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     /// A throwaway store for tests.
@@ -69,6 +79,7 @@ impl Store {
             transcripts: db.open_tree("transcripts")?,
             evidence: db.open_tree("evidence")?,
             db,
+            dir: None,
         })
     }
 

@@ -46,6 +46,7 @@ use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint, Slas
 use cyteria_settlement::binding;
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, BatchData, Context, Verified};
+use cyteria_game::transcript::TRANSCRIPT;
 use cyteria_settlement::provenance::{ChainTime, Settled, beacon_horizon_s};
 use libp2p::PeerId;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -105,9 +106,21 @@ pub struct Validator {
     reports: Option<mpsc::Receiver<TaskOutcome>>,
     /// The epoch at which to check this validator's seat again.
     next_seat_check: u64,
+    /// Transcript fetches that may run at once.
+    fetching: Arc<tokio::sync::Semaphore>,
+    /// Verifications (transcripts, batches' data) that may run at once.
+    verifying: Arc<tokio::sync::Semaphore>,
     /// Set by an injected fault: the loop stops as if the process died.
     #[cfg(feature = "adversary")]
     crashed: bool,
+}
+
+/// Transcript fetches a validator runs at once.
+pub const MAX_FETCHES: usize = 32;
+
+/// Verifications a validator runs at once: one a core.
+fn verifiers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Epochs between two checks that this validator keeps its seat.
@@ -164,6 +177,8 @@ impl Validator {
             reports_tx,
             reports: Some(reports),
             next_seat_check: 0,
+            fetching: Arc::new(tokio::sync::Semaphore::new(MAX_FETCHES)),
+            verifying: Arc::new(tokio::sync::Semaphore::new(verifiers())),
             #[cfg(feature = "adversary")]
             crashed: false,
         };
@@ -194,7 +209,16 @@ impl Validator {
         let mut announces = self.node.announces.subscribe();
         let mut actions = self.node.actions.subscribe();
         let mut attestations = self.node.attestations.subscribe();
-        self.recover().await?;
+        // The chain may be unreachable at start: try again, never give up.
+        let mut wait = Duration::from_secs(1);
+        while let Err(e) = self.recover().await {
+            tracing::warn!(error = %e, retry_in_s = wait.as_secs(), "the chain is not reachable yet; retrying");
+            tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
         let mut tick = tokio::time::interval(self.cfg.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tracing::info!(address = %self.signer.address(), epoch = self.state.epoch(), "validator started");
@@ -210,7 +234,7 @@ impl Validator {
                 m = announces.recv() => match m {
                     Ok((peer, a)) => {
                         let steps = self.state.on_announce(peer, a);
-                        self.perform(steps).await?;
+                        self.perform_logged(steps).await;
                     }
                     Err(RecvError::Lagged(n)) => tracing::warn!(n, "announcements dropped: the validator fell behind"),
                     Err(RecvError::Closed) => return Ok(()),
@@ -228,12 +252,16 @@ impl Validator {
                 m = attestations.recv() => match m {
                     Ok((peer, a)) => {
                         let steps = self.state.on_attestation(peer, a, false, Instant::now());
-                        self.perform(steps).await?;
+                        self.perform_logged(steps).await;
                     }
                     Err(RecvError::Lagged(n)) => tracing::warn!(n, "attestations dropped: the validator fell behind"),
                     Err(RecvError::Closed) => return Ok(()),
                 },
-                Some(r) = reports.recv() => self.on_report(r).await?,
+                Some(r) = reports.recv() => {
+                    if let Err(e) = self.on_report(r).await {
+                        tracing::warn!(error = %e, "a task's result was not acted on; the validator goes on");
+                    }
+                }
                 _ = tick.tick() => {
                     if let Err(e) = self.on_tick().await {
                         tracing::warn!(error = %e, "validator tick failed; retrying");
@@ -372,6 +400,14 @@ impl Validator {
     }
 
     /// Performs `steps` in order, and the steps that what they bring back gives.
+    /// Performs `steps` for a peer's message: what fails is logged, and
+    /// the validator goes on (no peer's message stops it).
+    async fn perform_logged(&mut self, steps: Vec<Step>) {
+        if let Err(e) = self.perform(steps).await {
+            tracing::warn!(error = %e, "a step failed; the validator goes on");
+        }
+    }
+
     async fn perform(&mut self, steps: Vec<Step>) -> anyhow::Result<()> {
         let mut queue: VecDeque<Step> = steps.into();
         while let Some(step) = queue.pop_front() {
@@ -538,9 +574,22 @@ impl Validator {
             self.reports_tx.clone(),
             self.cfg.fetch_timeout,
         );
+        let (fetching, verifying) = (self.fetching.clone(), self.verifying.clone());
         tokio::spawn(async move {
-            let report = match fetch(&content, &a.cid.to_string(), Some(peer), timeout).await {
+            // At most MAX_FETCHES transcripts come in at once, and as many
+            // are verified as there are cores: however many are announced,
+            // the rest wait here (a task and an announcement each).
+            let Ok(_fetch) = fetching.acquire().await else {
+                return;
+            };
+            let fetched =
+                fetch(&content, &a.cid.to_string(), Some(peer), timeout, TRANSCRIPT.max_bytes).await;
+            drop(_fetch);
+            let report = match fetched {
                 Ok(bytes) => {
+                    let Ok(_verify) = verifying.acquire().await else {
+                        return;
+                    };
                     let started = Instant::now();
                     let announce = a.clone();
                     let result = tokio::task::spawn_blocking(move || {
@@ -554,6 +603,10 @@ impl Validator {
                             "cancelled"
                         }))
                     });
+                    if result.is_err() {
+                        // Refused: its blocks are not kept (unless pinned).
+                        content.discard(&a.cid).await;
+                    }
                     TaskOutcome::Transcript {
                         peer,
                         announce: a,
@@ -594,9 +647,11 @@ impl Validator {
             self.binding_domain.clone(),
             self.domain.clone(),
         );
+        let verifying = self.verifying.clone();
         tokio::spawn(async move {
             let result = async {
                 let (applied, data, fresh) = check_data(
+                    &verifying,
                     &content,
                     &b.dataCid,
                     Some(peer),
@@ -763,6 +818,7 @@ impl Validator {
                 Some(known) => known,
                 None => {
                     let (applied, _, fresh) = check_data(
+                        &self.verifying,
                         &self.node.content,
                         &cid,
                         self.state.provider(&cid),
@@ -833,6 +889,7 @@ pub async fn replay_settled(
         let cid = settlement.dataCidOf(e).call().await?;
         let time = times.judging(chain, e).await?;
         let (applied, _, fresh) = check_data(
+            &tokio::sync::Semaphore::new(verifiers()),
             content,
             &cid,
             None,
@@ -859,23 +916,33 @@ pub async fn replay_settled(
     Ok(ledger)
 }
 
-/// Fetches a block by its textual CID.
+/// Fetches a record by its textual CID, reading at most `max` bytes; what
+/// is refused as too large is removed from the store.
 async fn fetch(
     content: &Content,
     cid: &str,
     provider: Option<PeerId>,
     timeout: Duration,
+    max: usize,
 ) -> Result<Vec<u8>, String> {
     let c = parse_cid(cid).map_err(|e| e.to_string())?;
-    content
-        .get_record(&c, provider.as_slice(), timeout)
+    match content
+        .get_record_within(&c, provider.as_slice(), timeout, max)
         .await
-        .map_err(|e| e.to_string())
+    {
+        Ok(b) => Ok(b),
+        Err(e @ cyteria_node::content::ContentError::TooLarge(_)) => {
+            content.discard(&c).await;
+            Err(e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Fetches batch data and every transcript it names that is not verified
 /// yet, verifies those, and applies the data strictly to `ledger`.
 async fn check_data(
+    verifying: &tokio::sync::Semaphore,
     content: &Content,
     cid: &str,
     provider: Option<PeerId>,
@@ -891,14 +958,15 @@ async fn check_data(
     ),
     String,
 > {
-    let bytes = fetch(content, cid, provider, timeout).await?;
+    let bytes = fetch(content, cid, provider, timeout, proposal::BATCH_DATA.max_bytes).await?;
     let data = BatchData::decode(&bytes).map_err(|e| e.to_string())?;
     let mut fresh = vec![];
     for t in &data.transcripts {
         if verified.contains_key(&t.cid) {
             continue;
         }
-        let bytes = fetch(content, &t.cid, provider, timeout).await?;
+        let bytes = fetch(content, &t.cid, provider, timeout, TRANSCRIPT.max_bytes).await?;
+        let _permit = verifying.acquire().await.map_err(|e| e.to_string())?;
         let v = tokio::task::spawn_blocking(move || verifier::verify_transcript(&bytes))
             .await
             .map_err(|e| e.to_string())?

@@ -139,6 +139,77 @@ impl Ends {
 /// needs a player's two signatures, and a batch slashes `MAX_SLASHES`.
 pub const MAX_PENDING_EVIDENCE: usize = 256;
 
+/// Announced transcripts a validator remembers having fetched (or being
+/// fetching); the oldest is forgotten first. A forgotten one announced
+/// again is fetched again, unless the ledger credited its match.
+pub const SEEN_KEPT: usize = 16_384;
+
+/// The most nonces past a key's next one whose actions are kept: a wallet
+/// sends its actions in order, a few at a time.
+pub const MAX_NONCE_AHEAD: u64 = 16;
+
+/// Actions kept for the next batches at most, of keys with a wallet
+/// (bound on the ledger or by a binding waiting here).
+pub const MAX_PENDING_ACTIONS: usize = 8_192;
+
+/// Actions kept at most of keys with no wallet yet (their binding may
+/// arrive after them); keys cost nothing, so these have a pool of their own.
+pub const MAX_UNBOUND_ACTIONS: usize = 512;
+
+/// Bindings kept for the next batches at most.
+pub const MAX_PENDING_BINDINGS: usize = 8_192;
+
+/// Rounds of one epoch whose attestations are kept at most.
+pub const MAX_ROUNDS_KEPT: usize = 64;
+
+/// Least time between two reads of the validator set asked for by an
+/// attestation from a signer not in it: a stranger's junk costs no more
+/// than one chain call in this time, however much of it comes.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(10);
+
+/// Items a bounded set remembers; the oldest goes first.
+#[derive(Debug)]
+pub(crate) struct Recent<K: Ord + Clone> {
+    set: BTreeSet<K>,
+    order: std::collections::VecDeque<K>,
+    cap: usize,
+}
+
+impl<K: Ord + Clone> Recent<K> {
+    pub(crate) fn new(cap: usize) -> Self {
+        Recent {
+            set: BTreeSet::new(),
+            order: Default::default(),
+            cap,
+        }
+    }
+
+    /// Remembers `k`; false if it was remembered already.
+    pub(crate) fn insert(&mut self, k: K) -> bool {
+        if !self.set.insert(k.clone()) {
+            return false;
+        }
+        self.order.push_back(k);
+        while self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+
+    pub(crate) fn remove(&mut self, k: &K) {
+        if self.set.remove(k) {
+            self.order.retain(|x| x != k);
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.set.len()
+    }
+}
+
 /// A batch this validator checked (or built), ready to sign and submit.
 #[derive(Clone, Debug)]
 pub struct Checked {
@@ -303,7 +374,7 @@ pub struct State {
     // Candidates for the next batch.
     verified: Verified,
     refs: BTreeMap<[u8; 32], TranscriptRef>,
-    seen: BTreeSet<Cid>,
+    seen: Recent<Cid>,
     bindings: BTreeMap<[u8; 32], SignedBinding>,
     actions: BTreeMap<([u8; 32], u64), SignedAction>,
     /// Players' equivocations, one per offending key (a batch slashes a
@@ -323,6 +394,8 @@ pub struct State {
     /// if any: it signs no other batch in that round or an earlier one.
     signed: Option<(u32, B256)>,
     last_gossip: Instant,
+    /// When an attestation from a stranger last asked for the set to be read.
+    refresh_asked: Option<Instant>,
     /// The settled epochs' roots and times, the tick rate and the head, from the chain.
     chain: ChainTime,
     /// A transcript waits for the chain's clock to pass its end.
@@ -360,7 +433,7 @@ impl State {
             epoch_began: now,
             verified: BTreeMap::new(),
             refs: BTreeMap::new(),
-            seen: BTreeSet::new(),
+            seen: Recent::new(SEEN_KEPT),
             bindings: BTreeMap::new(),
             actions: BTreeMap::new(),
             evidence: BTreeMap::new(),
@@ -372,6 +445,7 @@ impl State {
             proven: BTreeSet::new(),
             signed: None,
             last_gossip: now,
+            refresh_asked: None,
             chain: ChainTime::default(),
             waiting_for_time: false,
             bonded: (u64::MAX, Bonded::default()),
@@ -655,6 +729,12 @@ impl State {
                     .bindings
                     .get(&b.game_key)
                     .is_none_or(|old| old.nonce < b.nonce);
+                if newer
+                    && !self.bindings.contains_key(&b.game_key)
+                    && self.bindings.len() >= MAX_PENDING_BINDINGS
+                {
+                    return Some("binding pool full");
+                }
                 if newer {
                     self.bindings.insert(b.game_key, b);
                 }
@@ -666,13 +746,45 @@ impl State {
                     Some("wrong chain")
                 } else if a.nonce < next {
                     Some("replayed")
+                } else if a.nonce >= next.saturating_add(MAX_NONCE_AHEAD) {
+                    Some("nonce too far ahead")
+                } else if self.actions.contains_key(&(a.player, a.nonce)) {
+                    None
                 } else {
-                    self.actions.entry((a.player, a.nonce)).or_insert(a);
+                    let bound = self.has_wallet(&a.player);
+                    let (kept, cap) = if bound {
+                        (self.actions.len() - self.unbound_actions(), MAX_PENDING_ACTIONS)
+                    } else {
+                        (self.unbound_actions(), MAX_UNBOUND_ACTIONS)
+                    };
+                    if kept >= cap {
+                        return Some(if bound {
+                            "action pool full"
+                        } else {
+                            "unbound action pool full"
+                        });
+                    }
+                    self.actions.insert((a.player, a.nonce), a);
                     None
                 }
             }
             ActionMessage::Evidence(ev) => self.file_evidence(ev),
         }
+    }
+
+    /// Whether `key` has a wallet: bound on the ledger, or by a binding
+    /// waiting for the next batch.
+    fn has_wallet(&self, key: &[u8; 32]) -> bool {
+        self.ledger.account(key).is_some_and(|a| a.wallet.is_some())
+            || self.bindings.contains_key(key)
+    }
+
+    /// Kept actions of keys with no wallet.
+    fn unbound_actions(&self) -> usize {
+        self.actions
+            .keys()
+            .filter(|(k, _)| !self.has_wallet(k))
+            .count()
     }
 
     /// Keeps checked equivocation evidence for the next batch, one per
@@ -715,21 +827,49 @@ impl State {
                 detail: Misbehaviour::BadAttestationSignature.label(),
             }];
         };
+        let e = b.epoch;
+        // Only the epoch being agreed, and settled ones whose equivocation
+        // is still provable.
+        if e > self.epoch + 1 || e.saturating_add(KEEP_ATTESTATIONS) <= self.epoch {
+            return vec![Step::Rejected {
+                channel: "batch",
+                reason: "epoch out of range",
+            }];
+        }
         if !self.validators.contains(&signer) {
-            return vec![if refreshed {
-                Step::Penalise {
+            if refreshed {
+                return vec![Step::Penalise {
                     peer,
                     misbehaviour: Misbehaviour::NotAValidator,
                     detail: Misbehaviour::NotAValidator.label(),
-                }
-            } else {
-                Step::RefreshAndRetry {
-                    peer,
-                    attestation: att,
-                }
+                }];
+            }
+            // The set may have changed since it was read: read it again,
+            // but not more often than REFRESH_EVERY, however many
+            // strangers' attestations come.
+            if self
+                .refresh_asked
+                .is_some_and(|t| now.saturating_duration_since(t) < REFRESH_EVERY)
+            {
+                return vec![Step::Rejected {
+                    channel: "batch",
+                    reason: "signer not in the set",
+                }];
+            }
+            self.refresh_asked = Some(now);
+            return vec![Step::RefreshAndRetry {
+                peer,
+                attestation: att,
             }];
         }
-        let e = b.epoch;
+        if !self.attestations.contains_key(&(e, b.round))
+            && self.attestations.range((e, 0)..=(e, u32::MAX)).count() >= MAX_ROUNDS_KEPT
+        {
+            return vec![Step::Rejected {
+                channel: "batch",
+                reason: "too many rounds",
+            }];
+        }
         let signature = Bytes::from(att.signature);
         let digest = batch::digest(&b, &self.domain);
         let slot = self.attestations.entry((e, b.round)).or_default();
@@ -1075,6 +1215,12 @@ impl State {
             .retain(|_, (h, _)| !l.credited.contains(&h.match_id));
         self.actions
             .retain(|(p, n), _| l.account(p).is_none_or(|a| *n >= a.next_nonce));
+        // Actions of keys still without a wallet had an epoch for their
+        // binding to arrive.
+        let bindings = &self.bindings;
+        self.actions.retain(|(p, _), _| {
+            l.account(p).is_some_and(|a| a.wallet.is_some()) || bindings.contains_key(p)
+        });
         self.bindings.retain(|k, b| {
             l.account(k)
                 .is_none_or(|a| a.wallet.is_none() || b.nonce > a.binding_nonce)
@@ -1084,7 +1230,15 @@ impl State {
         let e = self.epoch;
         self.checked.retain(|_, c| c.batch.epoch > e);
         self.attestations
-            .retain(|(k, _), _| *k + KEEP_ATTESTATIONS > e);
+            .retain(|(k, _), _| k.saturating_add(KEEP_ATTESTATIONS) > e);
+        self.providers.retain(|cid, _| {
+            self.checked.values().any(|c| c.batch.dataCid == *cid)
+                || self
+                    .attestations
+                    .values()
+                    .flat_map(|m| m.values())
+                    .any(|(b, _)| b.dataCid == *cid)
+        });
     }
 }
 
@@ -1379,6 +1533,114 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(fetches(&s.on_announce(peer, announce(1))), 1);
+    }
+
+    fn junk_action(player: [u8; 32], nonce: u64) -> ActionMessage {
+        ActionMessage::Act(SignedAction {
+            player,
+            nonce,
+            chain_id: CHAIN,
+            action: cyteria_settlement::action::Action::Craft { recipe: 0 },
+            signature: cyteria_game::transcript::Signature([0; 64]),
+        })
+    }
+
+    #[test]
+    fn twenty_thousand_future_nonce_actions_keep_a_bounded_pool() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let mut refused = 0;
+        // One key, nonces 0..10 000: only the first MAX_NONCE_AHEAD are kept.
+        for n in 0..10_000u64 {
+            refused += usize::from(s.on_action(junk_action([1; 32], n)).is_some());
+        }
+        assert_eq!(s.actions.len(), MAX_NONCE_AHEAD as usize);
+        // Ten thousand keys with no wallet: their pool fills and stops.
+        for k in 0..10_000u32 {
+            let mut key = [2; 32];
+            key[..4].copy_from_slice(&k.to_le_bytes());
+            refused += usize::from(s.on_action(junk_action(key, 0)).is_some());
+        }
+        assert!(s.actions.len() <= MAX_UNBOUND_ACTIONS, "{}", s.actions.len());
+        assert!(refused >= 20_000 - MAX_UNBOUND_ACTIONS);
+        // A key whose binding waits here has the larger pool.
+        let kept = s.actions.len();
+        s.bindings.insert([7; 32], test_binding([7; 32]));
+        assert_eq!(s.on_action(junk_action([7; 32], 0)), None);
+        assert_eq!(s.actions.len(), kept + 1);
+        // After the next settlement, actions of keys still unbound are dropped.
+        s.prune();
+        assert_eq!(s.actions.len(), 1);
+    }
+
+    fn test_binding(game_key: [u8; 32]) -> SignedBinding {
+        SignedBinding {
+            game_key,
+            wallet: Address::repeat_byte(3),
+            nonce: 1,
+            signature: Bytes::from(vec![0; 65]),
+            key_signature: Bytes::from(vec![0; 64]),
+        }
+    }
+
+    #[test]
+    fn strangers_attestations_read_the_set_once_in_a_while_and_far_epochs_are_refused() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let b = batch(1, 1);
+        let mut refreshes = 0;
+        for i in 0..50u8 {
+            let stranger = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x50 + i)).unwrap();
+            let att = Attestation {
+                batch: WireBatch::from(&b),
+                signature: batch::sign(&stranger, &b, &net.domain)
+                    .unwrap()
+                    .signature
+                    .to_vec(),
+            };
+            let steps = s.on_attestation(PeerId::random(), att, false, net.t0);
+            refreshes += steps
+                .iter()
+                .filter(|s| matches!(s, Step::RefreshAndRetry { .. }))
+                .count();
+        }
+        assert_eq!(refreshes, 1, "one chain read for fifty strangers");
+        let later = net.t0 + REFRESH_EVERY;
+        let stranger = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x99)).unwrap();
+        let att = Attestation {
+            batch: WireBatch::from(&b),
+            signature: batch::sign(&stranger, &b, &net.domain)
+                .unwrap()
+                .signature
+                .to_vec(),
+        };
+        assert!(matches!(
+            s.on_attestation(PeerId::random(), att, false, later)[..],
+            [Step::RefreshAndRetry { .. }]
+        ));
+        // A member's attestation for an epoch far ahead is not kept.
+        let far = batch(1_000_000, 1);
+        let steps = s.on_attestation(PeerId::random(), net.attestation(1, &far), false, later);
+        assert!(matches!(steps[..], [Step::Rejected { reason: "epoch out of range", .. }]));
+        assert!(s.attestations.is_empty());
+        // Nor more than MAX_ROUNDS_KEPT rounds of one epoch.
+        for round in 0..(MAX_ROUNDS_KEPT as u32 + 10) {
+            let mut b = batch(1, 1);
+            b.round = round;
+            s.on_attestation(PeerId::random(), net.attestation(1, &b), false, later);
+        }
+        assert_eq!(s.attestations.len(), MAX_ROUNDS_KEPT);
+    }
+
+    #[test]
+    fn seen_announcements_are_bounded() {
+        let mut r = Recent::new(3);
+        for i in 0..10 {
+            assert!(r.insert(i));
+        }
+        assert_eq!(r.len(), 3);
+        assert!(!r.insert(9));
+        assert!(r.insert(0), "the oldest were forgotten");
     }
 
     #[test]
