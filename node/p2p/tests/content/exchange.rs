@@ -65,6 +65,38 @@ async fn two_nodes_exchange_a_10_mb_file_and_a_record_by_cid() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_64_mib_file_named_where_a_4_mib_record_is_expected_is_refused_unread() {
+    let nodes = nodes(2, Transport::Tcp).await;
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let file = pseudo_random(64 << 20, 7);
+    let cid = a.content.add(file).await.unwrap();
+    let started = std::time::Instant::now();
+    let got = b
+        .content
+        .get_record_within(&cid, &[a.net().peer_id], TIMEOUT, 4 << 20)
+        .await;
+    // Refused once past the limit: what was read is the limit and a
+    // chunk or so (the traversal fetches a few blocks ahead), not 64 MiB.
+    assert!(
+        matches!(got, Err(ContentError::TooLarge(n)) if n > 4 << 20 && n < 8 << 20),
+        "{got:?}"
+    );
+    b.content.discard(&cid).await;
+    assert!(!b.content.has(&cid).await, "the refused root is not kept");
+    eprintln!("refused in {:?}", started.elapsed());
+    // Under the limit, the same call reads a record whole.
+    let small = pseudo_random(3 << 20, 8);
+    let scid = a.content.add(small.clone()).await.unwrap();
+    let got = b
+        .content
+        .get_record_within(&scid, &[a.net().peer_id], TIMEOUT, 4 << 20)
+        .await
+        .unwrap();
+    assert!(got == small);
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_node_finds_a_second_provider_through_the_dht_when_the_first_left() {
     // A DHT node everyone knows, a first provider, a second that fetched
     // and keeps the file, and a latecomer that knows only the DHT node.
