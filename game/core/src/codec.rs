@@ -182,3 +182,67 @@ mod tests {
         ));
     }
 }
+
+/// Sequences decoded with a bound on their length, checked as they are
+/// read: postcard takes a sequence's length from the input, and a
+/// nested `Vec<Vec<T>>` of millions of empty inner vectors costs one byte
+/// each on the wire and 24 in memory. A field marked
+/// `#[serde(deserialize_with = "bounded::vec::<_, _, N>")]` (or
+/// `bounded::nested`) refuses more than `N` elements before allocating
+/// for them.
+pub mod bounded {
+    use core::fmt;
+    use core::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
+
+    /// At most `N` `T`s.
+    pub struct Seq<T, const N: usize>(pub Vec<T>);
+
+    impl<'de, T: Deserialize<'de>, const N: usize> Deserialize<'de> for Seq<T, N> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T, const N: usize>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for V<T, N> {
+                type Value = Seq<T, N>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    write!(f, "a sequence of at most {N} elements")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let hint = seq.size_hint().unwrap_or(0);
+                    if hint > N {
+                        return Err(serde::de::Error::invalid_length(hint, &self));
+                    }
+                    let mut v = Vec::with_capacity(hint.min(1024));
+                    while let Some(x) = seq.next_element()? {
+                        if v.len() == N {
+                            return Err(serde::de::Error::invalid_length(N + 1, &self));
+                        }
+                        v.push(x);
+                    }
+                    Ok(Seq(v))
+                }
+            }
+            d.deserialize_seq(V::<T, N>(PhantomData))
+        }
+    }
+
+    /// A `Vec<T>` of at most `N` elements.
+    pub fn vec<'de, D: Deserializer<'de>, T: Deserialize<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Vec<T>, D::Error> {
+        Seq::<T, N>::deserialize(d).map(|s| s.0)
+    }
+
+    /// A `Vec<Vec<T>>` of at most `OUTER` vectors of at most `INNER` each.
+    pub fn nested<
+        'de,
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+        const OUTER: usize,
+        const INNER: usize,
+    >(
+        d: D,
+    ) -> Result<Vec<Vec<T>>, D::Error> {
+        Seq::<Seq<T, INNER>, OUTER>::deserialize(d).map(|s| s.0.into_iter().map(|x| x.0).collect())
+    }
+}

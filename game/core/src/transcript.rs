@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_big_array::BigArray;
 
-use crate::codec::{DecodeError, Format};
+use crate::codec::{DecodeError, Format, bounded};
 use crate::input::Input;
 use crate::inventory::Loadout;
 use crate::rules::{MAX_MATCH_FRAMES, MAX_PLAYERS, RULES_VERSION, Rules};
@@ -110,6 +110,7 @@ pub struct MatchHeader {
     /// beacon's ([`MatchHeader::seed_is_from_beacon`]).
     pub seed: u64,
     /// Seats in player-handle order.
+    #[serde(deserialize_with = "bounded::vec::<_, _, MAX_PLAYERS>")]
     pub players: Vec<PlayerSlot>,
 }
 
@@ -272,9 +273,11 @@ pub struct Transcript {
     /// The match the transcript records.
     pub header: MatchHeader,
     /// `inputs[player][frame]`, every player the same length.
+    #[serde(deserialize_with = "bounded::nested::<_, _, MAX_PLAYERS, FRAMES>")]
     pub inputs: Vec<Vec<Input>>,
     /// `checkpoints[player]`: empty for an unsigned transcript, else one list
     /// per player, the last covering every frame.
+    #[serde(deserialize_with = "bounded::nested::<_, _, MAX_PLAYERS, FRAMES>")]
     pub checkpoints: Vec<Vec<SignedCheckpoint>>,
     /// The claimed checksum of the state after the last frame.
     pub final_checksum: Checksum,
@@ -283,8 +286,13 @@ pub struct Transcript {
     /// left, which the record names ([`Transcript::ending`]); empty when the
     /// seats did not sign an end (a match cut short). Without it no one can
     /// tell a whole match from a prefix cut at a checkpoint every seat signed.
+    #[serde(deserialize_with = "bounded::vec::<_, _, MAX_PLAYERS>")]
     pub ends: Vec<Option<Signature>>,
 }
+
+/// The most frames (and so inputs, and checkpoints) a decoded transcript
+/// may hold per seat.
+const FRAMES: usize = MAX_MATCH_FRAMES as usize;
 
 /// The transcript encoding: 30 minutes of 4 players fits easily in 4 MiB.
 pub const TRANSCRIPT: Format = Format {
