@@ -4,8 +4,8 @@
 pub mod behaviour;
 pub mod latency;
 pub mod misbehaviour;
+pub mod reputation;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -116,11 +116,30 @@ pub struct Net {
     /// The node's metrics.
     pub metrics: Metrics,
     commands: mpsc::UnboundedSender<Command>,
-    app_scores: Arc<Mutex<BTreeMap<PeerId, f64>>>,
+    reputation: Arc<Mutex<reputation::Reputation>>,
 }
 
-/// Score below which a peer is banned outright.
-pub const BAN_SCORE: f64 = -100.0;
+pub use reputation::BAN_SCORE;
+
+/// How often scores heal and ended bans are lifted.
+const REPUTATION_TICK: Duration = Duration::from_secs(30);
+
+/// The relay server's rate limits: reservations and circuits a peer, and
+/// an IP address, may ask for in a time (what a relay's defaults in
+/// libp2p are; with none, one peer could ask a thousand times a second).
+fn relay_rate_limits() -> Vec<rust_ipfs::p2p::RateLimit> {
+    use std::num::NonZeroU32;
+    vec![
+        rust_ipfs::p2p::RateLimit::PerPeer {
+            limit: NonZeroU32::new(30).expect("non-zero"),
+            interval: Duration::from_secs(120),
+        },
+        rust_ipfs::p2p::RateLimit::PerIp {
+            limit: NonZeroU32::new(60).expect("non-zero"),
+            interval: Duration::from_secs(60),
+        },
+    ]
+}
 
 impl Net {
     /// Starts the swarm as `identity`, subscribes to the public topics, waits for the listeners
@@ -167,12 +186,12 @@ impl Net {
                     max_reservations: r.max_reservations,
                     max_reservations_per_peer: r.max_reservations_per_peer,
                     reservation_duration: Duration::from_secs(3600),
-                    reservation_rate_limiters: vec![],
+                    reservation_rate_limiters: relay_rate_limits(),
                     max_circuits: r.max_circuits,
                     max_circuits_per_peer: r.max_circuits_per_peer,
                     max_circuit_duration: r.max_circuit_duration,
                     max_circuit_bytes: r.max_circuit_bytes,
-                    circuit_src_rate_limiters: vec![],
+                    circuit_src_rate_limiters: relay_rate_limits(),
                 })
             }
         };
@@ -197,8 +216,9 @@ impl Net {
             peer_id: keypair.public().to_peer_id(),
             metrics,
             commands: cmd_tx,
-            app_scores: Default::default(),
+            reputation: Default::default(),
         };
+        tokio::spawn(heal(net.clone()));
         // Every node relays the public topics, bootstrap nodes included, so
         // that gossip crosses the network even before peers meet directly.
         net.subscribe(wire::LOBBY_TOPIC);
@@ -303,15 +323,17 @@ impl Net {
         } else {
             tracing::warn!(%peer, channel, reason, "rejected input from peer");
         }
-        let score = {
-            let mut scores = self.app_scores.lock().unwrap_or_else(|e| e.into_inner());
-            let s = scores.entry(peer).or_insert(0.0);
-            *s -= amount;
-            *s
-        };
-        self.send(Command::AppScore { peer, score });
-        if score <= BAN_SCORE {
-            tracing::warn!(%peer, score, "banning peer");
+        let p = self
+            .reputation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .penalise(peer, amount, std::time::Instant::now());
+        self.send(Command::AppScore {
+            peer,
+            score: p.score,
+        });
+        if let Some(len) = p.banned_for {
+            tracing::warn!(%peer, score = p.score, minutes = len.as_secs() / 60, "banning peer");
             self.block(peer);
         }
     }
@@ -326,14 +348,13 @@ impl Net {
         self.send(Command::Unblock(peer));
     }
 
-    /// The application score this node gave `peer` (0 until penalised).
+    /// The application score this node gives `peer` now (0 until
+    /// penalised; it heals with time).
     pub fn app_score(&self, peer: &PeerId) -> f64 {
-        self.app_scores
+        self.reputation
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(peer)
-            .copied()
-            .unwrap_or(0.0)
+            .score(peer, std::time::Instant::now())
     }
 
     /// Gossipsub's score of `peer`, when it knows the peer.
@@ -401,5 +422,30 @@ impl Publisher {
         rx.await
             .context("swarm stopped")?
             .map_err(|e| anyhow::anyhow!("publishing on {topic}: {e}"))
+    }
+}
+
+/// Heals scores and lifts ended bans, every [`REPUTATION_TICK`], until the
+/// swarm stops.
+async fn heal(net: Net) {
+    let mut every = tokio::time::interval(REPUTATION_TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if net.commands.is_closed() {
+            return;
+        }
+        let (unbanned, scores) = net
+            .reputation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .tick(std::time::Instant::now());
+        for peer in unbanned {
+            tracing::info!(%peer, "ban ended");
+            net.unblock(peer);
+        }
+        for (peer, score) in scores {
+            net.send(Command::AppScore { peer, score });
+        }
     }
 }
