@@ -187,12 +187,24 @@ impl Content {
         providers: &[PeerId],
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
+        self.cat_path_within(root, path, providers, timeout, MAX_FILE_BYTES)
+            .await
+    }
+
+    /// As [`Content::cat_path`], refused once past `max` bytes.
+    pub async fn cat_path_within(
+        &self,
+        root: &Cid,
+        path: &str,
+        providers: &[PeerId],
+        timeout: Duration,
+        max: usize,
+    ) -> Result<Vec<u8>, ContentError> {
         self.reach(providers).await;
         let full = rust_ipfs::IpfsPath::from(*root)
             .sub_path(path)
             .map_err(|e| ContentError::BadCid(CidError(format!("{root}/{path}: {e}"))))?;
-        self.cat_within(full, root, providers, timeout, MAX_FILE_BYTES)
-            .await
+        self.cat_within(full, root, providers, timeout, max).await
     }
 
     /// The CID at `path` under the directory `root`, its block fetched (and

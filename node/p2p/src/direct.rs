@@ -41,10 +41,15 @@ pub enum DirectError {
 
 /// The libp2p stream protocol of direct block requests.
 pub const BLOCK_PROTOCOL: &str = "/cyteria/block/1";
-/// Requests answered at once; more wait.
-const MAX_SERVING: usize = 16;
+/// Requests answered at once; more are refused (the stream dropped).
+pub const MAX_SERVING: usize = 16;
+/// Requests of one peer answered at once.
+pub const MAX_SERVING_PER_PEER: usize = 2;
 /// How long a requester may take to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request may hold its place, its answer's writing included:
+/// a requester that never reads its answer lets go of it then.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 const FOUND: u8 = 0;
 const NOT_HERE: u8 = 1;
 /// A CID's bytes are far shorter than this.
@@ -55,6 +60,8 @@ const MAX_CID_BYTES: usize = 128;
 pub async fn serve(net: &Net) -> anyhow::Result<()> {
     let mut incoming = net.ipfs.new_stream(BLOCK_PROTOCOL).await?;
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_SERVING));
+    let serving: Arc<std::sync::Mutex<std::collections::BTreeMap<PeerId, usize>>> =
+        Default::default();
     let net = net.clone();
     tokio::spawn(async move {
         loop {
@@ -63,13 +70,35 @@ pub async fn serve(net: &Net) -> anyhow::Result<()> {
                 _ = net.stopped() => None,
             };
             let Some((peer, stream)) = next else { break };
-            let (ipfs, permits) = (net.ipfs.clone(), permits.clone());
+            // Full, or this peer has its share: the stream is dropped (the
+            // requester sees it closed and asks someone else).
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                net.metrics.reject("block", "busy");
+                continue;
+            };
+            {
+                let mut s = serving.lock().unwrap_or_else(|e| e.into_inner());
+                let n = s.entry(peer).or_insert(0);
+                if *n >= MAX_SERVING_PER_PEER {
+                    net.metrics.reject("block", "peer busy");
+                    continue;
+                }
+                *n += 1;
+            }
+            let (ipfs, serving) = (net.ipfs.clone(), serving.clone());
             tokio::spawn(async move {
-                let Ok(_permit) = permits.acquire().await else {
-                    return;
-                };
-                if let Err(e) = answer(&ipfs, stream).await {
-                    tracing::debug!(%peer, error = %e, "block request not answered");
+                match tokio::time::timeout(ANSWER_TIMEOUT, answer(&ipfs, stream)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "block request not answered"),
+                    Err(_) => tracing::debug!(%peer, "block request took too long; dropped"),
+                }
+                drop(permit);
+                let mut s = serving.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(n) = s.get_mut(&peer) {
+                    *n -= 1;
+                    if *n == 0 {
+                        s.remove(&peer);
+                    }
                 }
             });
         }

@@ -205,6 +205,14 @@ async fn the_gateway_serves_files_and_blocks_and_refuses_bad_cids() {
     assert!(body == file);
     let (status, _, _) = get("/ipfs/not-a-cid".to_string()).await;
     assert_eq!(status, 400);
+    // A page that pointed its own name at this machine (DNS rebinding)
+    // reads nothing; localhost by name does.
+    let (status, _, body) = http_get_as(addr, &format!("/ipfs/{jcid}"), "evil.example:8080").await;
+    assert_eq!(status, 403);
+    assert!(body != json);
+    let host = format!("localhost:{}", addr.port());
+    let (status, _, _) = http_get_as(addr, &format!("/ipfs/{jcid}"), &host).await;
+    assert_eq!(status, 200);
     stop(nodes).await;
 }
 
@@ -365,5 +373,43 @@ async fn a_block_comes_by_direct_request_and_bad_requests_are_refused() {
         .await
         .unwrap();
     assert_eq!(again.data(), &record[..]);
+    stop(nodes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_readers_that_never_read_do_not_block_block_requests() {
+    use cyteria_node::direct::{BLOCK_PROTOCOL, request};
+    use cyteria_node::framing::write_frame;
+    // A serves; B and C each open eight streams that ask for a 1 MiB
+    // block and never read the answer; D then asks for it.
+    let nodes = nodes(4, Transport::Tcp).await;
+    let (a, d) = (&nodes[0], &nodes[3]);
+    let record = pseudo_random(1 << 20, 11);
+    let cid = a.content.put(record.clone()).await.unwrap();
+    let mut held = vec![];
+    for slow in &nodes[1..3] {
+        for _ in 0..8 {
+            let mut s = slow
+                .net()
+                .ipfs
+                .open_stream(a.net().peer_id, libp2p::StreamProtocol::new(BLOCK_PROTOCOL))
+                .await
+                .unwrap();
+            // A drops what is over a peer's share: its write may fail.
+            let _ = write_frame(&mut s, &cid.to_bytes()).await;
+            held.push(s);
+        }
+    }
+    let started = std::time::Instant::now();
+    let block = request(&d.net().ipfs, a.net().peer_id, &cid, TIMEOUT)
+        .await
+        .expect("answered while sixteen streams sit unread");
+    assert_eq!(block.data(), &record[..]);
+    eprintln!("answered in {:?} beside 16 unread streams", started.elapsed());
+    assert!(
+        started.elapsed() < cyteria_node::direct::ANSWER_TIMEOUT,
+        "served at once, not after the slow readers timed out"
+    );
+    drop(held);
     stop(nodes).await;
 }

@@ -147,9 +147,18 @@ pub(crate) fn assert_finished_and_verified(reports: &[MatchReport], nodes: &[Nod
 /// A minimal HTTP/1.0 GET: (status, content type, body).
 #[allow(dead_code)] // used by the content and chain test binaries, not by the matches
 pub(crate) async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String, Vec<u8>) {
+    http_get_as(addr, path, &addr.to_string()).await
+}
+
+/// As [`http_get`], naming `host` in the `Host` header.
+pub(crate) async fn http_get_as(
+    addr: std::net::SocketAddr,
+    path: &str,
+    host: &str,
+) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
         .await
         .unwrap();
     let mut raw = vec![];
