@@ -123,8 +123,27 @@ pub fn load_signer(
     env_var: &str,
 ) -> anyhow::Result<PrivateKeySigner> {
     let text = match key_file {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| anyhow::anyhow!("reading the key file {}: {e}", p.display()))?,
+        Some(p) => {
+            // A key others can read is a key others have.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(p)
+                    .map_err(|e| anyhow::anyhow!("reading the key file {}: {e}", p.display()))?
+                    .permissions()
+                    .mode()
+                    & 0o777;
+                if mode & 0o077 != 0 {
+                    anyhow::bail!(
+                        "the key file {} may be read by others (mode {mode:o}): run `chmod 600 {}`",
+                        p.display(),
+                        p.display()
+                    );
+                }
+            }
+            std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("reading the key file {}: {e}", p.display()))?
+        }
         None => std::env::var(env_var)
             .map_err(|_| anyhow::anyhow!("no key: give a key file or set {env_var}"))?,
     };
@@ -572,4 +591,21 @@ where
         }
     }
     unreachable!("the loop returns")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[cfg(unix)]
+    fn a_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("eth.key");
+        std::fs::write(&p, format!("{}\n", "11".repeat(32))).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = super::load_signer(Some(&p), "UNSET_FOR_THIS_TEST").unwrap_err();
+        assert!(e.to_string().contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(super::load_signer(Some(&p), "UNSET_FOR_THIS_TEST").is_ok());
+    }
 }
