@@ -26,6 +26,8 @@ pub const ACCEPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const EXCLUDE_FOR: Duration = Duration::from_secs(30);
 /// How long a new search listens before it proposes.
 pub const SETTLE: Duration = Duration::from_millis(600);
+/// Peers whose latest accept a lobby remembers at most.
+pub const MAX_ACCEPTS: usize = 4096;
 
 /// The players of an agreed match, in seat order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +110,9 @@ pub struct Lobby {
     me: PeerId,
     mine: Option<(Offer, Instant)>,
     offers: BTreeMap<PeerId, (Offer, Instant)>,
-    accepts: BTreeMap<[u8; 32], BTreeSet<PeerId>>,
+    /// Each peer's latest accept: the match it accepted, and when. One a
+    /// peer, so that no one can fill a group's accepts with other keys'.
+    accepts: BTreeMap<PeerId, ([u8; 32], Instant)>,
     excluded: BTreeMap<PeerId, Instant>,
     proposal: Option<(Group, Instant)>,
 }
@@ -163,9 +167,8 @@ impl Lobby {
                 self.offers.insert(peer, (o, now));
             }
             LobbyMessage::Accept(a) => {
-                let set = self.accepts.entry(a.match_id).or_default();
-                if set.len() < 8 {
-                    set.insert(peer);
+                if self.accepts.len() < MAX_ACCEPTS || self.accepts.contains_key(&peer) {
+                    self.accepts.insert(peer, (a.match_id, now));
                 }
             }
             LobbyMessage::Withdraw { offer_id } => {
@@ -221,6 +224,8 @@ impl Lobby {
         self.excluded.retain(|_, until| *until > now);
         self.offers
             .retain(|_, (_, seen)| now.duration_since(*seen) < OFFER_TTL * 4);
+        self.accepts
+            .retain(|_, (_, at)| now.duration_since(*at) < OFFER_TTL * 4);
         if self.mine.is_none() {
             return steps;
         }
@@ -233,18 +238,29 @@ impl Lobby {
         if changed {
             self.proposal = candidate.map(|g| (g, now));
             if let Some((g, _)) = &self.proposal {
-                self.accepts.entry(g.match_id).or_default().insert(self.me);
                 steps.push(Step::Publish(LobbyMessage::Accept(crate::wire::Accept {
                     match_id: g.match_id,
                 })));
             }
         }
         if let Some((g, since)) = self.proposal.clone() {
-            let accepted = self.accepts.get(&g.match_id).cloned().unwrap_or_default();
+            let accepted: BTreeSet<PeerId> = g
+                .peers()
+                .filter(|p| {
+                    **p == self.me
+                        || self
+                            .accepts
+                            .get(p)
+                            .is_some_and(|(id, _)| *id == g.match_id)
+                })
+                .copied()
+                .collect();
             if g.peers().all(|p| accepted.contains(p)) {
                 self.mine = None;
                 self.proposal = None;
-                self.accepts.remove(&g.match_id);
+                for p in g.peers() {
+                    self.accepts.remove(p);
+                }
                 steps.push(Step::Agreed(g));
             } else if now.duration_since(since) >= ACCEPT_TIMEOUT {
                 for p in g
@@ -389,6 +405,38 @@ mod tests {
         assert!(agreed[1].is_some());
         assert_eq!(agreed[1], agreed[2]);
         assert!(agreed[1].as_ref().unwrap().seat_of(&sorted[0]).is_none());
+    }
+
+    #[test]
+    fn eight_squatted_accepts_do_not_lock_a_predicted_group_out() {
+        let mut ids = peers(2);
+        ids.sort();
+        let offers: Vec<Offer> = (0..2).map(|i| offer(i, 2)).collect();
+        // Anyone reading the lobby can compute the pair's match id.
+        let predicted = Group::of(
+            kind(2),
+            ids.iter().copied().zip(offers.iter().cloned()).collect(),
+        )
+        .match_id;
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let squatters: Vec<PeerId> = (100..108u8)
+            .map(|i| Identity::from_secret([i; 32]).peer_id())
+            .collect();
+        for l in lobbies.iter_mut() {
+            for q in &squatters {
+                l.on_message(
+                    *q,
+                    LobbyMessage::Accept(crate::wire::Accept {
+                        match_id: predicted,
+                    }),
+                    Instant::now(),
+                );
+            }
+        }
+        let agreed = run(&mut lobbies, &ids, &offers, None);
+        let g = agreed[0].clone().expect("the pair agreed");
+        assert_eq!(g.match_id, predicted);
+        assert_eq!(agreed[1].as_ref(), Some(&g));
     }
 
     #[test]
