@@ -26,6 +26,9 @@ pub enum Cheat {
     ForgeInput,
     /// Announce more experience than the match gave.
     ClaimRewards,
+    /// Send, besides its checkpoints, one it signed for frame `u32::MAX`
+    /// (which, kept, would wait and be relayed for the rest of the match).
+    FarCheckpoint,
 }
 
 /// How a player misbehaves: the default is not at all.
@@ -88,6 +91,17 @@ impl Adversary {
                         .map(|p| (*p, if Some(*p) == victim { fake } else { cp }))
                         .collect(),
                 )
+            }
+            Cheat::FarCheckpoint => {
+                let mut far = *chain;
+                far.frame = u32::MAX;
+                let far = sign_checkpoint(identity, digest, seat, &far);
+                // every other checkpoint honest, this one far
+                if chain.frame % 120 == 0 {
+                    Some(others.iter().map(|p| (*p, far)).collect())
+                } else {
+                    None
+                }
             }
             Cheat::ForgeInput | Cheat::ClaimRewards => None,
         }

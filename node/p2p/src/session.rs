@@ -228,6 +228,10 @@ struct Play {
     ended: Option<(u32, cyteria_game::verify::Outcome)>,
     /// Seats whose equivocation this node already sent the validators.
     reported: std::collections::BTreeSet<u8>,
+    /// The (seat, frame) of every equivocation filed: a repeat of one is
+    /// neither stored nor relayed again (four players relaying each
+    /// other's copies stormed).
+    equivocations: std::collections::BTreeSet<(u8, u32)>,
 }
 
 impl Play {
@@ -346,6 +350,12 @@ fn show(link: &ClientLink, play: &Play, session: &P2PSession<GgrsConfig>) {
         frame_advantage: if advantage == i32::MAX { 0 } else { advantage },
     }));
 }
+
+/// How far past this node's frame a checkpoint it is sent may be.
+const CHECKPOINT_AHEAD: u32 = 600;
+
+/// Checkpoints waiting to be compared with this node's inputs, at most.
+const MAX_PENDING_CHECKPOINTS: usize = 1024;
 
 /// Plays one agreed match to its end and stores the transcript. A panic
 /// inside the match (ggrs asserts on what it was fed, or a bug of ours)
@@ -468,6 +478,7 @@ async fn play_match(
         last_depth: 0,
         ended: None,
         reported: Default::default(),
+        equivocations: Default::default(),
     };
     let ending = drive(
         ctx,
@@ -802,6 +813,23 @@ async fn on_control(
             .penalise(from, Misbehaviour::CheckpointForNoSeat)
             .await;
     }
+    // No match runs past its time limit: a checkpoint beyond it would be
+    // kept (and relayed) for the rest of the match.
+    if cp.frame > play.header.rules.time_limit {
+        return ctx
+            .net
+            .penalise(from, Misbehaviour::CheckpointPastTheEnd)
+            .await;
+    }
+    // Far ahead of this node: not comparable for a long while; dropped
+    // (an honest sender is within its prediction window of this node).
+    if cp.frame > play.frame.saturating_add(CHECKPOINT_AHEAD) || play.pending.len() >= MAX_PENDING_CHECKPOINTS {
+        ctx.net.metrics.reject("rollback", "checkpoint far ahead");
+        return;
+    }
+    if play.equivocations.contains(&(cp.seat, cp.frame)) {
+        return;
+    }
     match play.book.file(cp) {
         Filed::BadSignature => {
             play.report.rejected_checkpoints += 1;
@@ -811,6 +839,7 @@ async fn on_control(
         }
         Filed::Duplicate => {}
         Filed::Equivocation(ev) => {
+            play.equivocations.insert((cp.seat, cp.frame));
             tracing::warn!(
                 seat = cp.seat,
                 frame = cp.frame,

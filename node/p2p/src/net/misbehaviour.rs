@@ -25,6 +25,8 @@ pub enum Misbehaviour {
     InconsistentBye,
     /// A checkpoint for a seat the match does not have.
     CheckpointForNoSeat,
+    /// A checkpoint for a frame past the match's time limit.
+    CheckpointPastTheEnd,
     /// A checkpoint whose signature does not verify.
     BadCheckpointSignature,
     /// A Bye whose end-record signature does not verify.
@@ -53,6 +55,7 @@ impl Misbehaviour {
             | BadGgrsMessage
             | InconsistentBye
             | CheckpointForNoSeat
+            | CheckpointPastTheEnd
             | BadCheckpointSignature
             | BadEndSignature
             | CheckpointMismatch => "rollback",
@@ -75,6 +78,7 @@ impl Misbehaviour {
             BadGgrsMessage => "bad ggrs message",
             InconsistentBye => "inconsistent bye",
             CheckpointForNoSeat => "checkpoint for no seat",
+            CheckpointPastTheEnd => "checkpoint past the end",
             BadCheckpointSignature => "bad checkpoint signature",
             BadEndSignature => "bad end signature",
             CheckpointMismatch => "checkpoint does not match inputs",

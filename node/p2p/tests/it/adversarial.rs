@@ -196,6 +196,68 @@ async fn two_signed_chains_for_one_frame_are_caught_and_kept_as_evidence() {
     }
 }
 
+/// Four players, one equivocating: each honest node files the evidence
+/// once for each (seat, frame), however many copies its peers relay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_four_player_equivocation_is_filed_once_not_stormed() {
+    let mut nodes = nodes(4, Transport::Tcp).await;
+    let cheat = SessionConfig {
+        adversary: Adversary::cheating(Cheat::Equivocate),
+        ..fast()
+    };
+    let cfgs = [
+        player(4, 600, fast()),
+        player(4, 600, fast()),
+        player(4, 600, fast()),
+        player(4, 600, cheat),
+    ];
+    let reports = play_one(&mut nodes, &cfgs).await;
+    let mut caught = 0;
+    for (n, r) in nodes[..3].iter().zip(&reports) {
+        let kept = n.ctx.store.evidence().len();
+        // one equivocated checkpoint a frame; each node files it once
+        assert!(
+            r.evidence <= kept as u64,
+            "{} filings for {kept} kept",
+            r.evidence
+        );
+        caught += r.evidence;
+    }
+    assert!(caught > 0, "the equivocation was caught");
+}
+
+/// A checkpoint signed for frame u32::MAX is refused, costs its sender,
+/// and the match goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_at_frame_u32_max_is_refused_and_the_match_finishes() {
+    let mut nodes = nodes(3, Transport::Tcp).await;
+    let cheat = SessionConfig {
+        adversary: Adversary::cheating(Cheat::FarCheckpoint),
+        ..fast()
+    };
+    let cfgs = [
+        player(3, 600, fast()),
+        player(3, 600, fast()),
+        player(3, 600, cheat),
+    ];
+    let reports = play_one(&mut nodes, &cfgs).await;
+    let cheater = nodes[2].net().peer_id;
+    for (n, r) in nodes[..2].iter().zip(&reports) {
+        // Played on: to the end, or until the cheater, banned, left.
+        assert!(
+            r.frames >= 120 && !matches!(r.ending, Ending::Failed { .. }),
+            "the match played on: {:?} at frame {}",
+            r.ending,
+            r.frames
+        );
+        assert!(
+            n.ctx.net.metrics.render().contains("checkpoint past the end"),
+            "refused as past the end"
+        );
+        assert!(n.net().app_score(&cheater) < 0.0);
+    }
+}
+
 /// A player that vanishes mid-match: the two that stay end the match at the
 /// last frame every seat signed and sign an end record naming the seat that
 /// left. The transcript verifies and every seat, the one that left too, is
