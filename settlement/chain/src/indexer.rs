@@ -649,7 +649,11 @@ impl Indexer {
                 }
                 self.commit(n, hash, staged.changes)?;
             }
-            let hash = block_hash(provider, to).await?.unwrap_or_default();
+            // Blocks with no events after the last one indexed: the head
+            // moves past them (the chunk's events are in already).
+            let hash = block_hash(provider, to)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("block {to} has no hash yet"))?;
             let mut v = to.to_be_bytes().to_vec();
             v.extend_from_slice(hash.as_slice());
             self.blocks.insert(HEAD, v)?;
@@ -661,26 +665,37 @@ impl Indexer {
         Ok(out)
     }
 
-    /// Applies one block's changes and keeps what they replaced.
+    /// Applies one block's changes, keeps what they replaced, and moves the
+    /// head to the block, in one transaction over the three trees: a crash
+    /// or an error at any point leaves the block either wholly indexed (and
+    /// the head on it) or not at all, never applied twice.
     fn commit(
         &self,
         number: u64,
         hash: B256,
         changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     ) -> anyhow::Result<()> {
-        let mut undo: Undo = vec![];
-        let mut batch = sled::Batch::default();
-        for (k, v) in changes {
-            undo.push((k.clone(), self.state.get(&k)?.map(|x| x.to_vec())));
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        self.state.apply_batch(batch)?;
-        self.undo
-            .insert(number.to_be_bytes(), serde_json::to_vec(&undo)?)?;
-        self.blocks.insert(number.to_be_bytes(), hash.as_slice())?;
+        use sled::Transactional;
+        use sled::transaction::ConflictableTransactionError as Abort;
+        let mut head = number.to_be_bytes().to_vec();
+        head.extend_from_slice(hash.as_slice());
+        (&self.state, &self.undo, &self.blocks)
+            .transaction(|(state, undo_tree, blocks)| {
+                let mut undo: Undo = vec![];
+                for (k, v) in &changes {
+                    let old = match v {
+                        Some(v) => state.insert(k.as_slice(), v.as_slice())?,
+                        None => state.remove(k.as_slice())?,
+                    };
+                    undo.push((k.clone(), old.map(|x| x.to_vec())));
+                }
+                let undo = serde_json::to_vec(&undo).map_err(Abort::Abort)?;
+                undo_tree.insert(&number.to_be_bytes(), undo)?;
+                blocks.insert(&number.to_be_bytes(), hash.as_slice())?;
+                blocks.insert(HEAD, head.as_slice())?;
+                Ok(())
+            })
+            .map_err(|e| anyhow::anyhow!("indexing block {number}: {e:?}"))?;
         Ok(())
     }
 
