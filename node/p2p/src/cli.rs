@@ -156,6 +156,7 @@ pub fn net_config(
         ));
     }
     c.max_connections = file.network.max_connections;
+    c.limits = file.limits;
     c.behaviour.dht_server = file.network.dht_server || role == Role::Bootstrap;
     c.repo = Some(data_dir.join("ipfs"));
     Ok(c)

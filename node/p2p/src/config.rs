@@ -160,6 +160,8 @@ pub struct FileConfig {
     pub chain: ChainSection,
     /// The `[validator]` section.
     pub validator: ValidatorSection,
+    /// The `[limits]` section: what each peer may send.
+    pub limits: crate::net::limits::Limits,
 }
 
 impl FileConfig {

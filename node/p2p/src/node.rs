@@ -382,6 +382,27 @@ async fn dispatch(net: Net, mut events: mpsc::Receiver<NetEvent>, out: Outlets) 
                         .await;
                     continue;
                 };
+                // Over its author's limit: dropped undecoded, not relayed,
+                // and the author pays.
+                use crate::net::limits::Channel;
+                let channel = if topic == lobby_hash {
+                    Some(Channel::Lobby)
+                } else if topic == announce_hash {
+                    Some(Channel::Transcripts)
+                } else if topic == actions_hash {
+                    Some(Channel::Actions)
+                } else if topic == batches_hash {
+                    Some(Channel::Batches)
+                } else {
+                    None
+                };
+                if let Some(c) = channel
+                    && !net.limiter.allow(c, &author)
+                {
+                    net.report(id, propagation_source, MessageAcceptance::Ignore);
+                    net.penalise(author, Misbehaviour::RateLimited).await;
+                    continue;
+                }
                 let verdict = if topic == lobby_hash {
                     LobbyMessage::decode(&data).map(|m| {
                         let _ = out.lobby.try_send((author, m));

@@ -136,6 +136,14 @@ impl Hub {
                 Err(FrameError::Io(_)) => return,
             };
             m.bytes("rollback", "in", bytes.len() + 4);
+            if !self
+                .net
+                .limiter
+                .allow(crate::net::limits::Channel::Rollback, &peer)
+            {
+                self.net.penalise(peer, Misbehaviour::RateLimited).await;
+                continue;
+            }
             match RollbackFrame::decode(&bytes) {
                 Ok(f) => {
                     if route.inbox.send((peer, f)).await.is_err() {

@@ -6,7 +6,7 @@
 //! whose `ToSwarm` is `Infallible`, so this behaviour talks to the node
 //! through channels: [`Command`]s in, [`NetEvent`]s out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -140,6 +140,8 @@ pub struct BehaviourConfig {
     pub max_transmit_override: Option<usize>,
     /// Measures gossip delivery latency across the nodes of one process (the devnet).
     pub clock: Option<super::latency::GossipClock>,
+    /// Inbound connections one IP address (other than loopback) may hold.
+    pub connections_per_ip: usize,
 }
 
 impl Default for BehaviourConfig {
@@ -151,6 +153,7 @@ impl Default for BehaviourConfig {
             forge_author: None,
             max_transmit_override: None,
             clock: None,
+            connections_per_ip: super::limits::Limits::default().connections_per_ip as usize,
         }
     }
 }
@@ -210,6 +213,18 @@ pub struct Behaviour {
     local: PeerId,
     clock: Option<super::latency::GossipClock>,
     refused: RefusedConnections,
+    /// Inbound connections by the remote IP address, and the cap.
+    per_ip: BTreeMap<std::net::IpAddr, BTreeSet<ConnectionId>>,
+    connections_per_ip: usize,
+}
+
+/// The IP address a multiaddr starts with, if any.
+fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::Ip4(ip) => Some(std::net::IpAddr::V4(ip)),
+        libp2p::multiaddr::Protocol::Ip6(ip) => Some(std::net::IpAddr::V6(ip)),
+        _ => None,
+    })
 }
 
 /// Connections that failed, summed up and logged once a minute: a peer this
@@ -367,6 +382,8 @@ impl Behaviour {
             local,
             clock: config.clock.clone(),
             refused: RefusedConnections::default(),
+            per_ip: BTreeMap::new(),
+            connections_per_ip: config.connections_per_ip.max(1),
         })
     }
 
@@ -499,6 +516,19 @@ impl NetworkBehaviour for Behaviour {
         local: &Multiaddr,
         remote: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
+        if let Some(ip) = ip_of(remote).filter(|ip| !ip.is_loopback()) {
+            let held = self.per_ip.get(&ip).map_or(0, |s| s.len());
+            if held >= self.connections_per_ip {
+                return Err(ConnectionDenied::new(std::io::Error::other(format!(
+                    "{ip} holds {held} connections already"
+                ))));
+            }
+            let handler = self
+                .inner
+                .handle_established_inbound_connection(id, peer, local, remote)?;
+            self.per_ip.entry(ip).or_default().insert(id);
+            return Ok(handler);
+        }
         self.inner
             .handle_established_inbound_connection(id, peer, local, remote)
     }
@@ -543,9 +573,19 @@ impl NetworkBehaviour for Behaviour {
                     connections: self.connected.len(),
                 });
             }
-            FromSwarm::ConnectionClosed(e) if e.remaining_established == 0 => {
-                self.connected.remove(&e.peer_id);
-                self.emit(NetEvent::Disconnected { peer: e.peer_id });
+            FromSwarm::ConnectionClosed(e) => {
+                if let Some(ip) = ip_of(e.endpoint.get_remote_address())
+                    && let Some(set) = self.per_ip.get_mut(&ip)
+                {
+                    set.remove(&e.connection_id);
+                    if set.is_empty() {
+                        self.per_ip.remove(&ip);
+                    }
+                }
+                if e.remaining_established == 0 {
+                    self.connected.remove(&e.peer_id);
+                    self.emit(NetEvent::Disconnected { peer: e.peer_id });
+                }
             }
             FromSwarm::ListenFailure(e) => {
                 tracing::debug!(peer = ?e.peer_id, error = %e.error, "incoming connection failed");

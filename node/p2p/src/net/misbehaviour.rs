@@ -39,6 +39,8 @@ pub enum Misbehaviour {
     NotAValidator,
     /// An announced transcript that fails verification.
     InvalidTranscript,
+    /// More than the peer's rate limit on a channel (see [`super::limits`]).
+    RateLimited,
 }
 
 impl Misbehaviour {
@@ -61,6 +63,7 @@ impl Misbehaviour {
             | CheckpointMismatch => "rollback",
             BadAttestationSignature | NotAValidator => "batch",
             InvalidTranscript => "transcript",
+            RateLimited => "limits",
         }
     }
 
@@ -85,6 +88,7 @@ impl Misbehaviour {
             BadAttestationSignature => "bad signature",
             NotAValidator => "not a validator",
             InvalidTranscript => "invalid transcript",
+            RateLimited => "over the rate limit",
         }
     }
 
@@ -103,7 +107,19 @@ impl Misbehaviour {
     /// honest peer sends, fifty of one that an honest peer can send by
     /// accident (see [`Misbehaviour::can_be_honest`]).
     pub fn penalty(self) -> f64 {
-        if self.can_be_honest() { 2.0 } else { 40.0 }
+        match self {
+            // each message over the limit: a sustained flood is banned
+            // within a second or two, a peer a little over it never
+            Misbehaviour::RateLimited => 4.0,
+            m if m.can_be_honest() => 2.0,
+            _ => 40.0,
+        }
+    }
+
+    /// Whether it comes in floods, each not worth a log line (the metrics
+    /// count them; the ban is logged).
+    pub fn is_flood(self) -> bool {
+        matches!(self, Misbehaviour::RateLimited)
     }
 }
 

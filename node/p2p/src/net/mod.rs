@@ -3,6 +3,7 @@
 
 pub mod behaviour;
 pub mod latency;
+pub mod limits;
 pub mod misbehaviour;
 pub mod reputation;
 
@@ -85,6 +86,8 @@ pub struct NetConfig {
     pub max_connections: u32,
     /// Most established connections with one peer.
     pub max_connections_per_peer: u32,
+    /// What each peer may send (the `[limits]` section).
+    pub limits: limits::Limits,
 }
 
 impl NetConfig {
@@ -102,6 +105,7 @@ impl NetConfig {
             relay: RelayLimits::default(),
             max_connections: 256,
             max_connections_per_peer: 4,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -117,6 +121,8 @@ pub struct Net {
     pub metrics: Metrics,
     commands: mpsc::UnboundedSender<Command>,
     reputation: Arc<Mutex<reputation::Reputation>>,
+    /// What each peer may send, and what it sent lately.
+    pub limiter: Arc<limits::Limiter>,
 }
 
 pub use reputation::BAN_SCORE;
@@ -152,7 +158,8 @@ impl Net {
         let keypair = identity.keypair();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::channel(4096);
-        let bconf = config.behaviour.clone();
+        let mut bconf = config.behaviour.clone();
+        bconf.connections_per_ip = config.limits.connections_per_ip as usize;
         let mut builder = IpfsBuilder::<behaviour::Behaviour>::with_keypair(&keypair)?
             .with_identify(IdentifyConfiguration {
                 protocol_version: wire::IDENTIFY_VERSION.into(),
@@ -217,6 +224,7 @@ impl Net {
             metrics,
             commands: cmd_tx,
             reputation: Default::default(),
+            limiter: Arc::new(limits::Limiter::new(config.limits)),
         };
         tokio::spawn(heal(net.clone()));
         // Every node relays the public topics, bootstrap nodes included, so
@@ -318,7 +326,7 @@ impl Net {
     pub async fn penalise_for(&self, peer: PeerId, m: Misbehaviour, detail: &str) {
         let (channel, reason, amount) = (m.channel(), detail, m.penalty());
         self.metrics.reject(channel, reason);
-        if m.can_be_honest() {
+        if m.can_be_honest() || m.is_flood() {
             tracing::debug!(%peer, channel, reason, "rejected input from peer");
         } else {
             tracing::warn!(%peer, channel, reason, "rejected input from peer");
@@ -444,6 +452,7 @@ async fn heal(net: Net) {
             tracing::info!(%peer, "ban ended");
             net.unblock(peer);
         }
+        net.limiter.forget_idle();
         for (peer, score) in scores {
             net.send(Command::AppScore { peer, score });
         }
