@@ -64,10 +64,15 @@ bench: ## benchmarks: the simulation and validation (criterion), matches between
 	$(CARGO) bench -p cyteria-validator --bench settle
 	$(CARGO) bench -p cyteria-node --bench content
 
-fuzz: ## fuzz the transcript and snapshot decoders for 60 s each (installs cargo-fuzz)
+FUZZ_SECONDS ?= 60
+NODE_FUZZ_TARGETS := lobby rollback announce attestation action batch_data block_request cid
+
+fuzz: ## fuzz every decoder and state machine peers feed, FUZZ_SECONDS (60) each (installs cargo-fuzz); make test runs them over their corpus
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_transcript -- -max_total_time=60
-	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_snapshot -- -max_total_time=60
+	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_transcript -- -max_total_time=$(FUZZ_SECONDS)
+	cd game/core/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run decode_snapshot -- -max_total_time=$(FUZZ_SECONDS)
+	cd node/p2p/fuzz && for t in $(NODE_FUZZ_TARGETS); do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
 interop: ## install helia (a stock IPFS node, from npm) for the IPFS interoperability test
 	@cd interop/helia && { [ -x node_modules/.bin/node ] && [ -d node_modules/helia ] || npm ci --no-audit --no-fund --loglevel=error; }

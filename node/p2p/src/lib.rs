@@ -12,6 +12,8 @@ pub mod config;
 pub mod content;
 pub mod direct;
 pub mod framing;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod gateway;
 pub mod ggrs_guard;
 pub mod identity;

@@ -5,4 +5,5 @@
 mod adversarial;
 mod blocking;
 mod common;
+mod fuzz_corpus;
 mod matches;

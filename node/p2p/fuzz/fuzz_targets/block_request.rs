@@ -1,0 +1,5 @@
+//! `cyteria_node::fuzzing::block_request` under libFuzzer: must never panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| cyteria_node::fuzzing::block_request(data));
