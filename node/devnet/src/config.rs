@@ -22,6 +22,9 @@ pub enum Scenario {
     /// After the first round a quarter of the players leave, and as many
     /// newcomers join through the bootstrap node and play the next.
     Churn,
+    /// A hostile node floods every gossip topic and stream protocol for
+    /// the first minute of the matches (see `flood`).
+    Flood,
 }
 
 /// The devnet's settings; the defaults are the README's `cyteria devnet`.

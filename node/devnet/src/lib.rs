@@ -9,6 +9,7 @@
 //! expects.
 
 pub mod config;
+pub mod flood;
 pub mod plot;
 pub mod report;
 pub mod roles;
@@ -228,6 +229,24 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     if cfg.scenario == Scenario::Cheater {
         steal_binding(&chain, &players).await;
     }
+    // The flood: a hostile node, for the first minute of the matches.
+    let flooding = if cfg.scenario == Scenario::Flood {
+        let (d, sd, c) = (cfg.data_dir.join("flooder"), seeds.clone(), clock.clone());
+        let node = roles::start_on(roles.players(), move || start_node(d, Role::Player, sd, c)).await?;
+        let flooder = node.net().peer_id;
+        let stop = stop.clone();
+        Some((
+            flooder,
+            tokio::spawn(async move {
+                let net = node.net().clone();
+                let stats = flood::flood(node, FLOOD_FOR, stop).await;
+                net.stop().await;
+                stats
+            }),
+        ))
+    } else {
+        None
+    };
 
     // Matches: every player searches the lobby; groups form as offers meet.
     // Rounds go on (up to MAX_ROUNDS) until some honest player owns an item
@@ -431,6 +450,10 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
                 theirs.len()
             ),
         });
+    }
+    if let Some((flooder, task)) = flooding {
+        let stats = task.await.unwrap_or_default();
+        extra_checks.extend(flood_checks(flooder, &stats, &players, &validators).await);
     }
     if cfg.scenario == Scenario::Cheater {
         // The cheaters' match is refused whole; give the refusals a moment to be counted everywhere.
@@ -1536,6 +1559,81 @@ async fn wait_for(
             _ = stop.changed() => {}
         }
     }
+}
+
+/// How long the flood scenario's hostile node floods.
+const FLOOD_FOR: Duration = Duration::from_secs(60);
+
+/// The most memory the whole devnet process (every honest node, the
+/// flooder too) may hold at its peak in the flood scenario; an honest run
+/// of 4 players and 3 validators peaks near 200 MB.
+const FLOOD_MAX_RSS_MB: f64 = 768.0;
+
+/// The flood scenario's checks: the flooder ended up cut off by every
+/// honest node it reached, and the process's memory stayed bounded.
+async fn flood_checks(
+    flooder: libp2p::PeerId,
+    stats: &flood::FloodStats,
+    players: &[Player],
+    validators: &[Option<RunningValidator>],
+) -> Vec<report::Check> {
+    let honest: Vec<&cyteria_node::net::Net> = players
+        .iter()
+        .map(|p| p.node.net())
+        .chain(live(validators).map(|v| v.node.net()))
+        .collect();
+    let mut still = 0;
+    for n in &honest {
+        if n.connected().await.contains(&flooder) {
+            still += 1;
+        }
+    }
+    let banned = honest
+        .iter()
+        .filter(|n| n.app_score(&flooder) <= cyteria_node::net::BAN_SCORE / 2.0)
+        .count();
+    let rss = peak_rss_mb();
+    vec![
+        report::Check {
+            name: "the flooder was cut off".into(),
+            ok: still == 0 && stats.peers_at_end == 0 && stats.most_peers > 0,
+            detail: format!(
+                "{} gossip messages sent in {:.0} s ({} refused once it had no peers), {} streams opened ({} refused); it had up to {} peers and {} at the end; {} of {} honest nodes still connected to it, {} scored it down to a ban",
+                stats.gossip_sent,
+                stats.seconds,
+                stats.gossip_refused,
+                stats.streams_opened,
+                stats.streams_refused,
+                stats.most_peers,
+                stats.peers_at_end,
+                still,
+                honest.len(),
+                banned
+            ),
+        },
+        report::Check {
+            name: "memory stayed bounded under the flood".into(),
+            ok: rss.is_some_and(|m| m <= FLOOD_MAX_RSS_MB),
+            detail: format!(
+                "peak RSS of the devnet process {} MB (bound {FLOOD_MAX_RSS_MB} MB)",
+                rss.map_or("unknown".into(), |m| format!("{m:.0}"))
+            ),
+        },
+    ]
+}
+
+/// This process's peak resident memory (VmHWM), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
 }
 
 /// How a node or window from outside joins the running devnet.

@@ -23,6 +23,10 @@ pub struct Second {
     pub gossip_p50_ms: Option<f64>,
     /// Their 99th-percentile delivery latency, in ms.
     pub gossip_p99_ms: Option<f64>,
+    /// The devnet process's resident memory at the end of the second, in MB.
+    pub rss_mb: f64,
+    /// CPU the devnet process used in this second, in percent of one core.
+    pub cpu_pct: f64,
 }
 
 /// Delivery latency of one topic, or of all.
@@ -86,6 +90,31 @@ pub fn gossip(deliveries: &[Delivery]) -> Gossip {
 struct Totals {
     frames: u64,
     rollbacks: u64,
+    rss_mb: f64,
+    cpu_s: f64,
+}
+
+/// This process's resident memory (MB) and CPU time so far (s), from /proc.
+fn process_now() -> (f64, f64) {
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0);
+    // utime and stime, fields 14 and 15, in clock ticks (100 a second)
+    let cpu = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = after.split_whitespace().collect();
+            let t = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(t / 100.0)
+        })
+        .unwrap_or(0.0);
+    (rss, cpu)
 }
 
 /// Samples the players' counters once a second while the devnet runs.
@@ -110,7 +139,8 @@ impl Timeline {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                let totals = s.totals();
+                let mut totals = s.totals();
+                (totals.rss_mb, totals.cpu_s) = process_now();
                 let at = s.clock.elapsed().as_secs() as u32;
                 s.seconds
                     .lock()
@@ -138,6 +168,8 @@ impl Timeline {
         Totals {
             frames: players.iter().map(|m| m.frames.get()).sum(),
             rollbacks: players.iter().map(|m| m.rollbacks.get()).sum(),
+            rss_mb: 0.0,
+            cpu_s: 0.0,
         }
     }
 
@@ -173,6 +205,8 @@ fn per_second(samples: &[(u32, Totals)], deliveries: &[Delivery]) -> Vec<Second>
             gossip_deliveries: l.len(),
             gossip_p50_ms: quantile(l, 0.5),
             gossip_p99_ms: quantile(l, 0.99),
+            rss_mb: totals.rss_mb,
+            cpu_pct: (totals.cpu_s - prev.cpu_s).max(0.0) * 100.0,
         });
         prev = *totals;
     }
@@ -199,6 +233,8 @@ mod tests {
                 Totals {
                     frames: 0,
                     rollbacks: 0,
+                    rss_mb: 100.0,
+                    cpu_s: 0.5,
                 },
             ),
             (
@@ -206,6 +242,8 @@ mod tests {
                 Totals {
                     frames: 120,
                     rollbacks: 3,
+                    rss_mb: 100.0,
+                    cpu_s: 1.5,
                 },
             ),
             (
@@ -213,6 +251,8 @@ mod tests {
                 Totals {
                     frames: 240,
                     rollbacks: 3,
+                    rss_mb: 100.0,
+                    cpu_s: 2.5,
                 },
             ),
         ];
@@ -224,6 +264,7 @@ mod tests {
             (120, 3, 2)
         );
         assert_eq!(s[1].gossip_p99_ms, Some(8.0));
+        assert_eq!((s[1].rss_mb, s[1].cpu_pct), (100.0, 100.0));
         assert_eq!(
             (
                 s[2].frames,

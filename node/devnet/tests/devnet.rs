@@ -209,3 +209,19 @@ fn a_validator_that_crashed_after_signing_restarts_and_catches_up() {
         ],
     );
 }
+
+#[test]
+fn under_a_minute_of_flood_the_matches_play_and_settle_and_the_flooder_is_cut_off() {
+    let run = devnet(
+        &["--match-seconds", "30", "--scenario", "flood"],
+        &[
+            "no desync",
+            "every honest match settled on chain",
+            "the flooder was cut off",
+            "memory stayed bounded under the flood",
+        ],
+    );
+    let r = &run.report;
+    assert_eq!(r["matches"]["desyncs"], 0);
+    assert!(r["settlement"]["matches_credited"].as_u64().unwrap() >= 2);
+}
