@@ -1,4 +1,4 @@
-//! A tokio runtime per role (players, validators, bootstrap), with named
+//! A tokio runtime per role (players, validators, bootstrap, a hostile node), with named
 //! threads, so that the report can say what each role costs: the devnet runs
 //! every node in one process, and the kernel counts CPU time per thread.
 //! Memory cannot be split this way (the heap is shared); the report gives
@@ -11,10 +11,11 @@ use std::time::Duration;
 use tokio::runtime::{Handle, Runtime};
 
 /// The roles, by the prefix of their threads' names.
-const ROLES: [(&str, &str); 3] = [
+const ROLES: [(&str, &str); 4] = [
     ("cy-player", "players"),
     ("cy-validator", "validators"),
     ("cy-bootstrap", "bootstrap"),
+    ("cy-hostile", "hostile"),
 ];
 /// Everything else in the process: the devnet's driver, its chain clients, sled's threads.
 const REST: &str = "devnet driver and chain clients";
@@ -24,7 +25,7 @@ pub struct Roles {
     /// Always `Some` until dropped; a runtime must not be dropped (blocking)
     /// inside the devnet's own async context, so `Drop` lets them go in the
     /// background, also when the devnet ends early with an error.
-    runtimes: Option<[Runtime; 3]>,
+    runtimes: Option<[Runtime; 4]>,
     cpu: Arc<Mutex<BTreeMap<u32, (String, u64)>>>,
 }
 
@@ -48,6 +49,7 @@ impl Roles {
                 runtime(ROLES[0].0, cores)?,
                 runtime(ROLES[1].0, cores)?,
                 runtime(ROLES[2].0, 1)?,
+                runtime(ROLES[3].0, 1)?,
             ]),
             cpu: Default::default(),
         };
@@ -89,6 +91,12 @@ impl Roles {
     /// The bootstrap node's runtime.
     pub fn bootstrap(&self) -> &Handle {
         self.runtime(2)
+    }
+
+    /// The runtime of a hostile node (the flood scenario's), one thread:
+    /// what it costs itself is counted apart from what it costs the others.
+    pub fn hostile(&self) -> &Handle {
+        self.runtime(3)
     }
 
     /// CPU seconds per role so far.

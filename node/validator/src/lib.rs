@@ -81,6 +81,9 @@ enum TaskOutcome {
         digest: B256,
         result: Result<(Checked, Vec<(String, verifier::Verified)>), String>,
     },
+    /// Not fetched: its announcer was banned meanwhile. Forgotten, so that
+    /// an honest announcement of the same CID is fetched.
+    Skipped { announce: Announce },
 }
 
 /// Handles on a running validator, for its operator and for tests.
@@ -353,6 +356,10 @@ impl Validator {
                 attempt,
             } => self.state.on_refetch(peer, announce, attempt),
             TaskOutcome::Checked { digest, result } => self.state.on_checked(digest, result),
+            TaskOutcome::Skipped { announce } => {
+                self.state.forget(&announce.cid);
+                vec![]
+            }
         };
         self.perform(steps).await
     }
@@ -575,6 +582,7 @@ impl Validator {
             self.cfg.fetch_timeout,
         );
         let (fetching, verifying) = (self.fetching.clone(), self.verifying.clone());
+        let net = self.node.ctx.net.clone();
         tokio::spawn(async move {
             // At most MAX_FETCHES transcripts come in at once, and as many
             // are verified as there are cores: however many are announced,
@@ -582,6 +590,12 @@ impl Validator {
             let Ok(_fetch) = fetching.acquire().await else {
                 return;
             };
+            // A flooder banned while its announcements waited costs no
+            // fetches (and no DHT searches for blocks no one has).
+            if net.app_score(&peer) <= cyteria_node::net::BAN_SCORE / 2.0 {
+                let _ = tx.send(TaskOutcome::Skipped { announce: a }).await;
+                return;
+            }
             let fetched =
                 fetch(&content, &a.cid.to_string(), Some(peer), timeout, TRANSCRIPT.max_bytes).await;
             drop(_fetch);

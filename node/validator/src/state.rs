@@ -703,6 +703,11 @@ impl State {
         }
     }
 
+    /// Forgets that `cid` was announced: announced again, it is fetched.
+    pub fn forget(&mut self, cid: &Cid) {
+        self.seen.remove(cid);
+    }
+
     /// The time to fetch an announcement again has come.
     pub fn on_refetch(&mut self, peer: PeerId, announce: Announce, attempt: u32) -> Vec<Step> {
         if self.ledger.credited.contains(&announce.match_id)
