@@ -73,7 +73,11 @@ fn peak(bytes: &[u8]) -> usize {
 #[test]
 fn four_mib_of_nested_sequences_cost_a_small_multiple_of_four_mib() {
     // Nothing else in this process has used much memory yet.
-    assert!(ALLOC.max_allocated() < 16 << 20, "{}", ALLOC.max_allocated());
+    assert!(
+        ALLOC.max_allocated() < 16 << 20,
+        "{}",
+        ALLOC.max_allocated()
+    );
     let cases = [
         // four million empty input streams: 96 MiB as Vec<Vec<Input>>
         ("empty inner vectors", hostile(4_000_000, &[0], "inputs")),
@@ -83,7 +87,10 @@ fn four_mib_of_nested_sequences_cost_a_small_multiple_of_four_mib() {
     for (what, bytes) in &cases {
         assert!(bytes.len() <= 4 << 20, "{what}: {} bytes", bytes.len());
         let p = peak(bytes);
-        eprintln!("{what}: {} bytes of input, {p} bytes at the peak", bytes.len());
+        eprintln!(
+            "{what}: {} bytes of input, {p} bytes at the peak",
+            bytes.len()
+        );
         assert!(
             p <= 4 * bytes.len(),
             "{what}: decoding {} bytes held {p} bytes",

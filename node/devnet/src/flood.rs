@@ -153,7 +153,8 @@ pub async fn flood(node: Node, length: Duration, mut stop: watch::Receiver<bool>
             }
             let ipfs = net.ipfs.clone();
             tokio::spawn(async move {
-                let _ = cyteria_node::direct::request(&ipfs, p, &cid, Duration::from_millis(500)).await;
+                let _ =
+                    cyteria_node::direct::request(&ipfs, p, &cid, Duration::from_millis(500)).await;
             });
         }
     }

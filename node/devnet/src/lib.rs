@@ -232,7 +232,8 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
     // The flood: a hostile node, for the first minute of the matches.
     let flooding = if cfg.scenario == Scenario::Flood {
         let (d, sd, c) = (cfg.data_dir.join("flooder"), seeds.clone(), clock.clone());
-        let node = roles::start_on(roles.hostile(), move || start_node(d, Role::Player, sd, c)).await?;
+        let node =
+            roles::start_on(roles.hostile(), move || start_node(d, Role::Player, sd, c)).await?;
         let flooder = node.net().peer_id;
         let stop = stop.clone();
         Some((

@@ -97,7 +97,7 @@ impl Adversary {
                 far.frame = u32::MAX;
                 let far = sign_checkpoint(identity, digest, seat, &far);
                 // every other checkpoint honest, this one far
-                if chain.frame % 120 == 0 {
+                if chain.frame.is_multiple_of(120) {
                     Some(others.iter().map(|p| (*p, far)).collect())
                 } else {
                     None

@@ -14,8 +14,11 @@ use crate::ggrs_guard::Guard;
 use crate::lobby::Lobby;
 use crate::wire::{ActionMessage, Announce, Attestation, LobbyMessage, RollbackFrame};
 
+/// An entry point: bytes in, no panic.
+pub type Target = fn(&[u8]);
+
 /// Every entry point, by name (the fuzz target's and its corpus folder's).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("lobby", lobby),
     ("rollback", rollback),
     ("announce", announce),
@@ -145,7 +148,8 @@ pub fn action(data: &[u8]) {
     if let Ok(m) = ActionMessage::decode(data) {
         match m {
             ActionMessage::Bind(b) => {
-                let d = cyteria_settlement::binding::domain(31337, alloy::primitives::Address::ZERO);
+                let d =
+                    cyteria_settlement::binding::domain(31337, alloy::primitives::Address::ZERO);
                 let _ = b.verify(&d);
             }
             ActionMessage::Act(a) => {

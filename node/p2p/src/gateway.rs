@@ -36,12 +36,10 @@ pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
 pub fn host_allowed(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
         // [v6]:port
-        return rest
-            .split_once(']')
-            .is_some_and(|(ip, port)| {
-                ip.parse::<std::net::Ipv6Addr>().is_ok()
-                    && (port.is_empty() || port.strip_prefix(':').is_some_and(valid_port))
-            });
+        return rest.split_once(']').is_some_and(|(ip, port)| {
+            ip.parse::<std::net::Ipv6Addr>().is_ok()
+                && (port.is_empty() || port.strip_prefix(':').is_some_and(valid_port))
+        });
     } else {
         match host.rsplit_once(':') {
             Some((name, port)) if valid_port(port) => name,
@@ -67,7 +65,11 @@ async fn guard(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
     if !host_allowed(host) {
-        return (StatusCode::FORBIDDEN, "this gateway answers only to localhost").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "this gateway answers only to localhost",
+        )
+            .into_response();
     }
     let Ok(_permit) = permits.try_acquire() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "busy; try again").into_response();
@@ -183,10 +185,27 @@ mod tests {
 
     #[test]
     fn only_addresses_and_localhost_may_be_the_host() {
-        for ok in ["127.0.0.1:8080", "127.0.0.1", "localhost:8080", "LOCALHOST", "[::1]:8080", "[::1]", "192.168.1.4:80"] {
+        for ok in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "localhost:8080",
+            "LOCALHOST",
+            "[::1]:8080",
+            "[::1]",
+            "192.168.1.4:80",
+        ] {
             assert!(host_allowed(ok), "{ok}");
         }
-        for bad in ["evil.example:8080", "evil.example", "", "127.0.0.1:99999", "localhost:", "[::1", "[nope]:80", "127.0.0.1.nip.io:8080"] {
+        for bad in [
+            "evil.example:8080",
+            "evil.example",
+            "",
+            "127.0.0.1:99999",
+            "localhost:",
+            "[::1",
+            "[nope]:80",
+            "127.0.0.1.nip.io:8080",
+        ] {
             assert!(!host_allowed(bad), "{bad}");
         }
     }

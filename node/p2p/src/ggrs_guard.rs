@@ -114,8 +114,7 @@ impl Guard {
         let limit = local.max(0).saturating_add(MAX_AHEAD);
         match view.body {
             Body::Input(input) => {
-                if !input.disconnect_requested && input.peer_connect_status.len() != self.players
-                {
+                if !input.disconnect_requested && input.peer_connect_status.len() != self.players {
                     return Err(Refusal::Statuses {
                         got: input.peer_connect_status.len(),
                         players: self.players,
@@ -143,7 +142,11 @@ impl Guard {
                 }
                 let frames = input_frames(&input.bytes)? as i32;
                 let reached = self.reached.get(&peer).copied().unwrap_or(-1);
-                let next = if reached < 0 { MAX_INPUT_DELAY } else { reached + 1 };
+                let next = if reached < 0 {
+                    MAX_INPUT_DELAY
+                } else {
+                    reached + 1
+                };
                 if input.start_frame > next {
                     return Err(Refusal::Gap {
                         start: input.start_frame,
@@ -194,7 +197,10 @@ pub fn input_frames(bytes: &[u8]) -> Result<usize, Refusal> {
         let (header, used) = varint(&bytes[at..]).ok_or(Refusal::Encoding("bad run header"))?;
         at += used;
         let (len, fill) = if header & 1 == 1 {
-            ((header >> 2), Some(if header & 2 == 2 { 0xffu8 } else { 0 }))
+            (
+                (header >> 2),
+                Some(if header & 2 == 2 { 0xffu8 } else { 0 }),
+            )
         } else {
             ((header >> 1), None)
         };
@@ -312,7 +318,12 @@ struct MessageView {
 /// at `start_frame` whose bytes are `bytes` (ggrs's encoding, see
 /// [`input_frames`]), with `statuses` connection statuses.
 #[cfg(any(test, feature = "adversary"))]
-pub fn forged_input(magic: u16, statuses: usize, start_frame: i32, bytes: Vec<u8>) -> ggrs::Message {
+pub fn forged_input(
+    magic: u16,
+    statuses: usize,
+    start_frame: i32,
+    bytes: Vec<u8>,
+) -> ggrs::Message {
     let view = MessageView {
         magic,
         body: Body::Input(InputView {
@@ -362,7 +373,9 @@ pub fn encoded_inputs(frames: usize) -> Vec<u8> {
 #[cfg(any(test, feature = "adversary"))]
 pub fn magic_of(msg: &ggrs::Message) -> Option<u16> {
     let bytes = postcard::to_allocvec(msg).ok()?;
-    postcard::from_bytes::<MessageView>(&bytes).ok().map(|v| v.magic)
+    postcard::from_bytes::<MessageView>(&bytes)
+        .ok()
+        .map(|v| v.magic)
 }
 
 #[cfg(test)]
@@ -416,16 +429,38 @@ mod tests {
                 next: MAX_INPUT_DELAY
             })
         );
-        assert_eq!(g.check(peer, &forged_input(7, 2, 0, encoded_inputs(3)), 0), Ok(()));
+        assert_eq!(
+            g.check(peer, &forged_input(7, 2, 0, encoded_inputs(3)), 0),
+            Ok(())
+        );
         // frames 0..=2 reached: 3 follows, 1 repeats (ggrs skips what it has)
-        assert_eq!(g.check(peer, &forged_input(7, 2, 1, encoded_inputs(4)), 0), Ok(()));
-        assert!(g.check(peer, &forged_input(7, 2, 6, encoded_inputs(1)), 0).is_err());
+        assert_eq!(
+            g.check(peer, &forged_input(7, 2, 1, encoded_inputs(4)), 0),
+            Ok(())
+        );
+        assert!(
+            g.check(peer, &forged_input(7, 2, 6, encoded_inputs(1)), 0)
+                .is_err()
+        );
         // another peer starts from nothing
         let other = libp2p::PeerId::random();
-        assert!(g.check(other, &forged_input(7, 2, MAX_INPUT_DELAY + 1, encoded_inputs(1)), 0).is_err());
-        assert_eq!(g.check(other, &forged_input(7, 2, 2, encoded_inputs(1)), 0), Ok(()));
+        assert!(
+            g.check(
+                other,
+                &forged_input(7, 2, MAX_INPUT_DELAY + 1, encoded_inputs(1)),
+                0
+            )
+            .is_err()
+        );
+        assert_eq!(
+            g.check(other, &forged_input(7, 2, 2, encoded_inputs(1)), 0),
+            Ok(())
+        );
         // the wrong number of statuses
-        assert!(g.check(other, &forged_input(7, 5, 0, encoded_inputs(1)), 0).is_err());
+        assert!(
+            g.check(other, &forged_input(7, 5, 0, encoded_inputs(1)), 0)
+                .is_err()
+        );
         // too far ahead of the local frame
         let mut g = Guard::new(2);
         let mut f = 0;
@@ -439,7 +474,10 @@ mod tests {
                 }
             }
         }
-        assert!(matches!(refused, Some(Refusal::Ahead { .. })), "{refused:?}");
+        assert!(
+            matches!(refused, Some(Refusal::Ahead { .. })),
+            "{refused:?}"
+        );
     }
 }
 
@@ -467,7 +505,10 @@ mod sessions {
 
     impl NonBlockingSocket<PeerId> for Loop {
         fn send_to(&mut self, msg: &ggrs::Message, addr: &PeerId) {
-            self.wire.lock().unwrap().push_back((self.me, *addr, msg.clone()));
+            self.wire
+                .lock()
+                .unwrap()
+                .push_back((self.me, *addr, msg.clone()));
         }
         fn receive_all_messages(&mut self) -> Vec<(PeerId, ggrs::Message)> {
             let mut w = self.wire.lock().unwrap();
@@ -578,7 +619,11 @@ mod sessions {
         for m in seen.iter() {
             let bytes = postcard::to_allocvec(m).unwrap();
             let v: MessageView = postcard::from_bytes(&bytes).expect("the mirror reads it");
-            assert_eq!(postcard::to_allocvec(&v).unwrap(), bytes, "and writes it back alike");
+            assert_eq!(
+                postcard::to_allocvec(&v).unwrap(),
+                bytes,
+                "and writes it back alike"
+            );
             if let Body::Input(i) = v.body {
                 inputs += 1;
                 assert!(input_frames(&i.bytes).unwrap() >= 1);

@@ -247,11 +247,7 @@ impl Lobby {
             let accepted: BTreeSet<PeerId> = g
                 .peers()
                 .filter(|p| {
-                    **p == self.me
-                        || self
-                            .accepts
-                            .get(p)
-                            .is_some_and(|(id, _)| *id == g.match_id)
+                    **p == self.me || self.accepts.get(p).is_some_and(|(id, _)| *id == g.match_id)
                 })
                 .copied()
                 .collect();

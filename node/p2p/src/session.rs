@@ -823,7 +823,9 @@ async fn on_control(
     }
     // Far ahead of this node: not comparable for a long while; dropped
     // (an honest sender is within its prediction window of this node).
-    if cp.frame > play.frame.saturating_add(CHECKPOINT_AHEAD) || play.pending.len() >= MAX_PENDING_CHECKPOINTS {
+    if cp.frame > play.frame.saturating_add(CHECKPOINT_AHEAD)
+        || play.pending.len() >= MAX_PENDING_CHECKPOINTS
+    {
         ctx.net.metrics.reject("rollback", "checkpoint far ahead");
         return;
     }

@@ -182,7 +182,11 @@ mod tests {
 
     #[test]
     fn the_signing_record_is_fsynced_before_the_signature_leaves() {
-        if std::process::Command::new("strace").arg("-V").output().is_err() {
+        if std::process::Command::new("strace")
+            .arg("-V")
+            .output()
+            .is_err()
+        {
             panic!("strace is not installed (make test-deps installs it)");
         }
         let dir = tempfile::tempdir().unwrap();
@@ -190,14 +194,29 @@ mod tests {
         let records = dir.path().join("records");
         std::fs::create_dir(&records).unwrap();
         let out = std::process::Command::new("strace")
-            .args(["-f", "-e", "trace=openat,fsync,fdatasync,rename,renameat,renameat2,write", "-o"])
+            .args([
+                "-f",
+                "-e",
+                "trace=openat,fsync,fdatasync,rename,renameat,renameat2,write",
+                "-o",
+            ])
             .arg(&trace)
             .arg(std::env::current_exe().unwrap())
-            .args(["--exact", "durable::tests::write_then_publish", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "durable::tests::write_then_publish",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("CYTERIA_RECORD_DIR", &records)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let trace = std::fs::read_to_string(&trace).unwrap();
         let lines: Vec<&str> = trace.lines().collect();
         let at = |what: &dyn Fn(&str) -> bool, name: &str| {
@@ -216,7 +235,10 @@ mod tests {
         };
         let tmp = records.join(format!("{SIGNED_FILE}.tmp"));
         let tmp_fd = fd_of(tmp.to_str().unwrap());
-        let file_sync = at(&|l| l.contains(&format!("fsync({tmp_fd})")), "fsync of the file");
+        let file_sync = at(
+            &|l| l.contains(&format!("fsync({tmp_fd})")),
+            "fsync of the file",
+        );
         let rename = at(&|l| l.contains("rename") && l.contains(".tmp"), "rename");
         let dir_fd = fd_of(records.to_str().unwrap());
         let dir_sync = lines
@@ -226,10 +248,22 @@ mod tests {
             .find(|(_, l)| l.contains(&format!("fsync({dir_fd})")))
             .map(|(i, _)| i)
             .unwrap_or_else(|| panic!("no fsync of the directory after the rename:\n{trace}"));
-        let publish = at(&|l| l.contains("write(") && l.contains("PUBLISH-SIGNATURE"), "the publish");
-        assert!(file_sync < rename, "the file is fsynced before it is renamed:\n{trace}");
-        assert!(rename < dir_sync, "the directory is fsynced after the rename:\n{trace}");
-        assert!(dir_sync < publish, "both before the signature leaves:\n{trace}");
+        let publish = at(
+            &|l| l.contains("write(") && l.contains("PUBLISH-SIGNATURE"),
+            "the publish",
+        );
+        assert!(
+            file_sync < rename,
+            "the file is fsynced before it is renamed:\n{trace}"
+        );
+        assert!(
+            rename < dir_sync,
+            "the directory is fsynced after the rename:\n{trace}"
+        );
+        assert!(
+            dir_sync < publish,
+            "both before the signature leaves:\n{trace}"
+        );
         assert_eq!(
             std::fs::read(records.join(SIGNED_FILE)).unwrap(),
             b"the record"

@@ -37,6 +37,7 @@ use alloy::primitives::{B256, Bytes, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::Eip712Domain;
 use cyteria_chain::chain::{Chain, Submitted, retry};
+use cyteria_game::transcript::TRANSCRIPT;
 use cyteria_node::content::{Content, parse_cid};
 use cyteria_node::metrics::Metrics;
 use cyteria_node::node::Node;
@@ -46,7 +47,6 @@ use cyteria_settlement::batch::{self, Attestation as BatchSig, Batch, Mint, Slas
 use cyteria_settlement::binding;
 use cyteria_settlement::ledger::Ledger;
 use cyteria_settlement::proposal::{self, BatchData, Context, Verified};
-use cyteria_game::transcript::TRANSCRIPT;
 use cyteria_settlement::provenance::{ChainTime, Settled, beacon_horizon_s};
 use libp2p::PeerId;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -596,8 +596,14 @@ impl Validator {
                 let _ = tx.send(TaskOutcome::Skipped { announce: a }).await;
                 return;
             }
-            let fetched =
-                fetch(&content, &a.cid.to_string(), Some(peer), timeout, TRANSCRIPT.max_bytes).await;
+            let fetched = fetch(
+                &content,
+                &a.cid.to_string(),
+                Some(peer),
+                timeout,
+                TRANSCRIPT.max_bytes,
+            )
+            .await;
             drop(_fetch);
             let report = match fetched {
                 Ok(bytes) => {
@@ -955,6 +961,7 @@ async fn fetch(
 
 /// Fetches batch data and every transcript it names that is not verified
 /// yet, verifies those, and applies the data strictly to `ledger`.
+#[allow(clippy::too_many_arguments)]
 async fn check_data(
     verifying: &tokio::sync::Semaphore,
     content: &Content,
@@ -972,7 +979,14 @@ async fn check_data(
     ),
     String,
 > {
-    let bytes = fetch(content, cid, provider, timeout, proposal::BATCH_DATA.max_bytes).await?;
+    let bytes = fetch(
+        content,
+        cid,
+        provider,
+        timeout,
+        proposal::BATCH_DATA.max_bytes,
+    )
+    .await?;
     let data = BatchData::decode(&bytes).map_err(|e| e.to_string())?;
     let mut fresh = vec![];
     for t in &data.transcripts {

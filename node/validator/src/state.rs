@@ -758,7 +758,10 @@ impl State {
                 } else {
                     let bound = self.has_wallet(&a.player);
                     let (kept, cap) = if bound {
-                        (self.actions.len() - self.unbound_actions(), MAX_PENDING_ACTIONS)
+                        (
+                            self.actions.len() - self.unbound_actions(),
+                            MAX_PENDING_ACTIONS,
+                        )
                     } else {
                         (self.unbound_actions(), MAX_UNBOUND_ACTIONS)
                     };
@@ -1566,7 +1569,11 @@ mod tests {
             key[..4].copy_from_slice(&k.to_le_bytes());
             refused += usize::from(s.on_action(junk_action(key, 0)).is_some());
         }
-        assert!(s.actions.len() <= MAX_UNBOUND_ACTIONS, "{}", s.actions.len());
+        assert!(
+            s.actions.len() <= MAX_UNBOUND_ACTIONS,
+            "{}",
+            s.actions.len()
+        );
         assert!(refused >= 20_000 - MAX_UNBOUND_ACTIONS);
         // A key whose binding waits here has the larger pool.
         let kept = s.actions.len();
@@ -1626,7 +1633,13 @@ mod tests {
         // A member's attestation for an epoch far ahead is not kept.
         let far = batch(1_000_000, 1);
         let steps = s.on_attestation(PeerId::random(), net.attestation(1, &far), false, later);
-        assert!(matches!(steps[..], [Step::Rejected { reason: "epoch out of range", .. }]));
+        assert!(matches!(
+            steps[..],
+            [Step::Rejected {
+                reason: "epoch out of range",
+                ..
+            }]
+        ));
         assert!(s.attestations.is_empty());
         // Nor more than MAX_ROUNDS_KEPT rounds of one epoch.
         for round in 0..(MAX_ROUNDS_KEPT as u32 + 10) {

@@ -540,7 +540,9 @@ async fn flaky_proxy(
                         && String::from_utf8_lossy(&req).contains(method)
                     {
                         let _ = client
-                            .write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n")
+                            .write_all(
+                                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+                            )
                             .await;
                         continue;
                     }
@@ -593,7 +595,10 @@ async fn an_rpc_failing_mid_chunk_applies_no_block_twice() {
     let upstream = {
         use std::net::ToSocketAddrs;
         let e = chain.endpoint();
-        let hostport = e.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let hostport = e
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
         hostport
             .to_socket_addrs()
             .unwrap()

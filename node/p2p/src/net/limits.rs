@@ -108,7 +108,9 @@ pub struct Limiter {
 
 impl std::fmt::Debug for Limiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Limiter").field("limits", &self.limits).finish()
+        f.debug_struct("Limiter")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -172,14 +174,23 @@ mod tests {
             .count();
         // the burst, and what the rate refilled meanwhile
         assert!((40..=45).contains(&passed), "{passed}");
-        assert!(l.allow(Channel::Lobby, &other), "another peer is not held back");
+        assert!(
+            l.allow(Channel::Lobby, &other),
+            "another peer is not held back"
+        );
         assert!(l.allow(Channel::Actions, &flooder), "nor another channel");
     }
 
     #[test]
     fn limits_read_from_toml() {
         let l: Limits = toml::from_str("[lobby]\nper_second = 2\nburst = 3\n").unwrap();
-        assert_eq!(l.lobby, Rate { per_second: 2, burst: 3 });
+        assert_eq!(
+            l.lobby,
+            Rate {
+                per_second: 2,
+                burst: 3
+            }
+        );
         assert_eq!(l.rollback, Limits::default().rollback);
         assert!(toml::from_str::<Limits>("[lobby]\nper_second = 2\n").is_err());
     }

@@ -215,7 +215,10 @@ mod tests {
         }
         let (_, scores) = r.tick(t0 + HALF_LIFE * 4);
         assert_eq!(scores.len(), 10);
-        assert!(r.is_empty(), "2 points heal to under 0.5 in four half-lives");
+        assert!(
+            r.is_empty(),
+            "2 points heal to under 0.5 in four half-lives"
+        );
         for _ in 0..(MAX_PEERS + 100) {
             r.penalise(PeerId::random(), 1.0, t0);
         }

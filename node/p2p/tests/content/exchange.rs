@@ -405,7 +405,10 @@ async fn sixteen_readers_that_never_read_do_not_block_block_requests() {
         .await
         .expect("answered while sixteen streams sit unread");
     assert_eq!(block.data(), &record[..]);
-    eprintln!("answered in {:?} beside 16 unread streams", started.elapsed());
+    eprintln!(
+        "answered in {:?} beside 16 unread streams",
+        started.elapsed()
+    );
     assert!(
         started.elapsed() < cyteria_node::direct::ANSWER_TIMEOUT,
         "served at once, not after the slow readers timed out"

@@ -251,7 +251,11 @@ async fn a_checkpoint_at_frame_u32_max_is_refused_and_the_match_finishes() {
             r.frames
         );
         assert!(
-            n.ctx.net.metrics.render().contains("checkpoint past the end"),
+            n.ctx
+                .net
+                .metrics
+                .render()
+                .contains("checkpoint past the end"),
             "refused as past the end"
         );
         assert!(n.net().app_score(&cheater) < 0.0);

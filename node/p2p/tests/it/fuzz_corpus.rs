@@ -60,7 +60,10 @@ fn every_fuzz_target_survives_its_corpus_and_its_mutations() {
             run(&noise(k + 1, (k as usize * 7) % 600));
             inputs += 1;
         }
-        eprintln!("{name}: {} corpus files, {inputs} inputs, no panic", files.len());
+        eprintln!(
+            "{name}: {} corpus files, {inputs} inputs, no panic",
+            files.len()
+        );
     }
 }
 
