@@ -279,7 +279,14 @@ async fn send(t: &WalletTask, trade: &Trade) -> anyhow::Result<String> {
             )
         }
         Trade::Craft { recipe } => {
-            let nonce = wallet::craft(&t.ctx, t.chain.chain_id, &t.data_dir, *recipe, None).await?;
+            let nonce = wallet::craft(
+                &t.ctx,
+                wallet::deployment(&t.chain),
+                &t.data_dir,
+                *recipe,
+                None,
+            )
+            .await?;
             format!(
                 "craft of a {} sent (nonce {nonce}): it mints with the next batch if the ledger holds the materials",
                 wallet::recipe_name(*recipe)?
@@ -313,7 +320,8 @@ async fn send(t: &WalletTask, trade: &Trade) -> anyhow::Result<String> {
         Trade::Repair { id } => {
             let (material, units) = repair_cost(&t.data_dir, *id)?;
             let nonce =
-                wallet::repair_item(&t.ctx, t.chain.chain_id, &t.data_dir, *id, None).await?;
+                wallet::repair_item(&t.ctx, wallet::deployment(&t.chain), &t.data_dir, *id, None)
+                    .await?;
             format!(
                 "repair of item {} sent (nonce {nonce}): {units} {material:?} from the ledger, with the next batch",
                 short_id(*id)

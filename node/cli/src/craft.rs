@@ -26,7 +26,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     let (node, _) = cli::start(common, &a.net, Role::Player).await?;
     let sent = wallet::craft(
         &node.ctx,
-        chain.chain_id,
+        wallet::deployment(&chain),
         &common.data_dir(),
         a.recipe,
         a.nonce,

@@ -37,7 +37,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     let (node, _) = cli::start(common, &a.net, Role::Player).await?;
     let sent = wallet::repair_item(
         &node.ctx,
-        chain.chain_id,
+        wallet::deployment(&chain),
         &common.data_dir(),
         a.item,
         a.nonce,

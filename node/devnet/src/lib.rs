@@ -513,7 +513,13 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
 
     // Crafting: every honest player whose materials cover a recipe crafts it.
     progress.phase("crafting from the materials the matches gave");
-    let crafted = craft(&players, &validators, &mut stop).await;
+    let crafted = craft(
+        &players,
+        &validators,
+        chain.deployment.settlement,
+        &mut stop,
+    )
+    .await;
 
     // The market: what the matches minted changes hands.
     progress.phase("trading on the market");
@@ -1380,6 +1386,7 @@ fn round_deadline(cfg: &DevnetConfig) -> Duration {
 async fn craft(
     players: &[Player],
     validators: &[Option<RunningValidator>],
+    settlement: Address,
     stop: &mut watch::Receiver<bool>,
 ) -> usize {
     use cyteria_game::crafting::RECIPES;
@@ -1409,7 +1416,7 @@ async fn craft(
         let signed = SignedAction::new(
             key,
             account.next_nonce,
-            cyteria_chain::anvil::CHAIN_ID,
+            (cyteria_chain::anvil::CHAIN_ID, settlement.0.0),
             action,
             |m| id.sign(m),
         );

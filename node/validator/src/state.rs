@@ -749,6 +749,10 @@ impl State {
                 let next = self.ledger.account(&a.player).map_or(0, |x| x.next_nonce);
                 if a.chain_id != self.chain_id {
                     Some("wrong chain")
+                } else if self.binding_domain.verifying_contract.map(|c| c.0.0)
+                    != Some(a.settlement)
+                {
+                    Some("wrong deployment")
                 } else if a.nonce < next {
                     Some("replayed")
                 } else if a.nonce >= next.saturating_add(MAX_NONCE_AHEAD) {
@@ -1548,6 +1552,7 @@ mod tests {
             player,
             nonce,
             chain_id: CHAIN,
+            settlement: [9; 20],
             action: cyteria_settlement::action::Action::Craft { recipe: 0 },
             signature: cyteria_game::transcript::Signature([0; 64]),
         })
@@ -1583,6 +1588,18 @@ mod tests {
         // After the next settlement, actions of keys still unbound are dropped.
         s.prune();
         assert_eq!(s.actions.len(), 1);
+    }
+
+    #[test]
+    fn an_action_signed_for_another_deployment_on_this_chain_is_refused() {
+        let net = Net::new();
+        let mut s = net.state(0);
+        let ActionMessage::Act(mut a) = junk_action([1; 32], 0) else {
+            unreachable!()
+        };
+        a.settlement = [8; 20];
+        assert_eq!(s.on_action(ActionMessage::Act(a)), Some("wrong deployment"));
+        assert!(s.actions.is_empty());
     }
 
     fn test_binding(game_key: [u8; 32]) -> SignedBinding {

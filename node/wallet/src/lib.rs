@@ -108,24 +108,30 @@ pub async fn bind(
     Ok(b)
 }
 
+/// What an action is signed for: `chain`'s id and its deployment's
+/// Settlement contract.
+pub fn deployment(chain: &Chain) -> (u64, [u8; 20]) {
+    (chain.chain_id, chain.deployment.settlement.0.0)
+}
+
 /// Sends a signed craft of `recipe` to the validators; returns the nonce it
 /// used (`nonce`, else the next one this data directory has not used).
 pub async fn craft(
     node: &MatchContext,
-    chain_id: u64,
+    deployment: (u64, [u8; 20]),
     data_dir: &Path,
     recipe: u8,
     nonce: Option<u64>,
 ) -> anyhow::Result<u64> {
     recipe_name(recipe)?;
-    act(node, chain_id, data_dir, Action::Craft { recipe }, nonce).await
+    act(node, deployment, data_dir, Action::Craft { recipe }, nonce).await
 }
 
 /// Sends a signed repair of the owned item `id` to the validators (paid
 /// from this key's materials in the ledger); returns the nonce it used.
 pub async fn repair_item(
     node: &MatchContext,
-    chain_id: u64,
+    deployment: (u64, [u8; 20]),
     data_dir: &Path,
     id: U256,
     nonce: Option<u64>,
@@ -135,14 +141,14 @@ pub async fn repair_item(
         "{id:#x} is not a Cyteria item id"
     );
     let id = id.to_be_bytes();
-    act(node, chain_id, data_dir, Action::RepairItem { id }, nonce).await
+    act(node, deployment, data_dir, Action::RepairItem { id }, nonce).await
 }
 
 /// Signs and sends `action` with `nonce`, else the next one this data
 /// directory has not used, and records the next.
 async fn act(
     node: &MatchContext,
-    chain_id: u64,
+    deployment: (u64, [u8; 20]),
     data_dir: &Path,
     action: Action,
     nonce: Option<u64>,
@@ -154,7 +160,7 @@ async fn act(
         .unwrap_or(0);
     let nonce = nonce.unwrap_or(stored);
     let id = &node.identity;
-    let act = SignedAction::new(id.public_key(), nonce, chain_id, action, |m| id.sign(m));
+    let act = SignedAction::new(id.public_key(), nonce, deployment, action, |m| id.sign(m));
     let m = ActionMessage::Act(act);
     cli::publish_when_heard(&node.net, ACTIONS_TOPIC, m.encode(), HEARD_WITHIN).await?;
     std::fs::write(&nonce_file, (nonce + 1).to_string())?;

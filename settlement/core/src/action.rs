@@ -1,7 +1,9 @@
 //! Signed actions: what a player asks of the ledger outside a match (craft,
 //! repair). Each is signed with the player's ed25519 game key over a
-//! domain-separated message that names the chain and the player's nonce, so
-//! it cannot be replayed on another chain, by another key, or twice.
+//! domain-separated message that names the chain, the deployment (its
+//! Settlement contract) and the player's nonce, so it cannot be replayed on
+//! another chain, against another deployment on the same chain, by another
+//! key, or twice.
 
 use cyteria_game::codec::{DecodeError, Format};
 use cyteria_game::crafting::RecipeId;
@@ -11,13 +13,13 @@ use ed25519_dalek::{Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 /// Domain tag of an action signature.
-pub const ACTION_TAG: &[u8] = b"cyteria action v1\0";
+pub const ACTION_TAG: &[u8] = b"cyteria action v2\0";
 
 /// The action encoding (as gossiped and as stored in batch data).
 pub const ACTION: Format = Format {
     name: "signed action",
     magic: *b"CYAC",
-    version: 2,
+    version: 3,
     max_bytes: 1024,
 };
 
@@ -64,6 +66,9 @@ pub struct SignedAction {
     pub nonce: u64,
     /// The chain the action is for; a ledger on any other chain refuses it.
     pub chain_id: u64,
+    /// The deployment it is for (its Settlement contract's address); the
+    /// validators of any other deployment refuse it.
+    pub settlement: [u8; 20],
     /// What the player asks for.
     pub action: Action,
     /// The player's ed25519 signature over the bytes `message` gives.
@@ -71,10 +76,17 @@ pub struct SignedAction {
 }
 
 /// The exact bytes an action signature covers.
-pub fn message(player: &[u8; 32], nonce: u64, chain_id: u64, action: &Action) -> Vec<u8> {
-    let mut m = Vec::with_capacity(96);
+pub fn message(
+    player: &[u8; 32],
+    nonce: u64,
+    chain_id: u64,
+    settlement: &[u8; 20],
+    action: &Action,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(116);
     m.extend_from_slice(ACTION_TAG);
     m.extend_from_slice(&chain_id.to_le_bytes());
+    m.extend_from_slice(settlement);
     m.extend_from_slice(player);
     m.extend_from_slice(&nonce.to_le_bytes());
     // Plain enums of fixed-width fields: this cannot fail.
@@ -87,15 +99,22 @@ impl SignedAction {
     pub fn new(
         player: [u8; 32],
         nonce: u64,
-        chain_id: u64,
+        (chain_id, settlement): (u64, [u8; 20]),
         action: Action,
         sign: impl FnOnce(&[u8]) -> [u8; 64],
     ) -> Self {
-        let signature = Signature(sign(&message(&player, nonce, chain_id, &action)));
+        let signature = Signature(sign(&message(
+            &player,
+            nonce,
+            chain_id,
+            &settlement,
+            &action,
+        )));
         Self {
             player,
             nonce,
             chain_id,
+            settlement,
             action,
             signature,
         }
@@ -103,7 +122,13 @@ impl SignedAction {
 
     /// The exact bytes this action's signature covers.
     pub fn message(&self) -> Vec<u8> {
-        message(&self.player, self.nonce, self.chain_id, &self.action)
+        message(
+            &self.player,
+            self.nonce,
+            self.chain_id,
+            &self.settlement,
+            &self.action,
+        )
     }
 
     /// Whether the player's key signed this action (strict ed25519).
@@ -157,7 +182,7 @@ mod tests {
         let a = SignedAction::new(
             k.verifying_key().to_bytes(),
             3,
-            80002,
+            (80002, [7; 20]),
             Action::Craft { recipe: 1 },
             |m| k.sign(m).to_bytes(),
         );
@@ -170,6 +195,10 @@ mod tests {
             },
             SignedAction {
                 chain_id: 137,
+                ..a.clone()
+            },
+            SignedAction {
+                settlement: [8; 20],
                 ..a.clone()
             },
             SignedAction {

@@ -179,6 +179,9 @@ pub enum Rejected {
         /// This deployment's chain id.
         expected: u64,
     },
+    /// The action was signed for another deployment on this chain.
+    #[error("signed for another deployment")]
+    WrongDeployment,
     /// The player's signature does not verify.
     #[error("the signature does not verify")]
     BadSignature,
@@ -306,6 +309,7 @@ impl Rejected {
     pub fn label(&self) -> &'static str {
         match self {
             Rejected::WrongChain { .. } => "wrong chain",
+            Rejected::WrongDeployment => "wrong deployment",
             Rejected::BadSignature => "bad signature",
             Rejected::Replayed { .. } => "replayed",
             Rejected::NonceGap { .. } => "nonce gap",
@@ -885,7 +889,7 @@ mod tests {
             .unwrap()
         }
         fn act(&self, nonce: u64, action: Action) -> SignedAction {
-            SignedAction::new(self.pk(), nonce, CHAIN, action, |m| {
+            SignedAction::new(self.pk(), nonce, (CHAIN, [1; 20]), action, |m| {
                 self.key.sign(m).to_bytes()
             })
         }

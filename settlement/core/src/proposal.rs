@@ -89,7 +89,7 @@ pub fn wear_changes(prev: &Ledger, next: &Ledger) -> Vec<ItemWear> {
 pub const BATCH_DATA: Format = Format {
     name: "batch data",
     magic: *b"CYBD",
-    version: 5,
+    version: 6,
     max_bytes: 4 << 20,
 };
 
@@ -655,6 +655,10 @@ impl Run {
     }
 
     fn act(&mut self, a: &SignedAction, cx: &Context<'_>) -> Result<(), Rejected> {
+        // The deployment is the bindings' verifying contract: Settlement.
+        if cx.binding_domain.verifying_contract.map(|c| c.0.0) != Some(a.settlement) {
+            return Err(Rejected::WrongDeployment);
+        }
         self.items
             .extend(self.ledger.apply_action(a, cx.chain_id, cx.bonded)?);
         Ok(())
@@ -906,7 +910,7 @@ mod tests {
         };
         let pk = key.verifying_key().to_bytes();
         let act = |n: u64| {
-            SignedAction::new(pk, n, CHAIN, Action::Craft { recipe: 0 }, |m| {
+            SignedAction::new(pk, n, (CHAIN, [2; 20]), Action::Craft { recipe: 0 }, |m| {
                 key.sign(m).to_bytes()
             })
         };

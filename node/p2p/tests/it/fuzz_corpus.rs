@@ -142,7 +142,7 @@ fn write_the_seed_corpus() {
     let act = cyteria_settlement::action::SignedAction::new(
         game_key.verifying_key().to_bytes(),
         0,
-        31337,
+        (31337, [0; 20]),
         cyteria_settlement::action::Action::Craft { recipe: 0 },
         |m| ed25519_dalek::Signer::sign(&game_key, m).to_bytes(),
     );

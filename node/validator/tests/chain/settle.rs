@@ -149,12 +149,12 @@ async fn bind_unbonded(chain: &LocalChain, node: &Node, wallet: usize) -> Addres
     localnet::bind_wallet(chain, node, wallet, 1).await.unwrap()
 }
 
-fn act(node: &Node, nonce: u64, action: Action) -> ActionMessage {
+fn act(node: &Node, settlement: Address, nonce: u64, action: Action) -> ActionMessage {
     let id = &node.ctx.identity;
     ActionMessage::Act(SignedAction::new(
         id.public_key(),
         nonce,
-        cyteria_chain::anvil::CHAIN_ID,
+        (cyteria_chain::anvil::CHAIN_ID, settlement.0.0),
         action,
         |m| id.sign(m),
     ))
@@ -314,9 +314,18 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     let (i, recipe, too_dear) =
         crafter.expect("six matches gave some player materials for a recipe");
     let p = &players[i];
-    let craft = act(p, 0, Action::Craft { recipe });
+    let craft = act(p, chain.deployment.settlement, 0, Action::Craft { recipe });
     send(p, &craft).await;
-    send(p, &act(p, 1, Action::Craft { recipe: too_dear })).await;
+    send(
+        p,
+        &act(
+            p,
+            chain.deployment.settlement,
+            1,
+            Action::Craft { recipe: too_dear },
+        ),
+    )
+    .await;
     let key = p.ctx.identity.public_key();
     until("the craft settles", 60, || async {
         vals.iter().all(|v| {
@@ -562,7 +571,12 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     let (payer, account) = payer.unwrap_or_else(|| {
         panic!("no player has {units} {material:?} to repair with");
     });
-    let repair = act(payer, account.next_nonce, Action::RepairItem { id: token });
+    let repair = act(
+        payer,
+        chain.deployment.settlement,
+        account.next_nonce,
+        Action::RepairItem { id: token },
+    );
     send(payer, &repair).await;
     until("the repair settles", 60, || async {
         vals.iter()
