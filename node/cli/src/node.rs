@@ -67,10 +67,28 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     session.link.jitter_ms = a.jitter_ms.unwrap_or(session.link.jitter_ms);
     session.link.loss = a.loss.unwrap_or(session.link.loss);
     session.link.validate().map_err(ConfigError::Invalid)?;
-    if !(1..=60 * 16).contains(&session.tick_hz) {
+    // ggrs sends each peer a few messages a frame: above 240 ticks a second
+    // an honest node would pass its peers' default rollback rate limit.
+    if !(1..=240).contains(&session.tick_hz) {
         return Err(ConfigError::Invalid(format!(
-            "tick rate {} is outside 1..=960",
+            "tick rate {} is outside 1..=240",
             session.tick_hz
+        ))
+        .into());
+    }
+    // What every peer's ggrs guard takes from this node (ggrs_guard).
+    use cyteria_node::ggrs_guard::{MAX_INPUT_DELAY, MAX_PREDICTION};
+    if session.input_delay > MAX_INPUT_DELAY as usize {
+        return Err(ConfigError::Invalid(format!(
+            "input delay {} is over {MAX_INPUT_DELAY} frames (peers would refuse the inputs)",
+            session.input_delay
+        ))
+        .into());
+    }
+    if !(1..=MAX_PREDICTION).contains(&session.max_prediction) {
+        return Err(ConfigError::Invalid(format!(
+            "prediction window {} is outside 1..={MAX_PREDICTION} frames",
+            session.max_prediction
         ))
         .into());
     }

@@ -104,12 +104,12 @@ pub fn rollback(data: &[u8]) {
     parts.push(rest);
     for part in parts {
         if let Ok(RollbackFrame::Ggrs(m)) = RollbackFrame::decode(part)
-            && guard.check(other, &m, session.current_frame()).is_ok()
+            && let Ok(checked) = guard.check(other, &m, session.current_frame())
         {
             queue
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push((other, m));
+                .push((other, checked));
         }
         session.poll_remote_clients();
         if session.current_state() == ggrs::SessionState::Running {

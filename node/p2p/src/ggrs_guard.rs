@@ -18,7 +18,13 @@
 //!   records of at most [`MAX_INPUT_BYTES`] each, and at most
 //!   [`MAX_FRAMES`] of them; the decoded length is computed without
 //!   decoding;
-//! - a checksum report names a frame in `0..=local + MAX_AHEAD`.
+//! - a checksum report names a frame in `0..=local + MAX_AHEAD`; a quality
+//!   report a frame advantage within [`MAX_AHEAD`]; a quality reply a pong
+//!   (this node's own clock, echoed) from the last [`MAX_PONG_AGE_MS`];
+//! - an `Input`'s connection statuses are rewritten to say no one
+//!   disconnected: ggrs drops a player as soon as any peer says it left
+//!   (and, told so at frame -1, rolls back outside its window and panics).
+//!   Cyteria ends a match on its own timeouts, never on a peer's word.
 //!
 //! What fails is dropped, and the session penalises the sender.
 
@@ -45,6 +51,13 @@ pub const MAX_AHEAD: i32 = 48;
 /// The largest input delay a peer may play with (its first inputs start
 /// there).
 pub const MAX_INPUT_DELAY: i32 = 16;
+
+/// The largest prediction window a node may play with: with the largest
+/// input delay and a second of lag it stays within [`MAX_AHEAD`].
+pub const MAX_PREDICTION: usize = 16;
+
+/// How old an echoed ping may be, in ms.
+pub const MAX_PONG_AGE_MS: u128 = 60_000;
 
 /// Why a ggrs message was dropped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,6 +95,19 @@ pub enum Refusal {
     /// Run-length bytes that do not decode, or decode to too much.
     #[error("input bytes: {0}")]
     Encoding(&'static str),
+    /// A quality report claiming a frame advantage no peer can have.
+    #[error("a frame advantage of {0}")]
+    Advantage(i16),
+    /// A quality reply echoing a ping this node never sent.
+    #[error("a pong from outside the last minute")]
+    Pong,
+}
+
+/// ggrs's clock: ms since 1970.
+fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 /// The checks of one match: what each peer's inputs have reached.
@@ -102,18 +128,39 @@ impl Guard {
     }
 
     /// Checks `msg` from `peer` while the local session is at frame `local`;
-    /// `Ok` means ggrs may have it.
+    /// `Ok` carries what ggrs may have (an `Input` with its connection
+    /// statuses rewritten, anything else as it came).
     pub fn check(
         &mut self,
         peer: libp2p::PeerId,
         msg: &ggrs::Message,
         local: i32,
-    ) -> Result<(), Refusal> {
+    ) -> Result<ggrs::Message, Refusal> {
         let bytes = postcard::to_allocvec(msg).map_err(|_| Refusal::Undecodable)?;
-        let view: MessageView = postcard::from_bytes(&bytes).map_err(|_| Refusal::Undecodable)?;
+        let mut view: MessageView =
+            postcard::from_bytes(&bytes).map_err(|_| Refusal::Undecodable)?;
+        self.check_view(peer, &mut view, local, now_ms())?;
+        if matches!(view.body, Body::Input(_)) {
+            let b = postcard::to_allocvec(&view).map_err(|_| Refusal::Undecodable)?;
+            postcard::from_bytes(&b).map_err(|_| Refusal::Undecodable)
+        } else {
+            Ok(msg.clone())
+        }
+    }
+
+    fn check_view(
+        &mut self,
+        peer: libp2p::PeerId,
+        view: &mut MessageView,
+        local: i32,
+        now_ms: u128,
+    ) -> Result<(), Refusal> {
         let limit = local.max(0).saturating_add(MAX_AHEAD);
-        match view.body {
+        match &mut view.body {
             Body::Input(input) => {
+                for s in input.peer_connect_status.iter_mut() {
+                    s.disconnected = false;
+                }
                 if !input.disconnect_requested && input.peer_connect_status.len() != self.players {
                     return Err(Refusal::Statuses {
                         got: input.peer_connect_status.len(),
@@ -163,6 +210,7 @@ impl Guard {
                 Ok(())
             }
             Body::ChecksumReport(r) => {
+                let r = *r;
                 if r.frame < 0 {
                     Err(Refusal::Negative(r.frame))
                 } else if r.frame > limit {
@@ -174,12 +222,25 @@ impl Guard {
                     Ok(())
                 }
             }
-            Body::SyncRequest(_)
-            | Body::SyncReply(_)
-            | Body::InputAck(_)
-            | Body::QualityReport(_)
-            | Body::QualityReply(_)
-            | Body::KeepAlive => Ok(()),
+            Body::QualityReport((advantage, _)) => {
+                if i32::from(*advantage).abs() > MAX_AHEAD {
+                    Err(Refusal::Advantage(*advantage))
+                } else {
+                    Ok(())
+                }
+            }
+            Body::QualityReply(pong) => {
+                if *pong > now_ms.saturating_add(1_000)
+                    || now_ms.saturating_sub(*pong) > MAX_PONG_AGE_MS
+                {
+                    Err(Refusal::Pong)
+                } else {
+                    Ok(())
+                }
+            }
+            Body::SyncRequest(_) | Body::SyncReply(_) | Body::InputAck(_) | Body::KeepAlive => {
+                Ok(())
+            }
         }
     }
 }
@@ -344,6 +405,43 @@ pub fn forged_input(
         .expect("the mirror decodes as a ggrs message")
 }
 
+/// A hostile `Input` whose statuses say player `who` disconnected before
+/// frame 0, and that starts at `start_frame`.
+#[cfg(any(test, feature = "adversary"))]
+pub fn forged_disconnect(
+    magic: u16,
+    statuses: usize,
+    who: usize,
+    start_frame: i32,
+    bytes: Vec<u8>,
+) -> ggrs::Message {
+    let mut peer_connect_status = vec![
+        StatusView {
+            disconnected: false,
+            last_frame: start_frame,
+        };
+        statuses
+    ];
+    if let Some(s) = peer_connect_status.get_mut(who) {
+        *s = StatusView {
+            disconnected: true,
+            last_frame: -1,
+        };
+    }
+    let view = MessageView {
+        magic,
+        body: Body::Input(InputView {
+            peer_connect_status,
+            disconnect_requested: false,
+            start_frame,
+            ack_frame: -1,
+            bytes,
+        }),
+    };
+    postcard::from_bytes(&postcard::to_allocvec(&view).expect("encodes"))
+        .expect("the mirror decodes as a ggrs message")
+}
+
 /// `frames` frames of 2-byte input in ggrs's encoding: the records as one
 /// literal run (what an honest peer's bytes decode to, less compression).
 #[cfg(any(test, feature = "adversary"))]
@@ -410,6 +508,48 @@ mod tests {
     }
 
     #[test]
+    fn reports_no_peer_can_send_are_refused_and_disconnects_are_unsaid() {
+        let peer = libp2p::PeerId::random();
+        let mut g = Guard::new(2);
+        let now = now_ms();
+        let report = |body| MessageView { magic: 7, body };
+        assert_eq!(
+            g.check_view(
+                peer,
+                &mut report(Body::QualityReport((i16::MAX, now))),
+                0,
+                now
+            ),
+            Err(Refusal::Advantage(i16::MAX))
+        );
+        assert!(
+            g.check_view(peer, &mut report(Body::QualityReport((3, now))), 0, now)
+                .is_ok()
+        );
+        assert_eq!(
+            g.check_view(peer, &mut report(Body::QualityReply(0)), 0, now),
+            Err(Refusal::Pong)
+        );
+        assert_eq!(
+            g.check_view(peer, &mut report(Body::QualityReply(now + 10_000)), 0, now),
+            Err(Refusal::Pong)
+        );
+        assert!(
+            g.check_view(peer, &mut report(Body::QualityReply(now - 80)), 0, now)
+                .is_ok()
+        );
+        // "player 0 left before frame 0": passed on as "no one left"
+        let forged = forged_disconnect(7, 2, 0, 2, encoded_inputs(1));
+        let checked = g.check(peer, &forged, 0).expect("an input it can take");
+        let v: MessageView =
+            postcard::from_bytes(&postcard::to_allocvec(&checked).unwrap()).unwrap();
+        let Body::Input(i) = v.body else {
+            panic!("an input")
+        };
+        assert!(i.peer_connect_status.iter().all(|s| !s.disconnected));
+    }
+
+    #[test]
     fn honest_encodings_count_their_frames() {
         for n in [0, 1, 7, MAX_FRAMES] {
             assert_eq!(input_frames(&encoded_inputs(n)), Ok(n));
@@ -429,14 +569,14 @@ mod tests {
                 next: MAX_INPUT_DELAY
             })
         );
-        assert_eq!(
-            g.check(peer, &forged_input(7, 2, 0, encoded_inputs(3)), 0),
-            Ok(())
+        assert!(
+            g.check(peer, &forged_input(7, 2, 0, encoded_inputs(3)), 0)
+                .is_ok()
         );
         // frames 0..=2 reached: 3 follows, 1 repeats (ggrs skips what it has)
-        assert_eq!(
-            g.check(peer, &forged_input(7, 2, 1, encoded_inputs(4)), 0),
-            Ok(())
+        assert!(
+            g.check(peer, &forged_input(7, 2, 1, encoded_inputs(4)), 0)
+                .is_ok()
         );
         assert!(
             g.check(peer, &forged_input(7, 2, 6, encoded_inputs(1)), 0)
@@ -452,9 +592,9 @@ mod tests {
             )
             .is_err()
         );
-        assert_eq!(
-            g.check(other, &forged_input(7, 2, 2, encoded_inputs(1)), 0),
-            Ok(())
+        assert!(
+            g.check(other, &forged_input(7, 2, 2, encoded_inputs(1)), 0)
+                .is_ok()
         );
         // the wrong number of statuses
         assert!(
@@ -467,7 +607,7 @@ mod tests {
         let mut refused = None;
         for _ in 0..10 {
             match g.check(peer, &forged_input(7, 2, f, encoded_inputs(MAX_FRAMES)), 0) {
-                Ok(()) => f += MAX_FRAMES as i32,
+                Ok(_) => f += MAX_FRAMES as i32,
                 Err(e) => {
                     refused = Some(e);
                     break;
@@ -522,11 +662,13 @@ mod sessions {
                 self.seen.lock().unwrap().push(m.clone());
                 if let Some((g, frame)) = &mut self.guard {
                     let local = *frame.lock().unwrap();
-                    if g.check(from, &m, local).is_err() {
-                        continue;
+                    match g.check(from, &m, local) {
+                        Ok(checked) => out.push((from, checked)),
+                        Err(_) => continue,
                     }
+                } else {
+                    out.push((from, m));
                 }
-                out.push((from, m));
             }
             *w = keep;
             out
@@ -601,6 +743,52 @@ mod sessions {
             step(a, 0, i);
             step(b, 1, i);
             std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn a_forged_disconnect_at_frame_minus_one_is_unsaid_and_the_match_plays_on() {
+        for guarded in [false, true] {
+            let wire = Wire::default();
+            let (mut a, mut b, pa, pb) = pair(&wire, guarded);
+            play(&mut a, &mut b, 60);
+            let magic = a
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .find_map(magic_of)
+                .expect("a heard from b");
+            // b says a itself left before frame 0
+            let next = a.session.current_frame();
+            let forged = forged_disconnect(magic, 2, 0, next.max(2), encoded_inputs(1));
+            wire.lock().unwrap().push_back((pb, pa, forged));
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                for i in 0..30 {
+                    step(&mut a, 0, i);
+                }
+            }));
+            if guarded {
+                assert!(outcome.is_ok(), "the guard unsaid it");
+                let before = a.session.current_frame();
+                play(&mut a, &mut b, 100);
+                assert!(
+                    a.session.current_frame() > before + 20,
+                    "both players still play: {} after {before}",
+                    a.session.current_frame()
+                );
+            } else {
+                // In this two-player setup ggrs survives it; with more
+                // players a review found it rolls back out of its window.
+                eprintln!(
+                    "bare session: {}",
+                    if outcome.is_err() {
+                        "panicked"
+                    } else {
+                        "survived"
+                    }
+                );
+            }
         }
     }
 

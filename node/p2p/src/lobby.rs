@@ -26,7 +26,8 @@ pub const ACCEPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const EXCLUDE_FOR: Duration = Duration::from_secs(30);
 /// How long a new search listens before it proposes.
 pub const SETTLE: Duration = Duration::from_millis(600);
-/// Peers whose latest accept a lobby remembers at most.
+/// Peers whose latest offer, and latest accept, a lobby remembers at most
+/// (the oldest is forgotten first).
 pub const MAX_ACCEPTS: usize = 4096;
 
 /// The players of an agreed match, in seat order.
@@ -104,6 +105,13 @@ pub enum Step {
     Agreed(Group),
 }
 
+/// Drops the entry of `map` that `at` says is the oldest.
+fn forget_oldest<V>(map: &mut BTreeMap<PeerId, V>, at: impl Fn(&V) -> Instant) {
+    if let Some(p) = map.iter().min_by_key(|(_, v)| at(v)).map(|(p, _)| *p) {
+        map.remove(&p);
+    }
+}
+
 /// One node's view of the lobby: its own offer, the others' live offers, and the accepts heard.
 #[derive(Debug)]
 pub struct Lobby {
@@ -164,12 +172,21 @@ impl Lobby {
         }
         match msg {
             LobbyMessage::Offer(o) => {
+                if !self.offers.contains_key(&peer) && self.offers.len() >= MAX_ACCEPTS {
+                    forget_oldest(&mut self.offers, |(_, t)| *t);
+                }
                 self.offers.insert(peer, (o, now));
             }
             LobbyMessage::Accept(a) => {
-                if self.accepts.len() < MAX_ACCEPTS || self.accepts.contains_key(&peer) {
-                    self.accepts.insert(peer, (a.match_id, now));
+                // Only a peer with an offer up can be in a group: keys
+                // that never offered cannot fill the table.
+                if !self.offers.contains_key(&peer) {
+                    return;
                 }
+                if !self.accepts.contains_key(&peer) && self.accepts.len() >= MAX_ACCEPTS {
+                    forget_oldest(&mut self.accepts, |(_, t)| *t);
+                }
+                self.accepts.insert(peer, (a.match_id, now));
             }
             LobbyMessage::Withdraw { offer_id } => {
                 if self
@@ -415,11 +432,15 @@ mod tests {
         )
         .match_id;
         let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
-        let squatters: Vec<PeerId> = (100..108u8)
-            .map(|i| Identity::from_secret([i; 32]).peer_id())
-            .collect();
+        // Eight keys that accept the predicted match, and, to fill the
+        // table, as many more as it holds; each offers first (for another
+        // kind of match, so that none joins the pair's group).
+        let squatters: Vec<PeerId> = (0..(MAX_ACCEPTS + 8)).map(|_| PeerId::random()).collect();
+        let mut elsewhere = offer(99, 3);
+        elsewhere.kind.waves = 9;
         for l in lobbies.iter_mut() {
             for q in &squatters {
+                l.on_message(*q, LobbyMessage::Offer(elsewhere.clone()), Instant::now());
                 l.on_message(
                     *q,
                     LobbyMessage::Accept(crate::wire::Accept {
@@ -428,6 +449,7 @@ mod tests {
                     Instant::now(),
                 );
             }
+            assert!(l.accepts.len() <= MAX_ACCEPTS && l.offers.len() <= MAX_ACCEPTS);
         }
         let agreed = run(&mut lobbies, &ids, &offers, None);
         let g = agreed[0].clone().expect("the pair agreed");

@@ -385,9 +385,9 @@ impl NonBlockingSocket<PeerId> for Socket {
                 RollbackFrame::Ggrs(m) => {
                     let local = self.frame.load(Ordering::Relaxed);
                     match self.guard.check(peer, &m, local) {
-                        Ok(()) => {
+                        Ok(checked) => {
                             self.net.metrics.accepted("rollback");
-                            v.push((peer, m));
+                            v.push((peer, checked));
                         }
                         Err(e) => {
                             tracing::debug!(%peer, error = %e, "ggrs message dropped");

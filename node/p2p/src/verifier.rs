@@ -46,6 +46,14 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Whether the refusal is of the announcement rather than the record:
+    /// the record may be an honest one that a liar announced first.
+    pub fn is_about_the_announcement(&self) -> bool {
+        matches!(self, Rejection::NotAnnounced(_) | Rejection::ClaimedRewards)
+    }
+}
+
+impl Rejection {
     /// A short, bounded label for metrics.
     pub fn label(&self) -> &'static str {
         match self {

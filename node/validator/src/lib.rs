@@ -582,7 +582,7 @@ impl Validator {
             self.cfg.fetch_timeout,
         );
         let (fetching, verifying) = (self.fetching.clone(), self.verifying.clone());
-        let net = self.node.ctx.net.clone();
+        let scores = self.node.ctx.net.scores();
         tokio::spawn(async move {
             // At most MAX_FETCHES transcripts come in at once, and as many
             // are verified as there are cores: however many are announced,
@@ -592,7 +592,7 @@ impl Validator {
             };
             // A flooder banned while its announcements waited costs no
             // fetches (and no DHT searches for blocks no one has).
-            if net.app_score(&peer) <= cyteria_node::net::BAN_SCORE / 2.0 {
+            if scores.of(&peer) <= cyteria_node::net::BAN_SCORE / 2.0 {
                 let _ = tx.send(TaskOutcome::Skipped { announce: a }).await;
                 return;
             }
@@ -623,8 +623,11 @@ impl Validator {
                             "cancelled"
                         }))
                     });
-                    if result.is_err() {
-                        // Refused: its blocks are not kept (unless pinned).
+                    if result
+                        .as_ref()
+                        .is_err_and(|e| !e.is_about_the_announcement())
+                    {
+                        // A bad record: its blocks are not kept (unless pinned).
                         content.discard(&a.cid).await;
                     }
                     TaskOutcome::Transcript {

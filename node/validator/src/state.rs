@@ -159,8 +159,13 @@ pub const MAX_UNBOUND_ACTIONS: usize = 512;
 /// Bindings kept for the next batches at most.
 pub const MAX_PENDING_BINDINGS: usize = 8_192;
 
-/// Rounds of one epoch whose attestations are kept at most.
-pub const MAX_ROUNDS_KEPT: usize = 64;
+/// Rounds of one epoch a signer's attestations are kept for at most (its
+/// rounds past that are refused; the others' are not).
+pub const MAX_ROUNDS_PER_SIGNER: usize = 8;
+
+/// Epochs a pending action waits at most (for its nonce gap to fill, or
+/// for a batch with room): a pool full of gapped actions frees itself.
+pub const ACTION_TTL_EPOCHS: u64 = 8;
 
 /// Least time between two reads of the validator set asked for by an
 /// attestation from a signer not in it: a stranger's junk costs no more
@@ -377,6 +382,8 @@ pub struct State {
     seen: Recent<Cid>,
     bindings: BTreeMap<[u8; 32], SignedBinding>,
     actions: BTreeMap<([u8; 32], u64), SignedAction>,
+    /// The epoch each pending action arrived in.
+    action_epochs: BTreeMap<([u8; 32], u64), u64>,
     /// Players' equivocations, one per offending key (a batch slashes a
     /// key once).
     evidence: BTreeMap<[u8; 32], Equivocation>,
@@ -436,6 +443,7 @@ impl State {
             seen: Recent::new(SEEN_KEPT),
             bindings: BTreeMap::new(),
             actions: BTreeMap::new(),
+            action_epochs: BTreeMap::new(),
             evidence: BTreeMap::new(),
             ends: Ends::default(),
             attestations: BTreeMap::new(),
@@ -665,6 +673,12 @@ impl State {
             }
             Err(e) => {
                 tracing::warn!(%peer, match_id = %short(&announce.match_id), reason = e.label(), error = %e, "transcript rejected");
+                // The announcement lied about an honest record (or the
+                // check did not finish): an honest announcement of the
+                // same CID is fetched again.
+                if e.is_about_the_announcement() {
+                    self.seen.remove(&announce.cid);
+                }
                 vec![Step::Penalise {
                     peer,
                     misbehaviour: Misbehaviour::InvalidTranscript,
@@ -776,6 +790,7 @@ impl State {
                             "unbound action pool full"
                         });
                     }
+                    self.action_epochs.insert((a.player, a.nonce), self.epoch);
                     self.actions.insert((a.player, a.nonce), a);
                     None
                 }
@@ -874,8 +889,16 @@ impl State {
                 attestation: att,
             }];
         }
-        if !self.attestations.contains_key(&(e, b.round))
-            && self.attestations.range((e, 0)..=(e, u32::MAX)).count() >= MAX_ROUNDS_KEPT
+        let rounds_of_signer = self
+            .attestations
+            .range((e, 0)..=(e, u32::MAX))
+            .filter(|(_, by)| by.contains_key(&signer))
+            .count();
+        if rounds_of_signer >= MAX_ROUNDS_PER_SIGNER
+            && !self
+                .attestations
+                .get(&(e, b.round))
+                .is_some_and(|by| by.contains_key(&signer))
         {
             return vec![Step::Rejected {
                 channel: "batch",
@@ -1233,6 +1256,14 @@ impl State {
         self.actions.retain(|(p, _), _| {
             l.account(p).is_some_and(|a| a.wallet.is_some()) || bindings.contains_key(p)
         });
+        let (epochs, now) = (&self.action_epochs, self.epoch);
+        self.actions.retain(|k, _| {
+            epochs
+                .get(k)
+                .is_none_or(|e| e.saturating_add(ACTION_TTL_EPOCHS) > now)
+        });
+        let actions = &self.actions;
+        self.action_epochs.retain(|k, _| actions.contains_key(k));
         self.bindings.retain(|k, b| {
             l.account(k)
                 .is_none_or(|a| a.wallet.is_none() || b.nonce > a.binding_nonce)
@@ -1588,6 +1619,10 @@ mod tests {
         // After the next settlement, actions of keys still unbound are dropped.
         s.prune();
         assert_eq!(s.actions.len(), 1);
+        // And a pending action waits ACTION_TTL_EPOCHS at most.
+        s.epoch += ACTION_TTL_EPOCHS;
+        s.prune();
+        assert!(s.actions.is_empty() && s.action_epochs.is_empty());
     }
 
     #[test]
@@ -1658,13 +1693,18 @@ mod tests {
             }]
         ));
         assert!(s.attestations.is_empty());
-        // Nor more than MAX_ROUNDS_KEPT rounds of one epoch.
-        for round in 0..(MAX_ROUNDS_KEPT as u32 + 10) {
+        // Nor more than MAX_ROUNDS_PER_SIGNER rounds of one epoch from one
+        // signer; another signer's rounds are still taken.
+        for round in 0..(MAX_ROUNDS_PER_SIGNER as u32 + 10) {
             let mut b = batch(1, 1);
             b.round = round;
             s.on_attestation(PeerId::random(), net.attestation(1, &b), false, later);
         }
-        assert_eq!(s.attestations.len(), MAX_ROUNDS_KEPT);
+        assert_eq!(s.attestations.len(), MAX_ROUNDS_PER_SIGNER);
+        let mut b = batch(1, 1);
+        b.round = 40;
+        s.on_attestation(PeerId::random(), net.attestation(2, &b), false, later);
+        assert!(s.attestations.contains_key(&(1, 40)));
     }
 
     #[test]

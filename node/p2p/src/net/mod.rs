@@ -226,7 +226,13 @@ impl Net {
             reputation: Default::default(),
             limiter: Arc::new(limits::Limiter::new(config.limits)),
         };
-        tokio::spawn(heal(net.clone()));
+        // The task holds no `Ipfs` handle: it must not keep a dropped
+        // node's swarm (and its repository's lock) alive.
+        tokio::spawn(heal(
+            net.reputation.clone(),
+            net.limiter.clone(),
+            net.commands.clone(),
+        ));
         // Every node relays the public topics, bootstrap nodes included, so
         // that gossip crosses the network even before peers meet directly.
         net.subscribe(wire::LOBBY_TOPIC);
@@ -365,6 +371,11 @@ impl Net {
             .score(peer, std::time::Instant::now())
     }
 
+    /// A reader of the scores that holds no swarm handle.
+    pub fn scores(&self) -> Scores {
+        Scores(self.reputation.clone())
+    }
+
     /// Gossipsub's score of `peer`, when it knows the peer.
     pub async fn gossip_score(&self, peer: PeerId) -> Option<f64> {
         let (tx, rx) = oneshot::channel();
@@ -434,27 +445,45 @@ impl Publisher {
 }
 
 /// Heals scores and lifts ended bans, every [`REPUTATION_TICK`], until the
-/// swarm stops.
-async fn heal(net: Net) {
+/// swarm stops (its end of `commands` is dropped).
+async fn heal(
+    reputation: Arc<Mutex<reputation::Reputation>>,
+    limiter: Arc<limits::Limiter>,
+    commands: mpsc::UnboundedSender<Command>,
+) {
     let mut every = tokio::time::interval(REPUTATION_TICK);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if net.commands.is_closed() {
+        if commands.is_closed() {
             return;
         }
-        let (unbanned, scores) = net
-            .reputation
+        let (unbanned, scores) = reputation
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .tick(std::time::Instant::now());
         for peer in unbanned {
             tracing::info!(%peer, "ban ended");
-            net.unblock(peer);
+            let _ = commands.send(Command::Unblock(peer));
         }
-        net.limiter.forget_idle();
+        limiter.forget_idle();
         for (peer, score) in scores {
-            net.send(Command::AppScore { peer, score });
+            let _ = commands.send(Command::AppScore { peer, score });
         }
+    }
+}
+
+/// A reader of the scores this node gives its peers that holds no swarm
+/// handle (tasks that outlive a node's use of its swarm keep one of these).
+#[derive(Clone)]
+pub struct Scores(Arc<Mutex<reputation::Reputation>>);
+
+impl Scores {
+    /// `peer`'s score now.
+    pub fn of(&self, peer: &PeerId) -> f64 {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .score(peer, std::time::Instant::now())
     }
 }
