@@ -178,11 +178,9 @@ impl Lobby {
                 self.offers.insert(peer, (o, now));
             }
             LobbyMessage::Accept(a) => {
-                // Only a peer with an offer up can be in a group: keys
-                // that never offered cannot fill the table.
-                if !self.offers.contains_key(&peer) {
-                    return;
-                }
+                // An accept can come before its author's offer (a peer
+                // that just joined the mesh): it is kept either way. Keys
+                // that flood accepts push out the oldest, not the newest.
                 if !self.accepts.contains_key(&peer) && self.accepts.len() >= MAX_ACCEPTS {
                     forget_oldest(&mut self.accepts, |(_, t)| *t);
                 }
