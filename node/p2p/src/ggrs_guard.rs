@@ -385,24 +385,11 @@ pub fn forged_input(
     start_frame: i32,
     bytes: Vec<u8>,
 ) -> ggrs::Message {
-    let view = MessageView {
-        magic,
-        body: Body::Input(InputView {
-            peer_connect_status: vec![
-                StatusView {
-                    disconnected: false,
-                    last_frame: -1,
-                };
-                statuses
-            ],
-            disconnect_requested: false,
-            start_frame,
-            ack_frame: -1,
-            bytes,
-        }),
+    let none_left = StatusView {
+        disconnected: false,
+        last_frame: -1,
     };
-    postcard::from_bytes(&postcard::to_allocvec(&view).expect("encodes"))
-        .expect("the mirror decodes as a ggrs message")
+    forged(magic, vec![none_left; statuses], start_frame, bytes)
 }
 
 /// A hostile `Input` whose statuses say player `who` disconnected before
@@ -415,19 +402,30 @@ pub fn forged_disconnect(
     start_frame: i32,
     bytes: Vec<u8>,
 ) -> ggrs::Message {
-    let mut peer_connect_status = vec![
+    let mut statuses = vec![
         StatusView {
             disconnected: false,
             last_frame: start_frame,
         };
         statuses
     ];
-    if let Some(s) = peer_connect_status.get_mut(who) {
+    if let Some(s) = statuses.get_mut(who) {
         *s = StatusView {
             disconnected: true,
             last_frame: -1,
         };
     }
+    forged(magic, statuses, start_frame, bytes)
+}
+
+/// An `Input` with these statuses, through the mirror.
+#[cfg(any(test, feature = "adversary"))]
+fn forged(
+    magic: u16,
+    peer_connect_status: Vec<StatusView>,
+    start_frame: i32,
+    bytes: Vec<u8>,
+) -> ggrs::Message {
     let view = MessageView {
         magic,
         body: Body::Input(InputView {
