@@ -77,10 +77,25 @@ impl PlayerSlot {
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 pub struct Beacon {
+    /// The deployment whose epoch this is: every signature over the match
+    /// header names it, so a match cannot be credited by another
+    /// deployment (two deployments' epoch 0 share the zero root).
+    pub deployment: Deployment,
     /// The settled epoch (0 is the deployment itself, with the zero root).
     pub epoch: u64,
     /// The state root the chain settled for `epoch`.
     pub root: [u8; 32],
+}
+
+/// A deployment of the contracts: the chain and its Settlement contract.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Deployment {
+    /// The chain's id (EIP-155).
+    pub chain_id: u64,
+    /// The Settlement contract's address.
+    pub settlement: [u8; 20],
 }
 
 impl Beacon {
@@ -184,7 +199,7 @@ impl MatchHeader {
 const HEADER: Format = Format {
     name: "match header",
     magic: *b"CYMH",
-    version: 3,
+    version: 4,
     max_bytes: 16 * 1024,
 };
 
@@ -298,7 +313,7 @@ const FRAMES: usize = MAX_MATCH_FRAMES as usize;
 pub const TRANSCRIPT: Format = Format {
     name: "transcript",
     magic: *b"CYTX",
-    version: 5,
+    version: 6,
     max_bytes: 4 * 1024 * 1024,
 };
 

@@ -822,16 +822,28 @@ async fn fabricated_check(
     let future = Beacon {
         epoch: now.epoch + 50,
         root: [0xFB; 32],
+        ..now
     };
     let forged = Beacon {
         epoch: now.epoch,
         root: [0xFC; 32],
+        ..now
+    };
+    // Another deployment's epoch 0: its root is the zero root, as ours was.
+    let elsewhere = Beacon {
+        deployment: cyteria_game::transcript::Deployment {
+            settlement: [0xFD; 20],
+            ..now.deployment
+        },
+        epoch: 0,
+        root: [0; 32],
     };
     // The chosen seeds cost the announcer its standing as they are
     // verified, so they go last: what comes after them may not be heard.
     let fakes = [
         made(3, future, None),
         made(4, forged, None),
+        made(5, elsewhere, None),
         made(0, now, Some(1)),
         made(1, now, Some(2)),
         made(2, now, Some(3)),
@@ -847,7 +859,7 @@ async fn fabricated_check(
         name,
         ok: credited == 0 && c.iter().all(|n| *n >= 1),
         detail: format!(
-            "{credited} of {} credited; refusals: {} chosen seed, {} future beacon, {} forged root",
+            "{credited} of {} credited; refusals: {} chosen seed, {} future beacon, {} forged root or another deployment's",
             fakes.len(),
             c[0],
             c[1],

@@ -171,6 +171,7 @@ pub fn batch_data(data: &[u8]) {
         return;
     };
     let chain = ChainTime {
+        deployment: Default::default(),
         epochs: [(
             0,
             Settled {

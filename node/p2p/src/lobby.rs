@@ -460,6 +460,7 @@ mod tests {
         let ids = peers(3);
         let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
         let beacon = Beacon {
+            deployment: Default::default(),
             epoch: 7,
             root: [7; 32],
         };

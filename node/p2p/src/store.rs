@@ -14,7 +14,7 @@ use crate::signing::Equivocation;
 const EVIDENCE: Format = Format {
     name: "equivocation evidence",
     magic: *b"CYEV",
-    version: 1,
+    version: 2,
     max_bytes: 1024,
 };
 

@@ -37,7 +37,7 @@ pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 pub const LOBBY: Format = Format {
     name: "lobby message",
     magic: *b"CYLB",
-    version: 3,
+    version: 4,
     max_bytes: 4 * 1024,
 };
 /// The encoding of rollback frames (`CYRB`, at most 16 KiB).
@@ -51,7 +51,7 @@ pub const ROLLBACK: Format = Format {
 pub const ANNOUNCE: Format = Format {
     name: "transcript announcement",
     magic: *b"CYTA",
-    version: 2,
+    version: 3,
     max_bytes: 1024,
 };
 /// The encoding of batch attestations (`CYBA`, at most 1 KiB).

@@ -1107,6 +1107,7 @@ impl ChainTimes {
             self.epochs.retain(|k, _| *k >= oldest);
         }
         Ok(ChainTime {
+            deployment: chain.deployment_id(),
             epochs: out,
             tick_rate,
             // A batch's data names its own reference; a leader's comes from `State::set_head`.

@@ -1346,6 +1346,7 @@ mod tests {
                 block: 1,
             };
             s.set_chain_time(ChainTime {
+                deployment: Default::default(),
                 epochs: [(0, deployed)].into(),
                 tick_rate: 60,
                 head: Reference::default(),

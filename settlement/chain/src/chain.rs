@@ -401,11 +401,20 @@ impl Chain {
         Ok(b.header.timestamp)
     }
 
+    /// This deployment as match headers name it.
+    pub fn deployment_id(&self) -> cyteria_game::transcript::Deployment {
+        cyteria_game::transcript::Deployment {
+            chain_id: self.chain_id,
+            settlement: self.deployment.settlement.0.0,
+        }
+    }
+
     /// The latest settled epoch as a match beacon.
     pub async fn beacon(&self) -> anyhow::Result<Beacon> {
         let epoch = self.settled_epoch().await?;
         let root = retry(|| async { self.settlement().rootOf(epoch).call().await }).await?;
         Ok(Beacon {
+            deployment: self.deployment_id(),
             epoch,
             root: root.0,
         })

@@ -96,6 +96,7 @@ fn main() -> anyhow::Result<()> {
         )
     };
     let time = ChainTime {
+        deployment: Default::default(),
         epochs: BTreeMap::from([at(0, [0; 32], 1_700_000_000), at(1, [0; 32], 1_700_000_300)]),
         tick_rate: 60,
         head: Reference {

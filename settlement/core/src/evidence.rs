@@ -18,7 +18,7 @@ use thiserror::Error;
 pub const EVIDENCE: Format = Format {
     name: "player equivocation",
     magic: *b"CYEQ",
-    version: 1,
+    version: 2,
     max_bytes: 4096,
 };
 

@@ -1182,6 +1182,7 @@ mod tests {
             &cheat.key,
             [[5; 32], [6; 32]],
             cyteria_game::transcript::Beacon {
+                deployment: Default::default(),
                 epoch: 2,
                 root: [2; 32],
             },

@@ -89,7 +89,7 @@ pub fn wear_changes(prev: &Ledger, next: &Ledger) -> Vec<ItemWear> {
 pub const BATCH_DATA: Format = Format {
     name: "batch data",
     magic: *b"CYBD",
-    version: 6,
+    version: 7,
     max_bytes: 4 << 20,
 };
 
@@ -629,6 +629,10 @@ impl Run {
     /// bonds wait for a later batch.
     fn slash(&mut self, ev: &Equivocation, cx: &Context<'_>) -> Result<(), Rejected> {
         let beacon = ev.header.beacon;
+        if beacon.deployment != cx.chain.deployment {
+            // another deployment's match (two share epoch 0's zero root)
+            return Err(Rejected::WrongBeacon);
+        }
         match cx.chain.epochs.get(&beacon.epoch) {
             None => return Err(Rejected::StaleBeacon),
             Some(s) if s.root != beacon.root => return Err(Rejected::WrongBeacon),
@@ -731,6 +735,7 @@ mod tests {
     /// Epoch 0 (the deployment, zero root) at 1 000 s, then one epoch every 100 s.
     fn chain() -> ChainTime {
         ChainTime {
+            deployment: Default::default(),
             epochs: (0..4)
                 .map(|e| {
                     let root = if e == 0 { [0; 32] } else { [e as u8; 32] };
@@ -1171,6 +1176,7 @@ mod tests {
         let id = ids::encode(&blade, 1, 7).unwrap().to_be_bytes::<32>();
         let time = chain();
         let beacon = Beacon {
+            deployment: Default::default(),
             epoch: 1,
             root: time.epochs[&1].root,
         };
@@ -1284,6 +1290,7 @@ mod tests {
         };
         let mut time = chain();
         let beacon = |e: u64| Beacon {
+            deployment: Default::default(),
             epoch: e,
             root: time.epochs[&e].root,
         };
@@ -1299,6 +1306,7 @@ mod tests {
             fabricate(
                 5,
                 Beacon {
+                    deployment: Default::default(),
                     epoch: 9,
                     root: [9; 32],
                 },
@@ -1307,6 +1315,7 @@ mod tests {
             fabricate(
                 6,
                 Beacon {
+                    deployment: Default::default(),
                     epoch: 2,
                     root: [9; 32],
                 },

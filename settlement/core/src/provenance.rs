@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use cyteria_game::transcript::{Beacon, MatchHeader};
+use cyteria_game::transcript::{Beacon, Deployment, MatchHeader};
 use serde::{Deserialize, Serialize};
 
 use crate::ledger::Rejected;
@@ -58,6 +58,8 @@ pub struct Reference {
 /// What validators read from the chain to place matches in time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ChainTime {
+    /// The deployment the epochs are of: a beacon naming another is wrong.
+    pub deployment: Deployment,
     /// Settled epochs, at least those of the last [`BEACON_WINDOW_S`] and
     /// the latest, by epoch.
     pub epochs: BTreeMap<u64, Settled>,
@@ -106,6 +108,9 @@ impl ChainTime {
         reference: &Reference,
         duration_ms: u64,
     ) -> Result<u64, Rejected> {
+        if beacon.deployment != self.deployment {
+            return Err(Rejected::WrongBeacon);
+        }
         if beacon.epoch >= epoch {
             return Err(Rejected::FutureBeacon);
         }
@@ -173,11 +178,17 @@ mod tests {
             );
         }
         ChainTime {
+            deployment: HERE,
             epochs,
             tick_rate: 60,
             head: Reference::default(),
         }
     }
+
+    const HERE: Deployment = Deployment {
+        chain_id: 80002,
+        settlement: [0x5e; 20],
+    };
 
     fn at(time: u64) -> Reference {
         Reference { block: time, time }
@@ -190,6 +201,7 @@ mod tests {
 
     fn beacon(epoch: u64) -> Beacon {
         Beacon {
+            deployment: HERE,
             epoch,
             root: [epoch as u8; 32],
         }
@@ -225,10 +237,29 @@ mod tests {
         assert_eq!(place(beacon(2), 2, &r), Err(Rejected::FutureBeacon));
         assert_eq!(place(beacon(9), 4, &r), Err(Rejected::FutureBeacon));
         let forged = Beacon {
-            epoch: 1,
             root: [7; 32],
+            ..beacon(1)
         };
         assert_eq!(place(forged, 3, &at(1_100)), Err(Rejected::WrongBeacon));
+        // Another deployment's epoch 1 (its roots may even be ours: both
+        // start from the zero root), on this chain or another.
+        for deployment in [
+            Deployment {
+                settlement: [0x77; 20],
+                ..HERE
+            },
+            Deployment {
+                chain_id: 137,
+                ..HERE
+            },
+        ] {
+            let elsewhere = Beacon {
+                deployment,
+                ..beacon(1)
+            };
+            assert_eq!(place(elsewhere, 3, &at(1_100)), Err(Rejected::WrongBeacon));
+        }
+        assert!(place(beacon(1), 3, &at(1_100)).is_ok());
         // At 2 100 s epoch 0 (1 000 s) and epoch 2 (1 060 s) are past the
         // window for a match of a second.
         assert_eq!(place(beacon(0), 4, &r), Err(Rejected::StaleBeacon));

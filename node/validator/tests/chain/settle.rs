@@ -916,11 +916,13 @@ async fn matches_fabricated_offline_earn_no_more_than_real_time() {
     let future = Beacon {
         epoch: now.epoch + 50,
         root: [5; 32],
+        ..now
     };
     announce(made(5, future, None)).await;
     let forged = Beacon {
         epoch: now.epoch,
         root: [6; 32],
+        ..now
     };
     announce(made(6, forged, None)).await;
     announce(made(7, now, None)).await;
