@@ -145,7 +145,10 @@ impl Node {
             actions: broadcast::channel(4096).0,
             attestations: broadcast::channel(1024).0,
         };
-        tokio::spawn(dispatch(net.clone(), events, outlets.clone()));
+        // A dispatcher per queue: a topic's flood waits behind itself alone.
+        for (_, queue) in events {
+            tokio::spawn(dispatch(net.clone(), queue, outlets.clone()));
+        }
         crate::direct::serve(&net).await?;
         let content = Content::new(net.ipfs.clone());
         Ok(Node {
@@ -359,8 +362,9 @@ fn offer_id(me: &PeerId, counter: u64) -> [u8; 16] {
     h.finalize().as_bytes()[..16].try_into().unwrap_or([0; 16])
 }
 
-/// Validates every gossip message: decoded and checked here, then reported
-/// to gossipsub (accepted messages propagate; rejected ones cost the sender
+/// Validates every gossip message of one of the behaviour's queues
+/// ([`crate::net::queues`]): decoded and checked here, then reported to
+/// gossipsub (accepted messages propagate; rejected ones cost the sender
 /// score) and handed to whoever consumes the topic.
 async fn dispatch(net: Net, mut events: mpsc::Receiver<NetEvent>, out: Outlets) {
     let hash = |t: &str| libp2p::gossipsub::IdentTopic::new(t).hash();

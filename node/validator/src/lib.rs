@@ -84,7 +84,18 @@ enum TaskOutcome {
     /// Not fetched: its announcer was banned meanwhile. Forgotten, so that
     /// an honest announcement of the same CID is fetched.
     Skipped { announce: Announce },
+    /// The validator set of `epoch`, read for an attestation from a signer
+    /// outside the set this validator knew.
+    SetRead {
+        epoch: u64,
+        set: Result<cyteria_settlement::batch::ValidatorSet, String>,
+        peer: PeerId,
+        attestation: Attestation,
+    },
 }
+
+/// How long a read of the validator set for a peer's attestation may take.
+const SET_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Handles on a running validator, for its operator and for tests.
 #[derive(Clone)]
@@ -360,6 +371,26 @@ impl Validator {
                 self.state.forget(&announce.cid);
                 vec![]
             }
+            TaskOutcome::SetRead {
+                epoch,
+                set,
+                peer,
+                attestation,
+            } => match set {
+                Ok(set) => {
+                    // The set of an epoch the validator has moved past
+                    // meanwhile is not the one it agrees on now.
+                    if epoch == self.state.epoch() + 1 {
+                        self.state.set_validators(set);
+                    }
+                    self.state
+                        .on_attestation(peer, attestation, true, Instant::now())
+                }
+                Err(e) => {
+                    tracing::info!(%peer, error = %e, "validator set not read; attestation dropped");
+                    vec![]
+                }
+            },
         };
         self.perform(steps).await
     }
@@ -462,19 +493,28 @@ impl Validator {
                 }
                 Step::Rejected { channel, reason } => self.metrics().reject(channel, reason),
                 Step::RefreshAndRetry { peer, attestation } => {
-                    // A peer's message must not stop the validator: with the
-                    // chain unreachable, the attestation is dropped.
-                    match self.refresh_validators().await {
-                        Ok(()) => queue.extend(self.state.on_attestation(
-                            peer,
-                            attestation,
-                            true,
-                            Instant::now(),
-                        )),
-                        Err(e) => {
-                            tracing::info!(%peer, error = %e, "validator set not read; attestation dropped")
-                        }
-                    }
+                    // A peer's message must neither stop nor stall the
+                    // validator: the set is read beside the main loop (at
+                    // most once per `REFRESH_EVERY`), and with the chain
+                    // unreachable the attestation is dropped.
+                    let (chain, tx) = (self.chain.clone(), self.reports_tx.clone());
+                    let epoch = self.state.epoch() + 1;
+                    tokio::spawn(async move {
+                        let set =
+                            tokio::time::timeout(SET_READ_TIMEOUT, chain.validator_set(epoch))
+                                .await
+                                .map_err(|_| anyhow::anyhow!("no answer in {SET_READ_TIMEOUT:?}"))
+                                .and_then(|r| r)
+                                .map_err(|e| format!("{e:#}"));
+                        let _ = tx
+                            .send(TaskOutcome::SetRead {
+                                epoch,
+                                set,
+                                peer,
+                                attestation,
+                            })
+                            .await;
+                    });
                 }
                 Step::Check {
                     peer,

@@ -161,6 +161,18 @@ impl LocalChain {
         self.anvil.endpoint()
     }
 
+    /// An endpoint to this chain through a [`flaky_proxy`] failing `method`
+    /// (`""`: every request) while `failing` is set.
+    pub async fn flaky_endpoint(
+        &self,
+        method: &'static str,
+        failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> std::io::Result<String> {
+        let upstream = std::net::SocketAddr::from(([127, 0, 0, 1], self.anvil.port()));
+        let proxy = flaky_proxy(upstream, method, failing).await?;
+        Ok(format!("http://{proxy}"))
+    }
+
     /// Moves the chain's clock `seconds` ahead and mines a block (auctions end, timelocks open).
     pub async fn advance_time(&self, seconds: u64) -> anyhow::Result<()> {
         let p = self.provider(0).await?;
@@ -412,6 +424,80 @@ fn returned_deployment(stdout: &str) -> Option<Deployment> {
         let s = v["returns"]["json"]["value"].as_str()?;
         serde_json::from_str(&s.replace("\\\"", "\"")).ok()
     })
+}
+
+/// An HTTP proxy to `upstream` that answers 500 to JSON-RPC requests
+/// naming `method` (every request, for `""`: the chain is down) while
+/// `failing` is set; everything else passes through. For tests of what a
+/// node does when its RPC endpoint fails.
+pub async fn flaky_proxy(
+    upstream: std::net::SocketAddr,
+    method: &'static str,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::net::SocketAddr> {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn read_http(s: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+        let mut buf = vec![];
+        let mut byte = [0u8; 4096];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while buf.len() < end + 4 + len {
+                    let n = s.read(&mut byte).await.ok()?;
+                    if n == 0 {
+                        return None;
+                    }
+                    buf.extend_from_slice(&byte[..n]);
+                }
+                return Some(buf);
+            }
+            let n = s.read(&mut byte).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&byte[..n]);
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let failing = failing.clone();
+            tokio::spawn(async move {
+                let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                while let Some(req) = read_http(&mut client).await {
+                    if failing.load(Ordering::SeqCst)
+                        && String::from_utf8_lossy(&req).contains(method)
+                    {
+                        let _ = client
+                            .write_all(
+                                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+                            )
+                            .await;
+                        continue;
+                    }
+                    if up.write_all(&req).await.is_err() {
+                        return;
+                    }
+                    let Some(resp) = read_http(&mut up).await else {
+                        return;
+                    };
+                    if client.write_all(&resp).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(addr)
 }
 
 #[cfg(test)]

@@ -490,78 +490,6 @@ async fn a_dao_proposal_passes_through_the_timelock_and_changes_the_market_fee()
     );
 }
 
-/// An HTTP proxy to `upstream` that answers 500 to JSON-RPC requests
-/// naming `method` while `failing` is set; everything else passes through.
-async fn flaky_proxy(
-    upstream: std::net::SocketAddr,
-    method: &'static str,
-    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> std::net::SocketAddr {
-    use std::sync::atomic::Ordering;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    async fn read_http(s: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
-        let mut buf = vec![];
-        let mut byte = [0u8; 4096];
-        loop {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                while buf.len() < end + 4 + len {
-                    let n = s.read(&mut byte).await.ok()?;
-                    if n == 0 {
-                        return None;
-                    }
-                    buf.extend_from_slice(&byte[..n]);
-                }
-                return Some(buf);
-            }
-            let n = s.read(&mut byte).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            buf.extend_from_slice(&byte[..n]);
-        }
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let failing = failing.clone();
-            tokio::spawn(async move {
-                let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await else {
-                    return;
-                };
-                while let Some(req) = read_http(&mut client).await {
-                    if failing.load(Ordering::SeqCst)
-                        && String::from_utf8_lossy(&req).contains(method)
-                    {
-                        let _ = client
-                            .write_all(
-                                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
-                            )
-                            .await;
-                        continue;
-                    }
-                    if up.write_all(&req).await.is_err() {
-                        return;
-                    }
-                    let Some(resp) = read_http(&mut up).await else {
-                        return;
-                    };
-                    if client.write_all(&resp).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
 /// The RPC fails in the middle of a chunk, after some of its blocks are
 /// indexed: the next sync goes on from the last block indexed, and the
 /// balances are the chain's (before, the chunk's blocks were applied twice).
@@ -592,23 +520,13 @@ async fn an_rpc_failing_mid_chunk_applies_no_block_twice() {
             .unwrap();
         assert!(r.status());
     }
-    let upstream = {
-        use std::net::ToSocketAddrs;
-        let e = chain.endpoint();
-        let hostport = e
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
-        hostport
-            .to_socket_addrs()
-            .unwrap()
-            .find(|a| a.is_ipv4())
-            .expect("anvil's address")
-    };
     let failing = std::sync::Arc::new(AtomicBool::new(true));
-    let proxy = flaky_proxy(upstream, "eth_getBlockByNumber", failing.clone()).await;
+    let proxy = chain
+        .flaky_endpoint("eth_getBlockByNumber", failing.clone())
+        .await
+        .unwrap();
     let p = ProviderBuilder::new()
-        .connect_http(format!("http://{proxy}").parse().unwrap())
+        .connect_http(proxy.parse().unwrap())
         .erased();
     let dir = tempfile::tempdir().unwrap();
     let index = Indexer::open(sled::open(dir.path()).unwrap(), chain.deployment).unwrap();

@@ -202,7 +202,7 @@ impl From<Infallible> for InnerEvent {
 pub struct Behaviour {
     inner: Inner,
     commands: mpsc::UnboundedReceiver<Command>,
-    events: mpsc::Sender<NetEvent>,
+    events: super::queues::Queues,
     connected: BTreeSet<PeerId>,
     target_peers: usize,
     pending: std::collections::VecDeque<ToSwarm<Infallible, THandlerInEvent<Inner>>>,
@@ -321,7 +321,7 @@ impl Behaviour {
         keypair: &libp2p::identity::Keypair,
         config: &BehaviourConfig,
         commands: mpsc::UnboundedReceiver<Command>,
-        events: mpsc::Sender<NetEvent>,
+        events: super::queues::Queues,
     ) -> std::io::Result<Self> {
         let local = keypair.public().to_peer_id();
         let gossip_config = gossipsub::ConfigBuilder::default()
@@ -387,10 +387,8 @@ impl Behaviour {
         })
     }
 
-    fn emit(&self, e: NetEvent) {
-        if self.events.try_send(e).is_err() {
-            tracing::warn!("network event queue full or closed; event dropped");
-        }
+    fn emit(&mut self, e: NetEvent) {
+        self.events.send(e);
     }
 
     fn command(&mut self, c: Command) {

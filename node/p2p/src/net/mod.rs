@@ -5,6 +5,7 @@ pub mod behaviour;
 pub mod latency;
 pub mod limits;
 pub mod misbehaviour;
+pub mod queues;
 pub mod reputation;
 
 use std::path::PathBuf;
@@ -127,6 +128,36 @@ pub struct Net {
 
 pub use reputation::BAN_SCORE;
 
+/// The behaviour's event queues: one per public topic, so that a flood on
+/// one cannot crowd out the others, and one for the rest.
+const QUEUES: [queues::Spec; 5] = [
+    queues::Spec {
+        topic: Some(wire::LOBBY_TOPIC),
+        name: "lobby",
+        capacity: 1024,
+    },
+    queues::Spec {
+        topic: Some(wire::TRANSCRIPTS_TOPIC),
+        name: "transcripts",
+        capacity: 1024,
+    },
+    queues::Spec {
+        topic: Some(wire::ACTIONS_TOPIC),
+        name: "actions",
+        capacity: 4096,
+    },
+    queues::Spec {
+        topic: Some(wire::BATCHES_TOPIC),
+        name: "batches",
+        capacity: 1024,
+    },
+    queues::Spec {
+        topic: None,
+        name: "events",
+        capacity: 4096,
+    },
+];
+
 /// How often scores heal and ended bans are lifted.
 const REPUTATION_TICK: Duration = Duration::from_secs(30);
 
@@ -154,10 +185,10 @@ impl Net {
         identity: &Identity,
         config: NetConfig,
         metrics: Metrics,
-    ) -> anyhow::Result<(Net, mpsc::Receiver<NetEvent>)> {
+    ) -> anyhow::Result<(Net, queues::Events)> {
         let keypair = identity.keypair();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-        let (ev_tx, ev_rx) = mpsc::channel(4096);
+        let (ev_tx, ev_rx) = queues::queues(&QUEUES, Some(metrics.clone()));
         let mut bconf = config.behaviour.clone();
         bconf.connections_per_ip = config.limits.connections_per_ip as usize;
         let mut builder = IpfsBuilder::<behaviour::Behaviour>::with_keypair(&keypair)?

@@ -1452,3 +1452,114 @@ async fn a_validator_that_died_between_its_record_and_its_gossip_sends_the_same_
     first.shut_down().await;
     back.shut_down().await;
 }
+
+/// Attestations for the next epoch signed by `n` keys outside the
+/// validator set, gossiped by a fresh outsider.
+async fn junk_attestations(chain: &LocalChain, via: &Node, epoch: u64, n: u8) -> Node {
+    use alloy::primitives::B256;
+    use alloy::signers::local::PrivateKeySigner;
+    use cyteria_node::wire::{self, Attestation, WireBatch};
+    use cyteria_settlement::batch::{self, Batch};
+    let outsider = node(Transport::Tcp, Some(via)).await;
+    let chain_id = reader_of(chain).await.chain_id;
+    let domain = batch::domain(chain_id, chain.deployment.settlement);
+    let b = Batch {
+        epoch,
+        round: 0,
+        prevRoot: B256::ZERO,
+        newRoot: B256::repeat_byte(0x66),
+        dataCid: "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku".into(),
+        metadataCid: String::new(),
+        mintsHash: B256::ZERO,
+        slashesHash: B256::ZERO,
+    };
+    for i in 0..n {
+        let stranger = PrivateKeySigner::from_bytes(&B256::repeat_byte(0x50 + i)).unwrap();
+        let att = Attestation {
+            batch: WireBatch::from(&b),
+            signature: batch::sign(&stranger, &b, &domain)
+                .unwrap()
+                .signature
+                .to_vec(),
+        };
+        let bytes = att.encode();
+        until("the junk is gossiped", 30, || {
+            let (net, bytes) = (outsider.ctx.net.clone(), bytes.clone());
+            async move { net.publish(wire::BATCHES_TOPIC, bytes).await.is_ok() }
+        })
+        .await;
+    }
+    outsider
+}
+
+/// Fifty attestations from keys outside the set, then one more while a
+/// validator's chain is down (its RPC endpoint answers 500 to everything):
+/// the validator neither stops nor stalls the others, and once its chain is
+/// back it catches up with the epochs settled meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_attestations_and_a_chain_outage_neither_stop_nor_stall_a_validator() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let chain = chain_with_validators().await;
+    let reader = reader_of(&chain).await;
+    let mut v = validators(&chain, &[1, 2]).await;
+    let down = Arc::new(AtomicBool::new(false));
+    let flaky = chain.flaky_endpoint("", down.clone()).await.unwrap();
+    let third = localnet::start_validator_on(
+        flaky,
+        chain.keys[3].clone(),
+        chain.deployment,
+        ValidatorSetup {
+            identity: Identity::generate(),
+            store: Store::temporary().unwrap(),
+            repo: None,
+            bootstrap: v[0].node.net().addresses().await,
+            config: fast_validator(None),
+            clock: None,
+        },
+    )
+    .await
+    .unwrap();
+    v.push(third);
+    let p = node(Transport::Tcp, Some(&v[0].node)).await;
+    bind(&chain, &p, 4).await;
+    bindings_settle(&reader).await;
+
+    let epoch = reader.settled_epoch().await.unwrap();
+    let first = junk_attestations(&chain, &v[0].node, epoch + 1, 50).await;
+    until("epochs settle past the junk", 60, || async {
+        reader.settled_epoch().await.unwrap() >= epoch + 2
+    })
+    .await;
+    let refused: u64 = v.iter().map(|x| x.metrics().rejected_total("batch")).sum();
+    assert!(refused >= 1, "the strangers' attestations were refused");
+
+    // The third validator's chain goes down; a stranger's attestation
+    // makes it read the validator set.
+    down.store(true, Ordering::SeqCst);
+    let epoch = reader.settled_epoch().await.unwrap();
+    let second = junk_attestations(&chain, &v[1].node, epoch + 1, 1).await;
+    until("the other two settle on without it", 60, || async {
+        reader.settled_epoch().await.unwrap() >= epoch + 2
+    })
+    .await;
+    assert!(
+        !v[2].task.is_finished(),
+        "the validator with no chain still runs"
+    );
+
+    down.store(false, Ordering::SeqCst);
+    let settled = reader.settled_epoch().await.unwrap();
+    until(
+        "the third catches up once its chain is back",
+        60,
+        || async { v[2].handle.ledger.borrow().0 >= settled },
+    )
+    .await;
+    assert!(!v[2].task.is_finished());
+    for n in [first, second, p] {
+        n.ctx.net.clone().stop().await;
+    }
+    for x in v {
+        x.shut_down().await;
+    }
+}
