@@ -6,7 +6,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+pub use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -68,6 +68,12 @@ pub struct Metrics {
     pub player_bonds_slashed: Counter,
     /// `cyteria_ledger_epoch`: the settled epoch this validator's ledger reflects.
     pub ledger_epoch: Gauge,
+    /// `cyteria_transcript_fetches_in_flight`: transcripts a validator is
+    /// fetching now (at most its fetch limit, however many are announced).
+    pub fetches_in_flight: Gauge,
+    /// `cyteria_transcript_verifications_in_flight`: transcripts a validator
+    /// is re-simulating now (at most one a core).
+    pub verifications_in_flight: Gauge,
 }
 
 impl Default for Metrics {
@@ -226,7 +232,21 @@ impl Metrics {
             "The settled epoch this validator's ledger reflects",
             ledger_epoch.clone(),
         );
+        let fetches_in_flight = Gauge::default();
+        r.register(
+            "transcript_fetches_in_flight",
+            "Transcripts being fetched now",
+            fetches_in_flight.clone(),
+        );
+        let verifications_in_flight = Gauge::default();
+        r.register(
+            "transcript_verifications_in_flight",
+            "Transcripts being re-simulated now",
+            verifications_in_flight.clone(),
+        );
         Self {
+            fetches_in_flight,
+            verifications_in_flight,
             transcripts_verified,
             verify_seconds,
             batches_signed,

@@ -94,6 +94,22 @@ enum TaskOutcome {
     },
 }
 
+/// Counts a task in a gauge while it lives.
+struct InFlight(cyteria_node::metrics::Gauge);
+
+impl InFlight {
+    fn new(g: &cyteria_node::metrics::Gauge) -> Self {
+        g.inc();
+        Self(g.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// How long a read of the validator set for a peer's attestation may take.
 const SET_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -133,7 +149,7 @@ pub struct Validator {
 pub const MAX_FETCHES: usize = 32;
 
 /// Verifications a validator runs at once: one a core.
-fn verifiers() -> usize {
+pub fn verifiers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
@@ -623,6 +639,7 @@ impl Validator {
         );
         let (fetching, verifying) = (self.fetching.clone(), self.verifying.clone());
         let scores = self.node.ctx.net.scores();
+        let metrics = self.metrics().clone();
         tokio::spawn(async move {
             // At most MAX_FETCHES transcripts come in at once, and as many
             // are verified as there are cores: however many are announced,
@@ -636,6 +653,7 @@ impl Validator {
                 let _ = tx.send(TaskOutcome::Skipped { announce: a }).await;
                 return;
             }
+            let in_flight = InFlight::new(&metrics.fetches_in_flight);
             let fetched = fetch(
                 &content,
                 &a.cid.to_string(),
@@ -644,12 +662,13 @@ impl Validator {
                 TRANSCRIPT.max_bytes,
             )
             .await;
-            drop(_fetch);
+            drop((_fetch, in_flight));
             let report = match fetched {
                 Ok(bytes) => {
                     let Ok(_verify) = verifying.acquire().await else {
                         return;
                     };
+                    let _in_flight = InFlight::new(&metrics.verifications_in_flight);
                     let started = Instant::now();
                     let announce = a.clone();
                     let result = tokio::task::spawn_blocking(move || {

@@ -125,6 +125,15 @@ pub enum NetEvent {
     },
 }
 
+impl super::queues::Topical for NetEvent {
+    fn topic(&self) -> Option<&TopicHash> {
+        match self {
+            NetEvent::Gossip { topic, .. } => Some(topic),
+            _ => None,
+        }
+    }
+}
+
 /// How the gossip and DHT parts are set up.
 #[derive(Clone, Debug)]
 pub struct BehaviourConfig {
@@ -202,7 +211,7 @@ impl From<Infallible> for InnerEvent {
 pub struct Behaviour {
     inner: Inner,
     commands: mpsc::UnboundedReceiver<Command>,
-    events: super::queues::Queues,
+    events: super::queues::Queues<NetEvent>,
     connected: BTreeSet<PeerId>,
     target_peers: usize,
     pending: std::collections::VecDeque<ToSwarm<Infallible, THandlerInEvent<Inner>>>,
@@ -321,7 +330,7 @@ impl Behaviour {
         keypair: &libp2p::identity::Keypair,
         config: &BehaviourConfig,
         commands: mpsc::UnboundedReceiver<Command>,
-        events: super::queues::Queues,
+        events: super::queues::Queues<NetEvent>,
     ) -> std::io::Result<Self> {
         let local = keypair.public().to_peer_id();
         let gossip_config = gossipsub::ConfigBuilder::default()

@@ -185,7 +185,7 @@ impl Net {
         identity: &Identity,
         config: NetConfig,
         metrics: Metrics,
-    ) -> anyhow::Result<(Net, queues::Events)> {
+    ) -> anyhow::Result<(Net, queues::Events<NetEvent>)> {
         let keypair = identity.keypair();
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = queues::queues(&QUEUES, Some(metrics.clone()));

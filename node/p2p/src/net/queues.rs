@@ -15,8 +15,13 @@ use std::time::{Duration, Instant};
 use libp2p::gossipsub::TopicHash;
 use tokio::sync::mpsc;
 
-use super::behaviour::NetEvent;
 use crate::metrics::Metrics;
+
+/// An event a queue takes: gossip names its topic; the rest name none.
+pub trait Topical {
+    /// The gossip topic the event came on, if it is gossip.
+    fn topic(&self) -> Option<&TopicHash>;
+}
 
 /// How often a queue's drops are summarised in the log.
 pub const SUMMARY_EVERY: Duration = Duration::from_secs(10);
@@ -34,15 +39,15 @@ pub struct Spec {
 }
 
 /// The sending side, owned by the behaviour.
-pub struct Queues {
-    queues: Vec<Queue>,
+pub struct Queues<E> {
+    queues: Vec<Queue<E>>,
     metrics: Option<Metrics>,
 }
 
-struct Queue {
+struct Queue<E> {
     topic: Option<TopicHash>,
     name: &'static str,
-    tx: mpsc::Sender<NetEvent>,
+    tx: mpsc::Sender<E>,
     /// Dropped since the last summary.
     dropped: u64,
     /// When the last summary was logged.
@@ -50,11 +55,11 @@ struct Queue {
 }
 
 /// The receiving side: one receiver per queue, with the queue's name.
-pub type Events = Vec<(&'static str, mpsc::Receiver<NetEvent>)>;
+pub type Events<E> = Vec<(&'static str, mpsc::Receiver<E>)>;
 
 /// Queues for `specs` (the last one without a topic takes the rest; one is
 /// added when none has `topic: None`).
-pub fn queues(specs: &[Spec], metrics: Option<Metrics>) -> (Queues, Events) {
+pub fn queues<E>(specs: &[Spec], metrics: Option<Metrics>) -> (Queues<E>, Events<E>) {
     let mut specs = specs.to_vec();
     if !specs.iter().any(|s| s.topic.is_none()) {
         specs.push(Spec {
@@ -81,16 +86,13 @@ pub fn queues(specs: &[Spec], metrics: Option<Metrics>) -> (Queues, Events) {
     (Queues { queues, metrics }, events)
 }
 
-impl Queues {
+impl<E: Topical> Queues<E> {
     /// Queues `e` on its topic's queue; when that queue is full (or its
     /// consumer gone) the event is dropped, counted and, once per
     /// [`SUMMARY_EVERY`], summarised. Returns whether it was queued.
-    pub fn send(&mut self, e: NetEvent) -> bool {
-        let topic = match &e {
-            NetEvent::Gossip { topic, .. } => Some(topic),
-            _ => None,
-        };
-        let i = topic
+    pub fn send(&mut self, e: E) -> bool {
+        let i = e
+            .topic()
             .and_then(|t| self.queues.iter().position(|q| q.topic.as_ref() == Some(t)))
             .or_else(|| self.queues.iter().rposition(|q| q.topic.is_none()))
             .expect("a queue without a topic always exists");
@@ -125,14 +127,23 @@ impl Queues {
 mod tests {
     use super::*;
 
-    fn gossip(topic: &str) -> NetEvent {
-        NetEvent::Gossip {
-            topic: libp2p::gossipsub::IdentTopic::new(topic).hash(),
-            id: libp2p::gossipsub::MessageId::new(b"m"),
-            propagation_source: libp2p::PeerId::random(),
-            author: None,
-            data: vec![],
+    #[derive(Debug)]
+    enum Event {
+        Gossip(TopicHash),
+        Disconnected,
+    }
+
+    impl Topical for Event {
+        fn topic(&self) -> Option<&TopicHash> {
+            match self {
+                Event::Gossip(t) => Some(t),
+                Event::Disconnected => None,
+            }
         }
+    }
+
+    fn gossip(topic: &str) -> Event {
+        Event::Gossip(libp2p::gossipsub::IdentTopic::new(topic).hash())
     }
 
     #[test]
@@ -149,7 +160,7 @@ mod tests {
                 capacity: 8,
             },
         ];
-        let (mut q, mut events) = queues(&specs, None);
+        let (mut q, mut events) = queues::<Event>(&specs, None);
         // The lobby flood fills its queue, and only its queue.
         let queued = (0..1000).filter(|_| q.send(gossip("lobby"))).count();
         assert_eq!(queued, 8);
@@ -157,9 +168,7 @@ mod tests {
             q.send(gossip("transcripts")),
             "the announcement gets through"
         );
-        assert!(q.send(NetEvent::Disconnected {
-            peer: libp2p::PeerId::random()
-        }));
+        assert!(q.send(Event::Disconnected));
         assert!(
             q.send(gossip("elsewhere")),
             "an unnamed topic takes the rest"
@@ -167,12 +176,9 @@ mod tests {
         let names: Vec<_> = events.iter().map(|(n, _)| *n).collect();
         assert_eq!(names, ["lobby", "transcripts", "events"]);
         let (_, transcripts) = &mut events[1];
-        assert!(matches!(
-            transcripts.try_recv(),
-            Ok(NetEvent::Gossip { .. })
-        ));
+        assert!(matches!(transcripts.try_recv(), Ok(Event::Gossip(_))));
         let (_, rest) = &mut events[2];
-        assert!(matches!(rest.try_recv(), Ok(NetEvent::Disconnected { .. })));
-        assert!(matches!(rest.try_recv(), Ok(NetEvent::Gossip { .. })));
+        assert!(matches!(rest.try_recv(), Ok(Event::Disconnected)));
+        assert!(matches!(rest.try_recv(), Ok(Event::Gossip(_))));
     }
 }

@@ -1563,3 +1563,136 @@ async fn junk_attestations_and_a_chain_outage_neither_stop_nor_stall_a_validator
         x.shut_down().await;
     }
 }
+
+/// Two hundred announcements at once, from four Sybils, each naming its
+/// own record of the largest size a transcript may have (4 MiB, junk past
+/// its first bytes): each validator fetches at most `MAX_FETCHES` at once
+/// and verifies at most one a core (the old code started a fetch and a
+/// verification for every announcement at once), bans the announcers as
+/// their records fail, skips what they announced after, and the validators
+/// go on settling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_maximal_transcripts_announced_at_once_are_taken_a_bounded_few_at_a_time() {
+    use cyteria_node::wire::{self, Announce};
+    let chain = chain_with_validators().await;
+    let reader = reader_of(&chain).await;
+    let v = validators(&chain, &[1, 2, 3]).await;
+    let p = node(Transport::Tcp, Some(&v[0].node)).await;
+    bind(&chain, &p, 4).await;
+    bindings_settle(&reader).await;
+
+    let mut sybils = vec![];
+    let mut announced = vec![];
+    for s in 0..4u8 {
+        let sybil = node(Transport::Tcp, Some(&v[0].node)).await;
+        for i in 0..50u8 {
+            // 4 MiB each; only the first chunk differs, so the Sybils'
+            // stores hold little, but every record is its own CID.
+            let mut bytes = vec![0xAB; 4 << 20];
+            bytes[..4].copy_from_slice(b"CYTX");
+            bytes[4] = s;
+            bytes[5] = i;
+            let cid = sybil.content.put_record(bytes).await.unwrap();
+            let mut match_id = [0x5A; 32];
+            match_id[0] = s;
+            match_id[1] = i;
+            announced.push((
+                sybil.ctx.net.clone(),
+                Announce {
+                    match_id,
+                    cid,
+                    frames: cyteria_game::rules::MAX_MATCH_FRAMES,
+                    final_checksum: cyteria_game::state::Checksum([1; 32]),
+                    claims: [2; 32],
+                }
+                .encode(),
+            ));
+        }
+        sybils.push(sybil);
+    }
+    let epoch = reader.settled_epoch().await.unwrap();
+    // Each Sybil's first announcement waits for its mesh; the rest follow
+    // at once.
+    let mut published = 0;
+    for chunk in announced.chunks(50) {
+        let (net, first) = &chunk[0];
+        until("a Sybil has peers on the topic", 30, || {
+            let (net, bytes) = (net.clone(), first.clone());
+            async move { net.publish(wire::TRANSCRIPTS_TOPIC, bytes).await.is_ok() }
+        })
+        .await;
+        published += 1;
+        for (net, bytes) in &chunk[1..] {
+            published += usize::from(
+                net.publish(wire::TRANSCRIPTS_TOPIC, bytes.clone())
+                    .await
+                    .is_ok(),
+            );
+        }
+    }
+    eprintln!("{published} announcements published");
+    let (mut peak_fetches, mut peak_verifications) = (0i64, 0i64);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let banned_everywhere = || {
+        v.iter().all(|x| {
+            let scores = x.node.ctx.net.scores();
+            sybils
+                .iter()
+                .all(|s| scores.of(&s.ctx.net.peer_id) <= cyteria_node::net::BAN_SCORE)
+        })
+    };
+    loop {
+        for x in &v {
+            peak_fetches = peak_fetches.max(x.metrics().fetches_in_flight.get());
+            peak_verifications = peak_verifications.max(x.metrics().verifications_in_flight.get());
+        }
+        let idle = v.iter().all(|x| x.metrics().fetches_in_flight.get() == 0);
+        if banned_everywhere() && idle && peak_fetches > 0 {
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let state: Vec<(u64, u64, Vec<f64>, i64)> = v
+                .iter()
+                .map(|x| {
+                    let scores = x.node.ctx.net.scores();
+                    (
+                        x.metrics().rejected_total("transcript"),
+                        x.metrics().rejected_total("limits") * 1000
+                            + x.metrics().rejected_total("transcripts"),
+                        sybils
+                            .iter()
+                            .map(|s| scores.of(&s.ctx.net.peer_id))
+                            .collect(),
+                        x.metrics().fetches_in_flight.get(),
+                    )
+                })
+                .collect();
+            panic!(
+                "the flood was not taken in two minutes: peak {peak_fetches} fetches; (refused, Sybils' scores, fetching) per validator: {state:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!("peak fetches {peak_fetches}, peak verifications {peak_verifications}");
+    assert!(peak_fetches as usize <= cyteria_validator::MAX_FETCHES);
+    assert!(peak_verifications as usize <= cyteria_validator::verifiers());
+    let refused: Vec<u64> = v
+        .iter()
+        .map(|x| x.metrics().rejected_total("transcript"))
+        .collect();
+    eprintln!("records refused per validator: {refused:?}");
+    assert!(
+        refused.iter().all(|n| *n < 200),
+        "the banned Sybils' later announcements were skipped: {refused:?}"
+    );
+    until("the validators settle on after the flood", 90, || async {
+        reader.settled_epoch().await.unwrap() >= epoch + 2
+    })
+    .await;
+    for n in sybils.into_iter().chain([p]) {
+        n.ctx.net.clone().stop().await;
+    }
+    for x in v {
+        x.shut_down().await;
+    }
+}
