@@ -157,6 +157,8 @@ pub fn net_config(
     }
     c.max_connections = file.network.max_connections;
     c.limits = file.limits;
+    c.relay = file.relay;
+    c.external = multiaddrs(&file.network.external, "external")?;
     c.behaviour.dht_server = file.network.dht_server || role == Role::Bootstrap;
     c.repo = Some(data_dir.join("ipfs"));
     Ok(c)

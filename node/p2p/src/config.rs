@@ -55,6 +55,9 @@ pub struct NetworkSection {
     pub max_connections: u32,
     /// Answer DHT queries (turn off behind NAT).
     pub dht_server: bool,
+    /// Addresses others can dial this node at (a public IP, a port
+    /// forward); a bootstrap node that names none uses its listen addresses.
+    pub external: Vec<String>,
 }
 
 impl Default for NetworkSection {
@@ -69,6 +72,7 @@ impl Default for NetworkSection {
             gateway: Some("127.0.0.1:8080".into()),
             max_connections: 256,
             dht_server: true,
+            external: vec![],
         }
     }
 }
@@ -162,6 +166,8 @@ pub struct FileConfig {
     pub validator: ValidatorSection,
     /// The `[limits]` section: what each peer may send.
     pub limits: crate::net::limits::Limits,
+    /// The `[relay]` section: what a bootstrap node relays.
+    pub relay: crate::net::RelayLimits,
 }
 
 impl FileConfig {
@@ -252,6 +258,35 @@ mod tests {
         assert_eq!(
             FileConfig::load(None, dir.path()).unwrap().matches.players,
             3
+        );
+    }
+
+    #[test]
+    fn relays_carry_the_longest_match_unless_the_operator_says_otherwise() {
+        let r = FileConfig::default().relay;
+        let longest = u64::from(cyteria_game::rules::MAX_MATCH_FRAMES)
+            / u64::from(cyteria_game::rules::TICK_RATE);
+        assert!(r.max_circuit_seconds > longest);
+        // A pair of a 4-player match: ~4 kB/s each way (docs/performance.md),
+        // and the transcript's blocks.
+        assert!(r.max_circuit_bytes > r.max_circuit_seconds * 8_000 + (4 << 20));
+        let c = FileConfig::parse(
+            "[relay]
+max_circuits = 8
+max_circuit_seconds = 600
+",
+        )
+        .unwrap();
+        assert_eq!(c.relay.max_circuits, 8);
+        assert_eq!(c.relay.max_circuit_seconds, 600);
+        assert_eq!(c.relay.max_circuit_bytes, r.max_circuit_bytes);
+        assert!(
+            FileConfig::parse(
+                "[relay]
+max_circuit_duration = 600
+"
+            )
+            .is_err()
         );
     }
 }

@@ -2,6 +2,7 @@
 //! the Cyteria behaviour ([`behaviour`]) plugged in.
 
 pub mod behaviour;
+pub mod dns;
 pub mod latency;
 pub mod limits;
 pub mod misbehaviour;
@@ -38,8 +39,17 @@ pub enum Role {
     Bootstrap,
 }
 
-/// Relay v2 server limits of a bootstrap node.
-#[derive(Clone, Debug)]
+/// Relay v2 server limits of a bootstrap node (the `[relay]` section).
+///
+/// A relayed circuit must carry a whole match: when hole punching fails,
+/// the players' rollback traffic, checkpoints, gossip and the transcript's
+/// blocks all cross it. libp2p's defaults (two minutes and 128 KiB a
+/// circuit) cut a match off after seconds; Cyteria's cover the longest
+/// match (30 minutes) with room, and 64 MiB (a 2-player match sends about
+/// 3.4 kB/s each way, 12 MB in 30 minutes, and its transcript is at most
+/// 4 MiB). What a relay spends is bounded by the number of circuits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RelayLimits {
     /// Most reservations held at once (default 256).
     pub max_reservations: usize,
@@ -49,21 +59,45 @@ pub struct RelayLimits {
     pub max_circuits: usize,
     /// Most circuits relayed for one peer (default 4).
     pub max_circuits_per_peer: usize,
-    /// How long one circuit may last (default 120 s).
-    pub max_circuit_duration: Duration,
-    /// How many bytes one circuit may carry (default 1 MiB).
+    /// How long one circuit may last, in seconds (default 1 920: the
+    /// longest match and two minutes).
+    pub max_circuit_seconds: u64,
+    /// How many bytes one circuit may carry (default 64 MiB).
     pub max_circuit_bytes: u64,
+    /// How long a reservation lasts before the player renews it, in seconds
+    /// (default 3 600).
+    pub reservation_seconds: u64,
 }
 
 impl Default for RelayLimits {
     fn default() -> Self {
+        let longest_match = u64::from(cyteria_game::rules::MAX_MATCH_FRAMES)
+            .div_ceil(u64::from(cyteria_game::rules::TICK_RATE));
         Self {
             max_reservations: 256,
             max_reservations_per_peer: 4,
             max_circuits: 64,
             max_circuits_per_peer: 4,
-            max_circuit_duration: Duration::from_secs(120),
-            max_circuit_bytes: 1 << 20,
+            max_circuit_seconds: longest_match + 120,
+            max_circuit_bytes: 64 << 20,
+            reservation_seconds: 3600,
+        }
+    }
+}
+
+impl RelayLimits {
+    /// The relay server's configuration, with Cyteria's rate limits.
+    fn config(&self) -> RelayConfig {
+        RelayConfig {
+            max_reservations: self.max_reservations,
+            max_reservations_per_peer: self.max_reservations_per_peer,
+            reservation_duration: Duration::from_secs(self.reservation_seconds.max(60)),
+            reservation_rate_limiters: relay_rate_limits(),
+            max_circuits: self.max_circuits,
+            max_circuits_per_peer: self.max_circuits_per_peer,
+            max_circuit_duration: Duration::from_secs(self.max_circuit_seconds.max(1)),
+            max_circuit_bytes: self.max_circuit_bytes.max(1),
+            circuit_src_rate_limiters: relay_rate_limits(),
         }
     }
 }
@@ -89,6 +123,19 @@ pub struct NetConfig {
     pub max_connections_per_peer: u32,
     /// What each peer may send (the `[limits]` section).
     pub limits: limits::Limits,
+    /// Addresses others can dial this node at, as the operator knows them
+    /// (a port forward, a public IP); empty: worked out (see
+    /// [`Net::start`]).
+    pub external: Vec<Multiaddr>,
+}
+
+/// Whether `a` is a loopback address.
+fn is_loopback(a: &Multiaddr) -> bool {
+    match a.iter().next() {
+        Some(Protocol::Ip4(ip)) => ip.is_loopback(),
+        Some(Protocol::Ip6(ip)) => ip.is_loopback(),
+        _ => false,
+    }
 }
 
 impl NetConfig {
@@ -107,6 +154,7 @@ impl NetConfig {
             max_connections: 256,
             max_connections_per_peer: 4,
             limits: limits::Limits::default(),
+            external: vec![],
         }
     }
 }
@@ -157,6 +205,9 @@ const QUEUES: [queues::Spec; 5] = [
         capacity: 4096,
     },
 ];
+
+/// How long a relay may take to grant a reservation.
+const RESERVATION_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How often scores heal and ended bans are lifted.
 const REPUTATION_TICK: Duration = Duration::from_secs(30);
@@ -218,20 +269,7 @@ impl Net {
             .set_listening_addrs(config.listen.clone());
         builder = match config.role {
             Role::Player => builder.with_relay(true),
-            Role::Bootstrap => {
-                let r = &config.relay;
-                builder.with_relay_server(RelayConfig {
-                    max_reservations: r.max_reservations,
-                    max_reservations_per_peer: r.max_reservations_per_peer,
-                    reservation_duration: Duration::from_secs(3600),
-                    reservation_rate_limiters: relay_rate_limits(),
-                    max_circuits: r.max_circuits,
-                    max_circuits_per_peer: r.max_circuits_per_peer,
-                    max_circuit_duration: r.max_circuit_duration,
-                    max_circuit_bytes: r.max_circuit_bytes,
-                    circuit_src_rate_limiters: relay_rate_limits(),
-                })
-            }
+            Role::Bootstrap => builder.with_relay_server(config.relay.config()),
         };
         // Bootstrap nodes accept streams too, only to refuse rollback traffic cleanly.
         builder = builder.with_streams();
@@ -284,14 +322,56 @@ impl Net {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        net.confirm_external(&config).await;
         for addr in &config.bootstrap {
             net.add_bootstrap(addr.clone()).await?;
         }
         Ok((net, ev_rx))
     }
 
-    /// Connects to a bootstrap node and seeds both DHTs (Cyteria's and IPFS's) with it.
+    /// Marks the addresses others can dial this node at as confirmed: the
+    /// operator's `external` addresses, or, on a bootstrap node that names
+    /// none, its listen addresses (those off loopback, unless it listens on
+    /// loopback alone, as on a devnet). A relay hands its confirmed
+    /// addresses to the players that reserve on it; with none, libp2p's
+    /// relay grants reservations no player can use.
+    async fn confirm_external(&self, config: &NetConfig) {
+        let mut external = config.external.clone();
+        if external.is_empty() && config.role == Role::Bootstrap {
+            let listening = self.ipfs.listening_addresses().await.unwrap_or_default();
+            let routable: Vec<Multiaddr> = listening
+                .iter()
+                .filter(|a| !is_loopback(a))
+                .cloned()
+                .collect();
+            external = if routable.is_empty() {
+                listening
+            } else {
+                routable
+            };
+        }
+        for a in external {
+            if let Err(e) = self.ipfs.add_external_address(a.clone()).await {
+                tracing::warn!(addr = %a, error = %e, "external address not added");
+            }
+        }
+    }
+
+    /// Connects to a bootstrap node and seeds both DHTs (Cyteria's and
+    /// IPFS's) with it. A DNS name (`/dns4/boot.example/tcp/4001/p2p/…`) is
+    /// resolved first, and each of its addresses tried in turn.
     pub async fn add_bootstrap(&self, addr: Multiaddr) -> anyhow::Result<()> {
+        let mut last = None;
+        for a in dns::resolve(&addr).await? {
+            match self.add_bootstrap_ip(a).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("{addr} names no address")))
+    }
+
+    async fn add_bootstrap_ip(&self, addr: Multiaddr) -> anyhow::Result<()> {
         let Some(Protocol::P2p(peer)) = addr.iter().last() else {
             anyhow::bail!("bootstrap address {addr} must end in /p2p/<peer id>");
         };
@@ -431,6 +511,46 @@ impl Net {
             .into_iter()
             .map(|a| a.with(Protocol::P2p(self.peer_id)))
             .collect()
+    }
+
+    /// Reserves a circuit on the relay at `relay` (a bootstrap node's
+    /// address, ending in `/p2p/<peer id>`) and listens on it: peers that
+    /// cannot dial this node directly (it is behind NAT) reach it through
+    /// the relay, and then try to hole-punch a direct connection (DCUtR).
+    /// The reservation renews itself while the relay is connected. Returns
+    /// the circuit addresses this node is reachable at.
+    pub async fn reserve_relay(&self, relay: Multiaddr) -> anyhow::Result<Vec<Multiaddr>> {
+        anyhow::ensure!(
+            matches!(relay.iter().last(), Some(Protocol::P2p(_))),
+            "relay address {relay} must end in /p2p/<peer id>"
+        );
+        let mut last = None;
+        for r in dns::resolve(&relay).await? {
+            let circuit = r.clone().with(Protocol::P2pCircuit);
+            let reserved = tokio::time::timeout(
+                RESERVATION_TIMEOUT,
+                self.ipfs.add_listening_address(circuit.clone()),
+            )
+            .await;
+            match reserved {
+                Ok(Ok(id)) => {
+                    let addrs = self
+                        .ipfs
+                        .get_listening_address(id)
+                        .await
+                        .unwrap_or_default();
+                    tracing::info!(relay = %r, ?addrs, "circuit reserved on the relay");
+                    return Ok(addrs);
+                }
+                Ok(Err(e)) => last = Some(anyhow::anyhow!("reserving on {r}: {e}")),
+                Err(_) => {
+                    last = Some(anyhow::anyhow!(
+                        "reserving on {r}: no answer in {RESERVATION_TIMEOUT:?}"
+                    ))
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("{relay} names no address")))
     }
 
     /// The peers connected now.

@@ -7,3 +7,4 @@ mod blocking;
 mod common;
 mod fuzz_corpus;
 mod matches;
+mod reach;
