@@ -105,6 +105,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| ConfigError::Invalid(e.into()))?;
     let (mut node, _) = cli::start(common, &a.net, Role::Player).await?;
+    let _relays = cli::keep_relays(&node, &file, &a.net)?.map(cli::AbortOnDrop);
     let mut beacon = cyteria_node::beacon::fixed(Default::default());
     let mut _following = None;
     let _holdings = if a.chain.rpc.is_some() || file.chain.rpc.is_some() {

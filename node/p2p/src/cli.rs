@@ -138,11 +138,7 @@ pub fn net_config(
     } else {
         args.listen.clone()
     };
-    c.bootstrap = if args.bootstrap.is_empty() {
-        multiaddrs(&file.network.bootstrap, "bootstrap")?
-    } else {
-        args.bootstrap.clone()
-    };
+    c.bootstrap = bootstrap_addresses(file, args)?;
     for b in &c.bootstrap {
         if !matches!(b.iter().last(), Some(libp2p::multiaddr::Protocol::P2p(_))) {
             return Err(ConfigError::Invalid(format!(
@@ -159,9 +155,39 @@ pub fn net_config(
     c.limits = file.limits;
     c.relay = file.relay;
     c.external = multiaddrs(&file.network.external, "external")?;
+    if let Some(a) = c.external.iter().find(|a| crate::net::dns::is_dns(a)) {
+        return Err(ConfigError::Invalid(format!(
+            "external address {a} must name an IP address: peers are handed it as it is"
+        )));
+    }
     c.behaviour.dht_server = file.network.dht_server || role == Role::Bootstrap;
     c.repo = Some(data_dir.join("ipfs"));
     Ok(c)
+}
+
+/// The bootstrap nodes: the flags', else the config file's.
+pub fn bootstrap_addresses(
+    file: &FileConfig,
+    args: &NetArgs,
+) -> Result<Vec<Multiaddr>, ConfigError> {
+    if args.bootstrap.is_empty() {
+        multiaddrs(&file.network.bootstrap, "bootstrap")
+    } else {
+        Ok(args.bootstrap.clone())
+    }
+}
+
+/// Keeps a circuit on two of the bootstrap nodes' relays when the config
+/// asks for it (`[network] relay`, on by default), so that a player behind
+/// NAT is reached through the relay and then hole-punches a direct
+/// connection. For `cyteria node`, not the one-shot commands.
+pub fn keep_relays(
+    node: &Node,
+    file: &FileConfig,
+    args: &NetArgs,
+) -> Result<Option<tokio::task::JoinHandle<()>>, ConfigError> {
+    let relays = bootstrap_addresses(file, args)?;
+    Ok((file.network.relay && !relays.is_empty()).then(|| node.net().keep_reservations(relays)))
 }
 
 /// Starts a node in `data_dir`: key, store, swarm, metrics, gateway. Prints
@@ -228,7 +254,7 @@ pub async fn start_with(
             Err(e) => tracing::warn!(%addr, error = %e, "IPFS gateway not served"),
         }
     }
-    for b in bootstrap {
+    for b in &bootstrap {
         if let Err(e) = node.net().add_bootstrap(b.clone()).await {
             tracing::warn!(error = %e, "bootstrap node unreachable");
         }

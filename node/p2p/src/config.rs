@@ -58,6 +58,9 @@ pub struct NetworkSection {
     /// Addresses others can dial this node at (a public IP, a port
     /// forward); a bootstrap node that names none uses its listen addresses.
     pub external: Vec<String>,
+    /// Keep a circuit reserved on two of the bootstrap nodes' relays, so
+    /// that peers reach this node behind NAT (players; default on).
+    pub relay: bool,
 }
 
 impl Default for NetworkSection {
@@ -73,6 +76,7 @@ impl Default for NetworkSection {
             max_connections: 256,
             dht_server: true,
             external: vec![],
+            relay: true,
         }
     }
 }

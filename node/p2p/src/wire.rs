@@ -65,7 +65,7 @@ pub const ATTESTATION: Format = Format {
 pub const ACTION_MESSAGE: Format = Format {
     name: "action message",
     magic: *b"CYAM",
-    version: 3,
+    version: 4,
     max_bytes: 4096,
 };
 

@@ -77,7 +77,18 @@ async fn main() -> anyhow::Result<()> {
         loadout_dir: None,
         session,
         source: InputSource::Bot,
-        beacon: cyteria_node::beacon::fixed(Default::default()),
+        // The deployment's own beacon: a match from one naming no
+        // deployment earns nothing.
+        beacon: cyteria_node::beacon::fixed(
+            cyteria_chain::chain::Chain::connect(
+                &chain.endpoint(),
+                chain.keys[9].clone(),
+                chain.deployment,
+            )
+            .await?
+            .beacon()
+            .await?,
+        ),
     };
     let mut waits = vec![];
     for _ in 0..MATCHES {

@@ -395,12 +395,17 @@ impl Validator {
             } => match set {
                 Ok(set) => {
                     // The set of an epoch the validator has moved past
-                    // meanwhile is not the one it agrees on now.
-                    if epoch == self.state.epoch() + 1 {
+                    // meanwhile is not the one it agrees on now: it is
+                    // dropped, and the attestation judged as unread against
+                    // the current set (a read at most every REFRESH_EVERY),
+                    // not as a stranger's after a fresh read (which would
+                    // cost an honest relayer).
+                    let fresh = epoch == self.state.epoch() + 1;
+                    if fresh {
                         self.state.set_validators(set);
                     }
                     self.state
-                        .on_attestation(peer, attestation, true, Instant::now())
+                        .on_attestation(peer, attestation, fresh, Instant::now())
                 }
                 Err(e) => {
                     tracing::info!(%peer, error = %e, "validator set not read; attestation dropped");

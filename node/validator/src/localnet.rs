@@ -105,13 +105,25 @@ pub async fn start_validator_on(
     cfg.bootstrap = setup.bootstrap;
     cfg.repo = setup.repo;
     cfg.behaviour.clock = setup.clock;
-    let node = Arc::new(
-        Node::builder(cfg)
-            .identity(setup.identity)
-            .store(setup.store)
+    // A validator restarted in this process on its repository waits for
+    // the stopped swarm's last tasks to let go of it (a new process, as
+    // `cyteria validator` is, finds it free at once).
+    let mut tries = 0;
+    let node = loop {
+        match Node::builder(cfg.clone())
+            .identity(setup.identity.clone())
+            .store(setup.store.clone())
             .start()
-            .await?,
-    );
+            .await
+        {
+            Ok(n) => break Arc::new(n),
+            Err(e) if tries < 50 && format!("{e:#}").contains("already being used") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let c = Chain::connect(&endpoint, key.clone(), deployment).await?;
     let (v, handle) = Validator::new(node.clone(), c, key, setup.config).await?;
     let (stop, rx) = watch::channel(false);

@@ -92,12 +92,12 @@ impl RelayLimits {
             max_reservations: self.max_reservations,
             max_reservations_per_peer: self.max_reservations_per_peer,
             reservation_duration: Duration::from_secs(self.reservation_seconds.max(60)),
-            reservation_rate_limiters: relay_rate_limits(),
+            reservation_rate_limiters: reservation_rate_limits(),
             max_circuits: self.max_circuits,
             max_circuits_per_peer: self.max_circuits_per_peer,
             max_circuit_duration: Duration::from_secs(self.max_circuit_seconds.max(1)),
             max_circuit_bytes: self.max_circuit_bytes.max(1),
-            circuit_src_rate_limiters: relay_rate_limits(),
+            circuit_src_rate_limiters: circuit_rate_limits(),
         }
     }
 }
@@ -127,6 +127,30 @@ pub struct NetConfig {
     /// (a port forward, a public IP); empty: worked out (see
     /// [`Net::start`]).
     pub external: Vec<Multiaddr>,
+}
+
+/// Whether `a` names an IP address others on the Internet could dial: not
+/// loopback, private, link-local, shared (carrier NAT) or unspecified.
+fn is_routable(a: &Multiaddr) -> bool {
+    match a.iter().next() {
+        Some(Protocol::Ip4(ip)) => {
+            let [a, b, ..] = ip.octets();
+            !(ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        Some(Protocol::Ip6(ip)) => {
+            let first = ip.segments()[0];
+            !(ip.is_loopback()
+                || ip.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+        _ => false,
+    }
 }
 
 /// Whether `a` is a loopback address.
@@ -206,16 +230,47 @@ const QUEUES: [queues::Spec; 5] = [
     },
 ];
 
+/// How often a player checks that its relay circuits still listen.
+pub const RESERVATION_CHECK: Duration = Duration::from_secs(10);
+
+/// Relays a player keeps a circuit on at once.
+pub const RELAYS_KEPT: usize = 2;
+
+/// `relays` with one address a peer id (the first named).
+fn dedup_by_peer(relays: Vec<Multiaddr>) -> Vec<Multiaddr> {
+    let mut seen = std::collections::BTreeSet::new();
+    relays
+        .into_iter()
+        .filter(|r| match r.iter().last() {
+            Some(Protocol::P2p(id)) => seen.insert(id),
+            _ => false,
+        })
+        .collect()
+}
+
+/// Whether `a` is a circuit address through the relay `relay`.
+fn is_circuit_through(a: &Multiaddr, relay: PeerId) -> bool {
+    let mut through = false;
+    for p in a.iter() {
+        match p {
+            Protocol::P2p(id) if id == relay => through = true,
+            Protocol::P2pCircuit => return through,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// How long a relay may take to grant a reservation.
-const RESERVATION_TIMEOUT: Duration = Duration::from_secs(20);
+const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How often scores heal and ended bans are lifted.
 const REPUTATION_TICK: Duration = Duration::from_secs(30);
 
-/// The relay server's rate limits: reservations and circuits a peer, and
-/// an IP address, may ask for in a time (what a relay's defaults in
-/// libp2p are; with none, one peer could ask a thousand times a second).
-fn relay_rate_limits() -> Vec<rust_ipfs::p2p::RateLimit> {
+/// The relay server's rate limits on reservations: how often a peer, and
+/// an IP address, may ask (libp2p's defaults; with none, one peer could ask
+/// a thousand times a second).
+fn reservation_rate_limits() -> Vec<rust_ipfs::p2p::RateLimit> {
     use std::num::NonZeroU32;
     vec![
         rust_ipfs::p2p::RateLimit::PerPeer {
@@ -225,6 +280,25 @@ fn relay_rate_limits() -> Vec<rust_ipfs::p2p::RateLimit> {
         rust_ipfs::p2p::RateLimit::PerIp {
             limit: NonZeroU32::new(60).expect("non-zero"),
             interval: Duration::from_secs(60),
+        },
+    ]
+}
+
+/// The relay server's rate limits on circuits. A circuit may now last a
+/// match (32 minutes), so the slots are worth more than libp2p's two-minute
+/// ones: a peer may open 8 and an IP address 16 every ten minutes (a
+/// player opens one a match, a household a few), so that one machine with
+/// throwaway peer ids cannot take all 64 for half an hour.
+fn circuit_rate_limits() -> Vec<rust_ipfs::p2p::RateLimit> {
+    use std::num::NonZeroU32;
+    vec![
+        rust_ipfs::p2p::RateLimit::PerPeer {
+            limit: NonZeroU32::new(8).expect("non-zero"),
+            interval: Duration::from_secs(600),
+        },
+        rust_ipfs::p2p::RateLimit::PerIp {
+            limit: NonZeroU32::new(16).expect("non-zero"),
+            interval: Duration::from_secs(600),
         },
     ]
 }
@@ -341,13 +415,20 @@ impl Net {
             let listening = self.ipfs.listening_addresses().await.unwrap_or_default();
             let routable: Vec<Multiaddr> = listening
                 .iter()
-                .filter(|a| !is_loopback(a))
+                .filter(|a| is_routable(a))
                 .cloned()
                 .collect();
-            external = if routable.is_empty() {
+            external = if !routable.is_empty() {
+                routable
+            } else if listening.iter().all(is_loopback) {
+                // a devnet, or a test: everyone is on this machine
                 listening
             } else {
-                routable
+                tracing::warn!(
+                    ?listening,
+                    "no public address to hand players reserving on this relay; set [network] external to the address others dial"
+                );
+                vec![]
             };
         }
         for a in external {
@@ -553,6 +634,68 @@ impl Net {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("{relay} names no address")))
     }
 
+    /// Keeps a circuit reserved on [`RELAYS_KEPT`] of `relays` (bootstrap
+    /// nodes' addresses, each ending in `/p2p/<peer id>`), so that a player
+    /// behind NAT stays reachable: it reserves now, checks every
+    /// [`RESERVATION_CHECK`] that its circuit through each relay is still
+    /// listening, and reserves again when not (the relay restarted, the
+    /// connection to it dropped), on the next relay when one is down.
+    /// Failures are logged when they start and when they end, not each
+    /// time. Ends when the swarm stops.
+    pub fn keep_reservations(&self, relays: Vec<Multiaddr>) -> tokio::task::JoinHandle<()> {
+        let net = self.clone();
+        // One entry a relay (its TCP and QUIC addresses name one peer), and
+        // each node starts at its own place in the list, so that players
+        // sharing a list spread over its relays.
+        let mut relays = dedup_by_peer(relays);
+        if !relays.is_empty() {
+            let start = self
+                .peer_id
+                .to_bytes()
+                .iter()
+                .map(|b| *b as usize)
+                .sum::<usize>();
+            let n = relays.len();
+            relays.rotate_left(start % n);
+        }
+        tokio::spawn(async move {
+            let mut failing: std::collections::BTreeSet<Multiaddr> = Default::default();
+            loop {
+                let listening = net.ipfs.listening_addresses().await.unwrap_or_default();
+                let mut held = 0;
+                for r in &relays {
+                    if held >= RELAYS_KEPT {
+                        break;
+                    }
+                    let Some(Protocol::P2p(id)) = r.iter().last() else {
+                        continue;
+                    };
+                    if listening.iter().any(|a| is_circuit_through(a, id)) {
+                        held += 1;
+                        continue;
+                    }
+                    match net.reserve_relay(r.clone()).await {
+                        Ok(_) => {
+                            held += 1;
+                            if failing.remove(r) {
+                                tracing::info!(relay = %r, "circuit reserved again");
+                            }
+                        }
+                        Err(e) => {
+                            if failing.insert(r.clone()) {
+                                tracing::info!(relay = %r, error = %e, "no circuit reserved on the relay; trying again every {}s", RESERVATION_CHECK.as_secs());
+                            }
+                        }
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(RESERVATION_CHECK) => {}
+                    _ = net.stopped() => return,
+                }
+            }
+        })
+    }
+
     /// The peers connected now.
     pub async fn connected(&self) -> Vec<PeerId> {
         self.ipfs.connected().await.unwrap_or_default()
@@ -636,5 +779,61 @@ impl Scores {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .score(peer, std::time::Instant::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ma(s: &str) -> Multiaddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_addresses_the_internet_can_dial_are_handed_to_players() {
+        for a in [
+            "/ip4/127.0.0.1/tcp/1",
+            "/ip4/10.1.2.3/tcp/1",
+            "/ip4/172.17.0.1/tcp/1",
+            "/ip4/192.168.1.9/udp/1/quic-v1",
+            "/ip4/169.254.0.1/tcp/1",
+            "/ip4/100.64.0.1/tcp/1",
+            "/ip4/0.0.0.0/tcp/1",
+            "/ip6/::1/tcp/1",
+            "/ip6/fe80::1/tcp/1",
+            "/ip6/fd00::1/tcp/1",
+            "/dns4/boot.example/tcp/1",
+        ] {
+            assert!(!is_routable(&ma(a)), "{a}");
+        }
+        for a in [
+            "/ip4/203.0.113.7/tcp/4001",
+            "/ip4/8.8.8.8/udp/1/quic-v1",
+            "/ip6/2001:db8::7/tcp/1",
+        ] {
+            assert!(is_routable(&ma(a)), "{a}");
+        }
+    }
+
+    #[test]
+    fn a_relay_named_twice_is_kept_once_and_its_circuits_are_recognised() {
+        let r = PeerId::random();
+        let other = PeerId::random();
+        let relays = vec![
+            ma(&format!("/ip4/203.0.113.7/tcp/4001/p2p/{r}")),
+            ma(&format!("/ip4/203.0.113.7/udp/4001/quic-v1/p2p/{r}")),
+            ma(&format!("/ip4/203.0.113.8/tcp/4001/p2p/{other}")),
+            ma("/ip4/203.0.113.9/tcp/4001"),
+        ];
+        let kept = dedup_by_peer(relays.clone());
+        assert_eq!(kept, vec![relays[0].clone(), relays[2].clone()]);
+        let me = PeerId::random();
+        let circuit = ma(&format!(
+            "/ip4/203.0.113.7/tcp/4001/p2p/{r}/p2p-circuit/p2p/{me}"
+        ));
+        assert!(is_circuit_through(&circuit, r));
+        assert!(!is_circuit_through(&circuit, other));
+        assert!(!is_circuit_through(&relays[0], r), "a direct address");
     }
 }

@@ -102,3 +102,57 @@ async fn a_player_is_reached_through_the_circuit_it_reserved_on_a_relay() {
         n.ctx.net.clone().stop().await;
     }
 }
+
+/// The relay restarts (same identity, same port): the player's circuit
+/// through it closes with the connection, and the player reserves again on
+/// its own, so it stays reachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_reserves_again_when_its_relay_restarts() {
+    use cyteria_node::identity::Identity;
+    let id = Identity::generate();
+    let relay_node = |listen: Vec<Multiaddr>, id: Identity| async move {
+        let mut cfg = NetConfig::loopback(Role::Bootstrap);
+        cfg.listen = listen;
+        Node::builder(cfg).identity(id).start().await.unwrap()
+    };
+    let relay = relay_node(listen(Transport::Tcp), id.clone()).await;
+    let relay_addr = tcp_address(&relay).await;
+    let relay_id = relay.net().peer_id;
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = listen(Transport::Tcp);
+    cfg.bootstrap = vec![relay_addr.clone()];
+    let player = Node::builder(cfg).start().await.unwrap();
+    let _keeping = player.net().keep_reservations(vec![relay_addr.clone()]);
+    let circuit_up = || async {
+        player
+            .net()
+            .ipfs
+            .listening_addresses()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .any(|a| {
+                a.iter().any(|p| p == Protocol::P2pCircuit)
+                    && a.iter().any(|p| p == Protocol::P2p(relay_id))
+            })
+    };
+    let until = async |what: &str, up: bool| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while circuit_up().await != up {
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    until("the first reservation", true).await;
+    relay.ctx.net.clone().stop().await;
+    until("the circuit closes with the relay", false).await;
+    let bare: Multiaddr = relay_addr
+        .iter()
+        .filter(|p| !matches!(p, Protocol::P2p(_)))
+        .collect();
+    let relay = relay_node(vec![bare], id).await;
+    until("the player reserves again", true).await;
+    for n in [player, relay] {
+        n.ctx.net.clone().stop().await;
+    }
+}

@@ -16,7 +16,7 @@ use cyteria_game::item::ItemStats;
 use cyteria_node::adversary::{Adversary, Cheat};
 use cyteria_node::identity::Identity;
 use cyteria_node::loadout;
-use cyteria_node::node::Node;
+use cyteria_node::node::{Node, PlayerConfig};
 use cyteria_node::session::SessionConfig;
 use cyteria_node::store::Store;
 use cyteria_node::wire::ActionMessage;
@@ -107,6 +107,13 @@ async fn reader_of(chain: &LocalChain) -> Chain {
     Chain::connect(&chain.endpoint(), chain.keys[9].clone(), chain.deployment)
         .await
         .unwrap()
+}
+
+/// `c` playing from the chain's latest settled epoch, its deployment's
+/// beacon (a match from a beacon that names no deployment earns nothing).
+async fn from_chain(reader: &Chain, mut c: PlayerConfig) -> PlayerConfig {
+    c.beacon = cyteria_node::beacon::fixed(reader.beacon().await.unwrap());
+    c
 }
 
 /// Waits for the first epoch: the bindings the test sent settle in it.
@@ -237,7 +244,10 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         let before = reader.settled_epoch().await.unwrap();
         let reports = play_one(
             &mut players,
-            &[player(2, 2400, session()), player(2, 2400, session())],
+            &[
+                from_chain(&reader, player(2, 2400, session())).await,
+                from_chain(&reader, player(2, 2400, session())).await,
+            ],
         )
         .await;
         let t = assert_finished_and_verified(&reports, &players);
@@ -688,8 +698,11 @@ async fn forged_inputs_false_claims_and_unbound_keys_get_nothing() {
         ..session()
     };
     let (liars, alone) = (
-        [player(2, 1200, forge), player(2, 1200, claim)],
-        [player(1, 1200, session())],
+        [
+            from_chain(&reader, player(2, 1200, forge)).await,
+            from_chain(&reader, player(2, 1200, claim)).await,
+        ],
+        [from_chain(&reader, player(1, 1200, session())).await],
     );
     let (two, one) = tokio::join!(play_one(&mut cheats, &liars), play_one(&mut solo, &alone));
     let cheated = two[0].transcript.clone().unwrap().header.match_id;
@@ -1132,9 +1145,9 @@ async fn a_bonded_equivocator_is_slashed_once_with_the_evidence_on_chain() {
         ..session()
     };
     let cfgs = [
-        player(3, 900, session()),
-        player(3, 900, session()),
-        player(3, 900, cheat),
+        from_chain(&reader, player(3, 900, session())).await,
+        from_chain(&reader, player(3, 900, session())).await,
+        from_chain(&reader, player(3, 900, cheat)).await,
     ];
     play_one(&mut players, &cfgs).await;
     until("the equivocator's bond is slashed", 90, || async {
@@ -1556,10 +1569,15 @@ async fn junk_attestations_and_a_chain_outage_neither_stop_nor_stall_a_validator
     )
     .await;
     assert!(!v[2].task.is_finished());
-    for n in [first, second, p] {
+    stop_all([first, second, p], v).await;
+}
+
+/// Stops `nodes` and shuts `validators` down.
+async fn stop_all(nodes: impl IntoIterator<Item = Node>, validators: Vec<RunningValidator>) {
+    for n in nodes {
         n.ctx.net.clone().stop().await;
     }
-    for x in v {
+    for x in validators {
         x.shut_down().await;
     }
 }
@@ -1689,10 +1707,5 @@ async fn two_hundred_maximal_transcripts_announced_at_once_are_taken_a_bounded_f
         reader.settled_epoch().await.unwrap() >= epoch + 2
     })
     .await;
-    for n in sybils.into_iter().chain([p]) {
-        n.ctx.net.clone().stop().await;
-    }
-    for x in v {
-        x.shut_down().await;
-    }
+    stop_all(sybils.into_iter().chain([p]), v).await;
 }
