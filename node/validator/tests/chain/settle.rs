@@ -595,16 +595,46 @@ async fn a_bot_match_settles_with_its_items_signed_by_two_of_three_validators() 
     // Repaired by token id, paid by whichever player has the material (a
     // repair is anyone's gift): the ledger clears its wear, and so does
     // what the owner's node reads.
-    let ledger = vals[0].handle.ledger.borrow().1.clone();
+    // Drops are random: while no player has the material, they play on.
     let units = cyteria_game::crafting::repair_units(u32::from(lost), stats.durability);
     let material = cyteria_game::crafting::repair_material(ty);
-    let payer = players
-        .iter()
-        .filter_map(|p| Some((p, ledger.account(&p.ctx.identity.public_key())?)))
-        .find(|(_, a)| a.materials.get(material) >= units);
-    let (payer, account) = payer.unwrap_or_else(|| {
-        panic!("no player has {units} {material:?} to repair with");
-    });
+    let mut extra = 0;
+    let (payer, account) = loop {
+        let ledger = vals[0].handle.ledger.borrow().1.clone();
+        let found = players.iter().position(|p| {
+            ledger
+                .account(&p.ctx.identity.public_key())
+                .is_some_and(|a| a.materials.get(material) >= units)
+        });
+        if let Some(i) = found {
+            let account = ledger
+                .account(&players[i].ctx.identity.public_key())
+                .cloned()
+                .expect("found above");
+            break (&players[i], account);
+        }
+        extra += 1;
+        assert!(
+            extra <= 6,
+            "six more matches gave no player {units} {material:?} to repair with"
+        );
+        let reports = play_one(
+            &mut players,
+            &[
+                from_chain(&reader, player(2, 2400, session())).await,
+                from_chain(&reader, player(2, 2400, session())).await,
+            ],
+        )
+        .await;
+        let id = assert_finished_and_verified(&reports, &players)
+            .header
+            .match_id;
+        until("a match for the material settles", 90, || async {
+            vals.iter()
+                .all(|v| v.handle.ledger.borrow().1.credited.contains(&id))
+        })
+        .await;
+    };
     let repair = act(
         payer,
         chain.deployment.settlement,
