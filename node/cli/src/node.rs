@@ -54,6 +54,11 @@ pub(crate) struct Args {
     /// Link conditioner: fraction of rollback packets lost (0 to 1).
     #[arg(long)]
     loss: Option<f64>,
+    /// After the last match (`--matches`), stay online this many seconds
+    /// so that validators can fetch its transcript from this node (default:
+    /// 30 with a chain, 0 without; Ctrl-C ends it sooner).
+    #[arg(long)]
+    linger_s: Option<u64>,
 }
 
 pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
@@ -108,7 +113,9 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     let _relays = cli::keep_relays(&node, &file, &a.net)?.map(cli::AbortOnDrop);
     let mut beacon = cyteria_node::beacon::fixed(Default::default());
     let mut _following = None;
-    let _holdings = if a.chain.rpc.is_some() || file.chain.rpc.is_some() {
+    let with_chain = a.chain.rpc.is_some() || file.chain.rpc.is_some();
+    let linger = a.linger_s.unwrap_or(if with_chain { 30 } else { 0 });
+    let _holdings = if with_chain {
         let chain = connect_chain(&file, &a.chain).await?;
         // Offers name the latest settled epoch, so validators can credit the match.
         let (feed, task) =
@@ -153,9 +160,21 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
             beacon,
         };
         let matches = a.matches.or(Some(m.matches)).filter(|n| *n > 0);
+        let mut stopped = stop_rx.clone();
         let reports = node.play_matches(&player, matches, stop_rx).await;
         for r in &reports {
             println!("match {}", serde_json::to_string(r)?);
+        }
+        // The announced transcripts live on this node until a validator
+        // fetches them: a player who leaves at once (behind NAT, where the
+        // other player is the only other copy) leaves its match unsettled.
+        if linger > 0 && reports.iter().any(|r| r.transcript.is_some()) && !*stopped.borrow() {
+            tracing::info!(
+                seconds = linger,
+                "serving the last match's transcript for the validators before leaving (Ctrl-C leaves now)"
+            );
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(linger), stopped.changed())
+                .await;
         }
     } else {
         let mut rx = stop_rx;

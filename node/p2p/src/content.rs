@@ -58,12 +58,25 @@ pub enum ContentError {
 #[derive(Clone)]
 pub struct Content {
     ipfs: Ipfs,
+    /// Relays a provider behind NAT may hold a circuit on (the node's
+    /// bootstrap nodes, where players reserve theirs).
+    relays: Vec<libp2p::Multiaddr>,
 }
 
 impl Content {
     /// A handle on the blocks of `ipfs`, the node's embedded repo.
     pub fn new(ipfs: Ipfs) -> Self {
-        Self { ipfs }
+        Self {
+            ipfs,
+            relays: vec![],
+        }
+    }
+
+    /// Reaches providers that cannot be dialed directly through these
+    /// relays' circuits (each address ending in the relay's `/p2p/<id>`).
+    pub fn with_relays(mut self, relays: Vec<libp2p::Multiaddr>) -> Self {
+        self.relays = relays;
+        self
     }
 
     /// Stores `bytes` as a pinned raw block, announces it, and returns its CID.
@@ -405,9 +418,26 @@ impl Content {
         let connected = self.ipfs.connected().await.unwrap_or_default();
         for p in providers.iter().filter(|p| !connected.contains(p)) {
             match tokio::time::timeout(REACH_TIMEOUT, self.ipfs.connect(*p)).await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(_)) => continue,
                 Ok(Err(e)) => tracing::debug!(peer = %p, error = %e, "provider not dialed"),
                 Err(_) => tracing::debug!(peer = %p, "provider not reached in time"),
+            }
+            // Behind NAT, a provider (a player who announced its match) is
+            // reached through a circuit it holds on one of the relays.
+            for relay in &self.relays {
+                let via = relay
+                    .clone()
+                    .with(libp2p::multiaddr::Protocol::P2pCircuit)
+                    .with(libp2p::multiaddr::Protocol::P2p(*p));
+                match tokio::time::timeout(REACH_TIMEOUT, self.ipfs.connect(via)).await {
+                    Ok(Ok(_)) => break,
+                    Ok(Err(e)) => {
+                        tracing::debug!(peer = %p, %relay, error = %e, "provider not reached through the relay")
+                    }
+                    Err(_) => {
+                        tracing::debug!(peer = %p, %relay, "provider not reached through the relay in time")
+                    }
+                }
             }
         }
     }

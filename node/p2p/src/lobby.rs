@@ -145,6 +145,24 @@ impl Lobby {
         LobbyMessage::Offer(offer)
     }
 
+    /// Moves the own offer to `beacon` when the chain's settled epoch moved
+    /// on while searching; returns the offer to post. Offers group only
+    /// with offers that name the same beacon, so a searcher that kept the
+    /// epoch it started with never met one that started an epoch later
+    /// (validators settle one every few seconds). Left alone while a
+    /// proposal is out: that group agrees on the beacon it named.
+    pub fn follow_beacon(&mut self, beacon: Beacon) -> Option<LobbyMessage> {
+        if self.proposal.is_some() {
+            return None;
+        }
+        let (offer, _) = self.mine.as_mut()?;
+        if offer.beacon == beacon {
+            return None;
+        }
+        offer.beacon = beacon;
+        Some(LobbyMessage::Offer(offer.clone()))
+    }
+
     /// Whether this node has an offer up.
     pub fn is_searching(&self) -> bool {
         self.mine.is_some()
@@ -452,6 +470,36 @@ mod tests {
         let agreed = run(&mut lobbies, &ids, &offers, None);
         let g = agreed[0].clone().expect("the pair agreed");
         assert_eq!(g.match_id, predicted);
+        assert_eq!(agreed[1].as_ref(), Some(&g));
+    }
+
+    #[test]
+    fn searchers_that_started_an_epoch_apart_meet_once_both_follow_the_beacon() {
+        let ids = peers(2);
+        let newer = Beacon {
+            deployment: Default::default(),
+            epoch: 8,
+            root: [8; 32],
+        };
+        let mut offers: Vec<Offer> = (0..2).map(|i| offer(i, 2)).collect();
+        offers[1].beacon = newer;
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let agreed = run(&mut lobbies, &ids, &offers, None);
+        assert!(agreed.iter().all(Option::is_none), "two beacons, no group");
+        // The first searcher's feed moves to the newer epoch.
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let t0 = Instant::now();
+        lobbies[0].search(offers[0].clone(), t0);
+        let moved = lobbies[0]
+            .follow_beacon(newer)
+            .expect("the offer is posted again");
+        assert!(matches!(&moved, LobbyMessage::Offer(o) if o.beacon == newer));
+        assert!(lobbies[0].follow_beacon(newer).is_none(), "once");
+        let offers = [lobbies[0].mine.clone().unwrap().0, offers[1].clone()];
+        let mut lobbies: Vec<Lobby> = ids.iter().map(|p| Lobby::new(*p)).collect();
+        let agreed = run(&mut lobbies, &ids, &offers, None);
+        let g = agreed[0].clone().expect("they meet");
+        assert_eq!(g.beacon, newer);
         assert_eq!(agreed[1].as_ref(), Some(&g));
     }
 

@@ -132,6 +132,20 @@ impl Node {
         store: Store,
         metrics: crate::metrics::Metrics,
     ) -> anyhow::Result<Node> {
+        // The bootstrap nodes are the relays players reserve circuits on.
+        let relays: Vec<libp2p::Multiaddr> = config
+            .bootstrap
+            .iter()
+            .filter(|a| {
+                a.iter().any(|p| {
+                    matches!(
+                        p,
+                        libp2p::multiaddr::Protocol::Ip4(_) | libp2p::multiaddr::Protocol::Ip6(_)
+                    )
+                })
+            })
+            .cloned()
+            .collect();
         let (net, events) = Net::start(&identity, config, metrics).await?;
         let hub = Hub::start(net.clone()).await?;
         let (lobby_tx, lobby) = mpsc::channel(1024);
@@ -150,7 +164,7 @@ impl Node {
             tokio::spawn(dispatch(net.clone(), queue, outlets.clone()));
         }
         crate::direct::serve(&net).await?;
-        let content = Content::new(net.ipfs.clone());
+        let content = Content::new(net.ipfs.clone()).with_relays(relays);
         Ok(Node {
             ctx: MatchContext {
                 net,
@@ -257,6 +271,10 @@ impl Node {
                         None => return reports,
                     },
                     _ = tick.tick() => {
+                        let beacon = *play.beacon.borrow();
+                        if let Some(m) = lobby.follow_beacon(beacon) {
+                            self.publish_lobby(&m).await;
+                        }
                         let mut agreed = None;
                         for s in lobby.tick(Instant::now()) {
                             match s {
