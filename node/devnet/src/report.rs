@@ -674,6 +674,9 @@ mod tests {
             duration_ms: 1000,
             evidence: 0,
             rejected_checkpoints: 0,
+            paths: vec![],
+            bytes_sent: 0,
+            bytes_received: 0,
             transcript: None,
             outcome: None,
         }

@@ -15,7 +15,7 @@
 //! frames.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,26 @@ pub type Control = Arc<Mutex<Vec<(PeerId, RollbackFrame)>>>;
 struct Route {
     players: Vec<PeerId>,
     inbox: mpsc::Sender<(PeerId, RollbackFrame)>,
+    traffic: Arc<Traffic>,
+}
+
+/// Bytes one match's rollback streams carried, framing included.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+impl Traffic {
+    /// Bytes sent to the match's peers so far.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Bytes received from the match's peers so far.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
 }
 
 /// Accepts rollback streams for the node and routes them to matches.
@@ -136,6 +156,10 @@ impl Hub {
                 Err(FrameError::Io(_)) => return,
             };
             m.bytes("rollback", "in", bytes.len() + 4);
+            route
+                .traffic
+                .received
+                .fetch_add(bytes.len() as u64 + 4, Ordering::Relaxed);
             if !self
                 .net
                 .limiter
@@ -165,6 +189,7 @@ impl Hub {
         seed: u64,
     ) -> (Socket, Control, MatchStreams) {
         let (tx, rx) = mpsc::channel(4096);
+        let traffic = Arc::new(Traffic::default());
         self.routes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -173,6 +198,7 @@ impl Hub {
                 Route {
                     players: players.clone(),
                     inbox: tx,
+                    traffic: traffic.clone(),
                 },
             );
         let mut out = BTreeMap::new();
@@ -188,7 +214,8 @@ impl Hub {
                 conditions,
                 seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            tokio::spawn(async move { writer(net, peer, match_id, orx, link).await });
+            let traffic = traffic.clone();
+            tokio::spawn(async move { writer(net, peer, match_id, orx, link, traffic).await });
         }
         let control = Arc::new(Mutex::new(Vec::new()));
         let frame = Arc::new(AtomicI32::new(0));
@@ -208,6 +235,7 @@ impl Hub {
                 match_id,
                 out,
                 frame,
+                traffic,
             },
         )
     }
@@ -226,9 +254,15 @@ pub struct MatchStreams {
     match_id: [u8; 32],
     out: BTreeMap<PeerId, mpsc::UnboundedSender<(Vec<u8>, bool)>>,
     frame: Arc<AtomicI32>,
+    traffic: Arc<Traffic>,
 }
 
 impl MatchStreams {
+    /// What the match's streams carried so far.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+
     /// Tells the socket's guard the frame the local session is at (what
     /// peers' inputs may run ahead of).
     pub fn set_frame(&self, frame: i32) {
@@ -268,6 +302,7 @@ async fn writer(
     match_id: [u8; 32],
     mut rx: mpsc::UnboundedReceiver<(Vec<u8>, bool)>,
     mut link: Conditioner,
+    traffic: Arc<Traffic>,
 ) {
     let mut stream: Option<libp2p::Stream> = None;
     let mut open = true;
@@ -290,6 +325,9 @@ async fn writer(
         while let Some(bytes) = link.pop_ready(Instant::now()) {
             let Some(s) = stream.as_mut() else { break };
             net.metrics.bytes("rollback", "out", bytes.len() + 4);
+            traffic
+                .sent
+                .fetch_add(bytes.len() as u64 + 4, Ordering::Relaxed);
             if write_frame(s, &bytes).await.is_err() {
                 // The frame is lost, as a datagram would be; open another stream.
                 tracing::debug!(%peer, "rollback stream failed; reopening");

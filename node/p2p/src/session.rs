@@ -178,6 +178,14 @@ pub struct MatchReport {
     pub evidence: u64,
     /// Checkpoints refused: a bad signature, or a chain that does not match the inputs.
     pub rejected_checkpoints: u64,
+    /// How each other player was reached at the match's end, in seat
+    /// order: a rollback stream keeps its connection open, so `direct`
+    /// means the match played over a direct connection.
+    pub paths: Vec<crate::net::links::Path>,
+    /// Bytes the match's rollback streams sent, framing included.
+    pub bytes_sent: u64,
+    /// Bytes the match's rollback streams received, framing included.
+    pub bytes_received: u64,
     /// The transcript kept in the store, if any (not serialised).
     #[serde(skip)]
     pub transcript: Option<Transcript>,
@@ -412,6 +420,9 @@ fn new_report(group: &Group, seat: usize) -> MatchReport {
         duration_ms: 0,
         evidence: 0,
         rejected_checkpoints: 0,
+        paths: vec![],
+        bytes_sent: 0,
+        bytes_received: 0,
         transcript: None,
         outcome: None,
     }
@@ -494,6 +505,14 @@ async fn play_match(
         searching_since,
     )
     .await;
+    play.report.paths = play
+        .players
+        .iter()
+        .filter(|p| **p != me)
+        .map(|p| ctx.net.links.path(p))
+        .collect();
+    play.report.bytes_sent = streams.traffic().sent();
+    play.report.bytes_received = streams.traffic().received();
     #[cfg(feature = "adversary")]
     if cfg.adversary.vanishes_at(play.frame) {
         // As a crashed node: nothing kept, nothing announced.
@@ -1001,6 +1020,15 @@ async fn finish(
         Ending::Failed { .. } => "failed",
     };
     m.finished(label);
-    tracing::info!(match_id = %report.match_id, ending = label, frames = report.frames, rollbacks = report.rollbacks, "match over");
+    let paths: Vec<&str> = report.paths.iter().map(|p| p.as_str()).collect();
+    tracing::info!(
+        match_id = %report.match_id,
+        ending = label,
+        frames = report.frames,
+        rollbacks = report.rollbacks,
+        paths = ?paths,
+        bytes_sent = report.bytes_sent,
+        "match over"
+    );
     report
 }

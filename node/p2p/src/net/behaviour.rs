@@ -151,6 +151,8 @@ pub struct BehaviourConfig {
     pub clock: Option<super::latency::GossipClock>,
     /// Inbound connections one IP address (other than loopback) may hold.
     pub connections_per_ip: usize,
+    /// Where the open connections are recorded (set by `Net::start`).
+    pub links: super::links::Links,
 }
 
 impl Default for BehaviourConfig {
@@ -163,6 +165,7 @@ impl Default for BehaviourConfig {
             max_transmit_override: None,
             clock: None,
             connections_per_ip: super::limits::Limits::default().connections_per_ip as usize,
+            links: Default::default(),
         }
     }
 }
@@ -225,6 +228,7 @@ pub struct Behaviour {
     /// Inbound connections by the remote IP address, and the cap.
     per_ip: BTreeMap<std::net::IpAddr, BTreeSet<ConnectionId>>,
     connections_per_ip: usize,
+    links: super::links::Links,
 }
 
 /// The IP address a multiaddr starts with, if any.
@@ -393,6 +397,7 @@ impl Behaviour {
             refused: RefusedConnections::default(),
             per_ip: BTreeMap::new(),
             connections_per_ip: config.connections_per_ip.max(1),
+            links: config.links.clone(),
         })
     }
 
@@ -574,6 +579,14 @@ impl NetworkBehaviour for Behaviour {
                 self.inner.kad.add_address(&e.peer_id, e.addr.clone());
             }
             FromSwarm::ConnectionEstablished(e) => {
+                self.links.opened(e.peer_id, e.connection_id, e.endpoint);
+                for circuit in self.links.redundant_circuits(&e.peer_id) {
+                    tracing::debug!(peer = %e.peer_id, "direct connection open; closing the circuit");
+                    self.pending.push_back(ToSwarm::CloseConnection {
+                        peer_id: e.peer_id,
+                        connection: libp2p::swarm::CloseConnection::One(circuit),
+                    });
+                }
                 self.connected.insert(e.peer_id);
                 self.emit(NetEvent::Connected {
                     peer: e.peer_id,
@@ -581,6 +594,7 @@ impl NetworkBehaviour for Behaviour {
                 });
             }
             FromSwarm::ConnectionClosed(e) => {
+                self.links.closed(&e.peer_id, &e.connection_id);
                 if let Some(ip) = ip_of(e.endpoint.get_remote_address())
                     && let Some(set) = self.per_ip.get_mut(&ip)
                 {

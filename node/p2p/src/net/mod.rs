@@ -5,6 +5,7 @@ pub mod behaviour;
 pub mod dns;
 pub mod latency;
 pub mod limits;
+pub mod links;
 pub mod misbehaviour;
 pub mod queues;
 pub mod reputation;
@@ -196,6 +197,8 @@ pub struct Net {
     reputation: Arc<Mutex<reputation::Reputation>>,
     /// What each peer may send, and what it sent lately.
     pub limiter: Arc<limits::Limiter>,
+    /// The connections open now, and how each peer is reached.
+    pub links: links::Links,
 }
 
 pub use reputation::BAN_SCORE;
@@ -316,6 +319,8 @@ impl Net {
         let (ev_tx, ev_rx) = queues::queues(&QUEUES, Some(metrics.clone()));
         let mut bconf = config.behaviour.clone();
         bconf.connections_per_ip = config.limits.connections_per_ip as usize;
+        let links = links::Links::default();
+        bconf.links = links.clone();
         let mut builder = IpfsBuilder::<behaviour::Behaviour>::with_keypair(&keypair)?
             .with_identify(IdentifyConfiguration {
                 protocol_version: wire::IDENTIFY_VERSION.into(),
@@ -368,6 +373,7 @@ impl Net {
             commands: cmd_tx,
             reputation: Default::default(),
             limiter: Arc::new(limits::Limiter::new(config.limits)),
+            links,
         };
         // The task holds no `Ipfs` handle: it must not keep a dropped
         // node's swarm (and its repository's lock) alive.
