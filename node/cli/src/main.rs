@@ -10,6 +10,7 @@ mod bind_wallet;
 mod bond;
 mod content;
 mod craft;
+mod doctor;
 mod equip;
 mod external;
 mod inventory;
@@ -46,6 +47,8 @@ enum Command {
     Node(node::Args),
     /// Run a bootstrap node: DHT server, relay v2 server, AutoNAT, identify.
     Bootstrap(NetArgs),
+    /// Start the node for a while and tell, in plain words, whether others can reach it (directly or through which relay), which bootstrap nodes and peers it reached, and what chain it reads.
+    Doctor(doctor::Args),
     /// Create (on first use) and show the node's identity.
     Keys,
     /// Run a validator: verify matches and actions, keep the ledger, agree on and settle batches.
@@ -89,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys => keys(&cli.common),
         Command::Node(args) => node::run(&cli.common, args).await,
         Command::Bootstrap(net) => cli::run_bootstrap(&cli.common, &net).await,
+        Command::Doctor(args) => doctor::run(&cli.common, args).await,
         Command::Validator(args) => validator::run(&cli.common, args).await,
         Command::BindWallet(args) => bind_wallet::run(&cli.common, args).await,
         Command::Bond(args) => bond::run(&cli.common, args).await,
