@@ -47,10 +47,11 @@ client-deps: ## install the Debian packages the window builds and renders with (
 	    || { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; }; \
 	fi
 
-# The signing record's power-loss test reads a syscall trace.
-TEST_DEBS := strace
+# The signing record's power-loss test reads a syscall trace; the NAT tests
+# build routers in network namespaces (iproute2) that masquerade (nftables).
+TEST_DEBS := strace iproute2 nftables
 
-test-deps: ## install the Debian packages the tests need beyond the window's (strace)
+test-deps: ## install the Debian packages the tests need beyond the window's (strace, iproute2, nftables)
 	@$(MAKE) --no-print-directory client-deps CLIENT_DEBS="$(TEST_DEBS)"
 
 play: client-deps ## the game window (`cyteria play`); PLAY_ARGS="--offline" plays against bots without a node

@@ -100,8 +100,21 @@ pub async fn start_validator_on(
     deployment: cyteria_chain::chain::Deployment,
     setup: ValidatorSetup,
 ) -> anyhow::Result<RunningValidator> {
+    let loopback = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
+    start_validator_listening(loopback, endpoint, key, deployment, setup).await
+}
+
+/// [`start_validator_on`], listening on `listen` rather than loopback TCP
+/// (a validator on a test's public network segment).
+pub async fn start_validator_listening(
+    listen: Vec<Multiaddr>,
+    endpoint: String,
+    key: alloy::signers::local::PrivateKeySigner,
+    deployment: cyteria_chain::chain::Deployment,
+    setup: ValidatorSetup,
+) -> anyhow::Result<RunningValidator> {
     let mut cfg = NetConfig::loopback(Role::Player);
-    cfg.listen = vec!["/ip4/127.0.0.1/tcp/0".parse()?];
+    cfg.listen = listen;
     cfg.bootstrap = setup.bootstrap;
     cfg.repo = setup.repo;
     cfg.behaviour.clock = setup.clock;
