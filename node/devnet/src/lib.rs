@@ -1612,8 +1612,33 @@ async fn flood_checks(
         .iter()
         .filter(|n| n.app_score(&flooder) <= cyteria_node::net::BAN_SCORE / 2.0)
         .count();
+    // The flood must not turn honest nodes against each other (a guard
+    // that refused honest traffic slowed by the flood once did).
+    let ids: Vec<libp2p::PeerId> = honest.iter().map(|n| n.peer_id).collect();
+    let turned: Vec<String> = honest
+        .iter()
+        .flat_map(|n| {
+            ids.iter()
+                .filter(|p| {
+                    **p != n.peer_id && n.app_score(p) <= cyteria_node::net::BAN_SCORE / 2.0
+                })
+                .map(move |p| format!("{} against {p}", n.peer_id))
+        })
+        .collect();
     let rss = peak_rss_mb();
     vec![
+        report::Check {
+            name: "no honest node scored another down".into(),
+            ok: turned.is_empty(),
+            detail: if turned.is_empty() {
+                format!(
+                    "{} honest nodes, none scored another to half a ban",
+                    honest.len()
+                )
+            } else {
+                turned.join("; ")
+            },
+        },
         report::Check {
             name: "the flooder was cut off".into(),
             ok: still == 0 && stats.peers_at_end == 0 && stats.most_peers > 0,
