@@ -234,18 +234,9 @@ pub async fn start_with(
         .metrics(metrics.clone())
         .start()
         .await?;
-    // The bootstrap nodes are the relays players behind NAT hold circuits
-    // on: fetches reach such a provider through them (names resolved here,
-    // before anything takes a handle on the content).
-    let mut relays = vec![];
-    for b in &bootstrap {
-        match crate::net::dns::resolve(b).await {
-            Ok(addrs) => relays.extend(addrs.into_iter().take(1)),
-            Err(e) => {
-                tracing::debug!(%b, error = %e, "bootstrap name not resolved for relayed fetches")
-            }
-        }
-    }
+    // The bootstrap list was taken out of the config above (dialed below,
+    // where a failure is a warning): the content's relays come from it here.
+    let relays = crate::net::dns::relays(&bootstrap).await;
     node.content = node.content.clone().with_relays(relays);
     if announce {
         println!("peer id {}", node.net().peer_id);

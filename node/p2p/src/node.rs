@@ -133,19 +133,7 @@ impl Node {
         metrics: crate::metrics::Metrics,
     ) -> anyhow::Result<Node> {
         // The bootstrap nodes are the relays players reserve circuits on.
-        let relays: Vec<libp2p::Multiaddr> = config
-            .bootstrap
-            .iter()
-            .filter(|a| {
-                a.iter().any(|p| {
-                    matches!(
-                        p,
-                        libp2p::multiaddr::Protocol::Ip4(_) | libp2p::multiaddr::Protocol::Ip6(_)
-                    )
-                })
-            })
-            .cloned()
-            .collect();
+        let relays = crate::net::dns::relays(&config.bootstrap).await;
         let (net, events) = Net::start(&identity, config, metrics).await?;
         let hub = Hub::start(net.clone()).await?;
         let (lobby_tx, lobby) = mpsc::channel(1024);

@@ -119,6 +119,22 @@ pub async fn resolve(addr: &Multiaddr) -> Result<Vec<Multiaddr>, DnsError> {
     substitute(addr, &ips)
 }
 
+/// The relays a node's fetches reach providers behind NAT through: its
+/// bootstrap nodes (where players reserve their circuits), each name
+/// resolved to its first address; one that does not resolve is left out.
+pub async fn relays(bootstrap: &[Multiaddr]) -> Vec<Multiaddr> {
+    let mut out = vec![];
+    for b in bootstrap {
+        match resolve(b).await {
+            Ok(addrs) => out.extend(addrs.into_iter().take(1)),
+            Err(e) => {
+                tracing::debug!(%b, error = %e, "bootstrap name not resolved for relayed fetches")
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
