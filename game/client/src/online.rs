@@ -224,7 +224,7 @@ async fn connect_wallet(
     let file = common.file()?;
     let chain = chain_args::connect_chain(&file, args).await.map_err(|e| {
         anyhow::anyhow!(
-            "{e:#} (the devnet prints the flags that join it: --rpc, --deployment, --eth-key-file)"
+            "{e:#} (the devnet prints the flags that join it: --network, --eth-key-file)"
         )
     })?;
     let signer = chain_args::wallet_key(&file, args)?;

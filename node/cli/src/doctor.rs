@@ -80,7 +80,7 @@ pub(crate) fn report(f: &Findings) -> String {
     out.push(
         f.chain
             .clone()
-            .unwrap_or_else(|| "Chain: none configured (give --rpc and --deployment, or [chain]); matches would earn nothing.".into()),
+            .unwrap_or_else(|| "Chain: none configured (give --network, or --rpc and --deployment, or [chain]); matches would earn nothing.".into()),
     );
     out.join("\n")
 }
@@ -133,8 +133,13 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         Some(match connect_chain(&file, &a.chain).await {
             Ok(c) => match (c.head().await, c.settled_epoch().await) {
                 (Ok(head), Ok(epoch)) => format!(
-                    "Chain: id {}, block {}, settled epoch {epoch}, settlement contract {}.",
-                    c.chain_id, head.block, c.deployment.settlement
+                    "Chain: {}id {}, block {}, settled epoch {epoch}, settlement contract {}.",
+                    file.network_name
+                        .as_deref()
+                        .map_or(String::new(), |n| format!("the network {n}, ")),
+                    c.chain_id,
+                    head.block,
+                    c.deployment.settlement
                 ),
                 (Err(e), _) | (_, Err(e)) => {
                     format!("Chain: connected, but reading it failed: {e:#}.")

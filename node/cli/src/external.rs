@@ -23,6 +23,9 @@ pub(crate) fn run(
     if let Some(c) = &common.config {
         cmd.arg("--config").arg(c);
     }
+    if let Some(n) = &common.network {
+        cmd.arg("--network").arg(n);
+    }
     let status = cmd.arg("--log").arg(&common.log).args(args).status()?;
     if !status.success() {
         anyhow::bail!("{name} exited with {status}");

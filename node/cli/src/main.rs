@@ -10,6 +10,7 @@ mod bind_wallet;
 mod bond;
 mod content;
 mod craft;
+mod deploy;
 mod doctor;
 mod equip;
 mod external;
@@ -51,6 +52,8 @@ enum Command {
     Doctor(doctor::Args),
     /// Create (on first use) and show the node's identity.
     Keys,
+    /// Deploy the contracts to a chain (contracts/script/Deploy.s.sol, run by forge) and write the network profile's deployment file: `--network NAME|FILE`, or a new profile with `--name`.
+    Deploy(deploy::Args),
     /// Run a validator: verify matches and actions, keep the ledger, agree on and settle batches.
     Validator(validator::Args),
     /// Bind this node's game key to a wallet (the wallet signs an EIP-712 message), so rewards can mint to it.
@@ -93,6 +96,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Node(args) => node::run(&cli.common, args).await,
         Command::Bootstrap(net) => cli::run_bootstrap(&cli.common, &net).await,
         Command::Doctor(args) => doctor::run(&cli.common, args).await,
+        Command::Deploy(args) => deploy::run(&cli.common, args).await,
         Command::Validator(args) => validator::run(&cli.common, args).await,
         Command::BindWallet(args) => bind_wallet::run(&cli.common, args).await,
         Command::Bond(args) => bond::run(&cli.common, args).await,

@@ -373,3 +373,160 @@ fn content_commands_add_list_get_and_unpin_a_file() {
     );
     assert_eq!(run(&["get", "not-a-cid"]).status.code(), Some(2));
 }
+
+/// `cyteria deploy` puts the contracts on a chain (a bare anvil here, with
+/// Amoy's chain id) and writes the network profile; nodes then reach that
+/// chain with `--network` alone. A profile whose chain id the endpoint
+/// does not serve, and a shipped profile with no deployment yet, are
+/// refused with the reason.
+#[test]
+fn deploy_writes_a_network_profile_that_commands_then_join_with_network_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let anvil = alloy::node_bindings::Anvil::at(cyteria_chain::anvil::anvil_binary())
+        .chain_id(cyteria_chain::anvil::CHAIN_ID)
+        .try_spawn()
+        .unwrap();
+    let key = dir.path().join("deployer.key");
+    std::fs::write(&key, alloy::hex::encode(anvil.keys()[0].to_bytes())).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let networks = dir.path().join("networks");
+    let run = |data: &str, args: &[&str]| {
+        let out = Command::new(EXE)
+            .arg("--data-dir")
+            .arg(dir.path().join(data))
+            .args(args)
+            .env("CYTERIA_NETWORKS", &networks)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let k = key.to_str().unwrap();
+    let rpc = anvil.endpoint();
+    let boot =
+        "/dns4/boot.example.org/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+
+    // Nothing deployed on Amoy yet: the shipped profile says so.
+    let (code, _, err) = run(
+        "a",
+        &["inventory", "--network", "amoy", "--eth-key-file", k],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cyteria deploy --network amoy"), "{err}");
+
+    // A new network.
+    let (code, out, err) = run(
+        "a",
+        &[
+            "deploy",
+            "--rpc",
+            &rpc,
+            "--eth-key-file",
+            k,
+            "--name",
+            "lan",
+            "--bootstrap",
+            boot,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let profile = networks.join("lan.toml");
+    assert!(
+        out.contains(&format!("profile {}", profile.display())),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&profile).unwrap();
+    assert!(
+        text.contains("chain_id = 80002") && text.contains(boot),
+        "{text}"
+    );
+    let deployment: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(networks.join("lan.deployment.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(deployment["Settlement"].as_str().unwrap().starts_with("0x"));
+
+    // Deploying again over it needs --force.
+    let (code, _, err) = run(
+        "a",
+        &[
+            "deploy",
+            "--rpc",
+            &rpc,
+            "--eth-key-file",
+            k,
+            "--name",
+            "lan",
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--force"), "{err}");
+
+    // `--network lan` alone names the chain and the contracts: the deployer
+    // holds the genesis CYTR (a tenth of the cap).
+    let (code, out, err) = run("b", &["inventory", "--network", "lan", "--eth-key-file", k]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("CYTR 100000000"), "{out}");
+
+    // A profile file for another chain, pointed at this endpoint.
+    let other = dir.path().join("polygon.toml");
+    std::fs::write(
+        &other,
+        format!(
+            "name = \"polygon\"\nchain_id = 137\nrpc = \"{rpc}\"\ndeployment = \"networks/lan.deployment.json\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        "c",
+        &[
+            "inventory",
+            "--network",
+            other.to_str().unwrap(),
+            "--eth-key-file",
+            k,
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("serves chain 80002") && err.contains("the network polygon is chain 137"),
+        "{err}"
+    );
+
+    // The shipped Amoy profile's deployment file, written by deploying
+    // for it (the endpoint given: this anvil serves Amoy's chain id).
+    let (code, out, err) = run(
+        "a",
+        &[
+            "deploy",
+            "--network",
+            "amoy",
+            "--rpc",
+            &rpc,
+            "--eth-key-file",
+            k,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(networks.join("amoy.deployment.json").is_file(), "{out}");
+    let (code, out, err) = run(
+        "d",
+        &[
+            "inventory",
+            "--network",
+            "amoy",
+            "--rpc",
+            &rpc,
+            "--eth-key-file",
+            k,
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+}

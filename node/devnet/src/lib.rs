@@ -200,11 +200,22 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         };
         players.push(join(&cfg, &roles, &chain, &timeline, i, &seeds, cheat).await?);
     }
+    // The network profile nodes from outside join with (`--network devnet`
+    // from the directory the devnet was started in).
+    let profile_file = cfg.data_dir.join(cyteria_node::profile::PROFILE_FILE);
+    let profile = cyteria_node::profile::Profile {
+        name: "devnet".into(),
+        chain_id: cyteria_chain::anvil::CHAIN_ID,
+        rpc: Some(chain.endpoint()),
+        bootstrap: seeds.iter().map(ToString::to_string).collect(),
+        deployment: deployment_file.file_name().map(PathBuf::from),
+        confirmations: 1,
+        base: PathBuf::new(),
+    };
+    std::fs::write(&profile_file, profile.to_toml())?;
     let hint = JoinHint {
-        seed: seeds.first().map(|s| s.to_string()).unwrap_or_default(),
-        rpc: chain.endpoint(),
-        deployment: deployment_file.clone(),
-        guest_key: guest_key.clone(),
+        profile: std::path::absolute(&profile_file).unwrap_or(profile_file),
+        guest_key: std::path::absolute(&guest_key).unwrap_or_else(|_| guest_key.clone()),
     };
     if cfg.progress {
         eprintln!("{}", hint.text(cfg.stay));
@@ -1683,30 +1694,26 @@ fn peak_rss_mb() -> Option<f64> {
 
 /// How a node or window from outside joins the running devnet.
 struct JoinHint {
-    seed: String,
-    rpc: String,
-    deployment: PathBuf,
+    profile: PathBuf,
     guest_key: PathBuf,
 }
 
 impl JoinHint {
     fn text(&self, staying: bool) -> String {
-        let chain = format!(
-            "--rpc {} --deployment {} --eth-key-file {}",
-            self.rpc,
-            self.deployment.display(),
+        let join = format!(
+            "--network {} --eth-key-file {}",
+            self.profile.display(),
             self.guest_key.display()
         );
         let mut t = format!(
             "To join the devnet from another terminal while it runs (the guest wallet {} holds CYTR and gas):\n\
              \x20 the game window (`make play` builds it):\n\
-             \x20   cyteria play --bootstrap {} --data-dir my-node {chain}\n\
+             \x20   cyteria play --data-dir my-node {join}\n\
              \x20   then [B] binds the game key to the wallet, [Enter] finds a match, [I] shows what settled, [L] lists an item\n\
              \x20 a headless bot node:\n\
-             \x20   cyteria node --bot --bootstrap {} --data-dir my-bot {chain}",
+             \x20   cyteria node --bot --data-dir my-bot {join}\n\
+             \x20 (from the directory the devnet started in, `--network devnet` names the same profile)",
             self.guest_key.display(),
-            self.seed,
-            self.seed
         );
         if !staying {
             t += "\n  (this devnet stops after its report: `cyteria devnet --stay` keeps it up, with a bot waiting for the window)";

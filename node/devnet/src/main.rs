@@ -103,6 +103,12 @@ fn main() -> ExitCode {
 }
 
 async fn devnet(common: CommonArgs, a: DevnetArgs) -> anyhow::Result<()> {
+    if let Some(n) = &common.network {
+        return Err(ConfigError::Invalid(format!(
+            "the devnet runs a network of its own; --network {n} is for nodes that join one"
+        ))
+        .into());
+    }
     let dir = devnet_dir(&common);
     let cfg = cyteria_devnet::DevnetConfig {
         players: a.players,

@@ -22,6 +22,11 @@ pub struct CommonArgs {
     /// A TOML config file (default: `<data dir>/cyteria.toml` when it exists).
     #[arg(long, env = "CYTERIA_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// The network to join: `devnet`, `amoy`, a profile named in
+    /// `~/.cyteria/networks/`, or a profile file. It fills in the bootstrap
+    /// nodes, chain and deployment the config file leaves unset.
+    #[arg(long, env = "CYTERIA_NETWORK", global = true)]
+    pub network: Option<String>,
     /// Log filter, e.g. `info` or `cyteria_node=debug`.
     #[arg(
         long,
@@ -79,9 +84,23 @@ impl CommonArgs {
         self.data_dir.clone().unwrap_or_else(default_data_dir)
     }
 
-    /// Loads the config file given, else the data directory's when it exists, else defaults.
+    /// Loads the config file given, else the data directory's when it
+    /// exists, else defaults; then the network profile's values where the
+    /// file left them unset.
     pub fn file(&self) -> Result<FileConfig, ConfigError> {
-        FileConfig::load(self.config.as_deref(), &self.data_dir())
+        let mut file = FileConfig::load(self.config.as_deref(), &self.data_dir())?;
+        if let Some(p) = self.profile()? {
+            p.apply(&mut file);
+        }
+        Ok(file)
+    }
+
+    /// The network profile `--network` names, if any.
+    pub fn profile(&self) -> Result<Option<crate::profile::Profile>, ConfigError> {
+        self.network
+            .as_deref()
+            .map(crate::profile::Profile::resolve)
+            .transpose()
     }
 }
 

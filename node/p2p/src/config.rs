@@ -118,6 +118,9 @@ pub struct ChainSection {
     pub key_file: Option<PathBuf>,
     /// Blocks on top of a transaction before it counts.
     pub confirmations: u64,
+    /// The chain id the endpoint must serve (a network profile sets it): a
+    /// node pointed at the wrong chain stops before it signs anything.
+    pub chain_id: Option<u64>,
 }
 
 impl Default for ChainSection {
@@ -127,6 +130,7 @@ impl Default for ChainSection {
             deployment: None,
             key_file: None,
             confirmations: 1,
+            chain_id: None,
         }
     }
 }
@@ -172,6 +176,9 @@ pub struct FileConfig {
     pub limits: crate::net::limits::Limits,
     /// The `[relay]` section: what a bootstrap node relays.
     pub relay: crate::net::RelayLimits,
+    /// The network profile applied (`--network`), if any.
+    #[serde(skip)]
+    pub network_name: Option<String>,
 }
 
 impl FileConfig {

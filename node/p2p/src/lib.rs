@@ -23,6 +23,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod profile;
 pub mod rollback;
 pub mod session;
 pub mod signing;

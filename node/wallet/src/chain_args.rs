@@ -39,9 +39,17 @@ pub async fn connect_chain(
         .ok_or_else(|| {
             ConfigError::Invalid("no deployment: give --deployment or [chain] deployment".into())
         })?;
-    let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
-        path: path.clone(),
-        source: e,
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let hint = match &file.network_name {
+            Some(n) if e.kind() == std::io::ErrorKind::NotFound => format!(
+                " (no deployment of the network {n} is known here: `cyteria deploy --network {n}` writes it, or give --deployment)"
+            ),
+            _ => String::new(),
+        };
+        ConfigError::Invalid(format!(
+            "cannot read the deployment {}: {e}{hint}",
+            path.display()
+        ))
     })?;
     let deployment: cyteria_chain::chain::Deployment =
         serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
@@ -52,7 +60,25 @@ pub async fn connect_chain(
     let chain = cyteria_chain::chain::Chain::connect(&rpc, signer, deployment)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to {rpc}: {e}"))?;
+    check_chain_id(file, &rpc, chain.chain_id)?;
     Ok(chain.with_confirmations(file.chain.confirmations))
+}
+
+/// Refuses an endpoint that serves another chain than the configured one
+/// (the network profile's): signing there could spend real funds or settle
+/// to the wrong contracts.
+pub fn check_chain_id(file: &FileConfig, rpc: &str, served: u64) -> Result<(), ConfigError> {
+    match file.chain.chain_id {
+        Some(want) if want != served => Err(ConfigError::Invalid(format!(
+            "{rpc} serves chain {served}, but {} is chain {want}",
+            file.network_name
+                .as_deref()
+                .map_or("the configured chain".to_string(), |n| format!(
+                    "the network {n}"
+                ))
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The wallet's key: `--eth-key-file`, else the config's `[chain] key_file`,

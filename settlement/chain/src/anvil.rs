@@ -1,7 +1,8 @@
 //! A local chain for tests and the devnet: anvil (the npm-installed foundry
 //! binary, launched through alloy's node bindings) with every contract
-//! deployed by `contracts/script/Deploy.s.sol` itself ([`deploy`] runs it
-//! with forge: one deployment definition for every chain), with a genesis
+//! deployed by `contracts/script/Deploy.s.sol` itself
+//! ([`crate::deploy::deploy`] runs it with forge: one deployment definition
+//! for every chain), with a genesis
 //! allocation of CYTR minted before the deployer hands every admin role to
 //! the timelock.
 
@@ -15,6 +16,7 @@ use alloy::signers::local::PrivateKeySigner;
 
 use crate::bindings::*;
 use crate::chain::{Chain, Deployment, ensure_success};
+use crate::deploy::{DeployParams, deploy};
 
 /// Polygon Amoy's chain id, which the local chain takes.
 pub const CHAIN_ID: u64 = 80002;
@@ -291,141 +293,6 @@ async fn provider(url: &str, key: PrivateKeySigner) -> anyhow::Result<DynProvide
         .erased())
 }
 
-/// The forge binary: `$CYTERIA_FORGE`, else the one `contracts/` installs from npm.
-pub fn forge_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("CYTERIA_FORGE") {
-        return PathBuf::from(p);
-    }
-    contracts_dir().join("node_modules/@foundry-rs/forge-linux-amd64/bin/forge")
-}
-
-/// The contracts' Foundry project (sources, the deployment script):
-/// `$CYTERIA_CONTRACTS`, else this checkout's `contracts/`.
-pub fn contracts_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("CYTERIA_CONTRACTS") {
-        return PathBuf::from(p);
-    }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts"))
-}
-
-/// What a deployment chooses; everything else is the script's.
-#[derive(Clone, Debug, Default)]
-pub struct DeployParams {
-    /// Who may pause in an emergency (never unpause); the deployer if none.
-    pub guardian: Option<Address>,
-    /// Simulation ticks per second of chain time (60 on a public network).
-    pub tick_rate: u32,
-    /// CYTR minted at genesis; empty: the script's default (a tenth of
-    /// the cap to the deployer, who distributes it).
-    pub genesis: Vec<(Address, U256)>,
-    /// Who may join the validator set before the first batch settles;
-    /// empty: the deployer.
-    pub genesis_validators: Vec<Address>,
-}
-
-/// Longest a deployment may take (a cold build of the contracts included).
-const DEPLOY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
-
-/// One `forge script` at a time in this process: two at once would race on
-/// forge's build cache in `contracts/`.
-static FORGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Deploys the whole system to `rpc` with `key` by running
-/// `contracts/script/Deploy.s.sol`, the one deployment definition (the
-/// Solidity script is not mirrored here), and reads the addresses it returns.
-pub async fn deploy(
-    rpc: &str,
-    key: &PrivateKeySigner,
-    params: &DeployParams,
-) -> anyhow::Result<Deployment> {
-    let forge = forge_binary();
-    anyhow::ensure!(
-        forge.exists(),
-        "no forge at {} (run `make test` once, or set CYTERIA_FORGE)",
-        forge.display()
-    );
-    let (accounts, amounts): (Vec<String>, Vec<String>) = if params.genesis.is_empty() {
-        (vec![], vec![])
-    } else {
-        params
-            .genesis
-            .iter()
-            .map(|(a, n)| (a.to_string(), n.to_string()))
-            .unzip()
-    };
-    let mut cmd = tokio::process::Command::new(&forge);
-    // `--slow`: each transaction only after the last one's receipt. Sent
-    // as a burst, one was once lost and the rest queued behind its nonce
-    // for good.
-    cmd.current_dir(contracts_dir())
-        .args([
-            "script",
-            "script/Deploy.s.sol:Deploy",
-            "--broadcast",
-            "--slow",
-            "--json",
-        ])
-        .args(["--rpc-url", rpc])
-        .env("DEPLOYER_KEY", key.to_bytes().to_string())
-        .env("CYTERIA_TICK_RATE", params.tick_rate.max(1).to_string())
-        .env(
-            "CYTERIA_GUARDIAN",
-            params.guardian.unwrap_or(key.address()).to_string(),
-        )
-        .kill_on_drop(true);
-    if !accounts.is_empty() {
-        cmd.env("CYTERIA_GENESIS_ACCOUNTS", accounts.join(","))
-            .env("CYTERIA_GENESIS_AMOUNTS", amounts.join(","));
-    }
-    if !params.genesis_validators.is_empty() {
-        let v: Vec<String> = params
-            .genesis_validators
-            .iter()
-            .map(|a| a.to_string())
-            .collect();
-        cmd.env("CYTERIA_GENESIS_VALIDATORS", v.join(","));
-    }
-    let out = {
-        let _one = FORGE.lock().await;
-        tokio::time::timeout(DEPLOY_TIMEOUT, cmd.output())
-            .await
-            .map_err(|_| anyhow::anyhow!("the deployment script took over {DEPLOY_TIMEOUT:?}"))??
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let tail = |b: &[u8]| {
-        let t = String::from_utf8_lossy(b);
-        t.chars()
-            .rev()
-            .take(2000)
-            .collect::<String>()
-            .chars()
-            .rev()
-            .collect::<String>()
-    };
-    anyhow::ensure!(
-        out.status.success(),
-        "the deployment script failed: {}{}",
-        tail(&out.stdout),
-        tail(&out.stderr)
-    );
-    returned_deployment(&stdout).ok_or_else(|| {
-        anyhow::anyhow!(
-            "the deployment script returned no addresses: {}",
-            tail(&out.stdout)
-        )
-    })
-}
-
-/// The addresses in `forge script --json`'s output: the script returns them
-/// as a JSON string, which forge prints with its quotes escaped.
-fn returned_deployment(stdout: &str) -> Option<Deployment> {
-    stdout.lines().find_map(|line| {
-        let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        let s = v["returns"]["json"]["value"].as_str()?;
-        serde_json::from_str(&s.replace("\\\"", "\"")).ok()
-    })
-}
-
 /// An HTTP proxy to `upstream` that answers 500 to JSON-RPC requests
 /// naming `method` (every request, for `""`: the chain is down) while
 /// `failing` is set; everything else passes through. For tests of what a
@@ -498,38 +365,4 @@ pub async fn flaky_proxy(
         }
     });
     Ok(addr)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_addresses_are_read_from_forges_output() {
-        let a = |n: u8| format!("0x{}", hex_of(n));
-        let inner = format!(
-            r#"{{\"CYTR\":\"{}\",\"CyteriaItems\":\"{}\",\"Staking\":\"{}\",\"Settlement\":\"{}\",\"Marketplace\":\"{}\",\"Auction\":\"{}\",\"Crafting\":\"{}\",\"TimelockController\":\"{}\",\"CyteriaDAO\":\"{}\",\"ERC2771Forwarder\":\"{}\",\"PlayerBond\":\"{}\"}}"#,
-            a(1),
-            a(2),
-            a(3),
-            a(4),
-            a(5),
-            a(6),
-            a(7),
-            a(8),
-            a(9),
-            a(10),
-            a(11)
-        );
-        let line = serde_json::json!({"logs": [], "returns": {"json": {"internal_type": "string", "value": inner}}, "success": true});
-        let out = format!("compiling...\n{line}\n{{\"status\":\"success\"}}\n");
-        let d = returned_deployment(&out).expect("parsed");
-        assert_eq!(d.settlement, Address::repeat_byte(4));
-        assert_eq!(d.player_bond, Address::repeat_byte(11));
-        assert!(returned_deployment("no json here\n{}").is_none());
-    }
-
-    fn hex_of(n: u8) -> String {
-        format!("{n:02x}").repeat(20)
-    }
 }

@@ -11,5 +11,6 @@
 pub mod anvil;
 pub mod bindings;
 pub mod chain;
+pub mod deploy;
 pub mod indexer;
 pub mod market;
