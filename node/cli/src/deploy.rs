@@ -7,12 +7,16 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder};
-use cyteria_chain::deploy::{DeployParams, deploy};
+use cyteria_chain::deploy::{DeployParams, DeploymentFile, deploy};
 use cyteria_node::cli::CommonArgs;
 use cyteria_node::config::ConfigError;
 use cyteria_node::profile::{Profile, networks_dir, valid_name};
 use cyteria_wallet::chain_args::{ChainArgs, check_chain_id, wallet_key};
 use libp2p::Multiaddr;
+
+/// Longest a deployment may take: on a public chain each of the script's
+/// ~40 transactions waits for its block.
+const DEPLOY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -129,6 +133,18 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("asking {rpc} for its chain id: {e}"))?;
     check_chain_id(&file, &rpc, chain_id)?;
+    if chain_id > i64::MAX as u64 {
+        return Err(ConfigError::Invalid(format!(
+            "{rpc} serves chain {chain_id}, beyond what a profile can record"
+        ))
+        .into());
+    }
+    let genesis = provider
+        .get_block_by_number(0u64.into())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{rpc} has no block 0"))?
+        .header
+        .hash;
     let balance = provider.get_balance(key.address()).await?;
     anyhow::ensure!(
         !balance.is_zero(),
@@ -146,16 +162,22 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         tick_rate: a.tick_rate,
         genesis: vec![],
         genesis_validators: a.genesis_validator.clone(),
+        timeout: Some(DEPLOY_TIMEOUT),
     };
     let deployed = deploy(&rpc, &key, &params).await;
     spinner.finish_and_clear();
     let deployment = deployed?;
 
-    write_new(
-        &t.deployment,
-        &(serde_json::to_string_pretty(&deployment)? + "\n"),
-    )?;
-    println!("deployment {}", t.deployment.display());
+    // Both files are written whole and in place only once both are ready.
+    let record = DeploymentFile {
+        contracts: deployment,
+        chain_id: Some(chain_id),
+        genesis: Some(genesis),
+    };
+    let mut files = vec![(
+        t.deployment.clone(),
+        serde_json::to_string_pretty(&record)? + "\n",
+    )];
     if let Some((path, name)) = &t.new_profile {
         let p = Profile {
             name: name.clone(),
@@ -166,8 +188,35 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
             confirmations: file.chain.confirmations,
             base: PathBuf::new(),
         };
-        write_new(path, &p.to_toml())?;
-        println!("profile {}", path.display());
+        files.push((path.clone(), p.to_toml().map_err(anyhow::Error::msg)?));
+    }
+    let staged = files
+        .iter()
+        .map(|(path, text)| stage(path, text).map(|tmp| (tmp, path)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (tmp, path) in staged {
+        let placed = if a.force {
+            tmp.persist(path)
+        } else {
+            tmp.persist_noclobber(path)
+        };
+        placed.map_err(|e| {
+            anyhow::anyhow!(
+                "{} not written ({}); the deployment is on chain: {}",
+                path.display(),
+                e.error,
+                serde_json::to_string(&record).unwrap_or_default()
+            )
+        })?;
+        println!(
+            "{} {}",
+            if *path == t.deployment {
+                "deployment"
+            } else {
+                "profile"
+            },
+            path.display()
+        );
     }
     println!("settlement {}", deployment.settlement);
     println!("cytr {}", deployment.cytr);
@@ -185,14 +234,17 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes `text` to `path` (its directory made first), by a rename so a
-/// crash leaves the old file or the new one.
-fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+/// Writes `text` to a temporary file beside `path` (its directory made
+/// first), synced, for the caller to move into place.
+fn stage(path: &Path, text: &str) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
 }

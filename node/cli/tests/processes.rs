@@ -500,6 +500,49 @@ fn deploy_writes_a_network_profile_that_commands_then_join_with_network_alone() 
         "{err}"
     );
 
+    // Deploying for a profile whose chain the endpoint does not serve
+    // stops before forge runs.
+    std::fs::write(
+        dir.path().join("elsewhere.toml"),
+        format!("name = \"elsewhere\"\nchain_id = 137\nrpc = \"{rpc}\"\ndeployment = \"elsewhere.json\"\n"),
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        "a",
+        &[
+            "deploy",
+            "--network",
+            dir.path().join("elsewhere.toml").to_str().unwrap(),
+            "--eth-key-file",
+            k,
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("serves chain 80002"), "{err}");
+    assert!(!dir.path().join("elsewhere.json").exists());
+
+    // Another chain with the same id (a second anvil): the deployment file
+    // names its chain's block 0, and the node refuses the impostor.
+    let other_anvil = alloy::node_bindings::Anvil::at(cyteria_chain::anvil::anvil_binary())
+        .chain_id(cyteria_chain::anvil::CHAIN_ID)
+        .args(["--timestamp", "1000"])
+        .try_spawn()
+        .unwrap();
+    let (code, _, err) = run(
+        "e",
+        &[
+            "inventory",
+            "--network",
+            "lan",
+            "--rpc",
+            &other_anvil.endpoint(),
+            "--eth-key-file",
+            k,
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("block 0"), "{err}");
+
     // The shipped Amoy profile's deployment file, written by deploying
     // for it (the endpoint given: this anvil serves Amoy's chain id).
     let (code, out, err) = run(

@@ -149,9 +149,12 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         c.become_validator(stake).await?;
     }
     let deployment_file = cfg.data_dir.join("deployment.json");
+    let reader = Chain::connect(&chain.endpoint(), chain.keys[0].clone(), chain.deployment).await?;
     std::fs::write(
         &deployment_file,
-        serde_json::to_string_pretty(&chain.deployment)?,
+        serde_json::to_string_pretty(
+            &cyteria_chain::deploy::DeploymentFile::on(chain.deployment, &reader).await?,
+        )?,
     )?;
     let guest_key = write_guest_key(&cfg.data_dir, &chain.keys[accounts - 1])?;
     // Every player's offers name the latest settled epoch.
@@ -201,7 +204,7 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         players.push(join(&cfg, &roles, &chain, &timeline, i, &seeds, cheat).await?);
     }
     // The network profile nodes from outside join with (`--network devnet`
-    // from the directory the devnet was started in).
+    // when the devnet runs in the default data directory).
     let profile_file = cfg.data_dir.join(cyteria_node::profile::PROFILE_FILE);
     let profile = cyteria_node::profile::Profile {
         name: "devnet".into(),
@@ -212,7 +215,10 @@ pub async fn run(cfg: DevnetConfig, mut stop: watch::Receiver<bool>) -> anyhow::
         confirmations: 1,
         base: PathBuf::new(),
     };
-    std::fs::write(&profile_file, profile.to_toml())?;
+    std::fs::write(
+        &profile_file,
+        profile.to_toml().map_err(anyhow::Error::msg)?,
+    )?;
     let hint = JoinHint {
         profile: std::path::absolute(&profile_file).unwrap_or(profile_file),
         guest_key: std::path::absolute(&guest_key).unwrap_or_else(|_| guest_key.clone()),
@@ -1712,7 +1718,7 @@ impl JoinHint {
              \x20   then [B] binds the game key to the wallet, [Enter] finds a match, [I] shows what settled, [L] lists an item\n\
              \x20 a headless bot node:\n\
              \x20   cyteria node --bot --data-dir my-bot {join}\n\
-             \x20 (from the directory the devnet started in, `--network devnet` names the same profile)",
+             \x20 (with the default data directory, `--network devnet` names the same profile)",
             self.guest_key.display(),
         );
         if !staying {

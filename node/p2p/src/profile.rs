@@ -3,12 +3,15 @@
 //! bootstrap nodes, the chain (its id and an RPC endpoint) and where the
 //! contracts are (a deployment file, which `cyteria deploy` writes).
 //!
-//! A profile fills in what the config file leaves unset; flags override
-//! both. Names resolve to, in order: `<networks dir>/NAME.toml` (profiles
-//! written by `cyteria deploy --name`, or an operator's own), then the
-//! profiles shipped in the binary: `amoy` (Polygon's test network) and
-//! `devnet` (the network a running `cyteria devnet` describes in
-//! `devnet/network.toml`, under the directory it was started from).
+//! A profile's values replace the config file's (it names one network
+//! whole: one network's endpoint with another's contracts is how funds go
+//! astray); flags override both. Names resolve to, in order:
+//! `<networks dir>/NAME.toml` (profiles written by `cyteria deploy --name`,
+//! or an operator's own), then the profiles shipped in the binary: `amoy`
+//! (Polygon's test network) and `devnet` (the network a running `cyteria
+//! devnet` with the default data directory describes in
+//! `~/.cyteria/devnet/network.toml`). Anything with a `/` or ending in
+//! `.toml` is a file.
 
 use std::path::{Path, PathBuf};
 
@@ -19,11 +22,16 @@ use crate::config::{ConfigError, FileConfig};
 /// The Amoy profile shipped in the binary.
 const AMOY: &str = include_str!("../../../networks/amoy.toml");
 
-/// Where a running `cyteria devnet` (default data directory) writes its profile.
-pub const DEVNET_PROFILE: &str = "devnet/network.toml";
-
-/// The profile file a devnet writes in its data directory.
+/// The profile file a devnet writes in its directory.
 pub const PROFILE_FILE: &str = "network.toml";
+
+/// Where a running `cyteria devnet` with the default data directory writes
+/// its profile.
+pub fn devnet_profile() -> PathBuf {
+    crate::config::default_data_dir()
+        .join("devnet")
+        .join(PROFILE_FILE)
+}
 
 /// One network: enough for a node to join it and read its chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +48,8 @@ pub struct Profile {
     #[serde(default)]
     pub bootstrap: Vec<String>,
     /// The deployment file (every contract's address), relative to the
-    /// profile's directory. None before the contracts are deployed.
+    /// profile's directory and inside it, ending in `.json`. None before
+    /// the contracts are deployed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<PathBuf>,
     /// Blocks on top of a transaction before it counts.
@@ -99,9 +108,8 @@ impl Profile {
     /// The profile `spec` names: a file (a path, or a name ending in
     /// `.toml`), else a name (see the module's documentation).
     pub fn resolve(spec: &str) -> Result<Profile, ConfigError> {
-        let path = Path::new(spec);
-        if spec.ends_with(".toml") || spec.contains('/') || path.is_file() {
-            return Profile::read(path);
+        if spec.ends_with(".toml") || spec.contains('/') {
+            return Profile::read(Path::new(spec));
         }
         if !valid_name(spec) {
             return Err(ConfigError::Invalid(format!(
@@ -115,9 +123,10 @@ impl Profile {
         match spec {
             "amoy" => Profile::parse(AMOY, &networks_dir())
                 .map_err(|e| ConfigError::Invalid(format!("the shipped amoy profile: {e}"))),
-            "devnet" => Profile::read(Path::new(DEVNET_PROFILE)).map_err(|e| match e {
+            "devnet" => Profile::read(&devnet_profile()).map_err(|e| match e {
                 ConfigError::Read { .. } => ConfigError::Invalid(format!(
-                    "no devnet runs from this directory ({DEVNET_PROFILE} is missing): start one with `cyteria devnet --stay`, or name its profile file"
+                    "no devnet with the default data directory is running ({} is missing): start one with `cyteria devnet --stay`, or name the profile file a devnet prints",
+                    devnet_profile().display()
                 )),
                 e => e,
             }),
@@ -133,32 +142,29 @@ impl Profile {
         self.deployment.as_ref().map(|d| self.base.join(d))
     }
 
-    /// Fills in what `file` leaves unset: the bootstrap nodes, the RPC
-    /// endpoint, the deployment, the chain id and the confirmations.
+    /// Sets in `file` what this profile names, over the file's own values:
+    /// the bootstrap nodes (when it lists any), the RPC endpoint (when it
+    /// names one), the deployment (when it names one), the chain id and
+    /// the confirmations.
     pub fn apply(&self, file: &mut FileConfig) {
-        if file.network.bootstrap.is_empty() {
+        if !self.bootstrap.is_empty() {
             file.network.bootstrap = self.bootstrap.clone();
         }
         let chain = &mut file.chain;
-        if chain.rpc.is_none() {
+        if self.rpc.is_some() {
             chain.rpc = self.rpc.clone();
         }
-        if chain.deployment.is_none() {
-            chain.deployment = self.deployment_path();
+        if let Some(d) = self.deployment_path() {
+            chain.deployment = Some(d);
         }
-        if chain.chain_id.is_none() {
-            chain.chain_id = Some(self.chain_id);
-        }
-        // A file cannot say it chose the default; the default gives way.
-        if chain.confirmations == crate::config::ChainSection::default().confirmations {
-            chain.confirmations = self.confirmations;
-        }
+        chain.chain_id = Some(self.chain_id);
+        chain.confirmations = self.confirmations;
         file.network_name = Some(self.name.clone());
     }
 
     /// The profile as TOML (paths as they were given, relative ones too).
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("a profile serializes")
+    pub fn to_toml(&self) -> Result<String, String> {
+        toml::to_string(self).map_err(|e| format!("the profile does not write as TOML: {e}"))
     }
 
     fn check(&self) -> Result<(), String> {
@@ -168,8 +174,18 @@ impl Profile {
                 self.name
             ));
         }
-        if self.chain_id == 0 {
-            return Err("chain_id must not be 0".into());
+        if self.chain_id == 0 || self.chain_id > i64::MAX as u64 {
+            return Err("chain_id must be above 0 and fit TOML's integers".into());
+        }
+        if let Some(d) = &self.deployment {
+            use std::path::Component;
+            let inside = d.components().all(|c| matches!(c, Component::Normal(_)));
+            if !inside || d.extension().is_none_or(|e| e != "json") {
+                return Err(format!(
+                    "deployment {}: a .json file in the profile's directory or below it",
+                    d.display()
+                ));
+            }
         }
         if let Some(rpc) = &self.rpc {
             let known = ["http://", "https://", "ws://", "wss://"];
@@ -225,13 +241,29 @@ mod tests {
             (Some(137), 5)
         );
 
-        let mut own = FileConfig::parse(
-            "[network]\nbootstrap = []\n[chain]\nrpc = \"http://mine:8545\"\nconfirmations = 2\n",
-        )
+        // The profile names a network whole: over the file's own values.
+        let mut own = FileConfig::parse(&format!(
+            "[network]\nbootstrap = [\"{BOOT}/p2p-circuit\"]\n[chain]\nrpc = \"http://mine:8545\"\ndeployment = \"devnet.json\"\nchain_id = 80002\nconfirmations = 2\n",
+        ))
         .unwrap();
         p.apply(&mut own);
+        assert_eq!(own.network.bootstrap, [BOOT]);
+        assert_eq!(own.chain.rpc.as_deref(), Some("https://rpc.example"));
+        assert_eq!(own.chain.deployment, Some(PathBuf::from("/p/d.json")));
+        assert_eq!(
+            (own.chain.chain_id, own.chain.confirmations),
+            (Some(137), 5)
+        );
+        // What it leaves out, the file keeps.
+        let bare = Profile::parse("name = \"y\"\nchain_id = 1\n", Path::new("/p")).unwrap();
+        let mut own = FileConfig::parse(
+            "[network]\nbootstrap = [\"x\"]\n[chain]\nrpc = \"http://mine:8545\"\n",
+        )
+        .unwrap();
+        bare.apply(&mut own);
+        assert_eq!(own.network.bootstrap, ["x"]);
         assert_eq!(own.chain.rpc.as_deref(), Some("http://mine:8545"));
-        assert_eq!(own.chain.confirmations, 2);
+        assert_eq!(own.chain.deployment, None);
     }
 
     #[test]
@@ -245,6 +277,18 @@ mod tests {
                 "/p2p/",
             ),
             ("name = \"x\"\nchain_id = 1\nextra = 1\n", "unknown field"),
+            (
+                "name = \"x\"\nchain_id = 1\ndeployment = \"/etc/d.json\"\n",
+                "deployment",
+            ),
+            (
+                "name = \"x\"\nchain_id = 1\ndeployment = \"../d.json\"\n",
+                "deployment",
+            ),
+            (
+                "name = \"x\"\nchain_id = 1\ndeployment = \"d.toml\"\n",
+                "deployment",
+            ),
             ("chain_id = 1\n", "name"),
         ] {
             let e = Profile::parse(text, Path::new(".")).unwrap_err();
@@ -263,7 +307,10 @@ mod tests {
             confirmations: 1,
             base: PathBuf::from("/q"),
         };
-        assert_eq!(Profile::parse(&p.to_toml(), Path::new("/q")).unwrap(), p);
+        assert_eq!(
+            Profile::parse(&p.to_toml().unwrap(), Path::new("/q")).unwrap(),
+            p
+        );
     }
 
     #[test]

@@ -39,9 +39,9 @@ pub async fn connect_chain(
         .ok_or_else(|| {
             ConfigError::Invalid("no deployment: give --deployment or [chain] deployment".into())
         })?;
-    let text = std::fs::read_to_string(&path).map_err(|e| {
+    let record = cyteria_chain::deploy::DeploymentFile::read(&path).map_err(|e| {
         let hint = match &file.network_name {
-            Some(n) if e.kind() == std::io::ErrorKind::NotFound => format!(
+            Some(n) if !path.exists() => format!(
                 " (no deployment of the network {n} is known here: `cyteria deploy --network {n}` writes it, or give --deployment)"
             ),
             _ => String::new(),
@@ -51,16 +51,14 @@ pub async fn connect_chain(
             path.display()
         ))
     })?;
-    let deployment: cyteria_chain::chain::Deployment =
-        serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
     let signer = wallet_key(file, args).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-    let chain = cyteria_chain::chain::Chain::connect(&rpc, signer, deployment)
+    let chain = cyteria_chain::chain::Chain::connect(&rpc, signer, record.contracts)
         .await
         .map_err(|e| anyhow::anyhow!("connecting to {rpc}: {e}"))?;
     check_chain_id(file, &rpc, chain.chain_id)?;
+    record.check(&chain).await.map_err(|e| {
+        ConfigError::Invalid(format!("{e}: {rpc} is not where {} points", path.display()))
+    })?;
     Ok(chain.with_confirmations(file.chain.confirmations))
 }
 

@@ -117,6 +117,7 @@ impl LocalChain {
             genesis,
             // A local chain's accounts are the ones that may form its genesis set.
             genesis_validators: keys.iter().map(|k| k.address()).collect(),
+            timeout: None,
         };
         let deployment = deploy(&anvil.endpoint(), &keys[0], &params).await?;
         Ok(LocalChain {

@@ -160,12 +160,23 @@ impl Chain {
         deployment: Deployment,
     ) -> anyhow::Result<Chain> {
         let address = signer.address();
-        let provider = ProviderBuilder::new()
+        let reader = ProviderBuilder::new().connect(url).await?;
+        let chain_id = retry(|| reader.get_chain_id()).await?;
+        // Transactions are signed for the chain id read once, here, and
+        // checked by the caller: with alloy's default filler a hostile
+        // endpoint could answer another id when the first transaction is
+        // filled, and have it signed for a chain where it spends real funds.
+        let provider = ProviderBuilder::default()
+            .with_gas_estimation()
+            .filler(alloy::providers::fillers::BlobGasFiller::default())
+            .filler(alloy::providers::fillers::NonceFiller::<
+                alloy::providers::fillers::CachedNonceManager,
+            >::default())
+            .with_chain_id(chain_id)
             .wallet(EthereumWallet::from(signer))
             .connect(url)
             .await?
             .erased();
-        let chain_id = retry(|| provider.get_chain_id()).await?;
         Ok(Chain {
             provider,
             deployment,
@@ -391,6 +402,15 @@ impl Chain {
             block,
             time: self.block_time(block).await?,
         })
+    }
+
+    /// The hash of block 0: which chain this is, where chain ids collide
+    /// (a local anvil takes Amoy's).
+    pub async fn genesis(&self) -> anyhow::Result<B256> {
+        let b = retry(|| self.provider.get_block_by_number(0u64.into()).into_future())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the endpoint has no block 0"))?;
+        Ok(b.header.hash)
     }
 
     /// The timestamp of block `n`, in seconds.

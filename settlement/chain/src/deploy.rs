@@ -5,8 +5,10 @@
 
 use std::path::PathBuf;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
+
+use serde::{Deserialize, Serialize};
 
 use crate::chain::Deployment;
 
@@ -27,6 +29,71 @@ pub fn contracts_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../contracts"))
 }
 
+/// A deployment file: every contract's address, and, when `cyteria
+/// deploy` or the devnet wrote it, the chain it is on (its id and the hash
+/// of its block 0). Nodes refuse a deployment file whose chain the
+/// endpoint does not serve: two chains can share an id (a local anvil
+/// takes Amoy's), never a genesis block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentFile {
+    /// The contracts.
+    #[serde(flatten)]
+    pub contracts: Deployment,
+    /// The chain id the contracts were deployed on.
+    #[serde(rename = "ChainId", default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<u64>,
+    /// The hash of that chain's block 0.
+    #[serde(rename = "Genesis", default, skip_serializing_if = "Option::is_none")]
+    pub genesis: Option<B256>,
+}
+
+/// The largest deployment file read (one is about 1 KiB).
+const MAX_DEPLOYMENT_FILE: u64 = 64 * 1024;
+
+impl DeploymentFile {
+    /// Reads and parses the file at `path` (at most 64 KiB).
+    pub fn read(path: &std::path::Path) -> Result<DeploymentFile, String> {
+        use std::io::Read;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_DEPLOYMENT_FILE + 1).read_to_string(&mut text))
+            .map_err(|e| e.to_string())?;
+        if text.len() as u64 > MAX_DEPLOYMENT_FILE {
+            return Err(format!("larger than {MAX_DEPLOYMENT_FILE} bytes"));
+        }
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    }
+
+    /// Records the chain `chain` is on.
+    pub async fn on(contracts: Deployment, chain: &crate::chain::Chain) -> anyhow::Result<Self> {
+        Ok(DeploymentFile {
+            contracts,
+            chain_id: Some(chain.chain_id),
+            genesis: Some(chain.genesis().await?),
+        })
+    }
+
+    /// Refuses `chain` when it is not the chain this file was written for.
+    pub async fn check(&self, chain: &crate::chain::Chain) -> anyhow::Result<()> {
+        if let Some(id) = self.chain_id {
+            anyhow::ensure!(
+                id == chain.chain_id,
+                "the deployment is on chain {id}, but the endpoint serves chain {}",
+                chain.chain_id
+            );
+        }
+        if let Some(g) = self.genesis {
+            let served = chain.genesis().await?;
+            anyhow::ensure!(
+                g == served,
+                "the deployment is on the chain whose block 0 is {g}, but the endpoint serves another chain {} (block 0 {served})",
+                chain.chain_id
+            );
+        }
+        Ok(())
+    }
+}
+
 /// What a deployment chooses; everything else is the script's.
 #[derive(Clone, Debug, Default)]
 pub struct DeployParams {
@@ -40,6 +107,9 @@ pub struct DeployParams {
     /// Who may join the validator set before the first batch settles;
     /// empty: the deployer.
     pub genesis_validators: Vec<Address>,
+    /// How long the script may take; `None`: 5 minutes (a local chain).
+    /// On a public chain each of its ~40 transactions waits for a block.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// Longest a deployment may take (a cold build of the contracts included).
@@ -103,11 +173,19 @@ pub async fn deploy(
             .collect();
         cmd.env("CYTERIA_GENESIS_VALIDATORS", v.join(","));
     }
+    let limit = params.timeout.unwrap_or(DEPLOY_TIMEOUT);
+    // What forge broadcast is in its record, whatever happens to it here.
+    let record = contracts_dir().join("broadcast/Deploy.s.sol");
     let out = {
         let _one = FORGE.lock().await;
-        tokio::time::timeout(DEPLOY_TIMEOUT, cmd.output())
+        tokio::time::timeout(limit, cmd.output())
             .await
-            .map_err(|_| anyhow::anyhow!("the deployment script took over {DEPLOY_TIMEOUT:?}"))??
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "the deployment script took over {limit:?}; what it sent before it was stopped is in {}/<chain id>/run-latest.json",
+                    record.display()
+                )
+            })??
     };
     let stdout = String::from_utf8_lossy(&out.stdout);
     let tail = |b: &[u8]| {
@@ -122,7 +200,8 @@ pub async fn deploy(
     };
     anyhow::ensure!(
         out.status.success(),
-        "the deployment script failed: {}{}",
+        "the deployment script failed (what it sent is in {}/<chain id>/run-latest.json): {}{}",
+        record.display(),
         tail(&out.stdout),
         tail(&out.stderr)
     );
