@@ -61,7 +61,43 @@ pub struct Content {
     /// Relays a provider behind NAT may hold a circuit on (the node's
     /// bootstrap nodes, where players reserve theirs).
     relays: Vec<libp2p::Multiaddr>,
+    /// Providers lately not reached through any relay, and when: each try
+    /// counts against this node's circuit allowance on the relay (8 a peer
+    /// per 10 minutes), so a fetch retried every few seconds must not
+    /// spend it all on one provider.
+    unreached: Unreached,
 }
+
+/// Providers lately not reached through the relays, forgotten after
+/// [`RELAYED_RETRY`] and beyond [`UNREACHED_KEPT`] (the oldest first).
+#[derive(Clone, Default)]
+struct Unreached(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PeerId, std::time::Instant>>>,
+);
+
+impl Unreached {
+    fn lately(&self, p: &PeerId) -> bool {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(p).is_some_and(|t| t.elapsed() < RELAYED_RETRY)
+    }
+
+    fn mark(&self, p: PeerId) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.retain(|_, t| t.elapsed() < RELAYED_RETRY);
+        if m.len() >= UNREACHED_KEPT
+            && let Some(oldest) = m.iter().min_by_key(|(_, t)| **t).map(|(k, _)| *k)
+        {
+            m.remove(&oldest);
+        }
+        m.insert(p, std::time::Instant::now());
+    }
+}
+
+/// How long a provider not reached through the relays is not tried through them again.
+const RELAYED_RETRY: Duration = Duration::from_secs(60);
+
+/// Most providers remembered as not reached (the oldest are forgotten first).
+const UNREACHED_KEPT: usize = 1024;
 
 impl Content {
     /// A handle on the blocks of `ipfs`, the node's embedded repo.
@@ -69,6 +105,7 @@ impl Content {
         Self {
             ipfs,
             relays: vec![],
+            unreached: Default::default(),
         }
     }
 
@@ -424,13 +461,20 @@ impl Content {
             }
             // Behind NAT, a provider (a player who announced its match) is
             // reached through a circuit it holds on one of the relays.
+            if self.relays.is_empty() || self.unreached.lately(p) {
+                continue;
+            }
+            let mut reached = false;
             for relay in &self.relays {
                 let via = relay
                     .clone()
                     .with(libp2p::multiaddr::Protocol::P2pCircuit)
                     .with(libp2p::multiaddr::Protocol::P2p(*p));
                 match tokio::time::timeout(REACH_TIMEOUT, self.ipfs.connect(via)).await {
-                    Ok(Ok(_)) => break,
+                    Ok(Ok(_)) => {
+                        reached = true;
+                        break;
+                    }
                     Ok(Err(e)) => {
                         tracing::debug!(peer = %p, %relay, error = %e, "provider not reached through the relay")
                     }
@@ -438,6 +482,9 @@ impl Content {
                         tracing::debug!(peer = %p, %relay, "provider not reached through the relay in time")
                     }
                 }
+            }
+            if !reached {
+                self.unreached.mark(*p);
             }
         }
     }
@@ -450,12 +497,13 @@ impl Content {
         providers: &[PeerId],
         timeout: Duration,
     ) -> Result<Vec<u8>, ContentError> {
-        self.reach(providers).await;
-        // When bitswap has not delivered within half the time, the named
-        // providers (else the connected peers) are asked directly (see
-        // `direct`).
-        let bitswap_for = timeout / 2;
+        // Dialing the providers counts inside the fetch's time.
         let started = std::time::Instant::now();
+        self.reach(providers).await;
+        // When bitswap has not delivered within half the time left, the
+        // named providers (else the connected peers) are asked directly
+        // (see `direct`).
+        let bitswap_for = timeout.saturating_sub(started.elapsed()) / 2;
         let swapped = self
             .ipfs
             .get_block(cid)
@@ -550,6 +598,21 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(3);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_provider_not_reached_through_the_relays_is_not_tried_again_at_once() {
+        let u = Unreached::default();
+        let (a, b) = (PeerId::random(), PeerId::random());
+        assert!(!u.lately(&a));
+        u.mark(a);
+        assert!(u.lately(&a) && !u.lately(&b));
+        // The table stays bounded: the oldest goes first.
+        for _ in 0..UNREACHED_KEPT {
+            u.mark(PeerId::random());
+        }
+        assert!(!u.lately(&a), "forgotten once the table was full");
+        assert_eq!(u.0.lock().unwrap().len(), UNREACHED_KEPT);
+    }
 
     #[test]
     fn record_cids_are_cidv1_raw_sha256_and_parse_back() {
