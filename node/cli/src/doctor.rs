@@ -26,9 +26,13 @@ pub(crate) struct Args {
 /// What the node found out, for the report.
 pub(crate) struct Findings {
     pub listen: Vec<Multiaddr>,
-    /// Addresses the network confirmed others can dial (AutoNAT's probes, or
-    /// the operator's `external`), circuits left out.
+    /// Addresses the network confirmed others can dial (AutoNAT v2's
+    /// probes, or the operator's `external`), circuits left out.
     pub public: Vec<Multiaddr>,
+    /// The AutoNAT servers that dialed this node back.
+    pub confirmed_by: Vec<libp2p::PeerId>,
+    /// How many of this node's addresses AutoNAT probed.
+    pub probed: usize,
     /// The relays this node holds a circuit on, by their addresses.
     pub circuits: Vec<Multiaddr>,
     /// Each bootstrap node and how it is reached.
@@ -43,14 +47,28 @@ pub(crate) struct Findings {
 pub(crate) fn report(f: &Findings) -> String {
     let mut out = vec![];
     let reached = f.bootstrap.iter().filter(|(_, p)| *p != Path::None).count();
-    out.push(if !f.public.is_empty() {
+    let probes = if f.probed == 0 {
+        "the AutoNAT probes have not finished".to_string()
+    } else {
         format!(
-            "Reachable: others can dial this node directly at {}.",
+            "AutoNAT servers could not dial it back at any of the {} address(es) they tried: it is behind NAT or a firewall",
+            f.probed
+        )
+    };
+    out.push(if !f.public.is_empty() {
+        let by = if f.confirmed_by.is_empty() {
+            "the address the operator declared".to_string()
+        } else {
+            let ids: Vec<String> = f.confirmed_by.iter().map(|p| p.to_string()).collect();
+            format!("an AutoNAT server dialed it back: {}", ids.join(", "))
+        };
+        format!(
+            "Reachable: others can dial this node directly at {} ({by}).",
             list(&f.public)
         )
     } else if !f.circuits.is_empty() {
         format!(
-            "Reachable through a relay: no address of this node was confirmed dialable (it is behind NAT or a firewall, or the probes have not finished), so peers reach it through its circuit on {}; matches then try to punch a direct connection.",
+            "Reachable through a relay: no address of this node was confirmed dialable ({probes}), so peers reach it through its circuit on {}; matches then try to punch a direct connection.",
             list(&f.circuits)
         )
     } else {
@@ -70,6 +88,17 @@ pub(crate) fn report(f: &Findings) -> String {
             each.join("; ")
         )
     });
+    if !f.public.is_empty() {
+        out.push(if f.circuits.is_empty() {
+            "Relay circuits: none held, and none needed.".to_string()
+        } else {
+            format!(
+                "Relay circuits: still held on {} (a node found reachable gives them up within {} s).",
+                list(&f.circuits),
+                cyteria_node::net::RESERVATION_CHECK.as_secs()
+            )
+        });
+    }
     out.push(format!(
         "Peers: {} connected, {} directly and {} through relays.",
         f.peers.0 + f.peers.1,
@@ -180,9 +209,20 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         .iter()
         .filter(|(_, p)| matches!(p, Path::Direct | Path::DirectAndRelayed))
         .count();
+    let probes = net.reachability.probes();
+    let mut confirmed_by: Vec<libp2p::PeerId> = net
+        .reachability
+        .public()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    confirmed_by.sort();
+    confirmed_by.dedup();
     let findings = Findings {
         listen,
         public,
+        confirmed_by,
+        probed: probes.len(),
         circuits: relays,
         bootstrap,
         peers: (direct, all.len() - direct),
@@ -208,6 +248,8 @@ mod tests {
         Findings {
             listen: vec![addr("/ip4/192.168.1.2/tcp/4001")],
             public: vec![],
+            confirmed_by: vec![],
+            probed: 0,
             circuits: vec![],
             bootstrap: vec![(addr(RELAY), Path::Direct)],
             peers: (1, 0),
@@ -223,12 +265,28 @@ mod tests {
         let r = report(&f);
         assert!(r.starts_with("Reachable through a relay"), "{r}");
         assert!(r.contains(RELAY), "{r}");
+        assert!(r.contains("probes have not finished"), "{r}");
+        f.probed = 2;
+        assert!(report(&f).contains("at any of the 2 address(es)"));
         f.public = vec![addr("/ip4/7.0.0.20/tcp/4001")];
         let r = report(&f);
         assert!(
             r.starts_with(
-                "Reachable: others can dial this node directly at /ip4/7.0.0.20/tcp/4001"
+                "Reachable: others can dial this node directly at /ip4/7.0.0.20/tcp/4001 (the address the operator declared)"
             ),
+            "{r}"
+        );
+        assert!(r.contains("Relay circuits: still held on"), "{r}");
+        let server = libp2p::PeerId::random();
+        f.confirmed_by = vec![server];
+        f.circuits.clear();
+        let r = report(&f);
+        assert!(
+            r.contains(&format!("an AutoNAT server dialed it back: {server}")),
+            "{r}"
+        );
+        assert!(
+            r.contains("Relay circuits: none held, and none needed."),
             "{r}"
         );
         assert!(r.contains("1 of 1 reached"), "{r}");

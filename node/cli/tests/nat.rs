@@ -321,10 +321,12 @@ impl Drop for Proc {
 }
 
 /// A bootstrap node in namespace `b` at 7.0.N.2, ports 4001 (TCP and
-/// QUIC), keeping its key in `dir`; returns it and its TCP address.
+/// QUIC), metrics on port 9100, keeping its key in `dir`; returns it and
+/// its TCP address.
 fn bootstrap(lab: &Lab, dir: &std::path::Path) -> (Proc, String) {
     let ip = lab.ip(2);
     let listen = format!("/ip4/{ip}/tcp/4001,/ip4/{ip}/udp/4001/quic-v1");
+    let metrics = format!("{ip}:9100");
     let p = Proc::spawn(
         &lab.name("b"),
         &[
@@ -333,6 +335,8 @@ fn bootstrap(lab: &Lab, dir: &std::path::Path) -> (Proc, String) {
             "bootstrap",
             "--listen",
             &listen,
+            "--metrics",
+            &metrics,
         ],
         &[],
     );
@@ -507,6 +511,7 @@ async fn two_players_behind_port_preserving_nats_hole_punch_play_and_settle() {
 fn a_player_behind_a_symmetric_nat_plays_over_the_relay() {
     let Some(mut lab) = Lab::new(2) else { return };
     lab.public("b", 2);
+    lab.host_on_segment();
     let p1 = lab.behind_nat(1, Nat::PortPreserving);
     let p2 = lab.behind_nat(2, Nat::Symmetric);
     let dir = tempfile::tempdir().unwrap();
@@ -523,6 +528,39 @@ fn a_player_behind_a_symmetric_nat_plays_over_the_relay() {
     );
     assert_eq!(paths(&rb), ["relayed"], "{rb}");
     assert_eq!(ra["final_checksum"], rb["final_checksum"]);
+
+    // The relay's metrics show its limits and what it carried.
+    let m = scrape(&format!("{}:9100", lab.ip(2)));
+    let value = |series: &str| -> f64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{m}"))
+    };
+    assert_eq!(value("cyteria_relay_limit{limit=\"max_circuits\"}"), 64.0);
+    assert_eq!(
+        value("cyteria_relay_limit{limit=\"max_circuit_bytes\"}"),
+        (64u64 << 20) as f64
+    );
+    assert!(
+        value("cyteria_relay_requests_total{request=\"circuit\",outcome=\"accepted\"}") >= 1.0,
+        "{m}"
+    );
+    assert!(
+        value("cyteria_relay_requests_total{request=\"reservation\",outcome=\"accepted\"}") >= 2.0,
+        "{m}"
+    );
+    assert!(value("cyteria_relay_reservations") >= 1.0, "{m}");
+}
+
+/// The Prometheus text a node serves at `addr` (host:port).
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }
 
 #[test]
@@ -543,8 +581,9 @@ fn a_public_player_and_a_private_player_play_directly() {
     assert_eq!(ra["final_checksum"], rb["final_checksum"]);
 
     // `cyteria doctor` on each side says which it is, in words: the
-    // public node confirmed dialable by the bootstrap node's AutoNAT, the
-    // private one reachable through its circuit on that relay.
+    // public node confirmed dialable by the bootstrap node's AutoNAT v2
+    // server (which dialed it back), the private one reachable through its
+    // circuit on that relay.
     let doctor = |ns: &str, data: &str| {
         let dir = dir.path().join(data);
         let out = Command::new("ip")
@@ -571,7 +610,12 @@ fn a_public_player_and_a_private_player_play_directly() {
         public_says.starts_with(&format!(
             "Reachable: others can dial this node directly at /ip4/{}/",
             lab.ip(20)
-        )),
+        )) && public_says.contains("an AutoNAT server dialed it back"),
+        "{public_says}"
+    );
+    // Found reachable, it gave its relay circuit up.
+    assert!(
+        public_says.contains("Relay circuits: none held, and none needed."),
         "{public_says}"
     );
     assert!(

@@ -74,6 +74,22 @@ pub struct Metrics {
     /// `cyteria_transcript_verifications_in_flight`: transcripts a validator
     /// is re-simulating now (at most one a core).
     pub verifications_in_flight: Gauge,
+    /// `cyteria_relay_limit{limit}`: a relay server's configured limits
+    /// (the `[relay]` section; bootstrap nodes only).
+    pub relay_limits: Family<Labels, Gauge>,
+    /// `cyteria_relay_reservations`: reservations a relay server holds now.
+    pub relay_reservations: Gauge,
+    /// `cyteria_relay_circuits`: circuits a relay server carries now.
+    pub relay_circuits: Gauge,
+    /// `cyteria_relay_requests_total{request, outcome}`: reservation and
+    /// circuit requests a relay server accepted or denied, and why.
+    pub relay_requests: Family<Labels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
 }
 
 impl Default for Metrics {
@@ -244,7 +260,35 @@ impl Metrics {
             "Transcripts being re-simulated now",
             verifications_in_flight.clone(),
         );
+        let relay_limits = Family::<Labels, Gauge>::default();
+        r.register(
+            "relay_limit",
+            "A relay server's configured limits, by name",
+            relay_limits.clone(),
+        );
+        let relay_reservations = Gauge::default();
+        r.register(
+            "relay_reservations",
+            "Reservations a relay server holds now",
+            relay_reservations.clone(),
+        );
+        let relay_circuits = Gauge::default();
+        r.register(
+            "relay_circuits",
+            "Circuits a relay server carries now",
+            relay_circuits.clone(),
+        );
+        let relay_requests = Family::<Labels, Counter>::default();
+        r.register(
+            "relay_requests",
+            "Reservation and circuit requests a relay server answered, by request and outcome",
+            relay_requests.clone(),
+        );
         Self {
+            relay_limits,
+            relay_reservations,
+            relay_circuits,
+            relay_requests,
             fetches_in_flight,
             verifications_in_flight,
             transcripts_verified,

@@ -1,8 +1,11 @@
 //! The Cyteria part of the swarm: gossipsub (signed, strictly validated,
-//! size-limited, peer-scored) and Kademlia under the Cyteria protocol name.
+//! size-limited, peer-scored), Kademlia under the Cyteria protocol name,
+//! and AutoNAT v2 (the client on players, the server on bootstrap nodes;
+//! rust-ipfs 0.16 offers only v1, whose server vouches for an address on
+//! its word alone).
 //!
 //! rust-ipfs carries the rest of the stack (transports, identify, ping,
-//! relay, DCUtR, AutoNAT, bitswap, streams) and accepts one custom behaviour
+//! relay, DCUtR, bitswap, streams) and accepts one custom behaviour
 //! whose `ToSwarm` is `Infallible`, so this behaviour talks to the node
 //! through channels: [`Command`]s in, [`NetEvent`]s out.
 
@@ -11,12 +14,14 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use libp2p::autonat;
 use libp2p::core::Endpoint;
 use libp2p::core::transport::PortUse;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, TopicHash,
 };
 use libp2p::kad;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{
     ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
@@ -153,6 +158,15 @@ pub struct BehaviourConfig {
     pub connections_per_ip: usize,
     /// Where the open connections are recorded (set by `Net::start`).
     pub links: super::links::Links,
+    /// Probe this node's addresses with AutoNAT v2 (players).
+    pub autonat_client: bool,
+    /// Answer other nodes' AutoNAT v2 probes (bootstrap nodes).
+    pub autonat_server: bool,
+    /// Where the probes' results are recorded (set by `Net::start`).
+    pub reachability: super::reachability::Reachability,
+    /// Serve relay v2 with these limits, counting into these metrics
+    /// (bootstrap nodes).
+    pub relay_server: Option<(super::relay::RelayLimits, crate::metrics::Metrics)>,
 }
 
 impl Default for BehaviourConfig {
@@ -166,6 +180,10 @@ impl Default for BehaviourConfig {
             clock: None,
             connections_per_ip: super::limits::Limits::default().connections_per_ip as usize,
             links: Default::default(),
+            autonat_client: true,
+            autonat_server: false,
+            reachability: Default::default(),
+            relay_server: None,
         }
     }
 }
@@ -181,6 +199,15 @@ pub struct Inner {
     /// block list on, so its `ban_peer` does nothing; this one closes the
     /// peer's connections and refuses new ones.
     blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
+    /// AutoNAT v2's client: asks servers to dial this node's candidate
+    /// addresses back; an address reached is confirmed external.
+    autonat: Toggle<autonat::v2::client::Behaviour>,
+    /// AutoNAT v2's server: dials back the address a peer asks about (one
+    /// at a time a connection; an address other than the one the peer
+    /// connects from costs it 30 to 100 kB of data first).
+    autonat_server: Toggle<autonat::v2::server::Behaviour>,
+    /// Relay v2's server: reservations and circuits within `[relay]`'s limits.
+    relay: Toggle<super::exclusive::Exclusive<libp2p::relay::Behaviour>>,
 }
 
 /// An event of one of the `Inner` behaviours.
@@ -190,6 +217,30 @@ pub enum InnerEvent {
     Gossipsub(gossipsub::Event),
     /// From Kademlia.
     Kad(kad::Event),
+    /// A probe of one of this node's addresses ended.
+    Autonat(autonat::v2::client::Event),
+    /// This node tested another's address.
+    AutonatServer(autonat::v2::server::Event),
+    /// The relay server granted, denied or ended a reservation or circuit.
+    Relay(libp2p::relay::Event),
+}
+
+impl From<libp2p::relay::Event> for InnerEvent {
+    fn from(e: libp2p::relay::Event) -> Self {
+        InnerEvent::Relay(e)
+    }
+}
+
+impl From<autonat::v2::client::Event> for InnerEvent {
+    fn from(e: autonat::v2::client::Event) -> Self {
+        InnerEvent::Autonat(e)
+    }
+}
+
+impl From<autonat::v2::server::Event> for InnerEvent {
+    fn from(e: autonat::v2::server::Event) -> Self {
+        InnerEvent::AutonatServer(e)
+    }
 }
 
 impl From<gossipsub::Event> for InnerEvent {
@@ -217,7 +268,9 @@ pub struct Behaviour {
     events: super::queues::Queues<NetEvent>,
     connected: BTreeSet<PeerId>,
     target_peers: usize,
-    pending: std::collections::VecDeque<ToSwarm<Infallible, THandlerInEvent<Inner>>>,
+    /// Dials and closings to hand the swarm (never a handler's event, so
+    /// that the behaviour stays `Sync`, as rust-ipfs asks).
+    pending: std::collections::VecDeque<ToSwarm<Infallible, Infallible>>,
     /// The next DHT bootstrap: 5 s after start, then twice as long each
     /// time up to 5 minutes (back to 5 s when the node loses every peer).
     bootstrap_timer: std::pin::Pin<Box<tokio::time::Sleep>>,
@@ -229,6 +282,9 @@ pub struct Behaviour {
     per_ip: BTreeMap<std::net::IpAddr, BTreeSet<ConnectionId>>,
     connections_per_ip: usize,
     links: super::links::Links,
+    reachability: super::reachability::Reachability,
+    /// A relay server's metrics (bootstrap nodes).
+    relay_metrics: Option<crate::metrics::Metrics>,
 }
 
 /// The IP address a multiaddr starts with, if any.
@@ -384,6 +440,24 @@ impl Behaviour {
                 gossipsub,
                 kad,
                 blocked: Default::default(),
+                autonat: config
+                    .autonat_client
+                    .then(autonat::v2::client::Behaviour::default)
+                    .into(),
+                autonat_server: config
+                    .autonat_server
+                    .then(autonat::v2::server::Behaviour::default)
+                    .into(),
+                relay: config
+                    .relay_server
+                    .as_ref()
+                    .map(|(limits, _)| {
+                        super::exclusive::Exclusive::new(libp2p::relay::Behaviour::new(
+                            local,
+                            limits.server_config(),
+                        ))
+                    })
+                    .into(),
             },
             commands,
             events,
@@ -398,6 +472,8 @@ impl Behaviour {
             per_ip: BTreeMap::new(),
             connections_per_ip: config.connections_per_ip.max(1),
             links: config.links.clone(),
+            reachability: config.reachability.clone(),
+            relay_metrics: config.relay_server.as_ref().map(|(_, m)| m.clone()),
         })
     }
 
@@ -503,6 +579,80 @@ impl Behaviour {
                 }
             }
             InnerEvent::Kad(_) => {}
+            InnerEvent::Autonat(e) => {
+                let reachable = e.result.is_ok();
+                let news = self
+                    .reachability
+                    .record(e.tested_addr.clone(), e.server, reachable);
+                match (&e.result, news) {
+                    (Ok(()), true) => tracing::info!(
+                        addr = %e.tested_addr,
+                        server = %e.server,
+                        "reachable: an AutoNAT server dialed this node back"
+                    ),
+                    (Err(err), true) => tracing::info!(
+                        addr = %e.tested_addr,
+                        server = %e.server,
+                        error = %err,
+                        "no longer reachable at this address"
+                    ),
+                    (r, false) => tracing::debug!(
+                        addr = %e.tested_addr,
+                        server = %e.server,
+                        result = ?r,
+                        "AutoNAT probe"
+                    ),
+                }
+            }
+            InnerEvent::Relay(e) => self.relay_event(e),
+            InnerEvent::AutonatServer(e) => tracing::debug!(
+                client = %e.client,
+                addr = %e.tested_addr,
+                bytes = e.data_amount,
+                result = ?e.result,
+                "AutoNAT probe answered"
+            ),
+        }
+    }
+}
+
+impl Behaviour {
+    /// Counts a relay server's event into the metrics. Denials are what the
+    /// limits are for: logged at debug, counted by reason.
+    fn relay_event(&mut self, e: libp2p::relay::Event) {
+        use libp2p::relay::Event as R;
+        tracing::debug!(event = ?e, "relay");
+        let Some(m) = &self.relay_metrics else { return };
+        let count = |request: &str, outcome: String| {
+            m.relay_requests
+                .get_or_create(&vec![
+                    ("request", request.to_string()),
+                    ("outcome", outcome),
+                ])
+                .inc();
+        };
+        match e {
+            R::ReservationReqAccepted { renewed, .. } => {
+                if !renewed {
+                    m.relay_reservations.inc();
+                }
+                count("reservation", "accepted".into());
+            }
+            R::ReservationReqDenied { status, .. } => {
+                count("reservation", format!("denied: {status:?}"))
+            }
+            R::ReservationClosed { .. } | R::ReservationTimedOut { .. } => {
+                m.relay_reservations.dec();
+            }
+            R::CircuitReqAccepted { .. } => {
+                m.relay_circuits.inc();
+                count("circuit", "accepted".into());
+            }
+            R::CircuitReqDenied { status, .. } => count("circuit", format!("denied: {status:?}")),
+            R::CircuitClosed { .. } => {
+                m.relay_circuits.dec();
+            }
+            _ => {}
         }
     }
 }
@@ -651,7 +801,7 @@ impl NetworkBehaviour for Behaviour {
         }
         loop {
             if let Some(e) = self.pending.pop_front() {
-                return Poll::Ready(e);
+                return Poll::Ready(e.map_in(|never| match never {}));
             }
             match self.inner.poll(cx) {
                 Poll::Ready(ToSwarm::GenerateEvent(e)) => self.inner_event(e),

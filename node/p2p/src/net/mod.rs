@@ -3,13 +3,17 @@
 
 pub mod behaviour;
 pub mod dns;
+pub mod exclusive;
 pub mod latency;
 pub mod limits;
 pub mod links;
 pub mod misbehaviour;
 pub mod queues;
+pub mod reachability;
+pub mod relay;
 pub mod reputation;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,12 +23,13 @@ use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use rust_ipfs::builder::IpfsBuilder;
-use rust_ipfs::p2p::{IdentifyConfiguration, RelayConfig};
+use rust_ipfs::p2p::IdentifyConfiguration;
 use rust_ipfs::{ConnectionLimits, Ipfs};
 use tokio::sync::{mpsc, oneshot};
 
 pub use behaviour::{BehaviourConfig, Command, NetEvent};
 pub use misbehaviour::Misbehaviour;
+pub use relay::RelayLimits;
 
 use crate::identity::Identity;
 use crate::metrics::Metrics;
@@ -38,69 +43,6 @@ pub enum Role {
     /// Helps others find and reach each other: DHT server, relay server,
     /// AutoNAT server. Plays nothing.
     Bootstrap,
-}
-
-/// Relay v2 server limits of a bootstrap node (the `[relay]` section).
-///
-/// A relayed circuit must carry a whole match: when hole punching fails,
-/// the players' rollback traffic, checkpoints, gossip and the transcript's
-/// blocks all cross it. libp2p's defaults (two minutes and 128 KiB a
-/// circuit) cut a match off after seconds; Cyteria's cover the longest
-/// match (30 minutes) with room, and 64 MiB (a 2-player match sends about
-/// 3.4 kB/s each way, 12 MB in 30 minutes, and its transcript is at most
-/// 4 MiB). What a relay spends is bounded by the number of circuits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RelayLimits {
-    /// Most reservations held at once (default 256).
-    pub max_reservations: usize,
-    /// Most reservations one peer may hold (default 4).
-    pub max_reservations_per_peer: usize,
-    /// Most circuits relayed at once (default 64).
-    pub max_circuits: usize,
-    /// Most circuits relayed for one peer (default 4).
-    pub max_circuits_per_peer: usize,
-    /// How long one circuit may last, in seconds (default 1 920: the
-    /// longest match and two minutes).
-    pub max_circuit_seconds: u64,
-    /// How many bytes one circuit may carry (default 64 MiB).
-    pub max_circuit_bytes: u64,
-    /// How long a reservation lasts before the player renews it, in seconds
-    /// (default 3 600).
-    pub reservation_seconds: u64,
-}
-
-impl Default for RelayLimits {
-    fn default() -> Self {
-        let longest_match = u64::from(cyteria_game::rules::MAX_MATCH_FRAMES)
-            .div_ceil(u64::from(cyteria_game::rules::TICK_RATE));
-        Self {
-            max_reservations: 256,
-            max_reservations_per_peer: 4,
-            max_circuits: 64,
-            max_circuits_per_peer: 4,
-            max_circuit_seconds: longest_match + 120,
-            max_circuit_bytes: 64 << 20,
-            reservation_seconds: 3600,
-        }
-    }
-}
-
-impl RelayLimits {
-    /// The relay server's configuration, with Cyteria's rate limits.
-    fn config(&self) -> RelayConfig {
-        RelayConfig {
-            max_reservations: self.max_reservations,
-            max_reservations_per_peer: self.max_reservations_per_peer,
-            reservation_duration: Duration::from_secs(self.reservation_seconds.max(60)),
-            reservation_rate_limiters: reservation_rate_limits(),
-            max_circuits: self.max_circuits,
-            max_circuits_per_peer: self.max_circuits_per_peer,
-            max_circuit_duration: Duration::from_secs(self.max_circuit_seconds.max(1)),
-            max_circuit_bytes: self.max_circuit_bytes.max(1),
-            circuit_src_rate_limiters: circuit_rate_limits(),
-        }
-    }
 }
 
 /// How to build and start the swarm.
@@ -199,6 +141,8 @@ pub struct Net {
     pub limiter: Arc<limits::Limiter>,
     /// The connections open now, and how each peer is reached.
     pub links: links::Links,
+    /// Which of this node's addresses AutoNAT v2 found others can dial.
+    pub reachability: reachability::Reachability,
 }
 
 pub use reputation::BAN_SCORE;
@@ -270,42 +214,6 @@ const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often scores heal and ended bans are lifted.
 const REPUTATION_TICK: Duration = Duration::from_secs(30);
 
-/// The relay server's rate limits on reservations: how often a peer, and
-/// an IP address, may ask (libp2p's defaults; with none, one peer could ask
-/// a thousand times a second).
-fn reservation_rate_limits() -> Vec<rust_ipfs::p2p::RateLimit> {
-    use std::num::NonZeroU32;
-    vec![
-        rust_ipfs::p2p::RateLimit::PerPeer {
-            limit: NonZeroU32::new(30).expect("non-zero"),
-            interval: Duration::from_secs(120),
-        },
-        rust_ipfs::p2p::RateLimit::PerIp {
-            limit: NonZeroU32::new(60).expect("non-zero"),
-            interval: Duration::from_secs(60),
-        },
-    ]
-}
-
-/// The relay server's rate limits on circuits. A circuit may now last a
-/// match (32 minutes), so the slots are worth more than libp2p's two-minute
-/// ones: a peer may open 8 and an IP address 16 every ten minutes (a
-/// player opens one a match, a household a few), so that one machine with
-/// throwaway peer ids cannot take all 64 for half an hour.
-fn circuit_rate_limits() -> Vec<rust_ipfs::p2p::RateLimit> {
-    use std::num::NonZeroU32;
-    vec![
-        rust_ipfs::p2p::RateLimit::PerPeer {
-            limit: NonZeroU32::new(8).expect("non-zero"),
-            interval: Duration::from_secs(600),
-        },
-        rust_ipfs::p2p::RateLimit::PerIp {
-            limit: NonZeroU32::new(16).expect("non-zero"),
-            interval: Duration::from_secs(600),
-        },
-    ]
-}
-
 impl Net {
     /// Starts the swarm as `identity`, subscribes to the public topics, waits for the listeners
     /// and dials the bootstrap nodes; returns the handle and the behaviour's events.
@@ -321,6 +229,19 @@ impl Net {
         bconf.connections_per_ip = config.limits.connections_per_ip as usize;
         let links = links::Links::default();
         bconf.links = links.clone();
+        let reachability = reachability::Reachability::default();
+        bconf.reachability = reachability.clone();
+        bconf.autonat_client = config.role == Role::Player;
+        bconf.autonat_server = config.role == Role::Bootstrap;
+        if config.role == Role::Bootstrap {
+            bconf.relay_server = Some((config.relay, metrics.clone()));
+            for (name, v) in config.relay.named() {
+                metrics
+                    .relay_limits
+                    .get_or_create(&vec![("limit", name.to_string())])
+                    .set(v as i64);
+            }
+        }
         let mut builder = IpfsBuilder::<behaviour::Behaviour>::with_keypair(&keypair)?
             .with_identify(IdentifyConfiguration {
                 protocol_version: wire::IDENTIFY_VERSION.into(),
@@ -330,7 +251,6 @@ impl Net {
                 cache: 256,
             })
             .with_ping(Default::default())
-            .with_autonat()
             .with_bitswap()
             .with_kademlia()
             .with_custom_behaviour(move |kp| behaviour::Behaviour::new(kp, &bconf, cmd_rx, ev_tx))
@@ -346,10 +266,12 @@ impl Net {
             .enable_tcp()
             .enable_quic()
             .set_listening_addrs(config.listen.clone());
-        builder = match config.role {
-            Role::Player => builder.with_relay(true),
-            Role::Bootstrap => builder.with_relay_server(config.relay.config()),
-        };
+        // A bootstrap node's relay server is the Cyteria behaviour's (so
+        // that its events reach the metrics); players need rust-ipfs's
+        // client, which is also a transport.
+        if config.role == Role::Player {
+            builder = builder.with_relay(true);
+        }
         // Bootstrap nodes accept streams too, only to refuse rollback traffic cleanly.
         builder = builder.with_streams();
         if let Some(path) = &config.repo {
@@ -374,6 +296,7 @@ impl Net {
             reputation: Default::default(),
             limiter: Arc::new(limits::Limiter::new(config.limits)),
             links,
+            reachability,
         };
         // The task holds no `Ipfs` handle: it must not keep a dropped
         // node's swarm (and its repository's lock) alive.
@@ -607,6 +530,14 @@ impl Net {
     /// The reservation renews itself while the relay is connected. Returns
     /// the circuit addresses this node is reachable at.
     pub async fn reserve_relay(&self, relay: Multiaddr) -> anyhow::Result<Vec<Multiaddr>> {
+        Ok(self.reserve(relay).await?.1)
+    }
+
+    /// [`Net::reserve_relay`], with the listener to remove to give the circuit up.
+    async fn reserve(
+        &self,
+        relay: Multiaddr,
+    ) -> anyhow::Result<(rust_ipfs::ListenerId, Vec<Multiaddr>)> {
         anyhow::ensure!(
             matches!(relay.iter().last(), Some(Protocol::P2p(_))),
             "relay address {relay} must end in /p2p/<peer id>"
@@ -627,7 +558,7 @@ impl Net {
                         .await
                         .unwrap_or_default();
                     tracing::info!(relay = %r, ?addrs, "circuit reserved on the relay");
-                    return Ok(addrs);
+                    return Ok((id, addrs));
                 }
                 Ok(Err(e)) => last = Some(anyhow::anyhow!("reserving on {r}: {e}")),
                 Err(_) => {
@@ -646,8 +577,10 @@ impl Net {
     /// [`RESERVATION_CHECK`] that its circuit through each relay is still
     /// listening, and reserves again when not (the relay restarted, the
     /// connection to it dropped), on the next relay when one is down.
-    /// Failures are logged when they start and when they end, not each
-    /// time. Ends when the swarm stops.
+    /// A node that AutoNAT v2 finds others can dial directly gives its
+    /// circuits up (a relay's slots are for the nodes that need them) and
+    /// reserves again if that changes. Failures are logged when they start
+    /// and when they end, not each time. Ends when the swarm stops.
     pub fn keep_reservations(&self, relays: Vec<Multiaddr>) -> tokio::task::JoinHandle<()> {
         let net = self.clone();
         // One entry a relay (its TCP and QUIC addresses name one peer), and
@@ -666,23 +599,43 @@ impl Net {
         }
         tokio::spawn(async move {
             let mut failing: std::collections::BTreeSet<Multiaddr> = Default::default();
+            let mut held: BTreeMap<Multiaddr, rust_ipfs::ListenerId> = Default::default();
             loop {
+                if net.reachability.is_public() {
+                    if !held.is_empty() {
+                        for (_, id) in std::mem::take(&mut held) {
+                            let _ = net.ipfs.remove_listening_address(id).await;
+                        }
+                        let at: Vec<String> = net
+                            .reachability
+                            .public()
+                            .iter()
+                            .map(|(a, _)| a.to_string())
+                            .collect();
+                        tracing::info!(?at, "reachable directly: relay circuits given up");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(RESERVATION_CHECK) => continue,
+                        _ = net.stopped() => return,
+                    }
+                }
                 let listening = net.ipfs.listening_addresses().await.unwrap_or_default();
-                let mut held = 0;
+                let mut held_now = 0;
                 for r in &relays {
-                    if held >= RELAYS_KEPT {
+                    if held_now >= RELAYS_KEPT {
                         break;
                     }
                     let Some(Protocol::P2p(id)) = r.iter().last() else {
                         continue;
                     };
                     if listening.iter().any(|a| is_circuit_through(a, id)) {
-                        held += 1;
+                        held_now += 1;
                         continue;
                     }
-                    match net.reserve_relay(r.clone()).await {
-                        Ok(_) => {
-                            held += 1;
+                    match net.reserve(r.clone()).await {
+                        Ok((id, _)) => {
+                            held_now += 1;
+                            held.insert(r.clone(), id);
                             if failing.remove(r) {
                                 tracing::info!(relay = %r, "circuit reserved again");
                             }
