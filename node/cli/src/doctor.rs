@@ -48,7 +48,8 @@ pub(crate) fn report(f: &Findings) -> String {
     let mut out = vec![];
     let reached = f.bootstrap.iter().filter(|(_, p)| *p != Path::None).count();
     let probes = if f.probed == 0 {
-        "the AutoNAT probes have not finished".to_string()
+        "no AutoNAT server dialed it back; behind NAT a probe often ends with no answer at all"
+            .to_string()
     } else {
         format!(
             "AutoNAT servers could not dial it back at any of the {} address(es) they tried: it is behind NAT or a firewall",
@@ -265,7 +266,7 @@ mod tests {
         let r = report(&f);
         assert!(r.starts_with("Reachable through a relay"), "{r}");
         assert!(r.contains(RELAY), "{r}");
-        assert!(r.contains("probes have not finished"), "{r}");
+        assert!(r.contains("no AutoNAT server dialed it back"), "{r}");
         f.probed = 2;
         assert!(report(&f).contains("at any of the 2 address(es)"));
         f.public = vec![addr("/ip4/7.0.0.20/tcp/4001")];

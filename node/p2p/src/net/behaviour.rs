@@ -285,6 +285,48 @@ pub struct Behaviour {
     reachability: super::reachability::Reachability,
     /// A relay server's metrics (bootstrap nodes).
     relay_metrics: Option<crate::metrics::Metrics>,
+    /// The reservations (by peer) and circuits (by source and destination)
+    /// the relay granted and has not seen end. libp2p's events alone would
+    /// let the gauges drift: a circuit whose two ends fail can be reported
+    /// closed twice, and a reservation whose acceptance never reached the
+    /// peer closed without having been granted.
+    relay_held: RelayHeld,
+}
+
+/// What a relay server holds now, counted from its events.
+#[derive(Default)]
+struct RelayHeld {
+    reservations: BTreeMap<PeerId, u32>,
+    circuits: BTreeMap<(PeerId, PeerId), u32>,
+}
+
+impl RelayHeld {
+    fn up<K: Ord>(m: &mut BTreeMap<K, u32>, k: K) {
+        *m.entry(k).or_default() += 1;
+    }
+
+    /// Takes one of `k` away; false if none was held.
+    fn down<K: Ord>(m: &mut BTreeMap<K, u32>, k: K) -> bool {
+        match m.get_mut(&k) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => {
+                m.remove(&k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn reservations(&self) -> i64 {
+        self.reservations.values().map(|n| i64::from(*n)).sum()
+    }
+
+    fn circuits(&self) -> i64 {
+        self.circuits.values().map(|n| i64::from(*n)).sum()
+    }
 }
 
 /// The IP address a multiaddr starts with, if any.
@@ -474,6 +516,7 @@ impl Behaviour {
             links: config.links.clone(),
             reachability: config.reachability.clone(),
             relay_metrics: config.relay_server.as_ref().map(|(_, m)| m.clone()),
+            relay_held: RelayHeld::default(),
         })
     }
 
@@ -631,29 +674,42 @@ impl Behaviour {
                 ])
                 .inc();
         };
+        let held = &mut self.relay_held;
         match e {
-            R::ReservationReqAccepted { renewed, .. } => {
+            R::ReservationReqAccepted {
+                src_peer_id,
+                renewed,
+            } => {
                 if !renewed {
-                    m.relay_reservations.inc();
+                    RelayHeld::up(&mut held.reservations, src_peer_id);
                 }
                 count("reservation", "accepted".into());
             }
             R::ReservationReqDenied { status, .. } => {
                 count("reservation", format!("denied: {status:?}"))
             }
-            R::ReservationClosed { .. } | R::ReservationTimedOut { .. } => {
-                m.relay_reservations.dec();
+            R::ReservationClosed { src_peer_id } | R::ReservationTimedOut { src_peer_id } => {
+                RelayHeld::down(&mut held.reservations, src_peer_id);
             }
-            R::CircuitReqAccepted { .. } => {
-                m.relay_circuits.inc();
+            R::CircuitReqAccepted {
+                src_peer_id,
+                dst_peer_id,
+            } => {
+                RelayHeld::up(&mut held.circuits, (src_peer_id, dst_peer_id));
                 count("circuit", "accepted".into());
             }
             R::CircuitReqDenied { status, .. } => count("circuit", format!("denied: {status:?}")),
-            R::CircuitClosed { .. } => {
-                m.relay_circuits.dec();
+            R::CircuitClosed {
+                src_peer_id,
+                dst_peer_id,
+                ..
+            } => {
+                RelayHeld::down(&mut held.circuits, (src_peer_id, dst_peer_id));
             }
             _ => {}
         }
+        m.relay_reservations.set(held.reservations());
+        m.relay_circuits.set(held.circuits());
     }
 }
 
@@ -813,5 +869,25 @@ impl NetworkBehaviour for Behaviour {
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_gauges_never_count_an_end_twice_or_an_end_never_granted() {
+        let (a, b) = (PeerId::random(), PeerId::random());
+        let mut h = RelayHeld::default();
+        RelayHeld::up(&mut h.circuits, (a, b));
+        RelayHeld::up(&mut h.circuits, (a, b));
+        assert!(RelayHeld::down(&mut h.circuits, (a, b)));
+        assert!(RelayHeld::down(&mut h.circuits, (a, b)));
+        assert!(!RelayHeld::down(&mut h.circuits, (a, b)), "closed twice");
+        assert_eq!(h.circuits(), 0);
+        assert!(!RelayHeld::down(&mut h.reservations, a), "never granted");
+        RelayHeld::up(&mut h.reservations, a);
+        assert_eq!(h.reservations(), 1);
     }
 }

@@ -180,6 +180,11 @@ const QUEUES: [queues::Spec; 5] = [
 /// How often a player checks that its relay circuits still listen.
 pub const RESERVATION_CHECK: Duration = Duration::from_secs(10);
 
+/// How long a bootstrap node's AutoNAT confirmation lets a player go
+/// without relay circuits; after that it reserves again (libp2p does not
+/// test a confirmed address again).
+pub const CONFIRMATION_LASTS: Duration = Duration::from_secs(30 * 60);
+
 /// Relays a player keeps a circuit on at once.
 pub const RELAYS_KEPT: usize = 2;
 
@@ -577,9 +582,10 @@ impl Net {
     /// [`RESERVATION_CHECK`] that its circuit through each relay is still
     /// listening, and reserves again when not (the relay restarted, the
     /// connection to it dropped), on the next relay when one is down.
-    /// A node that AutoNAT v2 finds others can dial directly gives its
-    /// circuits up (a relay's slots are for the nodes that need them) and
-    /// reserves again if that changes. Failures are logged when they start
+    /// A node that one of these relays' AutoNAT v2 servers found others
+    /// can dial directly gives its circuits up (a relay's slots are for the
+    /// nodes that need them), for [`CONFIRMATION_LASTS`], and reserves
+    /// again after it or if the address stops answering. Failures are logged when they start
     /// and when they end, not each time. Ends when the swarm stops.
     pub fn keep_reservations(&self, relays: Vec<Multiaddr>) -> tokio::task::JoinHandle<()> {
         let net = self.clone();
@@ -600,8 +606,18 @@ impl Net {
         tokio::spawn(async move {
             let mut failing: std::collections::BTreeSet<Multiaddr> = Default::default();
             let mut held: BTreeMap<Multiaddr, rust_ipfs::ListenerId> = Default::default();
+            let trusted: Vec<PeerId> = relays
+                .iter()
+                .filter_map(|r| match r.iter().last() {
+                    Some(Protocol::P2p(id)) => Some(id),
+                    _ => None,
+                })
+                .collect();
             loop {
-                if net.reachability.is_public() {
+                if net
+                    .reachability
+                    .confirmed_by_any(&trusted, CONFIRMATION_LASTS)
+                {
                     if !held.is_empty() {
                         for (_, id) in std::mem::take(&mut held) {
                             let _ = net.ipfs.remove_listening_address(id).await;

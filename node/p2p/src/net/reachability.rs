@@ -1,8 +1,9 @@
 //! Whether others can dial this node, as AutoNAT v2 finds it: the client
 //! asks an AutoNAT server (a bootstrap node) to dial one of its candidate
 //! addresses back and to send a nonce over that new connection, so a server
-//! cannot call an address reachable that it did not reach. A player that
-//! has an address confirmed this way needs no relay circuit.
+//! cannot call an address reachable that it did not reach (unless it
+//! reaches the node another way: see [`Reachability::confirmed_by_any`]).
+//! A player that a bootstrap node confirmed this way needs no relay circuit.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -52,9 +53,18 @@ impl Reachability {
             .collect()
     }
 
-    /// Whether any address of this node was confirmed reachable.
-    pub fn is_public(&self) -> bool {
-        self.lock().values().any(|p| p.reachable)
+    /// Whether one of `trusted` (the node's bootstrap nodes) confirmed an
+    /// address of this node reachable within `within`. Any peer may run an
+    /// AutoNAT server, and a hostile one can fake a dial-back (it knows the
+    /// nonce, and can reach the node through its own relay circuit), so only
+    /// the bootstrap nodes' word counts for giving circuits up; and a
+    /// confirmation ages, because libp2p never tests a confirmed address
+    /// again (an IP that changed would otherwise leave the node without
+    /// circuits for good).
+    pub fn confirmed_by_any(&self, trusted: &[PeerId], within: std::time::Duration) -> bool {
+        self.lock()
+            .values()
+            .any(|p| p.reachable && trusted.contains(&p.server) && p.at.elapsed() < within)
     }
 
     /// Every probe so far.
@@ -81,17 +91,22 @@ mod tests {
             "/ip4/7.0.0.9/tcp/4001".parse::<Multiaddr>().unwrap(),
             PeerId::random(),
         );
-        assert!(!r.is_public());
+        let hour = std::time::Duration::from_secs(3600);
+        assert!(!r.confirmed_by_any(&[s], hour));
         assert!(
             !r.record(a.clone(), s, false),
             "unreachable from the start: no news"
         );
-        assert!(!r.is_public());
+        assert!(!r.confirmed_by_any(&[s], hour));
         assert!(r.record(a.clone(), s, true), "newly reachable");
         assert!(!r.record(a.clone(), s, true), "still reachable: no news");
         assert_eq!(r.public(), [(a.clone(), s)]);
+        assert!(r.confirmed_by_any(&[s], hour));
+        // Another peer's word does not count, nor an old confirmation.
+        assert!(!r.confirmed_by_any(&[PeerId::random()], hour));
+        assert!(!r.confirmed_by_any(&[s], std::time::Duration::ZERO));
         assert!(r.record(a.clone(), s, false), "no longer reachable");
-        assert!(!r.is_public());
+        assert!(!r.confirmed_by_any(&[s], hour));
         assert_eq!(r.probes().len(), 1);
     }
 }
