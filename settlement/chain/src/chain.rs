@@ -57,8 +57,9 @@ pub struct Deployment {
 }
 
 /// Sends `contract.call(args)` as `chain`'s wallet with Polygon-ready fees:
-/// simulated first (a reverting transaction would waste a nonce), then sent,
-/// then awaited to the configured depth and checked. Evaluates to the receipt.
+/// simulated first (a reverting transaction would waste a nonce), given
+/// [`GAS_MARGIN`] over its estimate, then sent, then awaited to the
+/// configured depth and checked. Evaluates to the receipt.
 macro_rules! send {
     ($chain:expr, $what:literal, $contract:expr, $($call:tt)+) => {{
         let chain = &$chain;
@@ -66,6 +67,11 @@ macro_rules! send {
         let contract = $contract;
         let call = contract.$($call)+.max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip);
         call.call().await.map_err(|e| anyhow::anyhow!("{} would revert: {e}", $what))?;
+        let gas = call
+            .estimate_gas()
+            .await
+            .map_err(|e| anyhow::anyhow!("{} gas estimate: {e}", $what))?;
+        let call = call.gas($crate::chain::with_margin(gas));
         let r = call
             .send()
             .await
@@ -79,6 +85,18 @@ macro_rules! send {
     }};
 }
 pub(crate) use send;
+
+/// Gas given over the estimate, in quarters: the estimate is made against
+/// the latest block and the transaction runs in a later one, where a
+/// reward accrued or a slot written in between can cost more (a
+/// `proveEquivocation` estimated a second before its block ran out of gas
+/// once). Only the gas used is paid.
+pub(crate) const GAS_MARGIN: u64 = 4;
+
+/// `gas` and a quarter more.
+pub(crate) fn with_margin(gas: u64) -> u64 {
+    gas.saturating_add(gas / GAS_MARGIN)
+}
 
 /// How long to wait for a transaction's receipt.
 pub(crate) const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -496,6 +514,15 @@ impl Chain {
                 batch.epoch
             ));
         }
+        let call = match call.estimate_gas().await {
+            Ok(gas) => call.gas(with_margin(gas)),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "submitBatch for epoch {}: gas estimate: {e}",
+                    batch.epoch
+                ));
+            }
+        };
         match call.send().await {
             Ok(pending) => {
                 let r = pending
