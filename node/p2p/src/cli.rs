@@ -23,8 +23,8 @@ pub struct CommonArgs {
     #[arg(long, env = "CYTERIA_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// The network to join: `devnet`, `amoy`, a profile named in
-    /// `~/.cyteria/networks/`, or a profile file. It fills in the bootstrap
-    /// nodes, chain and deployment the config file leaves unset.
+    /// `~/.cyteria/networks/`, or a profile file. Its bootstrap nodes,
+    /// chain and deployment replace the config file's; flags replace both.
     #[arg(long, env = "CYTERIA_NETWORK", global = true)]
     pub network: Option<String>,
     /// Log filter, e.g. `info` or `cyteria_node=debug`.
