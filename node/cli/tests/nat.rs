@@ -518,6 +518,27 @@ fn a_player_behind_a_symmetric_nat_plays_over_the_relay() {
     let (_boot, boot) = bootstrap(&lab, &dir.path().join("boot"));
     let a = player(&p1, &dir.path().join("p1"), &boot, &[]);
     let b = player(&p2, &dir.path().join("p2"), &boot, &[]);
+
+    // While the match runs, the relay holds the players' reservations and
+    // carries their circuit. (Without a chain the players leave as soon as
+    // the match ends, taking their reservations with them, so this is read
+    // now and not after the reports.)
+    let relay_metrics = format!("{}:9100", lab.ip(2));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let m = scrape(&relay_metrics);
+        if metric(&m, "cyteria_relay_reservations") >= 1.0
+            && metric(&m, "cyteria_relay_circuits") >= 1.0
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the relay never carried a circuit:\n{m}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     let (ra, rb) = (a.report(180), b.report(180));
     figures("symmetric NAT", "p1", &ra);
     figures("symmetric NAT", "p2", &rb);
@@ -530,12 +551,8 @@ fn a_player_behind_a_symmetric_nat_plays_over_the_relay() {
     assert_eq!(ra["final_checksum"], rb["final_checksum"]);
 
     // The relay's metrics show its limits and what it carried.
-    let m = scrape(&format!("{}:9100", lab.ip(2)));
-    let value = |series: &str| -> f64 {
-        m.lines()
-            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {series} in\n{m}"))
-    };
+    let m = scrape(&relay_metrics);
+    let value = |series: &str| metric(&m, series);
     assert_eq!(value("cyteria_relay_limit{limit=\"max_circuits\"}"), 64.0);
     assert_eq!(
         value("cyteria_relay_limit{limit=\"max_circuit_bytes\"}"),
@@ -549,7 +566,13 @@ fn a_player_behind_a_symmetric_nat_plays_over_the_relay() {
         value("cyteria_relay_requests_total{request=\"reservation\",outcome=\"accepted\"}") >= 2.0,
         "{m}"
     );
-    assert!(value("cyteria_relay_reservations") >= 1.0, "{m}");
+}
+
+/// The value of one series in a Prometheus text; panics if it is missing.
+fn metric(m: &str, series: &str) -> f64 {
+    m.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{m}"))
 }
 
 /// The Prometheus text a node serves at `addr` (host:port).
