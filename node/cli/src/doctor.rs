@@ -35,6 +35,8 @@ pub(crate) struct Findings {
     pub probed: usize,
     /// The relays this node holds a circuit on, by their addresses.
     pub circuits: Vec<Multiaddr>,
+    /// What identify tells peers: the external addresses, circuits included.
+    pub advertised: Vec<Multiaddr>,
     /// Each bootstrap node and how it is reached.
     pub bootstrap: Vec<(Multiaddr, Path)>,
     /// Peers by how they are reached: direct, relayed.
@@ -106,7 +108,11 @@ pub(crate) fn report(f: &Findings) -> String {
         f.peers.0,
         f.peers.1
     ));
-    out.push(format!("Listening on {}.", list(&f.listen)));
+    out.push(format!(
+        "Listening on {}. Peers are told of {} (no other address).",
+        list(&f.listen),
+        list(&f.advertised)
+    ));
     out.push(
         f.chain
             .clone()
@@ -187,13 +193,11 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     let (circuits, listen): (Vec<_>, Vec<_>) = listen
         .into_iter()
         .partition(|a| a.iter().any(|p| matches!(p, Protocol::P2pCircuit)));
-    let public = net
-        .ipfs
-        .external_addresses()
-        .await
-        .unwrap_or_default()
-        .into_iter()
+    let advertised = net.ipfs.external_addresses().await.unwrap_or_default();
+    let public = advertised
+        .iter()
         .filter(|a| !a.iter().any(|p| matches!(p, Protocol::P2pCircuit)))
+        .cloned()
         .collect();
     let mut relays: Vec<Multiaddr> = circuits.iter().filter_map(relay_of).collect();
     relays.sort();
@@ -225,6 +229,7 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
         confirmed_by,
         probed: probes.len(),
         circuits: relays,
+        advertised,
         bootstrap,
         peers: (direct, all.len() - direct),
         chain,
@@ -252,6 +257,7 @@ mod tests {
             confirmed_by: vec![],
             probed: 0,
             circuits: vec![],
+            advertised: vec![],
             bootstrap: vec![(addr(RELAY), Path::Direct)],
             peers: (1, 0),
             chain: None,
@@ -262,6 +268,12 @@ mod tests {
     fn the_verdict_comes_first_and_names_the_relay_or_the_address() {
         let mut f = findings();
         assert!(report(&f).starts_with("Not reachable"));
+        assert!(
+            report(&f)
+                .contains("Listening on /ip4/192.168.1.2/tcp/4001. Peers are told of nothing"),
+            "{}",
+            report(&f)
+        );
         f.circuits = vec![relay_of(&addr(&format!("{RELAY}/p2p-circuit"))).unwrap()];
         let r = report(&f);
         assert!(r.starts_with("Reachable through a relay"), "{r}");
@@ -270,7 +282,12 @@ mod tests {
         f.probed = 2;
         assert!(report(&f).contains("at any of the 2 address(es)"));
         f.public = vec![addr("/ip4/7.0.0.20/tcp/4001")];
+        f.advertised = f.public.clone();
         let r = report(&f);
+        assert!(
+            r.contains("Peers are told of /ip4/7.0.0.20/tcp/4001 (no other address)."),
+            "{r}"
+        );
         assert!(
             r.starts_with(
                 "Reachable: others can dial this node directly at /ip4/7.0.0.20/tcp/4001 (the address the operator declared)"

@@ -648,7 +648,25 @@ fn a_public_player_and_a_private_player_play_directly() {
     );
     for says in [&public_says, &private_says] {
         assert!(says.contains("Bootstrap nodes: 1 of 1 reached"), "{says}");
+        // Peers hear of no LAN or loopback address, only what they can
+        // dial: the public node's confirmed address, the private one's
+        // circuit.
+        let told = says
+            .lines()
+            .find_map(|l| l.split_once("Peers are told of ").map(|(_, t)| t))
+            .unwrap_or_else(|| panic!("no advertised addresses in\n{says}"));
+        assert!(
+            !told.contains("/ip4/192.168.") && !told.contains("/ip4/127."),
+            "{says}"
+        );
     }
+    assert!(
+        private_says.lines().any(
+            |l| l.contains(&format!("Peers are told of /ip4/{}/", lab.ip(2)))
+                && l.contains("/p2p-circuit")
+        ),
+        "{private_says}"
+    );
 }
 
 #[test]

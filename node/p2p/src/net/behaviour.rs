@@ -1,11 +1,12 @@
 //! The Cyteria part of the swarm: gossipsub (signed, strictly validated,
 //! size-limited, peer-scored), Kademlia under the Cyteria protocol name,
-//! and AutoNAT v2 (the client on players, the server on bootstrap nodes;
-//! rust-ipfs 0.16 offers only v1, whose server vouches for an address on
-//! its word alone).
+//! identify (telling peers only the addresses they can dial), AutoNAT v2
+//! (the client on players, the server on bootstrap nodes; rust-ipfs 0.16
+//! offers only v1, whose server vouches for an address on its word alone)
+//! and, on bootstrap nodes, the relay server.
 //!
-//! rust-ipfs carries the rest of the stack (transports, identify, ping,
-//! relay, DCUtR, bitswap, streams) and accepts one custom behaviour
+//! rust-ipfs carries the rest of the stack (transports, ping, the relay
+//! client, DCUtR, bitswap, streams) and accepts one custom behaviour
 //! whose `ToSwarm` is `Infallible`, so this behaviour talks to the node
 //! through channels: [`Command`]s in, [`NetEvent`]s out.
 
@@ -20,16 +21,17 @@ use libp2p::core::transport::PortUse;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, TopicHash,
 };
-use libp2p::kad;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{
-    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
-    THandlerOutEvent, ToSwarm,
+    ConnectionDenied, ConnectionId, ExternalAddresses, FromSwarm, ListenAddresses,
+    NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent, ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
+use libp2p::{identify, kad};
 use tokio::sync::{mpsc, oneshot};
 
+use super::addresses::{is_circuit, is_routable, relay_of_circuit};
 use crate::wire;
 
 /// Requests from the node to the behaviour.
@@ -71,6 +73,10 @@ pub enum Command {
     },
     /// Starts a DHT bootstrap now.
     Bootstrap,
+    /// A bootstrap node: AutoNAT v2's client may ask its server to confirm
+    /// this node's addresses (from its next connection on). Any peer can
+    /// serve AutoNAT and fake a dial-back; no other is asked.
+    TrustAutonat(PeerId),
     /// Looks a peer up in the DHT; the query connects to it when found.
     FindPeer(PeerId),
     /// Refuse this peer (close its connections, refuse new ones), or accept it again.
@@ -160,6 +166,8 @@ pub struct BehaviourConfig {
     pub links: super::links::Links,
     /// Probe this node's addresses with AutoNAT v2 (players).
     pub autonat_client: bool,
+    /// Which of its listen addresses this node confirms as external.
+    pub listeners_told: ListenersTold,
     /// Answer other nodes' AutoNAT v2 probes (bootstrap nodes).
     pub autonat_server: bool,
     /// Where the probes' results are recorded (set by `Net::start`).
@@ -181,9 +189,34 @@ impl Default for BehaviourConfig {
             connections_per_ip: super::limits::Limits::default().connections_per_ip as usize,
             links: Default::default(),
             autonat_client: true,
+            listeners_told: ListenersTold::None,
             autonat_server: false,
             reachability: Default::default(),
             relay_server: None,
+        }
+    }
+}
+
+/// Which listen addresses a node confirms as external, and so tells peers
+/// (identify tells nothing else).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenersTold {
+    /// None: its operator named its addresses, or AutoNAT v2 and relay
+    /// circuits give it some (players).
+    None,
+    /// Those the Internet can dial (bootstrap nodes, which run on public hosts).
+    Routable,
+    /// All: it listens on loopback alone (a devnet, a test), so everyone it
+    /// can meet is on this machine.
+    All,
+}
+
+impl ListenersTold {
+    fn tells(self, a: &Multiaddr) -> bool {
+        match self {
+            ListenersTold::None => false,
+            ListenersTold::Routable => is_routable(a),
+            ListenersTold::All => !is_circuit(a),
         }
     }
 }
@@ -199,9 +232,15 @@ pub struct Inner {
     /// block list on, so its `ban_peer` does nothing; this one closes the
     /// peer's connections and refuses new ones.
     blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
+    /// Identify, telling peers only this node's external addresses (those
+    /// confirmed dialable: AutoNAT v2's, the operator's, relay circuits),
+    /// never its listen addresses, loopback and private ones among them.
+    /// rust-ipfs's own identify cannot hide them.
+    identify: identify::Behaviour,
     /// AutoNAT v2's client: asks servers to dial this node's candidate
-    /// addresses back; an address reached is confirmed external.
-    autonat: Toggle<autonat::v2::client::Behaviour>,
+    /// addresses back; an address reached is confirmed external. Only the
+    /// bootstrap nodes' servers are asked ([`Command::TrustAutonat`]).
+    autonat: Toggle<super::trusted::TrustedOnly<autonat::v2::client::Behaviour>>,
     /// AutoNAT v2's server: dials back the address a peer asks about (one
     /// at a time a connection; an address other than the one the peer
     /// connects from costs it 30 to 100 kB of data first).
@@ -217,6 +256,8 @@ pub enum InnerEvent {
     Gossipsub(gossipsub::Event),
     /// From Kademlia.
     Kad(kad::Event),
+    /// From identify.
+    Identify(Box<identify::Event>),
     /// A probe of one of this node's addresses ended.
     Autonat(autonat::v2::client::Event),
     /// This node tested another's address.
@@ -246,6 +287,12 @@ impl From<autonat::v2::server::Event> for InnerEvent {
 impl From<gossipsub::Event> for InnerEvent {
     fn from(e: gossipsub::Event) -> Self {
         InnerEvent::Gossipsub(e)
+    }
+}
+
+impl From<identify::Event> for InnerEvent {
+    fn from(e: identify::Event) -> Self {
+        InnerEvent::Identify(Box::new(e))
     }
 }
 
@@ -291,6 +338,16 @@ pub struct Behaviour {
     /// closed twice, and a reservation whose acceptance never reached the
     /// peer closed without having been granted.
     relay_held: RelayHeld,
+    /// This node's confirmed external addresses, what identify tells peers:
+    /// a change is pushed to them at once (identify pushes only changes of
+    /// the listen addresses it no longer sends).
+    external: ExternalAddresses,
+    /// Connected peers whose identify named the IPFS DHT's protocol: only
+    /// their addresses enter the IPFS DHT's table (see [`Self::serves_ipfs_dht`]).
+    ipfs_dht_servers: BTreeSet<PeerId>,
+    /// This node's listen addresses (circuits among them).
+    listening: ListenAddresses,
+    listeners_told: ListenersTold,
 }
 
 /// What a relay server holds now, counted from its events.
@@ -376,6 +433,15 @@ impl RefusedConnections {
 
 const BOOTSTRAP_FIRST: Duration = Duration::from_secs(5);
 const BOOTSTRAP_MAX: Duration = Duration::from_secs(300);
+
+/// How often identify asks each peer again (and answers are pushed on change).
+const IDENTIFY_EVERY: Duration = Duration::from_secs(60);
+
+/// How many peers' identify answers are kept (their addresses).
+const IDENTIFY_CACHE: usize = 256;
+
+/// The IPFS DHT's protocol, as a peer's identify names it.
+const IPFS_KAD: StreamProtocol = StreamProtocol::new("/ipfs/kad/1.0.0");
 
 /// Peer-score settings: one invalid message on a Cyteria topic sends the
 /// sender below the graylist threshold, so its traffic is ignored.
@@ -477,14 +543,25 @@ impl Behaviour {
             kad::Mode::Client
         }));
         let bootstrap_timer = Box::pin(tokio::time::sleep(BOOTSTRAP_FIRST));
+        let identify = identify::Behaviour::new(
+            identify::Config::new(wire::IDENTIFY_VERSION.into(), keypair.public())
+                .with_agent_version(format!("cyteria/{}", env!("CARGO_PKG_VERSION")))
+                .with_interval(IDENTIFY_EVERY)
+                // Listen addresses are not told; changes of what is
+                // told are pushed in `on_swarm_event`.
+                .with_push_listen_addr_updates(false)
+                .with_cache_size(IDENTIFY_CACHE)
+                .with_hide_listen_addrs(true),
+        );
         Ok(Self {
             inner: Inner {
                 gossipsub,
                 kad,
                 blocked: Default::default(),
+                identify,
                 autonat: config
                     .autonat_client
-                    .then(autonat::v2::client::Behaviour::default)
+                    .then(|| super::trusted::TrustedOnly::new(Default::default()))
                     .into(),
                 autonat_server: config
                     .autonat_server
@@ -517,6 +594,10 @@ impl Behaviour {
             reachability: config.reachability.clone(),
             relay_metrics: config.relay_server.as_ref().map(|(_, m)| m.clone()),
             relay_held: RelayHeld::default(),
+            external: ExternalAddresses::default(),
+            ipfs_dht_servers: BTreeSet::new(),
+            listening: ListenAddresses::default(),
+            listeners_told: config.listeners_told,
         })
     }
 
@@ -558,6 +639,11 @@ impl Behaviour {
             }
             Command::Bootstrap => {
                 let _ = self.inner.kad.bootstrap();
+            }
+            Command::TrustAutonat(peer) => {
+                if let Some(a) = self.inner.autonat.as_mut() {
+                    a.trust(peer);
+                }
             }
             Command::Block(peer) => {
                 self.inner.blocked.block_peer(peer);
@@ -622,6 +708,34 @@ impl Behaviour {
                 }
             }
             InnerEvent::Kad(_) => {}
+            InnerEvent::Identify(e) => match *e {
+                identify::Event::Received { peer_id, info, .. } => {
+                    tracing::debug!(
+                        peer = %peer_id,
+                        agent = %info.agent_version,
+                        addresses = ?info.listen_addrs,
+                        "identified"
+                    );
+                    if info.protocols.contains(&IPFS_KAD) {
+                        // A peer that starts serving the IPFS DHT under
+                        // addresses identify already reported: report
+                        // them again, for that DHT's table.
+                        if self.ipfs_dht_servers.insert(peer_id) {
+                            for address in info.listen_addrs {
+                                self.pending
+                                    .push_back(ToSwarm::NewExternalAddrOfPeer { peer_id, address });
+                            }
+                        }
+                    } else {
+                        self.ipfs_dht_servers.remove(&peer_id);
+                    }
+                }
+                // A peer that does not speak identify, or went away mid-answer.
+                identify::Event::Error { peer_id, error, .. } => {
+                    tracing::debug!(peer = %peer_id, %error, "identify failed")
+                }
+                identify::Event::Sent { .. } | identify::Event::Pushed { .. } => {}
+            },
             InnerEvent::Autonat(e) => {
                 let reachable = e.result.is_ok();
                 let news = self
@@ -660,6 +774,14 @@ impl Behaviour {
 }
 
 impl Behaviour {
+    /// Whether `peer`, connected now, said (in identify) that it serves the
+    /// IPFS DHT. rust-ipfs fed every identified peer's addresses to its DHT
+    /// from its own identify, which this node no longer runs; `Net::start`
+    /// feeds them from this one, for the peers that serve it.
+    pub fn serves_ipfs_dht(&self, peer: &PeerId) -> bool {
+        self.ipfs_dht_servers.contains(peer)
+    }
+
     /// Counts a relay server's event into the metrics. Denials are what the
     /// limits are for: logged at debug, counted by reason.
     fn relay_event(&mut self, e: libp2p::relay::Event) {
@@ -775,7 +897,34 @@ impl NetworkBehaviour for Behaviour {
     }
 
     fn on_swarm_event(&mut self, event: FromSwarm) {
+        self.listening.on_swarm_event(&event);
         match &event {
+            FromSwarm::NewListenAddr(e) if self.listeners_told.tells(e.addr) => {
+                self.pending
+                    .push_back(ToSwarm::ExternalAddrConfirmed(e.addr.clone()));
+            }
+            FromSwarm::ExpiredListenAddr(e) => {
+                if self.listeners_told.tells(e.addr) {
+                    self.pending
+                        .push_back(ToSwarm::ExternalAddrExpired(e.addr.clone()));
+                }
+                // libp2p's relay client confirms a circuit when the relay
+                // grants it and expires it only when the connection to the
+                // relay closes, not when this node gives the circuit up.
+                if let Some(relay) = relay_of_circuit(e.addr)
+                    && !self
+                        .listening
+                        .iter()
+                        .any(|a| relay_of_circuit(a) == Some(relay))
+                {
+                    for a in self.external.iter() {
+                        if relay_of_circuit(a) == Some(relay) {
+                            self.pending
+                                .push_back(ToSwarm::ExternalAddrExpired(a.clone()));
+                        }
+                    }
+                }
+            }
             // Only for peers connected now: the DHT's query answers name
             // peers too, gone ones among them, and each insertion into a
             // small routing table starts a bootstrap that dials every peer
@@ -811,6 +960,7 @@ impl NetworkBehaviour for Behaviour {
                 }
                 if e.remaining_established == 0 {
                     self.connected.remove(&e.peer_id);
+                    self.ipfs_dht_servers.remove(&e.peer_id);
                     self.emit(NetEvent::Disconnected { peer: e.peer_id });
                 }
             }
@@ -824,7 +974,12 @@ impl NetworkBehaviour for Behaviour {
             }
             _ => {}
         }
+        let external_changed = self.external.on_swarm_event(&event);
         self.inner.on_swarm_event(event);
+        if external_changed {
+            // After identify took the change in, so that the push carries it.
+            self.inner.identify.push(self.connected.iter().copied());
+        }
     }
 
     fn on_connection_handler_event(

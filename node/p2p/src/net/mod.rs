@@ -1,6 +1,7 @@
 //! The node's libp2p swarm: one swarm, one peer id, built by rust-ipfs with
 //! the Cyteria behaviour ([`behaviour`]) plugged in.
 
+pub mod addresses;
 pub mod behaviour;
 pub mod dns;
 pub mod exclusive;
@@ -12,18 +13,19 @@ pub mod queues;
 pub mod reachability;
 pub mod relay;
 pub mod reputation;
+pub mod trusted;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use self::addresses::{is_loopback, is_routable, relay_of_circuit};
 use anyhow::Context as _;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::multiaddr::Protocol;
 use libp2p::{Multiaddr, PeerId};
 use rust_ipfs::builder::IpfsBuilder;
-use rust_ipfs::p2p::IdentifyConfiguration;
 use rust_ipfs::{ConnectionLimits, Ipfs};
 use tokio::sync::{mpsc, oneshot};
 
@@ -72,40 +74,12 @@ pub struct NetConfig {
     pub external: Vec<Multiaddr>,
 }
 
-/// Whether `a` names an IP address others on the Internet could dial: not
-/// loopback, private, link-local, shared (carrier NAT) or unspecified.
-fn is_routable(a: &Multiaddr) -> bool {
-    match a.iter().next() {
-        Some(Protocol::Ip4(ip)) => {
-            let [a, b, ..] = ip.octets();
-            !(ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_unspecified()
-                || ip.is_broadcast()
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        Some(Protocol::Ip6(ip)) => {
-            let first = ip.segments()[0];
-            !(ip.is_loopback()
-                || ip.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
-        }
-        _ => false,
-    }
-}
-
-/// Whether `a` is a loopback address.
-fn is_loopback(a: &Multiaddr) -> bool {
-    match a.iter().next() {
-        Some(Protocol::Ip4(ip)) => ip.is_loopback(),
-        Some(Protocol::Ip6(ip)) => ip.is_loopback(),
-        _ => false,
-    }
-}
-
 impl NetConfig {
+    /// Whether this node listens on loopback alone (a devnet, a test).
+    fn loopback_only(&self) -> bool {
+        !self.listen.is_empty() && self.listen.iter().all(is_loopback)
+    }
+
     /// Loopback TCP and QUIC on free ports: what tests and the devnet use.
     pub fn loopback(role: Role) -> Self {
         Self {
@@ -200,19 +174,6 @@ fn dedup_by_peer(relays: Vec<Multiaddr>) -> Vec<Multiaddr> {
         .collect()
 }
 
-/// Whether `a` is a circuit address through the relay `relay`.
-fn is_circuit_through(a: &Multiaddr, relay: PeerId) -> bool {
-    let mut through = false;
-    for p in a.iter() {
-        match p {
-            Protocol::P2p(id) if id == relay => through = true,
-            Protocol::P2pCircuit => return through,
-            _ => {}
-        }
-    }
-    false
-}
-
 /// How long a relay may take to grant a reservation.
 const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -237,6 +198,15 @@ impl Net {
         let reachability = reachability::Reachability::default();
         bconf.reachability = reachability.clone();
         bconf.autonat_client = config.role == Role::Player;
+        bconf.listeners_told = if !config.external.is_empty() {
+            behaviour::ListenersTold::None
+        } else if config.loopback_only() {
+            behaviour::ListenersTold::All
+        } else if config.role == Role::Bootstrap {
+            behaviour::ListenersTold::Routable
+        } else {
+            behaviour::ListenersTold::None
+        };
         bconf.autonat_server = config.role == Role::Bootstrap;
         if config.role == Role::Bootstrap {
             bconf.relay_server = Some((config.relay, metrics.clone()));
@@ -247,13 +217,23 @@ impl Net {
                     .set(v as i64);
             }
         }
+        // Identify is the Cyteria behaviour's (rust-ipfs's would tell peers
+        // every listen address); the addresses it learns of peers that serve
+        // the IPFS DHT go into that DHT's table, as rust-ipfs's did.
         let mut builder = IpfsBuilder::<behaviour::Behaviour>::with_keypair(&keypair)?
-            .with_identify(IdentifyConfiguration {
-                protocol_version: wire::IDENTIFY_VERSION.into(),
-                agent_version: format!("cyteria/{}", env!("CARGO_PKG_VERSION")),
-                interval: Duration::from_secs(60),
-                push_update: true,
-                cache: 256,
+            .swarm_events(|swarm, event| {
+                if let libp2p::swarm::SwarmEvent::NewExternalAddrOfPeer { peer_id, address } = event
+                {
+                    let b = swarm.behaviour_mut();
+                    let serves = b
+                        .custom
+                        .as_ref()
+                        .and_then(|ipfs| ipfs.custom.as_ref())
+                        .is_some_and(|cyteria| cyteria.serves_ipfs_dht(peer_id));
+                    if serves && let Some(kad) = b.kademlia.as_mut() {
+                        kad.add_address(peer_id, address.clone());
+                    }
+                }
             })
             .with_ping(Default::default())
             .with_bitswap()
@@ -337,35 +317,25 @@ impl Net {
         Ok((net, ev_rx))
     }
 
-    /// Marks the addresses others can dial this node at as confirmed: the
-    /// operator's `external` addresses, or, on a bootstrap node that names
-    /// none, its listen addresses (those off loopback, unless it listens on
-    /// loopback alone, as on a devnet). A relay hands its confirmed
-    /// addresses to the players that reserve on it; with none, libp2p's
-    /// relay grants reservations no player can use.
+    /// Marks the operator's `external` addresses as confirmed, and so told
+    /// to peers (identify tells nothing else). Without them a node confirms
+    /// its listen addresses as they come if it listens on loopback alone (a
+    /// devnet, a test: everyone is on this machine), and a bootstrap node
+    /// those the Internet can dial ([`behaviour::ListenersTold`]); a
+    /// player's are those AutoNAT v2 confirms, and its relay circuits. A
+    /// relay hands its confirmed addresses to the players that reserve on
+    /// it; with none, libp2p's relay grants reservations no player can use.
     async fn confirm_external(&self, config: &NetConfig) {
-        let mut external = config.external.clone();
-        if external.is_empty() && config.role == Role::Bootstrap {
+        if config.external.is_empty() && config.role == Role::Bootstrap && !config.loopback_only() {
             let listening = self.ipfs.listening_addresses().await.unwrap_or_default();
-            let routable: Vec<Multiaddr> = listening
-                .iter()
-                .filter(|a| is_routable(a))
-                .cloned()
-                .collect();
-            external = if !routable.is_empty() {
-                routable
-            } else if listening.iter().all(is_loopback) {
-                // a devnet, or a test: everyone is on this machine
-                listening
-            } else {
+            if !listening.iter().any(is_routable) {
                 tracing::warn!(
                     ?listening,
                     "no public address to hand players reserving on this relay; set [network] external to the address others dial"
                 );
-                vec![]
-            };
+            }
         }
-        for a in external {
+        for a in config.external.clone() {
             if let Err(e) = self.ipfs.add_external_address(a.clone()).await {
                 tracing::warn!(addr = %a, error = %e, "external address not added");
             }
@@ -373,7 +343,8 @@ impl Net {
     }
 
     /// Connects to a bootstrap node and seeds both DHTs (Cyteria's and
-    /// IPFS's) with it. A DNS name (`/dns4/boot.example/tcp/4001/p2p/…`) is
+    /// IPFS's) with it; its AutoNAT v2 server's word now confirms this
+    /// node's addresses (no other's does). A DNS name (`/dns4/boot.example/tcp/4001/p2p/…`) is
     /// resolved first, and each of its addresses tried in turn.
     pub async fn add_bootstrap(&self, addr: Multiaddr) -> anyhow::Result<()> {
         let mut last = None;
@@ -393,6 +364,7 @@ impl Net {
         let mut bare = addr.clone();
         bare.pop();
         self.send(Command::AddAddress { peer, addr: bare });
+        self.send(Command::TrustAutonat(peer));
         self.ipfs
             .connect(addr.clone())
             .await
@@ -644,7 +616,7 @@ impl Net {
                     let Some(Protocol::P2p(id)) = r.iter().last() else {
                         continue;
                     };
-                    if listening.iter().any(|a| is_circuit_through(a, id)) {
+                    if listening.iter().any(|a| relay_of_circuit(a) == Some(id)) {
                         held_now += 1;
                         continue;
                     }
@@ -766,33 +738,7 @@ mod tests {
     }
 
     #[test]
-    fn only_addresses_the_internet_can_dial_are_handed_to_players() {
-        for a in [
-            "/ip4/127.0.0.1/tcp/1",
-            "/ip4/10.1.2.3/tcp/1",
-            "/ip4/172.17.0.1/tcp/1",
-            "/ip4/192.168.1.9/udp/1/quic-v1",
-            "/ip4/169.254.0.1/tcp/1",
-            "/ip4/100.64.0.1/tcp/1",
-            "/ip4/0.0.0.0/tcp/1",
-            "/ip6/::1/tcp/1",
-            "/ip6/fe80::1/tcp/1",
-            "/ip6/fd00::1/tcp/1",
-            "/dns4/boot.example/tcp/1",
-        ] {
-            assert!(!is_routable(&ma(a)), "{a}");
-        }
-        for a in [
-            "/ip4/203.0.113.7/tcp/4001",
-            "/ip4/8.8.8.8/udp/1/quic-v1",
-            "/ip6/2001:db8::7/tcp/1",
-        ] {
-            assert!(is_routable(&ma(a)), "{a}");
-        }
-    }
-
-    #[test]
-    fn a_relay_named_twice_is_kept_once_and_its_circuits_are_recognised() {
+    fn a_relay_named_twice_is_kept_once() {
         let r = PeerId::random();
         let other = PeerId::random();
         let relays = vec![
@@ -803,12 +749,5 @@ mod tests {
         ];
         let kept = dedup_by_peer(relays.clone());
         assert_eq!(kept, vec![relays[0].clone(), relays[2].clone()]);
-        let me = PeerId::random();
-        let circuit = ma(&format!(
-            "/ip4/203.0.113.7/tcp/4001/p2p/{r}/p2p-circuit/p2p/{me}"
-        ));
-        assert!(is_circuit_through(&circuit, r));
-        assert!(!is_circuit_through(&circuit, other));
-        assert!(!is_circuit_through(&relays[0], r), "a direct address");
     }
 }

@@ -156,3 +156,203 @@ async fn a_player_reserves_again_when_its_relay_restarts() {
         n.ctx.net.clone().stop().await;
     }
 }
+
+/// What a stranger's identify hears from a node at `addr`.
+async fn identify_of(addr: Multiaddr) -> libp2p::identify::Info {
+    use futures::StreamExt;
+    use libp2p::identify;
+    let mut stranger = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            Default::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|key| {
+            identify::Behaviour::new(identify::Config::new("/stranger/0".into(), key.public()))
+        })
+        .unwrap()
+        .build();
+    stranger.dial(addr.clone()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let libp2p::swarm::SwarmEvent::Behaviour(identify::Event::Received {
+                info, ..
+            }) = stranger.select_next_some().await
+            {
+                return info;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{addr} did not identify itself"))
+}
+
+/// A node's TCP address on loopback.
+async fn loopback_tcp(n: &Node) -> Multiaddr {
+    n.net()
+        .addresses()
+        .await
+        .into_iter()
+        .find(|a| a.to_string().starts_with("/ip4/127.0.0.1/tcp/"))
+        .expect("a TCP listener on loopback")
+}
+
+/// Identify tells peers only the addresses they can dial. A player that
+/// listens on every interface tells none of them (rust-ipfs's identify
+/// told loopback, the LAN's and a container's addresses, which peers then
+/// dialed in vain) until AutoNAT v2 or a relay circuit gives it one; an
+/// operator's declared address is told; a node on loopback alone (a
+/// devnet, where everyone is on one machine) tells its loopback addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identify_tells_peers_only_addresses_they_can_dial() {
+    let everywhere: Vec<Multiaddr> = vec!["/ip4/0.0.0.0/tcp/0".parse().unwrap()];
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = everywhere.clone();
+    let player = Node::builder(cfg).start().await.unwrap();
+    // A wildcard listener reports its interfaces one by one.
+    let mut listening = vec![];
+    for _ in 0..30 {
+        listening = player.net().ipfs.listening_addresses().await.unwrap();
+        if listening.len() > 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if listening
+        .iter()
+        .all(|a| a.to_string().starts_with("/ip4/127."))
+    {
+        eprintln!(
+            "SKIPPED: this machine has no interface but loopback, so no address to hide ({listening:?})"
+        );
+        return;
+    }
+    let told = identify_of(loopback_tcp(&player).await).await;
+    assert!(
+        told.listen_addrs.is_empty(),
+        "a player with no confirmed address told {:?} (it listens on {listening:?})",
+        told.listen_addrs
+    );
+
+    let declared: Multiaddr = "/ip4/7.7.7.7/tcp/4001".parse().unwrap();
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = everywhere;
+    cfg.external = vec![declared.clone()];
+    let declaring = Node::builder(cfg).start().await.unwrap();
+    let told = identify_of(loopback_tcp(&declaring).await).await;
+    assert_eq!(told.listen_addrs, vec![declared]);
+
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = listen(Transport::Tcp);
+    let devnet = Node::builder(cfg).start().await.unwrap();
+    let told = identify_of(loopback_tcp(&devnet).await).await;
+    assert_eq!(
+        told.listen_addrs,
+        devnet.net().ipfs.listening_addresses().await.unwrap()
+    );
+    for n in [player, declaring, devnet] {
+        n.ctx.net.clone().stop().await;
+    }
+}
+
+/// A player that a bootstrap node's AutoNAT v2 server dialed back tells
+/// peers that address, gives its relay circuit up and stops telling the
+/// circuit. (libp2p's relay client withdraws a circuit address only when
+/// the connection to the relay closes; this one stays open.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_player_found_reachable_stops_telling_its_circuit() {
+    let relay = bootstrap_node().await;
+    let relay_addr = tcp_address(&relay).await;
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = vec!["/ip4/0.0.0.0/tcp/0".parse().unwrap()];
+    cfg.bootstrap = vec![relay_addr.clone()];
+    let player = Node::builder(cfg).start().await.unwrap();
+    let _keeping = player.net().keep_reservations(vec![relay_addr]);
+    let me = loopback_tcp(&player).await;
+    let circuit = |a: &Multiaddr| a.iter().any(|p| p == Protocol::P2pCircuit);
+    let (mut told, mut circuit_told) = (vec![], false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while tokio::time::Instant::now() < deadline {
+        told = identify_of(me.clone()).await.listen_addrs;
+        circuit_told |= told.iter().any(circuit);
+        if !told.is_empty() && !told.iter().any(circuit) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!("the circuit was told before the player was found reachable: {circuit_told}");
+    assert!(
+        !told.is_empty()
+            && told
+                .iter()
+                .all(|a| !circuit(a) && a.to_string().starts_with("/ip4/127.0.0.1/tcp/")),
+        "the player tells {told:?}, not the address the relay's AutoNAT server dialed back"
+    );
+    for n in [player, relay] {
+        n.ctx.net.clone().stop().await;
+    }
+}
+
+/// Any peer can serve AutoNAT v2 and fake a dial-back (it picks the nonce,
+/// and can deliver it through the player's own circuit), and the client
+/// tests an address once, so only the bootstrap nodes' servers are asked.
+/// An honest server that is a stranger to the player is not; a bootstrap
+/// node's is, and confirms the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_bootstrap_nodes_autonat_server_confirms_an_address() {
+    let stranger = bootstrap_node().await;
+    let boot = bootstrap_node().await;
+    let mut cfg = NetConfig::loopback(Role::Player);
+    cfg.listen = vec!["/ip4/0.0.0.0/tcp/0".parse().unwrap()];
+    let player = Node::builder(cfg).start().await.unwrap();
+    let me = loopback_tcp(&player).await;
+    player
+        .net()
+        .ipfs
+        .connect(tcp_address(&stranger).await)
+        .await
+        .unwrap();
+    // Several of the client's rounds (one every 5 s) pass with the
+    // stranger's server at hand.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let told = identify_of(me.clone()).await.listen_addrs;
+    assert!(
+        told.is_empty(),
+        "a stranger's AutoNAT server confirmed {told:?}"
+    );
+    assert!(player.net().reachability.probes().is_empty());
+    player
+        .net()
+        .add_bootstrap(tcp_address(&boot).await)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut told = vec![];
+    while told.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        told = identify_of(me.clone()).await.listen_addrs;
+    }
+    assert!(
+        !told.is_empty()
+            && told
+                .iter()
+                .all(|a| a.to_string().starts_with("/ip4/127.0.0.1/tcp/")),
+        "the bootstrap node's AutoNAT server confirmed nothing: {told:?}"
+    );
+    let by: Vec<_> = player
+        .net()
+        .reachability
+        .public()
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    assert!(
+        by.iter().all(|p| *p == boot.net().peer_id) && !by.is_empty(),
+        "{by:?}"
+    );
+    for n in [player, stranger, boot] {
+        n.ctx.net.clone().stop().await;
+    }
+}
