@@ -379,9 +379,10 @@ fn figures(case: &str, seat: &str, r: &serde_json::Value) {
     let secs = r["duration_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
     let kib_s = |b: &serde_json::Value| b.as_u64().unwrap_or(0) as f64 / 1024.0 / secs.max(0.001);
     eprintln!(
-        "FIGURES {case} {seat}: first frame {} ms after the search began, path {}, {} frames, {} rollbacks (deepest {}), {} stalls, {:.1} KiB/s out, {:.1} KiB/s in",
+        "FIGURES {case} {seat}: first frame {} ms after the search began, path {} (direct over {}), {} frames, {} rollbacks (deepest {}), {} stalls, {:.1} KiB/s out, {:.1} KiB/s in",
         r["lobby_to_first_frame_ms"],
         r["paths"],
+        r["transports"],
         r["frames"],
         r["rollbacks"],
         r["max_rollback_depth"],
@@ -505,6 +506,31 @@ async fn two_players_behind_port_preserving_nats_hole_punch_play_and_settle() {
     for v in vals {
         v.shut_down().await;
     }
+}
+
+/// Hole punching over QUIC: players that listen on QUIC alone reserve
+/// their circuits over QUIC, learn their QUIC mappings, and punch a QUIC
+/// connection (a UDP mapping, not a TCP simultaneous open).
+#[test]
+fn two_players_listening_on_quic_alone_hole_punch_over_quic() {
+    let Some(mut lab) = Lab::new(5) else { return };
+    lab.public("b", 2);
+    let p1 = lab.behind_nat(1, Nat::PortPreserving);
+    let p2 = lab.behind_nat(2, Nat::PortPreserving);
+    let dir = tempfile::tempdir().unwrap();
+    let (_boot, boot) = bootstrap(&lab, &dir.path().join("boot"));
+    let boot = boot.replace("/tcp/4001/", "/udp/4001/quic-v1/");
+    let quic = [("CYTERIA_LISTEN", "/ip4/0.0.0.0/udp/0/quic-v1".to_string())];
+    let a = player(&p1, &dir.path().join("p1"), &boot, &quic);
+    let b = player(&p2, &dir.path().join("p2"), &boot, &quic);
+    let (ra, rb) = (a.report(180), b.report(180));
+    figures("QUIC only, port-preserving NAT pair", "p1", &ra);
+    figures("QUIC only, port-preserving NAT pair", "p2", &rb);
+    for r in [&ra, &rb] {
+        assert_eq!(paths(r), ["direct"], "hole punched: {r}");
+        assert_eq!(r["transports"], serde_json::json!(["quic"]), "{r}");
+    }
+    assert_eq!(ra["final_checksum"], rb["final_checksum"]);
 }
 
 #[test]

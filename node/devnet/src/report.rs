@@ -675,6 +675,7 @@ mod tests {
             evidence: 0,
             rejected_checkpoints: 0,
             paths: vec![],
+            transports: vec![],
             bytes_sent: 0,
             bytes_received: 0,
             transcript: None,

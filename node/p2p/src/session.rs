@@ -182,6 +182,11 @@ pub struct MatchReport {
     /// order: a rollback stream keeps its connection open, so `direct`
     /// means the match played over a direct connection.
     pub paths: Vec<crate::net::links::Path>,
+    /// The transports of the direct connections to each other player at
+    /// the match's end, in seat order ("tcp", "quic", "quic+tcp"; empty
+    /// when only relayed): which one a hole punch opened.
+    #[serde(default)]
+    pub transports: Vec<String>,
     /// Bytes the match's rollback streams sent, framing included.
     pub bytes_sent: u64,
     /// Bytes the match's rollback streams received, framing included.
@@ -421,6 +426,7 @@ fn new_report(group: &Group, seat: usize) -> MatchReport {
         evidence: 0,
         rejected_checkpoints: 0,
         paths: vec![],
+        transports: vec![],
         bytes_sent: 0,
         bytes_received: 0,
         transcript: None,
@@ -510,6 +516,12 @@ async fn play_match(
         .iter()
         .filter(|p| **p != me)
         .map(|p| ctx.net.links.path(p))
+        .collect();
+    play.report.transports = play
+        .players
+        .iter()
+        .filter(|p| **p != me)
+        .map(|p| ctx.net.links.direct_transports(p).join("+"))
         .collect();
     play.report.bytes_sent = streams.traffic().sent();
     play.report.bytes_received = streams.traffic().received();

@@ -65,6 +65,16 @@ struct Link {
 
 type Table = BTreeMap<PeerId, BTreeMap<ConnectionId, Link>>;
 
+/// The transport an address names: QUIC (over UDP) or TCP.
+fn transport_of(a: &Multiaddr) -> Option<&'static str> {
+    use libp2p::multiaddr::Protocol;
+    a.iter().find_map(|p| match p {
+        Protocol::QuicV1 | Protocol::Quic => Some("quic"),
+        Protocol::Tcp(_) => Some("tcp"),
+        _ => None,
+    })
+}
+
 /// The open connections, by peer. Shared between the behaviour (which
 /// writes it) and the node's handle.
 #[derive(Clone, Debug, Default)]
@@ -110,6 +120,22 @@ impl Links {
             .filter(|(_, l)| l.relayed)
             .map(|(id, _)| *id)
             .collect()
+    }
+
+    /// The transports of the direct connections open to `peer` ("tcp",
+    /// "quic"), each once, in order; empty when there is none.
+    pub fn direct_transports(&self, peer: &PeerId) -> Vec<&'static str> {
+        let map = self.lock();
+        let mut out: Vec<&'static str> = map
+            .get(peer)
+            .into_iter()
+            .flat_map(|c| c.values())
+            .filter(|l| !l.relayed)
+            .filter_map(|l| transport_of(&l.remote))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// How `peer` is reached now.
@@ -193,8 +219,17 @@ mod tests {
             links.redundant_circuits(&peer).is_empty(),
             "a circuit is all there is to this peer"
         );
+        assert!(
+            links.direct_transports(&peer).is_empty(),
+            "a circuit is no transport"
+        );
         links.opened(peer, b, &dialed("/ip4/7.0.0.12/tcp/43441"));
         assert_eq!(links.path(&peer), Path::DirectAndRelayed);
+        assert_eq!(links.direct_transports(&peer), ["tcp"]);
+        let c = ConnectionId::new_unchecked(3);
+        links.opened(peer, c, &dialed("/ip4/7.0.0.12/udp/43441/quic-v1"));
+        assert_eq!(links.direct_transports(&peer), ["quic", "tcp"]);
+        links.closed(&peer, &c);
         assert_eq!(links.addresses(&peer).len(), 2);
         assert_eq!(links.redundant_circuits(&peer), vec![a], "the circuit goes");
         links.closed(&peer, &a);
