@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cyteria_node::cli::{self, CommonArgs, NetArgs};
 use cyteria_node::net::Role;
+use cyteria_node::net::addresses::is_circuit;
 use cyteria_node::net::links::Path;
 use cyteria_wallet::chain_args::{ChainArgs, connect_chain};
 use libp2p::Multiaddr;
@@ -190,13 +191,11 @@ pub(crate) async fn run(common: &CommonArgs, a: Args) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_secs(a.wait_s)).await;
     let net = node.net();
     let listen = net.ipfs.listening_addresses().await.unwrap_or_default();
-    let (circuits, listen): (Vec<_>, Vec<_>) = listen
-        .into_iter()
-        .partition(|a| a.iter().any(|p| matches!(p, Protocol::P2pCircuit)));
+    let (circuits, listen): (Vec<_>, Vec<_>) = listen.into_iter().partition(is_circuit);
     let advertised = net.ipfs.external_addresses().await.unwrap_or_default();
     let public = advertised
         .iter()
-        .filter(|a| !a.iter().any(|p| matches!(p, Protocol::P2pCircuit)))
+        .filter(|a| !is_circuit(a))
         .cloned()
         .collect();
     let mut relays: Vec<Multiaddr> = circuits.iter().filter_map(relay_of).collect();
